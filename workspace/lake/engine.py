@@ -1,0 +1,210 @@
+"""Opening DuckDB with the lake attached, and retrying commits when the catalog is busy.
+
+Only this module knows which DuckDB extensions are loaded and how the lake and the user's
+sandbox are attached.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sysconfig
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+
+from workspace.lake.errors import ConfigurationError, WriteConflictError
+from workspace.lake.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+LAKE = "lake"
+SANDBOX = "sandbox"
+LAYERS = ("bronze", "silver", "gold")
+#: Schema of each catalog that holds workspace metadata (annotations); hidden from listings.
+META_SCHEMA = "_workspace"
+#: Search order of unqualified names: (catalog, schema).
+SEARCH_PATH: tuple[tuple[str, str], ...] = (
+    (SANDBOX, "main"),
+    (LAKE, "gold"),
+    (LAKE, "silver"),
+    (LAKE, "bronze"),
+)
+EXTENSIONS = ("ducklake", "sqlite", "postgres", "tpch")
+
+_CONTENTION_MARKERS = (
+    "database is locked",
+    "database table is locked",
+    "failed to flush changes",
+    "transaction conflict",
+    "conflict",
+    "could not serialize",
+    "deadlock detected",
+    "duplicate key value",
+    "unique constraint",
+)
+
+
+def extension_directory() -> Path:
+    """Folder where the ``duckdb-ext-*`` packages put DuckDB extensions."""
+    path = Path(sysconfig.get_paths()["purelib"]) / "duckdb_ext" / "extensions"
+    if not path.is_dir():
+        raise ConfigurationError(
+            f"DuckDB extensions not found in {path}. Install the workspace with its "
+            "dependencies (pip install analytics-workspace), which bring duckdb-ext-ducklake "
+            "and duckdb-ext-sqlite."
+        )
+    return path
+
+
+def new_duckdb(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the workspace's extensions loaded and no network installs."""
+    config: dict[str, str | bool | int] = {
+        "extension_directory": str(extension_directory()),
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": True,
+    }
+    if threads:
+        config["threads"] = threads
+    con = duckdb.connect(config=config)
+    for ext in ("ducklake", "sqlite"):
+        con.execute(f"LOAD {ext}")
+    return con
+
+
+def _sql_str(value: str) -> str:
+    """Quote a string literal for DDL that cannot take parameters (ATTACH options)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def attach_string(settings: Settings, *, sandbox: bool = False) -> tuple[str, dict[str, str]]:
+    """The ``ducklake:`` target and ATTACH options for the lake or the user's sandbox."""
+    if not sandbox:
+        return "ducklake:" + settings.catalog.ducklake_target(), {
+            "DATA_PATH": str(settings.lake_data_path) + "/"
+        }
+    sb = settings.sandbox_path
+    if settings.catalog.kind == "sqlite":
+        return f"ducklake:sqlite:{sb / 'catalog.sqlite'}", {"DATA_PATH": str(sb / "data") + "/"}
+    # A shared PostgreSQL catalog keeps each sandbox in its own metadata schema.
+    return "ducklake:" + settings.catalog.ducklake_target(), {
+        "DATA_PATH": str(settings.data_path.parent / "sandboxes" / settings.user / "data") + "/",
+        "METADATA_SCHEMA": f"sandbox_{settings.user}",
+    }
+
+
+def open_connection(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open DuckDB with the shared lake attached as ``lake`` and the sandbox as ``sandbox``.
+
+    A home that does not exist yet is initialised: folders, the layer schemas and the
+    metadata schema are created (idempotently, safe against concurrent first connects).
+    """
+    if settings.catalog.kind == "sqlite":
+        assert settings.catalog.path is not None
+        if read_only and not settings.catalog.path.exists():
+            raise ConfigurationError(
+                f"No lake at {settings.catalog.path}; it cannot be opened read-only before it "
+                "exists. Run `workspace demo` or connect once without read_only."
+            )
+        settings.catalog.path.parent.mkdir(parents=True, exist_ok=True)
+    if not read_only:
+        settings.lake_data_path.mkdir(parents=True, exist_ok=True)
+        settings.sandbox_path.mkdir(parents=True, exist_ok=True)
+        settings.cache_path.mkdir(parents=True, exist_ok=True)
+    con = new_duckdb()
+    if settings.catalog.kind == "postgres":
+        con.execute("LOAD postgres")
+    for alias, is_sandbox in ((LAKE, False), (SANDBOX, True)):
+        target, options = attach_string(settings, sandbox=is_sandbox)
+        if is_sandbox and read_only and settings.catalog.kind == "sqlite":
+            if not (settings.sandbox_path / "catalog.sqlite").exists():
+                continue
+        opts = ", ".join(f"{k} {_sql_str(v)}" for k, v in options.items())
+        if read_only:
+            opts += ", READ_ONLY"
+        try:
+            retry_on_contention(
+                lambda t=target, a=alias, o=opts: con.execute(f"ATTACH {_sql_str(t)} AS {a} ({o})"),
+                timeout=settings.write_timeout,
+                what=f"attaching the {alias}",
+            )
+        except duckdb.Error as exc:
+            con.close()
+            raise ConfigurationError(
+                f"Could not open the {alias} catalog at {settings.catalog.redacted()}: {exc}"
+            ) from exc
+    if not read_only:
+        for schema in (*LAYERS, META_SCHEMA):
+            _ensure_schema(con, LAKE, schema, settings.write_timeout)
+        _ensure_schema(con, SANDBOX, META_SCHEMA, settings.write_timeout)
+    attached = {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+    path = ",".join(f"{c}.{s}" for c, s in SEARCH_PATH if c in attached)
+    con.execute(f"SET search_path = {_sql_str(path)}")
+    return con
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, timeout: float) -> None:
+    exists = con.execute(
+        "SELECT 1 FROM duckdb_schemas() WHERE database_name = ? AND schema_name = ?",
+        [catalog, schema],
+    ).fetchone()
+    if exists:
+        return
+    retry_on_contention(
+        lambda: con.execute(f'CREATE SCHEMA IF NOT EXISTS {catalog}."{schema}"'),
+        timeout=timeout,
+        what=f"creating schema {catalog}.{schema}",
+    )
+
+
+def is_contention(exc: BaseException) -> bool:
+    """Whether an error means "another writer got there first; try again"."""
+    if isinstance(exc, duckdb.TransactionException):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.Error) and any(m in text for m in _CONTENTION_MARKERS)
+
+
+def retry_on_contention(
+    attempt: Callable[[], T],
+    *,
+    timeout: float = 120.0,
+    what: str = "the write",
+    on_retry: Callable[[], None] | None = None,
+) -> T:
+    """Call ``attempt`` until it stops failing with catalog contention.
+
+    Waits with capped exponential backoff and full jitter between tries. Any other error is
+    raised at once. After ``timeout`` seconds, raises :class:`WriteConflictError`.
+
+    Examples
+    --------
+    >>> retry_on_contention(lambda: 42)
+    42
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return attempt()
+        except duckdb.Error as exc:
+            if not is_contention(exc):
+                raise
+            if on_retry is not None:
+                on_retry()
+            if time.monotonic() + delay > deadline:
+                raise WriteConflictError(
+                    f"Gave up {what} after {tries} tries in {timeout:.0f}s: other writers kept "
+                    f"the lake catalog busy ({exc}). Nothing was written; run it again, or "
+                    "raise WORKSPACE_WRITE_TIMEOUT."
+                ) from exc
+            log.debug("catalog busy while %s (try %d): %s", what, tries, exc)
+            time.sleep(random.uniform(0, delay))
+            delay = min(delay * 2, 1.0)

@@ -1,0 +1,294 @@
+"""Writing data into lake tables: one atomic DuckLake commit per write.
+
+A write either commits completely or leaves the table exactly as it was: the whole write
+runs in one DuckDB transaction, and DuckLake publishes a new snapshot only on COMMIT. When
+other writers hold the catalog, the transaction is rolled back and retried with backoff.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import duckdb
+import pyarrow as pa
+
+from workspace.lake.engine import retry_on_contention
+from workspace.lake.errors import SchemaMismatchError, UnsupportedDataError, WorkspaceError
+from workspace.lake.names import TableRef
+
+if TYPE_CHECKING:
+    from workspace.lake.workspace import Workspace
+
+WriteMode = Literal["append", "overwrite"]
+
+_INT_RANK = {"TINYINT": 1, "SMALLINT": 2, "INTEGER": 3, "BIGINT": 4, "HUGEINT": 5}
+_UINT_RANK = {"UTINYINT": 1, "USMALLINT": 2, "UINTEGER": 3, "UBIGINT": 4, "UHUGEINT": 5}
+_FLOAT_RANK = {"FLOAT": 1, "DOUBLE": 2}
+_TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"}
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write committed.
+
+    Attributes
+    ----------
+    table:
+        The table written, as ``layer.name``.
+    snapshot_id:
+        The DuckLake snapshot that made the write visible.
+    rows:
+        Rows written.
+    attempts:
+        Transactions tried (more than 1 when other writers held the catalog).
+    """
+
+    table: str
+    snapshot_id: int
+    rows: int
+    mode: str
+    attempts: int = 1
+
+
+def type_compatible(src: str, dst: str) -> bool:
+    """Whether values of DuckDB type ``src`` fit into a column of type ``dst`` losslessly.
+
+    >>> type_compatible("INTEGER", "BIGINT"), type_compatible("BIGINT", "INTEGER")
+    (True, False)
+    >>> type_compatible("VARCHAR", "DATE")
+    False
+    """
+    s, d = src.upper(), dst.upper()
+    if s == d or s == '"NULL"' or s == "NULL":
+        return True
+    if s in _INT_RANK and d in _INT_RANK:
+        return _INT_RANK[s] <= _INT_RANK[d]
+    if s in _UINT_RANK and d in _UINT_RANK:
+        return _UINT_RANK[s] <= _UINT_RANK[d]
+    if s in _UINT_RANK and d in _INT_RANK:
+        return _UINT_RANK[s] < _INT_RANK[d]
+    if (s in _INT_RANK or s in _UINT_RANK) and (d in _FLOAT_RANK or d.startswith("DECIMAL")):
+        return True
+    if s in _FLOAT_RANK and d in _FLOAT_RANK:
+        return _FLOAT_RANK[s] <= _FLOAT_RANK[d]
+    if s.startswith("DECIMAL") and (d.startswith("DECIMAL") or d in _FLOAT_RANK):
+        return True
+    if s in _TIMESTAMPS and d in _TIMESTAMPS:
+        return True
+    if s == "DATE" and d in _TIMESTAMPS:
+        return True
+    return False
+
+
+def _describe(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {sql}").fetchall()]
+
+
+@contextmanager
+def registered_source(ws: Workspace, data: Any) -> Iterator[str]:
+    """Expose ``data`` to DuckDB as a relation and yield SQL that selects from it."""
+    con = ws.con
+    view = f"__ws_src_{uuid.uuid4().hex[:12]}"
+    obj = _as_scannable(ws, data)
+    if isinstance(obj, str):  # SQL of an ibis expression on this connection
+        yield f"({obj})"
+        return
+    con.register(view, obj)
+    try:
+        yield view
+    finally:
+        con.unregister(view)
+
+
+def _as_scannable(ws: Workspace, data: Any) -> Any:
+    """Turn supported inputs into something DuckDB can scan repeatedly (for retries)."""
+    module = type(data).__module__.split(".")[0]
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if isinstance(data, pa.RecordBatchReader):
+        return data.read_all()
+    if module == "pandas" and type(data).__name__ == "DataFrame":
+        return data
+    if module == "polars" and type(data).__name__ in {"DataFrame", "LazyFrame"}:
+        frame = data.collect() if type(data).__name__ == "LazyFrame" else data
+        return frame.to_arrow()
+    if isinstance(data, duckdb.DuckDBPyRelation):
+        return data.fetch_arrow_table()
+    if module == "ibis":
+        import ibis.expr.types as ir
+
+        if isinstance(data, ir.Table):
+            try:
+                backend = data._find_backend()
+            except Exception:  # an expression over memtables only
+                backend = None
+            if backend is ws.ibis:
+                return str(ws.ibis.compile(data))
+            return data.to_pyarrow()
+    raise UnsupportedDataError(
+        f"Cannot write an object of type {type(data).__module__}.{type(data).__qualname__}. "
+        "Pass an ibis table, a pandas or polars DataFrame, a pyarrow Table, or a Dask DataFrame."
+    )
+
+
+def schema_diff(
+    source: list[tuple[str, str]], target: list[tuple[str, str]]
+) -> tuple[list[str], list[str], list[tuple[str, str, str]]]:
+    """(missing-from-source, extra-in-source, changed (name, target type, source type))."""
+    src = dict(source)
+    dst = dict(target)
+    missing = [c for c in dst if c not in src]
+    extra = [c for c in src if c not in dst]
+    changed = [
+        (c, dst[c], src[c]) for c in src if c in dst and not type_compatible(src[c], dst[c])
+    ]
+    return missing, extra, changed
+
+
+def _column_list(cols: list[tuple[str, str]]) -> str:
+    return ", ".join('"' + c.replace('"', '""') + '"' for c, _ in cols)
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, ref: TableRef) -> bool:
+    row = con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE database_name=? AND schema_name=? AND table_name=?",
+        [ref.catalog, ref.schema, ref.name],
+    ).fetchone()
+    return row is not None
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # the failed COMMIT already ended the transaction
+
+
+def _current_snapshot(con: duckdb.DuckDBPyConnection, catalog: str) -> int:
+    row = con.execute(f'SELECT id FROM "{catalog}".current_snapshot()').fetchone()
+    return int(row[0]) if row else 0
+
+
+def write_sql_source(
+    ws: Workspace,
+    ref: TableRef,
+    source_sql: str,
+    *,
+    mode: WriteMode,
+    evolve: bool,
+    message: str | None = None,
+    add_files: list[str] | None = None,
+) -> WriteResult:
+    """Commit the rows of ``source_sql`` into ``ref`` in one transaction, with retries.
+
+    With ``add_files``, the rows are not copied: those Parquet files (already written by Dask
+    workers, matching ``source_sql``'s schema) are registered with DuckLake instead.
+    """
+    if mode not in ("append", "overwrite"):
+        raise WorkspaceError(f"mode must be 'append' or 'overwrite', not {mode!r}")
+    con = ws.con
+    src_cols = _describe(con, f"SELECT * FROM {source_sql}")
+    if not src_cols:
+        raise UnsupportedDataError(f"Nothing to write to {ref.display}: the data has no columns.")
+    attempts = 0
+
+    def attempt() -> int:
+        nonlocal attempts
+        attempts += 1
+        try:
+            con.execute("BEGIN TRANSACTION")
+        except duckdb.TransactionException as exc:
+            raise WorkspaceError(
+                f"Cannot write {ref.display} while a transaction is open on this connection "
+                "(a BEGIN without COMMIT). Run COMMIT or ROLLBACK first."
+            ) from exc
+        try:
+            con.execute(
+                f'CALL "{ref.catalog}".set_commit_message(?, ?)',
+                [ws.settings.user, message or f"{mode} {ref.display}"],
+            )
+            rows = _write_in_transaction(con, ref, source_sql, src_cols, mode, evolve, add_files)
+            con.execute("COMMIT")
+            return rows
+        except BaseException:
+            _rollback(con)
+            raise
+
+    rows = retry_on_contention(
+        attempt, timeout=ws.settings.write_timeout, what=f"writing {ref.display}"
+    )
+    return WriteResult(ref.display, _current_snapshot(con, ref.catalog), rows, mode, attempts)
+
+
+def _write_in_transaction(
+    con: duckdb.DuckDBPyConnection,
+    ref: TableRef,
+    source_sql: str,
+    src_cols: list[tuple[str, str]],
+    mode: WriteMode,
+    evolve: bool,
+    add_files: list[str] | None,
+) -> int:
+    if not _table_exists(con, ref):
+        if add_files is not None:
+            cols = ", ".join(f'"{c}" {t}' for c, t in src_cols)
+            con.execute(f"CREATE TABLE {ref.sql} ({cols})")
+            return _add_files(con, ref, add_files)
+        row = con.execute(f"CREATE TABLE {ref.sql} AS SELECT * FROM {source_sql}").fetchone()
+        return int(row[0]) if row else 0
+    target = _describe(con, ref.sql)
+    missing, extra, changed = schema_diff(src_cols, target)
+    differs = bool(missing or extra or changed)
+    if differs and not evolve:
+        raise SchemaMismatchError(ref.display, missing=missing, extra=extra, changed=changed)
+    if mode == "overwrite" and differs:
+        con.execute(f"DROP TABLE {ref.sql}")
+        return _write_in_transaction(con, ref, source_sql, src_cols, mode, evolve, add_files)
+    if mode == "overwrite":
+        con.execute(f"DELETE FROM {ref.sql}")
+    if differs:
+        _evolve(con, ref, extra, changed, dict(src_cols))
+    if add_files is not None:
+        return _add_files(con, ref, add_files)
+    row = con.execute(
+        f"INSERT INTO {ref.sql} ({_column_list(src_cols)}) "
+        f"SELECT {_column_list(src_cols)} FROM {source_sql}"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _evolve(
+    con: duckdb.DuckDBPyConnection,
+    ref: TableRef,
+    extra: list[str],
+    changed: list[tuple[str, str, str]],
+    src_types: dict[str, str],
+) -> None:
+    for col in extra:
+        con.execute(f'ALTER TABLE {ref.sql} ADD COLUMN "{col}" {src_types[col]}')
+    for col, old, new in changed:
+        try:
+            con.execute(f'ALTER TABLE {ref.sql} ALTER COLUMN "{col}" SET DATA TYPE {new}')
+        except duckdb.Error as exc:
+            raise SchemaMismatchError(ref.display, changed=[(col, old, new)]).with_traceback(
+                None
+            ) from exc
+
+
+def _add_files(con: duckdb.DuckDBPyConnection, ref: TableRef, files: list[str]) -> int:
+    total = 0
+    for path in files:
+        con.execute(
+            "CALL ducklake_add_data_files(?, ?, ?, schema => ?)",
+            [ref.catalog, ref.name, path, ref.schema],
+        )
+        meta = con.execute("SELECT count(*) FROM read_parquet(?)", [path]).fetchone()
+        total += int(meta[0]) if meta else 0
+    return total
+
