@@ -30,10 +30,11 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from workspace.cli import demo, lake, sql
+    from workspace.cli import demo, lab, lake, sql
 
     cli.add_command(sql.sql)
     cli.add_command(demo.demo)
+    cli.add_command(lab.lab)
     for command in lake.commands:
         cli.add_command(command)
 

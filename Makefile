@@ -1,0 +1,73 @@
+# Analytics Workspace: the two commands are `make up` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+export WORKSPACE_HOME ?= $(CURDIR)/.workspace
+DEMO_SCALE ?= 0.1
+HOST ?= 127.0.0.1
+PORT ?= 8888
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+# Where the test run keeps its demo lake (rebuilt each run) and its throwaway state.
+TEST_HOME := $(CURDIR)/build/test-home
+
+.PHONY: up install demo test test-deps system-deps bench lint clean help
+
+help:
+	@echo "make up     install into .venv, build the demo lake, start JupyterLab on $(HOST)"
+	@echo "make test   install test dependencies and run the whole suite"
+	@echo "make bench  run the benchmarks (prints ratios)"
+	@echo "make lint   ruff and mypy"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# Re-install when the package metadata changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[postgres]"
+	$(BIN)/jupyter kernelspec list | grep -q "^ *workspace " || \
+	  $(BIN)/jupyter kernelspec install $(CURDIR)/kernels/workspace --sys-prefix --name workspace >/dev/null
+	@touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/workspace demo --scale $(DEMO_SCALE)
+
+up: demo
+	$(BIN)/workspace lab --host $(HOST) --port $(PORT)
+
+# PostgreSQL (for the shared-catalog tests) comes from Debian packages.
+system-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing PostgreSQL from Debian packages ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "PostgreSQL server binaries are missing: install the 'postgresql' package (or set WORKSPACE_TEST_SKIP_POSTGRES=1)"; exit 1; \
+	  fi; \
+	fi
+
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(PIP) install -e ".[dev]"
+	@touch $@
+
+test-deps: $(VENV)/.test-installed system-deps
+
+test: test-deps
+	rm -rf $(TEST_HOME) && mkdir -p $(TEST_HOME)
+	WORKSPACE_HOME=$(TEST_HOME)/demo $(BIN)/workspace demo --scale 0.01 --no-notebooks
+	WORKSPACE_HOME=$(TEST_HOME)/demo $(BIN)/python -m pytest -p no:cacheprovider \
+	  tests/unit tests/integration --nbval-lax workspace/demo/notebooks
+
+bench: test-deps
+	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check workspace tests
+	$(BIN)/ruff format --check workspace tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache
