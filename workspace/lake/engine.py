@@ -98,6 +98,11 @@ def attach_string(settings: Settings, *, sandbox: bool = False) -> tuple[str, di
     }
 
 
+def metadata_variable(alias: str) -> str:
+    """Name of the DuckDB variable holding the metadata schema of an attached DuckLake."""
+    return f"workspace_metadata_schema_{alias}"
+
+
 def open_connection(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open DuckDB with the shared lake attached as ``lake`` and the sandbox as ``sandbox``.
 
@@ -138,17 +143,26 @@ def open_connection(settings: Settings, *, read_only: bool = False) -> duckdb.Du
             raise ConfigurationError(
                 f"Could not open the {alias} catalog at {settings.catalog.redacted()}: {exc}"
             ) from exc
+        if settings.catalog.kind == "postgres":
+            # Several DuckLakes share the PostgreSQL database, one metadata schema each;
+            # remember which one is ours (read by snapshots.metadata_tables).
+            schema = options.get("METADATA_SCHEMA", "public")
+            con.execute(f"SET VARIABLE {metadata_variable(alias)} = {_sql_str(schema)}")
     if not read_only:
         for schema in (*LAYERS, META_SCHEMA):
             _ensure_schema(con, LAKE, schema, settings.write_timeout)
         _ensure_schema(con, SANDBOX, META_SCHEMA, settings.write_timeout)
-    attached = {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+    attached = {
+        r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+    }
     path = ",".join(f"{c}.{s}" for c, s in SEARCH_PATH if c in attached)
     con.execute(f"SET search_path = {_sql_str(path)}")
     return con
 
 
-def _ensure_schema(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, timeout: float) -> None:
+def _ensure_schema(
+    con: duckdb.DuckDBPyConnection, catalog: str, schema: str, timeout: float
+) -> None:
     exists = con.execute(
         "SELECT 1 FROM duckdb_schemas() WHERE database_name = ? AND schema_name = ?",
         [catalog, schema],
@@ -167,7 +181,11 @@ def is_contention(exc: BaseException) -> bool:
     if isinstance(exc, duckdb.TransactionException):
         return True
     text = str(exc).lower()
-    return isinstance(exc, duckdb.Error) and any(m in text for m in _CONTENTION_MARKERS)
+    if not isinstance(exc, duckdb.Error):
+        return False
+    if "failed to initialize ducklake" in text and "already exists" in text:
+        return True  # another process created the catalog's metadata tables first
+    return any(m in text for m in _CONTENTION_MARKERS)
 
 
 def retry_on_contention(

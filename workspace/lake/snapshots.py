@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from workspace.lake.engine import metadata_variable
 from workspace.lake.errors import SnapshotNotFoundError
 from workspace.lake.names import TableRef
 
@@ -45,9 +46,20 @@ class Snapshot:
     message: str | None
 
 
+def metadata_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> str:
+    """Quoted prefix of the DuckLake metadata tables of an attached catalog.
+
+    On SQLite each DuckLake has its own file; on PostgreSQL the lake and every sandbox share
+    one database, each in its own metadata schema, so the schema must be named.
+    """
+    row = con.execute("SELECT getvariable(?)", [metadata_variable(catalog)]).fetchone()
+    prefix = f'"__ducklake_metadata_{catalog}"'
+    return f'{prefix}."{row[0]}"' if row and row[0] else prefix
+
+
 def table_ids(con: duckdb.DuckDBPyConnection, ref: TableRef) -> list[int]:
     """Every DuckLake table id this name has had (a replaced table gets a new id)."""
-    meta = f'"__ducklake_metadata_{ref.catalog}"'
+    meta = metadata_tables(con, ref.catalog)
     rows = con.execute(
         f"""
         SELECT DISTINCT t.table_id FROM {meta}.ducklake_table t
@@ -65,7 +77,7 @@ def history(con: duckdb.DuckDBPyConnection, ref: TableRef) -> list[Snapshot]:
     ids = {str(i) for i in table_ids(con, ref)}
     qualified = f"{ref.schema}.{ref.name}"
     rows = con.execute(
-        f'SELECT snapshot_id, snapshot_time, changes, author, commit_message '
+        f"SELECT snapshot_id, snapshot_time, changes, author, commit_message "
         f'FROM "{ref.catalog}".snapshots() ORDER BY snapshot_id'
     ).fetchall()
     out: list[Snapshot] = []

@@ -17,7 +17,12 @@ import duckdb
 import pyarrow as pa
 
 from workspace.lake.engine import retry_on_contention
-from workspace.lake.errors import SchemaMismatchError, UnsupportedDataError, WorkspaceError
+from workspace.lake.errors import (
+    QueryError,
+    SchemaMismatchError,
+    UnsupportedDataError,
+    WorkspaceError,
+)
 from workspace.lake.names import TableRef
 
 if TYPE_CHECKING:
@@ -97,7 +102,12 @@ def registered_source(ws: Workspace, data: Any) -> Iterator[str]:
     if isinstance(obj, str):  # SQL of an ibis expression on this connection
         yield f"({obj})"
         return
-    con.register(view, obj)
+    # Binding the view reads the catalogs, which can be busy with other writers too.
+    retry_on_contention(
+        lambda: con.register(view, obj),
+        timeout=ws.settings.write_timeout,
+        what="reading the data to write",
+    )
     try:
         yield view
     finally:
@@ -145,9 +155,7 @@ def schema_diff(
     dst = dict(target)
     missing = [c for c in dst if c not in src]
     extra = [c for c in src if c not in dst]
-    changed = [
-        (c, dst[c], src[c]) for c in src if c in dst and not type_compatible(src[c], dst[c])
-    ]
+    changed = [(c, dst[c], src[c]) for c in src if c in dst and not type_compatible(src[c], dst[c])]
     return missing, extra, changed
 
 
@@ -193,7 +201,12 @@ def write_sql_source(
     if mode not in ("append", "overwrite"):
         raise WorkspaceError(f"mode must be 'append' or 'overwrite', not {mode!r}")
     con = ws.con
-    src_cols = _describe(con, f"SELECT * FROM {source_sql}")
+    timeout = ws.settings.write_timeout
+    src_cols = retry_on_contention(
+        lambda: _describe(con, f"SELECT * FROM {source_sql}"),
+        timeout=timeout,
+        what=f"reading the columns to write to {ref.display}",
+    )
     if not src_cols:
         raise UnsupportedDataError(f"Nothing to write to {ref.display}: the data has no columns.")
     attempts = 0
@@ -220,10 +233,16 @@ def write_sql_source(
             _rollback(con)
             raise
 
-    rows = retry_on_contention(
-        attempt, timeout=ws.settings.write_timeout, what=f"writing {ref.display}"
+    try:
+        rows = retry_on_contention(attempt, timeout=timeout, what=f"writing {ref.display}")
+    except duckdb.Error as exc:  # a failed cast, a constraint, bad SQL in an expression
+        raise QueryError(
+            f"Writing {ref.display} failed and nothing was written: {exc}", statement=source_sql
+        ) from exc
+    snapshot = retry_on_contention(
+        lambda: _current_snapshot(con, ref.catalog), timeout=timeout, what="reading the snapshot"
     )
-    return WriteResult(ref.display, _current_snapshot(con, ref.catalog), rows, mode, attempts)
+    return WriteResult(ref.display, snapshot, rows, mode, attempts)
 
 
 def _write_in_transaction(
@@ -291,4 +310,3 @@ def _add_files(con: duckdb.DuckDBPyConnection, ref: TableRef, files: list[str]) 
         meta = con.execute("SELECT count(*) FROM read_parquet(?)", [path]).fetchone()
         total += int(meta[0]) if meta else 0
     return total
-
