@@ -46,8 +46,9 @@ def cluster(
     With a scheduler address (``address=``, else ``$WORKSPACE_DASK_SCHEDULER``) the client
     connects to it. Otherwise a ``LocalCluster`` of process workers on 127.0.0.1 is started
     (one single-threaded worker per core, the memory split between them) and reused by later
-    calls while it is alive. Its workers get the workspace environment
-    (:meth:`Settings.env`), so code running on them can call ``workspace.connect()``.
+    calls while it is alive and the settings are the same. Its workers get the workspace
+    environment (:meth:`Settings.env`), so code running on them can call
+    ``workspace.connect()``.
 
     Parameters
     ----------
@@ -81,11 +82,11 @@ def cluster(
 
     settings = settings or Settings.resolve()
     address = address or settings.dask_scheduler
-    key = (address or "local", tuple(sorted(settings.env().items())))
-    if _active is not None:
-        if _active.key == key and _is_alive(_active):
-            return _active.client
-        shutdown()
+    # A local cluster's workers carry the settings' environment: other settings, new cluster.
+    key = (address, ()) if address else ("local", tuple(sorted(settings.env().items())))
+    if _active is not None and _active.key == key and _is_alive(_active):
+        return _active.client
+    previous = _active  # closed once the new client is connected
 
     if address:
         try:
@@ -97,6 +98,7 @@ def cluster(
                 "or unset WORKSPACE_DASK_SCHEDULER to start a local cluster."
             ) from None
         _active = _Active(key, client, None)
+        _close(previous)
         _announce(client, f"Dask scheduler {address}", quiet)
         return client
 
@@ -118,6 +120,7 @@ def cluster(
         local.close()
         raise
     _active = _Active(key, client, local)
+    _close(previous)
     plural = "s" if threads_per_worker != 1 else ""
     _announce(
         client, f"Dask LocalCluster: {workers} workers x {threads_per_worker} thread{plural}", quiet
@@ -134,6 +137,10 @@ def shutdown() -> None:
     """
     global _active
     active, _active = _active, None
+    _close(active)
+
+
+def _close(active: _Active | None) -> None:
     if active is None:
         return
     try:
