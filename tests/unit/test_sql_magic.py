@@ -90,7 +90,8 @@ def test_line_magic_returns_result(shell: InteractiveShell) -> None:
 def test_several_statements_show_the_last(shell: InteractiveShell) -> None:
     result = _run(
         shell,
-        "%%sql\nCREATE TABLE sandbox.m AS SELECT 1 AS a;\nINSERT INTO sandbox.m VALUES (2);\nSELECT sum(a) AS s FROM m",
+        "%%sql\nCREATE TABLE sandbox.m AS SELECT 1 AS a;\n"
+        "INSERT INTO sandbox.m VALUES (2);\nSELECT sum(a) AS s FROM m",
     )
     assert isinstance(result, SqlResult)
     assert result.df().s.tolist() == [3]

@@ -194,14 +194,16 @@ def _run_last(
         name = f"_ws_sql_result_{next(_TEMP_NAMES)}"
         try:
             # The wrapper sits on a line of its own: DuckDB's "LINE n" is then n - 1 in the cell.
-            con.execute(f'CREATE TEMP TABLE "{name}" AS\n{stmt.text}', params)
+            # CREATE TABLE AS returns the number of rows it stored: the count is free.
+            count_row = con.execute(
+                f'CREATE TEMP TABLE "{name}" AS\n{stmt.text}', params
+            ).fetchone()
         except duckdb.ParserException:
             pass  # DESCRIBE, SHOW, SUMMARIZE: cannot be wrapped; their results are small
         except duckdb.Error as exc:
             message = _describe(exc, stmt, total, line_shift=1)
             raise QueryError(message, statement=statement, index=stmt.index) from None
         else:
-            count_row = con.execute(f'SELECT count(*) FROM temp.main."{name}"').fetchone()
             result = SqlResult(
                 con=con,
                 table=name,
