@@ -234,6 +234,8 @@ def test_dask_write_commits_once(client: Any, ws: Workspace) -> None:
 def test_dask_write_creates_and_overwrites_sandbox_table(client: Any, ws: Workspace) -> None:
     ddf = dd.from_pandas(_orders(10), npartitions=2)
     ws.write("scratch", ddf)
+    types = [r[1] for r in ws.con.execute("DESCRIBE sandbox.main.scratch").fetchall()]
+    assert types == ["BIGINT", "VARCHAR", "DOUBLE"]
     ws.write("scratch", ddf[ddf.id < 3], mode="overwrite")
     assert _sql_rows(ws, "SELECT * FROM sandbox.main.scratch") == _rows(_orders(3))
     assert len(ws.history("scratch")) == 2

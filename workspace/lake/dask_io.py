@@ -1,14 +1,10 @@
 """Dask I/O for lake tables: read a snapshot as a Dask DataFrame, write one in one commit.
 
-Reading: each partition is one data file of the pinned snapshot, read on the workers
-through DuckDB (``WHERE filename = ?``), so deletes and schema evolution are applied exactly
-as SQL sees them. Writing: the workers write one Parquet file per partition into a staging
-folder under the table's data path, and the client registers them all with DuckLake in one
-transaction (:func:`~workspace.lake.writes.write_sql_source` with ``add_files``). If anything
-fails, the staged files are deleted and the table is unchanged.
-
-This module imports dask (and never ``distributed`` or ``workspace.scale``) only inside
-functions, so ``workspace.lake`` stays importable without them.
+Reading: each partition is one data file of a pinned snapshot, read on a worker through
+DuckDB (``WHERE filename = ?``), so deletes and schema evolution apply exactly as in SQL.
+Writing: workers write one Parquet file per partition into a staging folder under the
+table's data path; the client registers them with DuckLake in one transaction. If anything
+fails, the staged files are deleted. dask is imported only inside functions.
 """
 
 from __future__ import annotations
@@ -160,7 +156,8 @@ def read_file(
     try:
         table = _query(settings, sql, [filename])
     except (duckdb.CatalogException, duckdb.BinderException):
-        _forget_connection(settings)  # e.g. a sandbox created after this worker connected
+        with _LOCK:  # e.g. a sandbox created after this worker connected: reconnect once
+            _CONNECTIONS.pop(_key(settings), None)  # not closed: other threads may use it
         table = _query(settings, sql, [filename])
     return arrow_to_pandas(table)
 
@@ -181,13 +178,6 @@ def _query(settings: Settings, sql: str, params: list[Any]) -> pa.Table:
         return cursor.execute(sql, params).fetch_arrow_table()
     finally:
         cursor.close()
-
-
-def _forget_connection(settings: Settings) -> None:
-    with _LOCK:
-        con = _CONNECTIONS.pop(_key(settings), None)
-    if con is not None:
-        con.close()
 
 
 # -- writing ------------------------------------------------------------------------------
