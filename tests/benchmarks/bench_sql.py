@@ -93,7 +93,7 @@ def main() -> int:
 
     assert len(magic_df()) == len(raw_df()) == 1_000_000  # type: ignore[arg-type]
     gc.collect()
-    raw2, magic2 = _interleaved(raw_df, magic_df, 9)
+    raw2, magic2 = _interleaved(raw_df, magic_df, 21)
     ratio = magic2 / raw2
     ok = ratio <= 1.1
     misses += not ok
