@@ -236,6 +236,12 @@ def write_sql_source(
     try:
         rows = retry_on_contention(attempt, timeout=timeout, what=f"writing {ref.display}")
     except duckdb.Error as exc:  # a failed cast, a constraint, bad SQL in an expression
+        if "to ducklake - unsupported type" in str(exc).lower():
+            raise UnsupportedDataError(
+                f"Cannot write {ref.display}: {str(exc).split(' - ')[-1]} cannot be stored "
+                "in the lake. Cast that column first (categorical/ENUM to string, UNION to "
+                "a struct or string). Nothing was written."
+            ) from exc
         raise QueryError(
             f"Writing {ref.display} failed and nothing was written: {exc}", statement=source_sql
         ) from exc
