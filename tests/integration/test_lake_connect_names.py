@@ -61,7 +61,7 @@ def test_read_only_refuses_writes(lake_ws: Workspace, lake_settings: Settings) -
             ro.write("gold.kpis", pd.DataFrame({"v": [4]}))
         with pytest.raises(ReadOnlyError, match="read-only"):
             ro.drop("gold.kpis")
-        with pytest.raises(duckdb.Error, match="(?i)read.only"):
+        with pytest.raises(duckdb.Error, match=r"(?i)read.only"):
             ro.con.execute("INSERT INTO lake.gold.kpis VALUES (5)")
     assert lake_ws.table("gold.kpis").count().execute() == 3
     assert len(lake_ws.history("gold.kpis")) == 1

@@ -94,7 +94,7 @@ def test_sql_binds_parameters(lake_ws: Workspace) -> None:
     assert named.execute()["id"].tolist() == [2, 3]
     positional = lake_ws.sql("SELECT id FROM silver.people WHERE name = ?", ["bob"])
     assert positional.execute()["id"].tolist() == [2]
-    with pytest.raises(QueryError, match="(?i)parameter"):
+    with pytest.raises(QueryError, match=r"(?i)parameter"):
         lake_ws.sql("SELECT id FROM silver.people WHERE id = $missing", {"other": 1})
 
 

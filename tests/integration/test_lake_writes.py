@@ -202,7 +202,7 @@ def test_cast_error_inside_ibis_expression_leaves_previous_version(lake_ws: Work
     raw = lake_ws.table("bronze.raw")
     expr = raw.mutate(v=raw.v.cast("int64"))
     for mode in ("append", "overwrite"):
-        with pytest.raises(QueryError, match="(?i)could not convert string 'oops'"):
+        with pytest.raises(QueryError, match=r"(?i)could not convert string 'oops'"):
             lake_ws.write("silver.clean", expr, mode=mode)  # type: ignore[arg-type]
         assert (_rows(lake_ws, "silver.clean"), lake_ws.history("silver.clean")) == before
     with pytest.raises(QueryError):

@@ -124,6 +124,11 @@ def open_connection(settings: Settings, *, read_only: bool = False) -> duckdb.Du
     con = new_duckdb()
     if settings.catalog.kind == "postgres":
         con.execute("LOAD postgres")
+    # DuckLake's own commit retry replays a conflicting transaction's changes onto the new
+    # snapshot without re-checking them: two processes creating the same table both
+    # "succeed" (two live tables of one name, rows lost). Conflicts must reach
+    # retry_on_contention instead, which reruns the whole write from the start.
+    con.execute("SET ducklake_max_retry_count = 0")
     for alias, is_sandbox in ((LAKE, False), (SANDBOX, True)):
         target, options = attach_string(settings, sandbox=is_sandbox)
         if is_sandbox and read_only and settings.catalog.kind == "sqlite":

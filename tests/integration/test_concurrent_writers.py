@@ -1,0 +1,139 @@
+"""Several OS processes committing to one lake at the same time, on both catalogs.
+
+Every write must commit exactly once: the retries in ``retry_on_contention`` absorb the
+catalog's contention errors (they are printed, run with ``-s`` to see them), and the final
+row counts must be exact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from support.processes import WorkerRun, contention_seen, run_workers
+
+import workspace
+from workspace.lake import Settings, Workspace
+from workspace.lake.errors import WriteConflictError
+from workspace.lake.snapshots import metadata_tables
+
+pytestmark = pytest.mark.slow
+
+APPENDERS = 4
+COMMITS = 5
+ROWS = 7
+CREATORS = 2
+TABLES_EACH = 3
+OVERWRITES = 4
+
+
+def _check(runs: list[WorkerRun]) -> None:
+    failed = [r.describe() for r in runs if r.returncode != 0]
+    assert not failed, "\n\n".join(failed)
+
+
+def _connect(settings: Settings) -> Workspace:
+    return workspace.connect(settings.home, user=settings.user, catalog=settings.catalog.raw)
+
+
+def test_concurrent_appends_creates_and_overwrites(lake_settings: Settings) -> None:
+    with _connect(lake_settings) as ws:
+        ws.write("silver.snapshot", pd.DataFrame({"worker": [-1], "seq": [-1], "i": [-1]}))
+    jobs = [["append", "silver.events", str(w), str(COMMITS), str(ROWS)] for w in range(APPENDERS)]
+    jobs += [["create", "gold.part", str(100 + w), str(TABLES_EACH)] for w in range(CREATORS)]
+    jobs += [["overwrite", "silver.snapshot", "200", str(OVERWRITES), "3"]]
+    runs = run_workers(lake_settings, jobs)
+    print(f"\n[{lake_settings.catalog.kind}] contention absorbed: {contention_seen(runs)}")
+    _check(runs)
+
+    with _connect(lake_settings) as ws:
+        events = ws.table("silver.events").execute()
+        assert len(events) == APPENDERS * COMMITS * ROWS
+        per_commit = events.groupby(["worker", "seq"]).size()
+        assert len(per_commit) == APPENDERS * COMMITS  # every commit landed once
+        assert set(per_commit) == {ROWS}  # ...with all its rows, none duplicated
+        assert not events.duplicated().any()
+        meta = metadata_tables(ws.con, "lake")
+        live = ws.con.execute(
+            f"SELECT table_name, count(*) FROM {meta}.ducklake_table "
+            "WHERE end_snapshot IS NULL GROUP BY 1 HAVING count(*) > 1"
+        ).fetchall()
+        assert live == [], "tables created twice by racing writers"
+        inserts = [s for s in ws.history("silver.events") if "inserted" in s.operations]
+        assert len(inserts) == APPENDERS * COMMITS
+
+        created = sorted(t for t in ws.tables() if t.startswith("gold.part_"))
+        assert created == sorted(
+            f"gold.part_{100 + w}_{k}" for w in range(CREATORS) for k in range(TABLES_EACH)
+        )
+        for name in created:
+            assert ws.table(name).count().execute() == 1
+
+        snap = ws.table("silver.snapshot").execute()
+        assert sorted(zip(snap.worker, snap.seq, strict=True)) == [(200, OVERWRITES - 1)] * 3
+        assert len(ws.history("silver.snapshot")) == 1 + OVERWRITES
+
+
+def test_first_connect_race_on_a_new_home(lake_settings: Settings) -> None:
+    assert not lake_settings.home.exists()
+    runs = run_workers(lake_settings, [["connect"]] * 4)
+    print(f"\n[{lake_settings.catalog.kind}] contention absorbed: {contention_seen(runs)}")
+    _check(runs)
+    with _connect(lake_settings) as ws:
+        rows = ws.con.execute(
+            "SELECT database_name, schema_name, count(*) FROM duckdb_schemas() "
+            "WHERE database_name IN ('lake', 'sandbox') GROUP BY ALL"
+        ).fetchall()
+        schemas = {(db, schema): n for db, schema, n in rows}
+        for layer in ("bronze", "silver", "gold", "_workspace"):
+            assert schemas[("lake", layer)] == 1
+        assert schemas[("sandbox", "_workspace")] == 1
+        assert ws.write("gold.after_race", pd.DataFrame({"x": [1]})).rows == 1
+        assert ws.tables() == ["gold.after_race"]
+
+
+_LOCKER = """
+import sqlite3, sys, time
+con = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+con.execute("BEGIN EXCLUSIVE")
+con.execute("UPDATE ducklake_metadata SET value = value WHERE key = 'version'")
+print("LOCKED", flush=True)
+time.sleep(120)
+"""
+
+
+def test_write_gives_up_with_write_conflict_when_catalog_stays_locked(
+    ws_settings: Settings,
+) -> None:
+    settings = dataclasses.replace(ws_settings, write_timeout=1.0)
+    with Workspace(settings) as ws:
+        ws.write("silver.t", pd.DataFrame({"x": [1, 2]}))
+        history = ws.history("silver.t")
+        assert settings.catalog.path is not None
+        locker = subprocess.Popen(
+            [sys.executable, "-c", _LOCKER, str(settings.catalog.path)],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            assert locker.stdout is not None
+            assert locker.stdout.readline().strip() == "LOCKED"
+            for name in ("silver.t", "silver.new_table"):
+                with pytest.raises(WriteConflictError) as info:
+                    ws.write(name, pd.DataFrame({"x": [3]}))
+                message = str(info.value)
+                assert "database is locked" in message
+                assert "Nothing was written" in message
+                assert "WORKSPACE_WRITE_TIMEOUT" in message
+        finally:
+            locker.kill()
+            locker.wait()
+        assert ws.history("silver.t") == history
+        assert sorted(ws.table("silver.t").execute()["x"]) == [1, 2]
+        assert ws.tables() == ["silver.t"]
+        assert ws.write("silver.t", pd.DataFrame({"x": [3]})).rows == 1
+        assert sorted(ws.table("silver.t").execute()["x"]) == [1, 2, 3]
