@@ -162,3 +162,18 @@ def test_unknown_table_lists_where_it_looked_and_suggests(lake_ws: Workspace) ->
     assert "Did you mean" in str(err)
     with pytest.raises(TableNotFoundError, match=r"silver\.revenue_by_nation"):
         lake_ws.table("silver.revenue_by_nation")
+
+
+@pytest.mark.postgres
+def test_postgres_url_with_special_password_attaches(postgres_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import quote
+
+    dbname = "lake_special_password"
+    postgres_server.create_database(dbname)
+    password = "p w'x\\@:/"
+    host = f"127.0.0.1:{postgres_server.port}"
+    url = f"postgresql://postgres:{quote(password, safe='')}@{host}/{dbname}"
+    with workspace.connect(tmp_path / "home", catalog=url, user="tester") as ws:
+        ws.write("gold.t", pd.DataFrame({"x": [1]}))
+        assert ws.tables() == ["gold.t"]
+        assert password not in ws.settings.catalog.redacted()

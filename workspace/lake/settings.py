@@ -88,13 +88,15 @@ class CatalogURL:
         """The metadata-catalog part of a ``ducklake:`` ATTACH string."""
         if self.kind == "sqlite":
             return f"sqlite:{self.path}"
-        return "postgres:" + " ".join(f"{k}={v}" for k, v in self.params.items())
+        return "postgres:" + " ".join(f"{k}={_libpq_value(v)}" for k, v in self.params.items())
 
     def redacted(self) -> str:
         """The URL with any password hidden, for messages and logs."""
         if "password" not in self.params:
             return self.raw
-        return self.raw.replace(":" + self.params["password"] + "@", ":***@")
+        parsed = urlparse(self.raw)
+        userinfo, host = parsed.netloc.rsplit("@", 1)
+        return parsed._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{host}").geturl()
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,13 @@ class Settings:
         if self.dask_scheduler:
             out["WORKSPACE_DASK_SCHEDULER"] = self.dask_scheduler
         return out
+
+
+def _libpq_value(value: str) -> str:
+    """Quote a value for a libpq ``key=value`` connection string when it needs it."""
+    if value and not any(c in value for c in " '\\\t\n"):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def sanitize_user(name: str) -> str:
