@@ -91,3 +91,22 @@ def test_parameters_and_output_variable(kernel: BlockingKernelClient) -> None:
     reply, messages = _execute(kernel, "print(type(big).__name__, big.n.tolist())")
     out = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
     assert out.strip() == "DataFrame " + str(list(range(991, 1000)))
+
+
+def test_altair_charts_use_labs_offline_renderer(kernel: BlockingKernelClient) -> None:
+    """Charts are emitted as the Vega-Lite mimetype that JupyterLab renders itself, with the
+    data inline, so nothing is loaded from a CDN."""
+    reply, messages = _execute(
+        kernel,
+        "import altair as alt\n"
+        "r = %sql SELECT range AS x, range * 2 AS y FROM range(5)\n"
+        "alt.Chart(r.df()).mark_line().encode(x='x', y='y')",
+    )
+    assert reply["status"] == "ok"
+    (bundle,) = [m["content"]["data"] for m in messages if m["msg_type"] == "execute_result"]
+    vegalite = [k for k in bundle if k.startswith("application/vnd.vegalite.v")]
+    assert vegalite == ["application/vnd.vegalite.v5+json"], list(bundle)
+    assert "text/html" not in bundle
+    spec = bundle[vegalite[0]]
+    values = next(iter(spec["datasets"].values()))
+    assert [row["y"] for row in values] == [0, 2, 4, 6, 8]
