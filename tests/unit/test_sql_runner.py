@@ -193,3 +193,20 @@ def test_result_converts_for_arrow_polars_and_altair(ws: Workspace) -> None:
     spec = alt.Chart(r).mark_bar().encode(x="x:O", y="y:Q").to_dict()
     (values,) = spec["datasets"].values()
     assert values == [{"x": i, "y": i * 10} for i in range(4)]
+
+
+def test_display_formats_floats_and_dates_readably() -> None:
+    import duckdb
+
+    from workspace.sql.runner import run_sql
+
+    con = duckdb.connect()
+    sql = (
+        "SELECT 53540803.800000004::DOUBLE AS revenue, 1.5e-09::DOUBLE AS tiny, "
+        "DATE '1992-01-01' AS month, TIMESTAMP '1992-01-01 10:30:00' AS ts"
+    )
+    shown = run_sql(con, sql)._repr_html_()
+    assert "<td>53540803.8</td>" in shown and "<td>1.5e-09</td>" in shown
+    assert "<td>1992-01-01</td>" in shown and "<td>1992-01-01 10:30:00</td>" in shown
+    as_pandas = run_sql(con, sql, output="pandas")._repr_html_()
+    assert "<td>1992-01-01</td>" in as_pandas and "00:00:00" not in as_pandas

@@ -9,7 +9,9 @@ already in Python memory (``%%sql -o NAME``). Converting it (:meth:`SqlResult.df
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import html
+import math
 import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -242,7 +244,17 @@ def _plural(n: int, word: str) -> str:
 
 
 def _fmt_value(value: object) -> str:
-    text = "NULL" if value is None else str(value)
+    if isinstance(value, float) and math.isfinite(value) and value != 0:
+        # Readable, not misleading: 53540803.800000004 -> 53540803.8, 1.5e-09 stays 1.5e-09
+        text = (
+            f"{value:.6f}".rstrip("0").rstrip(".")
+            if 1e-4 <= abs(value) < 1e15
+            else f"{value:.6g}"
+        )
+    elif isinstance(value, dt.datetime) and value.tzinfo is None and value.time() == dt.time():
+        text = value.date().isoformat()  # DATE columns that went through pandas
+    else:
+        text = "NULL" if value is None else str(value)
     text = text.replace("\n", "\\n")
     return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
 
