@@ -25,5 +25,5 @@ def configure_altair() -> None:
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Load the workspace into a kernel: ``%%sql``, ``ws`` and offline charts."""
-    ipython.extension_manager.load_extension("workspace.sql")
+    ipython.run_line_magic("load_ext", "workspace.sql")
     configure_altair()

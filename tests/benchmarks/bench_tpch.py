@@ -32,8 +32,9 @@ def load_lake(ws: workspace.Workspace, sf: float) -> None:
     t0 = time.perf_counter()
     con.execute(f"CALL dbgen(sf={sf}, catalog='gen')")
     for name in TABLES:
-        write_sql_source(ws, TableRef("lake", "bronze", name), f"gen.main.{name}",
-                         mode="overwrite", evolve=True)
+        write_sql_source(
+            ws, TableRef("lake", "bronze", name), f"gen.main.{name}", mode="overwrite", evolve=True
+        )
     con.execute("DETACH gen")
     print(f"loaded TPC-H sf{sf:g} into the lake in {time.perf_counter() - t0:.1f}s")
 
@@ -42,9 +43,12 @@ def raw_connection(ws: workspace.Workspace):  # type: ignore[no-untyped-def]
     """A plain DuckDB connection with one view per table over the lake's Parquet files."""
     raw = new_duckdb()
     for name in TABLES:
-        files = [r[0] for r in ws.con.execute(
-            "SELECT data_file FROM ducklake_list_files('lake', ?, schema => 'bronze')", [name]
-        ).fetchall()]
+        files = [
+            r[0]
+            for r in ws.con.execute(
+                "SELECT data_file FROM ducklake_list_files('lake', ?, schema => 'bronze')", [name]
+            ).fetchall()
+        ]
         listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         raw.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}])")
     return raw
@@ -83,9 +87,11 @@ def main() -> int:
         ws = workspace.connect(Path(tmp) / "home", user="bench")
         load_lake(ws, args.sf)
         raw = raw_connection(ws)
-        answers = dict(ws.con.execute(
-            "SELECT query_nr, answer FROM tpch_answers() WHERE scale_factor = ?", [args.sf]
-        ).fetchall())
+        answers = dict(
+            ws.con.execute(
+                "SELECT query_nr, answer FROM tpch_answers() WHERE scale_factor = ?", [args.sf]
+            ).fetchall()
+        )
         queries = ws.con.execute("SELECT query_nr, query FROM tpch_queries()").fetchall()
         total_ws = total_raw = 0.0
         wrong = []
@@ -113,9 +119,11 @@ def main() -> int:
             print(f"{nr:>5} {w * 1e3:>13.1f} {r * 1e3:>9.1f} {w / r:>6.2f}  {check}")
         ratio = total_ws / total_raw
         verdict = "PASS" if ratio <= 1.15 and not wrong else "MISS"
-        print(f"TPC-H sf{args.sf:g} total: workspace {total_ws:.2f}s vs raw DuckDB "
-              f"{total_raw:.2f}s -> ratio {ratio:.3f} (goal <= 1.15); "
-              f"answers equal to tpch_answers(): {22 - len(wrong)}/22  [{verdict}]")
+        print(
+            f"TPC-H sf{args.sf:g} total: workspace {total_ws:.2f}s vs raw DuckDB "
+            f"{total_raw:.2f}s -> ratio {ratio:.3f} (goal <= 1.15); "
+            f"answers equal to tpch_answers(): {22 - len(wrong)}/22  [{verdict}]"
+        )
         ws.close()
         return 0 if not wrong else 1
 

@@ -127,8 +127,10 @@ def test_profile_is_cached_per_snapshot(lake: Workspace) -> None:
     first = lake.catalog.profile("gold.revenue")
     assert lake.catalog.profile("gold.revenue").cached
     # another table's commit does not invalidate this table's profile
-    lake.write("silver.customers", pd.DataFrame(
-        {"customer_key": [9], "phone": ["x"], "segment": ["c"], "balance": [1.0]}))
+    lake.write(
+        "silver.customers",
+        pd.DataFrame({"customer_key": [9], "phone": ["x"], "segment": ["c"], "balance": [1.0]}),
+    )
     assert lake.catalog.profile("gold.revenue").cached
     lake.write("gold.revenue", pd.DataFrame({"nation": ["IT"], "revenue": [9.0]}))
     after = lake.catalog.profile("gold.revenue")

@@ -30,9 +30,13 @@ def test_silver_and_gold_agree_with_bronze(demo: Workspace) -> None:
     bronze = con.execute(
         "SELECT round(sum(l_extendedprice * (1 - l_discount)), 2) FROM lake.bronze.lineitem"
     ).fetchone()[0]
-    gold = con.execute("SELECT round(sum(revenue), 2) FROM gold.revenue_by_nation_month").fetchone()[0]
+    gold = con.execute(
+        "SELECT round(sum(revenue), 2) FROM gold.revenue_by_nation_month"
+    ).fetchone()[0]
     assert float(gold) == pytest.approx(float(bronze), abs=1.0)
-    customers = con.execute("SELECT count(DISTINCT o_custkey) FROM lake.bronze.orders").fetchone()[0]
+    customers = con.execute("SELECT count(DISTINCT o_custkey) FROM lake.bronze.orders").fetchone()[
+        0
+    ]
     assert con.execute("SELECT count(*) FROM gold.customer_segments").fetchone()[0] == customers
 
 
@@ -40,9 +44,15 @@ def test_every_table_is_annotated_and_pii_flagged(demo: Workspace) -> None:
     for t in demo.catalog.list():
         assert t.owner and t.description and t.tags, t.name
     assert set(demo.catalog.describe("bronze.customer").pii_columns) == {
-        "c_name", "c_address", "c_phone"}
+        "c_name",
+        "c_address",
+        "c_phone",
+    }
     assert set(demo.catalog.describe("silver.customers").pii_columns) == {
-        "name", "address", "phone"}
+        "name",
+        "address",
+        "phone",
+    }
     assert demo.catalog.describe("silver.customers").classification == "confidential"
 
 

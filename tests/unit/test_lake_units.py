@@ -44,7 +44,9 @@ def test_attach_strings_per_backend(tmp_path: Path) -> None:
     pg = Settings.resolve(tmp_path, catalog="postgresql://u@127.0.0.1:5/db", user="ada")
     lake_target, lake_opts = attach_string(pg)
     sb_target, sb_opts = attach_string(pg, sandbox=True)
-    assert lake_target == sb_target == "ducklake:postgres:dbname=db host=127.0.0.1 port=5 user=u"
+    assert lake_target == sb_target
+    assert lake_target.startswith("ducklake:postgres:dbname=db host=127.0.0.1 port=5 user=u ")
+    assert lake_target.endswith("options='-c lock_timeout=120000'")
     assert "METADATA_SCHEMA" not in lake_opts
     assert sb_opts["METADATA_SCHEMA"] == "sandbox_ada"
     assert sb_opts["DATA_PATH"] != lake_opts["DATA_PATH"]

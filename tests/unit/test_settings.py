@@ -24,8 +24,14 @@ def test_home_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 def test_env_round_trip(tmp_path: Path) -> None:
     s = Settings.resolve(tmp_path, user="bob")
-    assert Settings.resolve(s.env()["WORKSPACE_HOME"], catalog=s.env()["WORKSPACE_CATALOG"],
-                            user=s.env()["WORKSPACE_USER"]) == s
+    assert (
+        Settings.resolve(
+            s.env()["WORKSPACE_HOME"],
+            catalog=s.env()["WORKSPACE_CATALOG"],
+            user=s.env()["WORKSPACE_USER"],
+        )
+        == s
+    )
 
 
 def test_hub_user_is_the_default_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ def demo(scale: float, force: bool, no_notebooks: bool) -> None:
 
     with workspace.connect() as ws:
         click.echo(f"Workspace home: {ws.settings.home}")
-        report = build_demo(ws, scale=scale, force=force, progress=click.echo,
-                            notebooks=not no_notebooks)
+        report = build_demo(
+            ws, scale=scale, force=force, progress=click.echo, notebooks=not no_notebooks
+        )
     for path in report.notebooks:
         click.echo(f"  notebook {path}")

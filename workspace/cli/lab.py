@@ -24,10 +24,19 @@ def free_port(host: str, start: int, tries: int = 50) -> int:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8888, show_default=True, type=int,
-              help="First port to try; the next free one is used when it is taken.")
-@click.option("--token", envvar="WORKSPACE_TOKEN", default=None,
-              help="Login token (default: a new random one; env WORKSPACE_TOKEN).")
+@click.option(
+    "--port",
+    default=8888,
+    show_default=True,
+    type=int,
+    help="First port to try; the next free one is used when it is taken.",
+)
+@click.option(
+    "--token",
+    envvar="WORKSPACE_TOKEN",
+    default=None,
+    help="Login token (default: a new random one; env WORKSPACE_TOKEN).",
+)
 def lab(host: str, port: int, token: str | None) -> None:
     """Start JupyterLab on $WORKSPACE_HOME/notebooks and print the URL to open."""
     from workspace.lake.settings import Settings
@@ -49,7 +58,9 @@ def lab(host: str, port: int, token: str | None) -> None:
     ]
     click.secho("\n".join(banner), fg="green", bold=True)
     args = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable,
+        "-m",
+        "jupyterlab",
         f"--ServerApp.ip={host}",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",

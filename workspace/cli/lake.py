@@ -6,8 +6,10 @@ import json
 
 import click
 
+from workspace.lake import Workspace
 
-def _connect():  # type: ignore[no-untyped-def]
+
+def _connect() -> Workspace:
     import workspace
 
     return workspace.connect()

@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from workspace.demo.tables import BRONZE_NOTES, BRONZE_TABLES, GOLD, SILVER, DemoTable
 from workspace.lake import Workspace
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.names import TableRef
 from workspace.lake.writes import write_sql_source
-
-from workspace.demo.tables import BRONZE_NOTES, BRONZE_TABLES, GOLD, SILVER, DemoTable
 
 Progress = Callable[[str], None]
 _GEN = "tpch_gen"

@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-BRONZE_TABLES = ("region", "nation", "customer", "supplier", "part", "partsupp", "orders", "lineitem")
+BRONZE_TABLES = (
+    "region",
+    "nation",
+    "customer",
+    "supplier",
+    "part",
+    "partsupp",
+    "orders",
+    "lineitem",
+)
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,10 @@ class DemoTable:
 
 BRONZE_NOTES: dict[str, dict[str, Any]] = {
     "region": {"description": "Raw TPC-H regions.", "classification": "public"},
-    "nation": {"description": "Raw TPC-H nations with their region key.", "classification": "public"},
+    "nation": {
+        "description": "Raw TPC-H nations with their region key.",
+        "classification": "public",
+    },
     "customer": {
         "description": "Raw TPC-H customers, as delivered by the source system.",
         "classification": "confidential",
@@ -62,7 +74,8 @@ SILVER: list[DemoTable] = [
         """SELECT c.c_custkey AS customer_key, c.c_name AS name, c.c_address AS address,
                   c.c_phone AS phone, n.nation, n.region, lower(c.c_mktsegment) AS market_segment,
                   c.c_acctbal::DOUBLE AS account_balance
-           FROM lake.bronze.customer c JOIN lake.silver.nations n ON c.c_nationkey = n.nation_key""",
+           FROM lake.bronze.customer c
+           JOIN lake.silver.nations n ON c.c_nationkey = n.nation_key""",
         "Customers, cleaned: one row per customer with nation, region and market segment.",
         ["customers", "crm"],
         "confidential",

@@ -6,6 +6,7 @@ serialise them with ``model_dump(mode="json")``.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
@@ -124,9 +125,10 @@ class Catalog:
         for ref in names.existing_tables(self._con):
             if layer and ref.layer != layer:
                 continue
-            if pattern and not self._con.execute(
-                "SELECT ? ILIKE ?", [ref.name, pattern]
-            ).fetchone()[0]:
+            if (
+                pattern
+                and not self._con.execute("SELECT ? ILIKE ?", [ref.name, pattern]).fetchone()[0]
+            ):
                 continue
             a = notes.get((ref.catalog, f"{ref.schema}.{ref.name}"), ann.TableAnnotation())
             out.append(
@@ -141,7 +143,7 @@ class Catalog:
             )
         return out
 
-    def search(self, text: str) -> list[SearchHit]:
+    def search(self, text: str) -> builtins.list[SearchHit]:
         """Tables whose name, description, column names or tags contain every word of ``text``.
 
         Results are ranked: name matches first, then tags, descriptions and columns.
@@ -271,7 +273,7 @@ class Catalog:
         *,
         owner: str | None = None,
         description: str | None = None,
-        tags: list[str] | None = None,
+        tags: builtins.list[str] | None = None,
         classification: str | None = None,
         columns: dict[str, dict[str, Any]] | None = None,
     ) -> ann.TableAnnotation:
@@ -305,6 +307,10 @@ class Catalog:
             known_columns=known,
         )
         ann.save(
-            self._con, ref, new, user=self._ws.settings.user, timeout=self._ws.settings.write_timeout
+            self._con,
+            ref,
+            new,
+            user=self._ws.settings.user,
+            timeout=self._ws.settings.write_timeout,
         )
         return new

@@ -6,17 +6,20 @@ sandbox are attached.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import random
 import sysconfig
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import duckdb
 
-from workspace.lake.errors import ConfigurationError, WriteConflictError
+from workspace.lake.errors import ConfigurationError, WorkspaceError, WriteConflictError
 from workspace.lake.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,7 @@ _CONTENTION_MARKERS = (
     "conflict",
     "could not serialize",
     "deadlock detected",
+    "lock timeout",
     "duplicate key value",
     "unique constraint",
 )
@@ -64,7 +68,7 @@ def extension_directory() -> Path:
 
 def new_duckdb(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the workspace's extensions loaded and no network installs."""
-    config: dict[str, str | bool | int] = {
+    config: dict[str, str | bool | int | float | list[str]] = {
         "extension_directory": str(extension_directory()),
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": True,
@@ -84,15 +88,19 @@ def _sql_str(value: str) -> str:
 
 def attach_string(settings: Settings, *, sandbox: bool = False) -> tuple[str, dict[str, str]]:
     """The ``ducklake:`` target and ATTACH options for the lake or the user's sandbox."""
+    catalog = settings.catalog.ducklake_target()
+    if settings.catalog.kind == "postgres":
+        # Bound every lock wait in PostgreSQL, so a writer blocked by a lock held elsewhere
+        # fails (and is retried until WORKSPACE_WRITE_TIMEOUT) instead of hanging forever.
+        lock_ms = max(int(settings.write_timeout * 1000), 1)
+        catalog += f" options='-c lock_timeout={lock_ms}'"
     if not sandbox:
-        return "ducklake:" + settings.catalog.ducklake_target(), {
-            "DATA_PATH": str(settings.lake_data_path) + "/"
-        }
+        return "ducklake:" + catalog, {"DATA_PATH": str(settings.lake_data_path) + "/"}
     sb = settings.sandbox_path
     if settings.catalog.kind == "sqlite":
         return f"ducklake:sqlite:{sb / 'catalog.sqlite'}", {"DATA_PATH": str(sb / "data") + "/"}
     # A shared PostgreSQL catalog keeps each sandbox in its own metadata schema.
-    return "ducklake:" + settings.catalog.ducklake_target(), {
+    return "ducklake:" + catalog, {
         "DATA_PATH": str(settings.data_path.parent / "sandboxes" / settings.user / "data") + "/",
         "METADATA_SCHEMA": f"sandbox_{settings.user}",
     }
@@ -131,15 +139,16 @@ def open_connection(settings: Settings, *, read_only: bool = False) -> duckdb.Du
     con.execute("SET ducklake_max_retry_count = 0")
     for alias, is_sandbox in ((LAKE, False), (SANDBOX, True)):
         target, options = attach_string(settings, sandbox=is_sandbox)
-        if is_sandbox and read_only and settings.catalog.kind == "sqlite":
-            if not (settings.sandbox_path / "catalog.sqlite").exists():
-                continue
+        no_sandbox_yet = not (settings.sandbox_path / "catalog.sqlite").exists()
+        if is_sandbox and read_only and settings.catalog.kind == "sqlite" and no_sandbox_yet:
+            continue  # a read-only reader without a sandbox simply has none
         opts = ", ".join(f"{k} {_sql_str(v)}" for k, v in options.items())
         if read_only:
             opts += ", READ_ONLY"
         try:
+            statement = f"ATTACH {_sql_str(target)} AS {alias} ({opts})"
             retry_on_contention(
-                lambda t=target, a=alias, o=opts: con.execute(f"ATTACH {_sql_str(t)} AS {a} ({o})"),
+                functools.partial(con.execute, statement),
                 timeout=settings.write_timeout,
                 what=f"attaching the {alias}",
             )
@@ -179,6 +188,35 @@ def _ensure_schema(
         timeout=timeout,
         what=f"creating schema {catalog}.{schema}",
     )
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, *, what: str) -> Iterator[None]:
+    """Run the body in one DuckDB transaction: COMMIT at the end, ROLLBACK on any error.
+
+    DuckLake publishes a snapshot only on COMMIT, so an error (or a killed process) inside
+    the body leaves the lake exactly as it was.
+
+    Examples
+    --------
+    >>> con = duckdb.connect()
+    >>> with transaction(con, what="creating t"):
+    ...     _ = con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    """
+    try:
+        con.execute("BEGIN TRANSACTION")
+    except duckdb.TransactionException as exc:
+        raise WorkspaceError(
+            f"Cannot start {what}: a transaction is already open on this connection "
+            "(a BEGIN without COMMIT). Run COMMIT or ROLLBACK first."
+        ) from exc
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT already ended it
+            con.execute("ROLLBACK")
+        raise
 
 
 def is_contention(exc: BaseException) -> bool:

@@ -14,7 +14,7 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from workspace.lake.engine import META_SCHEMA, retry_on_contention
+from workspace.lake.engine import META_SCHEMA, retry_on_contention, transaction
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.names import TableRef
 
@@ -134,9 +134,7 @@ def merge(
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
-        raise WorkspaceError(
-            f"Invalid annotation for {table}: {problems}."
-        ) from None
+        raise WorkspaceError(f"Invalid annotation for {table}: {problems}.") from None
 
 
 def save(
@@ -153,8 +151,7 @@ def save(
     meta = _meta_table(ref.catalog)
 
     def attempt() -> None:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con, what=f"annotating {ref.display}"):
             con.execute(
                 f"CREATE TABLE IF NOT EXISTS {meta} (table_name VARCHAR, doc VARCHAR, "
                 "updated_at TIMESTAMP WITH TIME ZONE, updated_by VARCHAR)"
@@ -168,13 +165,6 @@ def save(
                 f'CALL "{ref.catalog}".set_commit_message(?, ?)',
                 [user, f"annotate {ref.display}"],
             )
-            con.execute("COMMIT")
-        except BaseException:
-            try:
-                con.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
-            raise
 
     retry_on_contention(attempt, timeout=timeout, what=f"annotating {ref.display}")
 

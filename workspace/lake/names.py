@@ -130,7 +130,7 @@ def resolve_read(con: duckdb.DuckDBPyConnection, name: str) -> TableRef:
     for cat, sch in candidates:
         if (cat, sch, table) in present:
             return TableRef(cat, sch, table)
-    searched = [TableRef(c, s, table).display for c, s in candidates]  # type: ignore[arg-type]
+    searched = [TableRef(c, s, table).display for c, s in candidates]
     names = [t.display for t in tables] + [t.name for t in tables]
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
     raise TableNotFoundError(name, searched, sorted(set(close)))

@@ -66,8 +66,10 @@ def cache_file(cache_dir: Path, ref: TableRef, snapshot_id: int, user: str) -> P
 
 def compute(con: duckdb.DuckDBPyConnection, ref: TableRef, snapshot_id: int) -> TableProfile:
     """Profile every column of a table with DuckDB's SUMMARIZE plus top-value queries."""
-    source = f"SELECT * FROM {ref.sql} AT (VERSION => {snapshot_id})" if snapshot_id else (
-        f"SELECT * FROM {ref.sql}"
+    source = (
+        f"SELECT * FROM {ref.sql} AT (VERSION => {snapshot_id})"
+        if snapshot_id
+        else (f"SELECT * FROM {ref.sql}")
     )
     summary = con.execute(f"SUMMARIZE {source}").fetchall()
     row_count = int(summary[0][10]) if summary else 0
@@ -76,7 +78,11 @@ def compute(con: duckdb.DuckDBPyConnection, ref: TableRef, snapshot_id: int) -> 
         distinct = int(approx or 0)
         top: list[tuple[str | None, int]] = []
         simple = not any(ch in ctype for ch in "[](") or ctype.startswith("DECIMAL")
-        if row_count and simple and distinct <= max(TOP_K, row_count * TOP_VALUES_MAX_DISTINCT_SHARE):
+        if (
+            row_count
+            and simple
+            and distinct <= max(TOP_K, row_count * TOP_VALUES_MAX_DISTINCT_SHARE)
+        ):
             quoted = '"' + name.replace('"', '""') + '"'
             rows = con.execute(
                 f"SELECT CAST({quoted} AS VARCHAR) AS v, count(*) AS n FROM ({source}) "

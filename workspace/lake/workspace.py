@@ -115,7 +115,9 @@ class Workspace:
 
         Examples
         --------
-        >>> ws.sql("SELECT * FROM orders WHERE o_totalprice > $p", {"p": 1000}).count()  # doctest: +SKIP
+        >>> q = "SELECT * FROM orders WHERE total_price > $p"
+        >>> big = ws.sql(q, {"p": 1000})  # doctest: +SKIP
+        >>> big.count().execute()  # doctest: +SKIP
         """
         if params is None:
             return self._ibis_sql(query)
@@ -179,7 +181,8 @@ class Workspace:
         Examples
         --------
         >>> import pandas as pd
-        >>> ws.write("silver.fx_rates", pd.DataFrame({"ccy": ["EUR"], "rate": [1.08]}))  # doctest: +SKIP
+        >>> rates = pd.DataFrame({"ccy": ["EUR"], "rate": [1.08]})
+        >>> ws.write("silver.fx_rates", rates)  # doctest: +SKIP
         WriteResult(table='silver.fx_rates', snapshot_id=12, rows=1, mode='append', attempts=1)
         """
         if self.read_only:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import duckdb
 import pyarrow as pa
 
-from workspace.lake.engine import retry_on_contention
+from workspace.lake.engine import retry_on_contention, transaction
 from workspace.lake.errors import (
     QueryError,
     SchemaMismatchError,
@@ -84,9 +84,7 @@ def type_compatible(src: str, dst: str) -> bool:
         return True
     if s in _TIMESTAMPS and d in _TIMESTAMPS:
         return True
-    if s == "DATE" and d in _TIMESTAMPS:
-        return True
-    return False
+    return s == "DATE" and d in _TIMESTAMPS
 
 
 def _describe(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[str, str]]:
@@ -171,13 +169,6 @@ def _table_exists(con: duckdb.DuckDBPyConnection, ref: TableRef) -> bool:
     return row is not None
 
 
-def _rollback(con: duckdb.DuckDBPyConnection) -> None:
-    try:
-        con.execute("ROLLBACK")
-    except duckdb.Error:
-        pass  # the failed COMMIT already ended the transaction
-
-
 def _current_snapshot(con: duckdb.DuckDBPyConnection, catalog: str) -> int:
     row = con.execute(f'SELECT id FROM "{catalog}".current_snapshot()').fetchone()
     return int(row[0]) if row else 0
@@ -214,24 +205,12 @@ def write_sql_source(
     def attempt() -> int:
         nonlocal attempts
         attempts += 1
-        try:
-            con.execute("BEGIN TRANSACTION")
-        except duckdb.TransactionException as exc:
-            raise WorkspaceError(
-                f"Cannot write {ref.display} while a transaction is open on this connection "
-                "(a BEGIN without COMMIT). Run COMMIT or ROLLBACK first."
-            ) from exc
-        try:
+        with transaction(con, what=f"writing {ref.display}"):
             con.execute(
                 f'CALL "{ref.catalog}".set_commit_message(?, ?)',
                 [ws.settings.user, message or f"{mode} {ref.display}"],
             )
-            rows = _write_in_transaction(con, ref, source_sql, src_cols, mode, evolve, add_files)
-            con.execute("COMMIT")
-            return rows
-        except BaseException:
-            _rollback(con)
-            raise
+            return _write_in_transaction(con, ref, source_sql, src_cols, mode, evolve, add_files)
 
     try:
         rows = retry_on_contention(attempt, timeout=timeout, what=f"writing {ref.display}")

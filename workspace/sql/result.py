@@ -247,9 +247,7 @@ def _fmt_value(value: object) -> str:
     if isinstance(value, float) and math.isfinite(value) and value != 0:
         # Readable, not misleading: 53540803.800000004 -> 53540803.8, 1.5e-09 stays 1.5e-09
         text = (
-            f"{value:.6f}".rstrip("0").rstrip(".")
-            if 1e-4 <= abs(value) < 1e15
-            else f"{value:.6g}"
+            f"{value:.6f}".rstrip("0").rstrip(".") if 1e-4 <= abs(value) < 1e15 else f"{value:.6g}"
         )
     elif isinstance(value, dt.datetime) and value.tzinfo is None and value.time() == dt.time():
         text = value.date().isoformat()  # DATE columns that went through pandas
