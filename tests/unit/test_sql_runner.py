@@ -210,3 +210,23 @@ def test_display_formats_floats_and_dates_readably() -> None:
     assert "<td>1992-01-01</td>" in shown and "<td>1992-01-01 10:30:00</td>" in shown
     as_pandas = run_sql(con, sql, output="pandas")._repr_html_()
     assert "<td>1992-01-01</td>" in as_pandas and "00:00:00" not in as_pandas
+
+
+def test_old_results_are_released_but_stay_displayable() -> None:
+    import duckdb
+
+    from workspace.sql import result as result_mod
+    from workspace.sql.runner import run_sql
+
+    con = duckdb.connect()
+    first = run_sql(con, "SELECT range AS i FROM range(100)")
+    shown = first._repr_html_()
+    later = [run_sql(con, f"SELECT {n} AS n") for n in range(result_mod.MAX_LIVE_RESULTS)]
+    temp_tables = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name LIKE '_ws_sql_result_%'"
+    ).fetchone()[0]
+    assert temp_tables == result_mod.MAX_LIVE_RESULTS
+    assert first._repr_html_() == shown  # what was on screen is still there
+    with pytest.raises(result_mod.ResultReleasedError, match="Run the cell again"):
+        first.df()
+    assert int(later[-1].df().n[0]) == result_mod.MAX_LIVE_RESULTS - 1

@@ -8,6 +8,7 @@ already in Python memory (``%%sql -o NAME``). Converting it (:meth:`SqlResult.df
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import html
@@ -26,6 +27,22 @@ if TYPE_CHECKING:
 
 #: Longest text shown for one value in the plain-text and HTML views.
 MAX_CELL_CHARS = 60
+#: How many results stay materialized in DuckDB. IPython's output history keeps every
+#: displayed result alive, so without a cap large results would pile up in memory; older
+#: ones are released (their shown rows stay visible; fetching them again needs a re-run).
+MAX_LIVE_RESULTS = 20
+_LIVE: collections.deque[weakref.ref[SqlResult]] = collections.deque()
+
+
+def _track(result: SqlResult) -> None:
+    _LIVE.append(weakref.ref(result))
+    alive = [r for r in _LIVE if r() is not None]
+    _LIVE.clear()
+    _LIVE.extend(alive)
+    while len(_LIVE) > MAX_LIVE_RESULTS:
+        oldest = _LIVE.popleft()()
+        if oldest is not None:
+            oldest.release()
 
 
 class ResultReleasedError(WorkspaceError):
@@ -89,12 +106,27 @@ class SqlResult:
         self.display_rows = display_rows
         self._head_cache: tuple[int, pa.Table] | None = None
         self._protocol_table: pa.Table | None = None
+        self._released = False
         if con is not None and table is not None:
             self._finalizer = weakref.finalize(self, _drop_temp_table, con, table)
+            _track(self)
+
+    def release(self) -> None:
+        """Free the DuckDB memory behind this result; its shown rows stay displayable."""
+        if self._table is not None and not self._released:
+            self.head()  # keep what is on screen
+            self._finalizer()
+            self._released = True
 
     # -- fetching -----------------------------------------------------------------------
     def _query(self, sql: str) -> duckdb.DuckDBPyConnection:
         assert self._con is not None
+        if self._released:
+            raise ResultReleasedError(
+                f"This SQL result was released to free memory: only the {MAX_LIVE_RESULTS} "
+                "most recent results are kept. Run the cell again, or keep results with "
+                "%%sql -o NAME."
+            )
         try:
             return self._con.execute(sql)
         except (duckdb.Error, RuntimeError) as exc:
