@@ -223,7 +223,8 @@ def test_old_results_are_released_but_stay_displayable() -> None:
     shown = first._repr_html_()
     later = [run_sql(con, f"SELECT {n} AS n") for n in range(result_mod.MAX_LIVE_RESULTS)]
     temp_tables = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name LIKE '_ws_sql_result_%'"
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE temporary AND table_name LIKE '_ws_sql_result_%'"
     ).fetchone()[0]
     assert temp_tables == result_mod.MAX_LIVE_RESULTS
     assert first._repr_html_() == shown  # what was on screen is still there
