@@ -7,9 +7,11 @@ row counts must be exact.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -64,6 +66,9 @@ def test_concurrent_appends_creates_and_overwrites(lake_settings: Settings) -> N
         assert live == [], "tables created twice by racing writers"
         inserts = [s for s in ws.history("silver.events") if "inserted" in s.operations]
         assert len(inserts) == APPENDERS * COMMITS
+        # each write reported the snapshot it committed (not a later one of another writer)
+        reported = sorted(s for r in runs[:APPENDERS] for s in r.result["snapshots"])
+        assert reported == [s.snapshot_id for s in inserts]
 
         created = sorted(t for t in ws.tables() if t.startswith("gold.part_"))
         assert created == sorted(
@@ -105,13 +110,10 @@ time.sleep(120)
 """
 
 
-def test_write_gives_up_with_write_conflict_when_catalog_stays_locked(
-    ws_settings: Settings,
-) -> None:
-    settings = dataclasses.replace(ws_settings, write_timeout=1.0)
-    with Workspace(settings) as ws:
-        ws.write("silver.t", pd.DataFrame({"x": [1, 2]}))
-        history = ws.history("silver.t")
+@contextlib.contextmanager
+def _catalog_locked(settings: Settings) -> Iterator[None]:
+    """Another process holds a write lock on the catalog until the block ends."""
+    if settings.catalog.kind == "sqlite":
         assert settings.catalog.path is not None
         locker = subprocess.Popen(
             [sys.executable, "-c", _LOCKER, str(settings.catalog.path)],
@@ -122,16 +124,34 @@ def test_write_gives_up_with_write_conflict_when_catalog_stays_locked(
         try:
             assert locker.stdout is not None
             assert locker.stdout.readline().strip() == "LOCKED"
+            yield
+        finally:
+            locker.kill()
+            locker.wait()
+        return
+    import psycopg
+
+    with psycopg.connect(settings.catalog.raw) as conn:  # a separate server backend
+        conn.execute("LOCK TABLE public.ducklake_snapshot IN ACCESS EXCLUSIVE MODE")
+        yield
+        conn.rollback()
+
+
+def test_write_gives_up_with_write_conflict_when_catalog_stays_locked(
+    lake_settings: Settings,
+) -> None:
+    settings = dataclasses.replace(lake_settings, write_timeout=1.0)
+    with Workspace(settings) as ws:
+        ws.write("silver.t", pd.DataFrame({"x": [1, 2]}))
+        history = ws.history("silver.t")
+        with _catalog_locked(settings):
             for name in ("silver.t", "silver.new_table"):
                 with pytest.raises(WriteConflictError) as info:
                     ws.write(name, pd.DataFrame({"x": [3]}))
                 message = str(info.value)
-                assert "database is locked" in message
+                assert "lock" in message.lower()
                 assert "Nothing was written" in message
                 assert "WORKSPACE_WRITE_TIMEOUT" in message
-        finally:
-            locker.kill()
-            locker.wait()
         assert ws.history("silver.t") == history
         assert sorted(ws.table("silver.t").execute()["x"]) == [1, 2]
         assert ws.tables() == ["silver.t"]

@@ -79,6 +79,7 @@ def main(argv: list[str]) -> int:
     engine_log.setLevel(logging.DEBUG)
     t0 = time.perf_counter()
     attempts: list[int] = []
+    snapshots: list[int] = []
     if job == "connect":
         _barrier()
         with workspace.connect() as ws:
@@ -92,6 +93,7 @@ def main(argv: list[str]) -> int:
                 mode = "append" if job == "append" else "overwrite"
                 res = ws.write(table, _rows(worker, seq, rows), mode=mode)
                 attempts.append(res.attempts)
+                snapshots.append(res.snapshot_id)
     elif job == "create":
         prefix, worker, count = args[0], int(args[1]), int(args[2])
         with workspace.connect() as ws:
@@ -100,6 +102,7 @@ def main(argv: list[str]) -> int:
             for k in range(count):
                 res = ws.write(f"{prefix}_{worker}_{k}", _rows(worker, k, 1))
                 attempts.append(res.attempts)
+                snapshots.append(res.snapshot_id)
     elif job == "big":
         table, rows = args[0], int(args[1])
         with workspace.connect() as ws:
@@ -123,6 +126,7 @@ def main(argv: list[str]) -> int:
     out = {
         "job": job,
         "attempts": attempts,
+        "snapshots": snapshots,
         "seconds": time.perf_counter() - t0,
         "contention": contention.seen,
     }
