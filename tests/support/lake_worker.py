@@ -56,7 +56,10 @@ class _Contention(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg.startswith("catalog busy") and len(record.args or ()) == 3:
-            text = str(record.args[2]).strip().splitlines()[0][:200]  # type: ignore[index]
+            lines = [ln.strip() for ln in str(record.args[2]).splitlines() if ln.strip()]  # type: ignore[index]
+            cause = [ln for ln in lines[1:] if "ERROR:" in ln or "locked" in ln]
+            cause = [c[c.find("ERROR:") :] if "ERROR:" in c else c for c in cause]
+            text = lines[0][:100] + (f" ... {cause[-1][:160]}" if cause else "")
             self.seen[text] = self.seen.get(text, 0) + 1
 
 
