@@ -12,6 +12,7 @@ import dataclasses
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -157,3 +158,44 @@ def test_write_gives_up_with_write_conflict_when_catalog_stays_locked(
         assert ws.tables() == ["silver.t"]
         assert ws.write("silver.t", pd.DataFrame({"x": [3]})).rows == 1
         assert sorted(ws.table("silver.t").execute()["x"]) == [1, 2, 3]
+
+
+def test_sqlite_writers_queue_on_the_catalog_write_lock(tmp_path: Path) -> None:
+    """On an embedded catalog a write waits for the OS write lock held by another process,
+    then commits normally; it gives up with a clear error after WORKSPACE_WRITE_TIMEOUT."""
+    import textwrap
+
+    from workspace.lake.engine import write_lock_path
+
+    settings = Settings.resolve(tmp_path / "home", user="locker")
+    lock = write_lock_path(settings, "lake")
+    assert lock is not None
+    holder = textwrap.dedent(
+        f"""
+        import sys, time
+        from filelock import FileLock
+        with FileLock({str(lock)!r}):
+            print("held", flush=True)
+            time.sleep(float(sys.argv[1]))
+        """
+    )
+    with workspace.connect(settings.home, user="locker") as ws:
+        ws.write("silver.t", pd.DataFrame({"x": [1]}))
+        proc = subprocess.Popen([sys.executable, "-c", holder, "1.5"], stdout=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"held"
+        result = ws.write("silver.t", pd.DataFrame({"x": [2]}))  # waits, then commits
+        proc.wait(timeout=30)
+        assert result.rows == 1
+        assert sorted(ws.table("silver.t").to_pandas().x) == [1, 2]
+    impatient = dataclasses.replace(settings, write_timeout=0.5)
+    proc = subprocess.Popen([sys.executable, "-c", holder, "5"], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"held"
+        ws = Workspace(impatient)
+        with pytest.raises(WriteConflictError, match="write lock"):
+            ws.write("silver.t", pd.DataFrame({"x": [3]}))
+        assert sorted(ws.table("silver.t").to_pandas().x) == [1, 2]
+        ws.close()
+    finally:
+        proc.kill()
+        proc.wait()

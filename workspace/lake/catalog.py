@@ -306,11 +306,5 @@ class Catalog:
             table=ref.display,
             known_columns=known,
         )
-        ann.save(
-            self._con,
-            ref,
-            new,
-            user=self._ws.settings.user,
-            timeout=self._ws.settings.write_timeout,
-        )
+        ann.save(self._con, ref, new, settings=self._ws.settings)
         return new

@@ -108,8 +108,7 @@ def _inlined_tables(con: duckdb.DuckDBPyConnection, ref: TableRef) -> list[str]:
     ids = snapshots.table_ids(con, ref)
     if not ids:
         return []
-    prefix = getattr(snapshots, "metadata_tables", None)  # names the PostgreSQL schema
-    meta = prefix(con, ref.catalog) if prefix else f'"__ducklake_metadata_{ref.catalog}"'
+    meta = snapshots.metadata_tables(con, ref.catalog)
     try:
         rows = con.execute(
             f"SELECT table_name FROM {meta}.ducklake_inlined_data_tables "

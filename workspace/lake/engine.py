@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import duckdb
+from filelock import FileLock
+from filelock import Timeout as FileLockTimeout
 
 from workspace.lake.errors import ConfigurationError, WorkspaceError, WriteConflictError
 from workspace.lake.settings import Settings
@@ -217,6 +219,49 @@ def transaction(con: duckdb.DuckDBPyConnection, *, what: str) -> Iterator[None]:
         with contextlib.suppress(duckdb.Error):  # a failed COMMIT already ended it
             con.execute("ROLLBACK")
         raise
+
+
+def write_lock_path(settings: Settings, catalog: str) -> Path | None:
+    """The lock file that serialises commits to an embedded (SQLite) catalog, else ``None``.
+
+    SQLite catalogs are always on a local disk, so writers of one machine can queue on an OS
+    file lock instead of colliding inside SQLite, whose busy handler backs off in whole
+    seconds. A PostgreSQL catalog handles concurrent commits itself.
+    """
+    if settings.catalog.kind != "sqlite":
+        return None
+    if catalog == LAKE:
+        assert settings.catalog.path is not None
+        db = settings.catalog.path
+    else:
+        db = settings.sandbox_path / "catalog.sqlite"
+    return db.with_name(db.name + ".write-lock")
+
+
+@contextmanager
+def write_lock(settings: Settings, catalog: str, *, what: str) -> Iterator[None]:
+    """Hold the catalog's write lock (see :func:`write_lock_path`) for the body.
+
+    Raises :class:`WriteConflictError` when the lock is not free within
+    ``settings.write_timeout`` seconds.
+    """
+    path = write_lock_path(settings, catalog)
+    if path is None:
+        yield
+        return
+    lock = FileLock(path, timeout=settings.write_timeout)
+    try:
+        lock.acquire()
+    except FileLockTimeout as exc:
+        raise WriteConflictError(
+            f"Gave up {what} after {settings.write_timeout:.0f}s: another process kept the "
+            f"lake catalog busy (write lock {path}). Nothing was written; run it again, or "
+            "raise WORKSPACE_WRITE_TIMEOUT."
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def is_contention(exc: BaseException) -> bool:

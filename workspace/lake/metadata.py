@@ -14,9 +14,10 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from workspace.lake.engine import META_SCHEMA, retry_on_contention, transaction
+from workspace.lake.engine import META_SCHEMA, retry_on_contention, transaction, write_lock
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.names import TableRef
+from workspace.lake.settings import Settings
 
 Classification = Literal["public", "internal", "confidential", "restricted"]
 CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
@@ -142,10 +143,10 @@ def save(
     ref: TableRef,
     annotation: TableAnnotation,
     *,
-    user: str,
-    timeout: float,
+    settings: Settings,
 ) -> None:
     """Store an annotation as one DuckLake commit (retried when the catalog is busy)."""
+    user = settings.user
     key = f"{ref.schema}.{ref.name}"
     doc = annotation.model_dump_json()
     meta = _meta_table(ref.catalog)
@@ -166,7 +167,10 @@ def save(
                 [user, f"annotate {ref.display}"],
             )
 
-    retry_on_contention(attempt, timeout=timeout, what=f"annotating {ref.display}")
+    with write_lock(settings, ref.catalog, what=f"annotating {ref.display}"):
+        retry_on_contention(
+            attempt, timeout=settings.write_timeout, what=f"annotating {ref.display}"
+        )
 
 
 def to_json(annotation: TableAnnotation) -> str:

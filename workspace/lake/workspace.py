@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from workspace.lake import names, snapshots
-from workspace.lake.engine import open_connection
+from workspace.lake.engine import open_connection, retry_on_contention, write_lock
 from workspace.lake.errors import QueryError, ReadOnlyError, WorkspaceError
 from workspace.lake.settings import Settings
 from workspace.lake.writes import WriteMode, WriteResult, registered_source, write_sql_source
@@ -205,13 +205,13 @@ class Workspace:
         if self.read_only:
             raise ReadOnlyError(f"Cannot drop {name!r}: this workspace was opened read-only.")
         ref = self.resolve(name)
-        from workspace.lake.engine import retry_on_contention
-
-        retry_on_contention(
-            lambda: self.con.execute(f"DROP TABLE {ref.sql}"),
-            timeout=self.settings.write_timeout,
-            what=f"dropping {ref.display}",
-        )
+        what = f"dropping {ref.display}"
+        with write_lock(self.settings, ref.catalog, what=what):
+            retry_on_contention(
+                lambda: self.con.execute(f"DROP TABLE {ref.sql}"),
+                timeout=self.settings.write_timeout,
+                what=what,
+            )
 
 
 def _is_dask(data: Any) -> bool:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import duckdb
 import pyarrow as pa
 
-from workspace.lake.engine import retry_on_contention, transaction
+from workspace.lake.engine import retry_on_contention, transaction, write_lock
 from workspace.lake.errors import (
     QueryError,
     SchemaMismatchError,
@@ -213,7 +213,8 @@ def write_sql_source(
             return _write_in_transaction(con, ref, source_sql, src_cols, mode, evolve, add_files)
 
     try:
-        rows = retry_on_contention(attempt, timeout=timeout, what=f"writing {ref.display}")
+        with write_lock(ws.settings, ref.catalog, what=f"writing {ref.display}"):
+            rows = retry_on_contention(attempt, timeout=timeout, what=f"writing {ref.display}")
     except duckdb.Error as exc:  # a failed cast, a constraint, bad SQL in an expression
         if "to ducklake - unsupported type" in str(exc).lower():
             raise UnsupportedDataError(
