@@ -45,3 +45,7 @@ _register()
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="workspace")
+
+
+if __name__ == "__main__":
+    main()
