@@ -19,7 +19,7 @@ from workspace.demo import copy_notebooks
 
 
 def _get(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(url, timeout=10) as resp:
         return resp.status, resp.read()
 
 
