@@ -137,3 +137,15 @@ def test_profile_is_cached_per_snapshot(lake: Workspace) -> None:
     assert not after.cached
     assert after.snapshot_id > first.snapshot_id and after.row_count == 3
     assert lake.catalog.profile("gold.revenue", refresh=True).cached is False
+
+
+def test_sql_errors_are_clean_and_point_at_the_users_sql(ws: Workspace) -> None:
+    from workspace.lake.errors import QueryError
+
+    with pytest.raises(QueryError) as bad_syntax:
+        ws.sql("selec 1")
+    text = str(bad_syntax.value)
+    assert "DESCRIBE" not in text and "LINE 1: selec 1\n              ^" in text
+    with pytest.raises(QueryError, match=r"ws\.catalog\.list\(\)") as unknown:
+        ws.sql("SELECT * FROM nope")
+    assert "pg_" not in str(unknown.value)

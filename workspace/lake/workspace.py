@@ -13,6 +13,7 @@ from workspace.lake import names, snapshots
 from workspace.lake.engine import open_connection, retry_on_contention, write_lock
 from workspace.lake.errors import QueryError, ReadOnlyError, WorkspaceError
 from workspace.lake.settings import Settings
+from workspace.lake.sqlerrors import clean_message
 from workspace.lake.writes import WriteMode, WriteResult, registered_source, write_sql_source
 
 if TYPE_CHECKING:
@@ -126,14 +127,16 @@ class Workspace:
         try:
             arrow = self.con.execute(query, params).fetch_arrow_table()
         except duckdb.Error as exc:
-            raise QueryError(f"{type(exc).__name__}: {exc}", statement=query) from None
+            raise QueryError(clean_message(exc), statement=query) from None
         return ibis.memtable(arrow)
 
     def _ibis_sql(self, query: str) -> ir.Table:
         try:
             return self.ibis.sql(query)
-        except duckdb.Error as exc:
-            raise QueryError(f"{_duckdb_kind(exc)}: {exc}", statement=query) from None
+        except duckdb.Error as exc:  # ibis checks the query with DESCRIBE <query>
+            raise QueryError(
+                clean_message(exc, hidden_prefix="DESCRIBE "), statement=query
+            ) from None
 
     def history(self, name: str) -> list[snapshots.Snapshot]:
         """Snapshots that changed the table, oldest first (ids usable with ``at=``)."""
@@ -217,11 +220,6 @@ class Workspace:
 def _is_dask(data: Any) -> bool:
     mod = type(data).__module__
     return mod.startswith("dask.") or mod.startswith("dask_expr")
-
-
-def _duckdb_kind(exc: duckdb.Error) -> str:
-    name = type(exc).__name__
-    return name.removesuffix("Exception").removesuffix("Error") + " error"
 
 
 def connect(

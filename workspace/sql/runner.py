@@ -19,14 +19,13 @@ from typing import Any, Literal
 import duckdb
 
 from workspace.lake.errors import QueryError
+from workspace.lake.sqlerrors import clean_message
 from workspace.sql.result import SqlResult
 
 Output = Literal["duckdb", "pandas"]
 
 _TEMP_NAMES = itertools.count(1)
 _LINE = re.compile(r"LINE (\d+):")
-#: DuckDB's "did you mean" hints that point at system catalogs, not at the user's tables.
-_SYSTEM_HINT = re.compile(r'\nDid you mean "(?:pg_|duckdb_|sqlite_|information_schema)[^"]*"\?')
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: (module, class) of objects that can be queried by variable name.
 _FRAME_TYPES = (
@@ -303,16 +302,10 @@ def _describe(
     exc: duckdb.Error, stmt: Statement | None = None, total: int = 1, *, line_shift: int = 0
 ) -> str:
     """One message: DuckDB's error, where it happened, and what to do next."""
-    text = str(exc).strip()
-    text = _SYSTEM_HINT.sub("", text)
-    if line_shift:
-        text = _LINE.sub(lambda m: f"LINE {max(1, int(m.group(1)) - line_shift)}:", text)
-    first, _, rest = text.partition("\n")
+    first, _, rest = clean_message(exc, line_shift=line_shift).partition("\n")
     message = first + _where(stmt, total)
     if rest.strip():
         message += "\n" + rest.strip("\n")
-    if isinstance(exc, duckdb.CatalogException) and "does not exist" in first:
-        message += "\nList the tables you can query with ws.catalog.list() (or `workspace tables`)."
     return message
 
 
