@@ -69,3 +69,13 @@ def test_killed_write_leaves_previous_version(lake_ws: Workspace, lake_settings:
         assert result.rows == 1
     assert lake_ws.table("silver.big").count().execute() == 4
     assert len(lake_ws.history("silver.big")) == len(before_history) + 1
+
+    # Housekeeping finds exactly the killed write's files and removes them; data is intact.
+    import datetime as dt
+
+    from workspace.lake.maintenance import maintain
+
+    report = maintain(lake_ws, orphan_min_age=dt.timedelta(0), catalogs=("lake",))
+    assert {Path(p).name for p in report.orphaned_files} == {f.name for f in orphans}
+    assert not any(f.exists() for f in orphans)
+    assert lake_ws.table("silver.big").count().execute() == 4

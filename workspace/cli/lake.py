@@ -81,4 +81,30 @@ def history(name: str) -> None:
         )
 
 
-commands: list[click.Command] = [tables, search, describe, history]
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option("--compact", is_flag=True, help="Merge the small files of many appends.")
+@click.option(
+    "--expire-days",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Forget snapshots older than this many days (time travel to them stops working).",
+)
+def maintain(dry_run: bool, compact: bool, expire_days: float | None) -> None:
+    """Housekeeping: delete unreferenced files, optionally compact and expire snapshots."""
+    import datetime as dt
+
+    expire = dt.timedelta(days=expire_days) if expire_days else None
+    with _connect() as ws:
+        report = ws.maintain(dry_run=dry_run, compact=compact, expire_older_than=expire)
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {len(report.orphaned_files)} unreferenced file(s)")
+    for path in report.orphaned_files:
+        click.echo(f"  {path}")
+    if expire:
+        click.echo(f"expired {len(report.expired_snapshots)} snapshot(s)")
+    if compact or expire:
+        click.echo(f"{verb} {len(report.removed_old_files)} retired file(s)")
+
+
+commands: list[click.Command] = [tables, search, describe, history, maintain]

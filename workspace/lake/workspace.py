@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from workspace.lake.catalog import Catalog
+    from workspace.lake.maintenance import MaintenanceReport
 
 
 class Workspace:
@@ -202,6 +203,29 @@ class Workspace:
             return write_sql_source(
                 self, ref, source_sql, mode=mode, evolve=evolve, message=message
             )
+
+    def maintain(
+        self,
+        *,
+        dry_run: bool = False,
+        compact: bool = False,
+        expire_older_than: dt.timedelta | None = None,
+    ) -> MaintenanceReport:
+        """Housekeeping for the lake and your sandbox.
+
+        Deletes Parquet files no snapshot references (left by killed writes) once they are
+        an hour old; with ``compact`` merges small files of many appends (time travel keeps
+        working); with ``expire_older_than`` forgets older snapshots (time travel to them
+        stops working) and deletes their files.
+
+        Examples
+        --------
+        >>> ws.maintain(dry_run=True).orphaned_files  # doctest: +SKIP
+        []
+        """
+        from workspace.lake.maintenance import maintain
+
+        return maintain(self, dry_run=dry_run, compact=compact, expire_older_than=expire_older_than)
 
     def drop(self, name: str) -> None:
         """Drop a table (a new snapshot; older snapshots keep its data until expired)."""
