@@ -45,8 +45,8 @@ class SqlMagic(Magics):
         %load_ext workspace.sql
 
         %%sql -o top
-        SELECT n_name, sum(revenue) AS revenue
-        FROM gold.revenue_by_nation
+        SELECT nation, sum(revenue) AS revenue
+        FROM gold.revenue_by_nation_month
         WHERE revenue > $min_revenue
         GROUP BY ALL ORDER BY revenue DESC
 
