@@ -1,0 +1,148 @@
+"""pipeline.yaml validation: clear errors naming the file, the field and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workspace.jobs.spec import (
+    OutputCondition,
+    PipelineSpecError,
+    discover,
+    load_pipeline,
+    parse_duration,
+    parse_pipeline,
+)
+
+SRC = "scheduled/x/pipeline.yaml"
+
+GOOD = """
+description: Daily refresh
+owner: data-platform
+schedule: {cron: "0 6 * * *", timezone: Europe/Amsterdam, catchup: all, max_catchup: 3}
+concurrency: 2
+defaults: {retries: 2, timeout: 30m}
+tasks:
+  - name: load
+    notebook: load.ipynb
+    parameters: {scale: 0.1}
+    pool: warehouse
+    retries: {count: 3, backoff: 10s}
+  - name: gate
+    notebook: gate.ipynb
+    depends_on: [load]
+    timeout: 90
+  - name: publish
+    notebook: publish.ipynb
+    depends_on: [gate]
+    run_if: {output: gate.passed, op: "==", value: true}
+  - name: regions
+    notebook: region.ipynb
+    depends_on: [publish]
+    for_each: {query: "SELECT r_name FROM bronze.region", as: region}
+  - name: summary
+    notebook: summary.ipynb
+    depends_on: [regions]
+    run_if: all_done
+    on_failure: notify.ipynb
+"""
+
+
+def test_a_full_spec_parses_with_defaults_applied() -> None:
+    p = parse_pipeline(GOOD, source=SRC, name="refresh")
+    assert p.name == "refresh" and p.concurrency == 2 and p.max_active_runs == 1
+    load, gate, publish, regions, summary = p.tasks
+    assert p.retries_for(load).count == 3 and p.retries_for(load).delay(2) == 20.0
+    assert p.retries_for(gate).count == 2
+    assert p.timeout_for(gate) == 90.0 and p.timeout_for(load) == 1800.0
+    assert isinstance(publish.run_if, OutputCondition) and publish.run_if.task == "gate"
+    assert regions.for_each is not None and regions.for_each.as_ == "region"
+    assert summary.run_if == "all_done" and summary.on_failure == "notify.ipynb"
+    assert p.downstream["gate"] == {"publish"}
+    assert p.ancestors()["summary"] == {"load", "gate", "publish", "regions"}
+    assert p.schedule is not None and p.schedule.catchup == "all"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        ("tasks: [\n", "line 2, column 1: not valid YAML"),
+        ("- a\n- b\n", "expected a mapping"),
+        ("description: x\n", "tasks: Field required"),
+        ("tasks:\n - {name: a, notebok: a.ipynb}\n", "tasks[0].notebok: Extra inputs"),
+        ("tasks:\n - {name: A-1, notebook: a.ipynb}\n", "tasks[0].name"),
+        ("tasks:\n - {name: a, notebook: a.py}\n", "expected a .ipynb notebook path"),
+        ("tasks:\n - {name: a, notebook: ../a.ipynb}\n", "without '..'"),
+        (
+            "tasks:\n - {name: a, notebook: a.ipynb}\n - {name: a, notebook: b.ipynb}\n",
+            "repeated: a",
+        ),
+        ("tasks:\n - {name: a, notebook: a.ipynb, depends_on: [zz]}\n", "unknown task(s) zz"),
+        (
+            "tasks:\n - {name: a, notebook: a.ipynb, depends_on: [b]}\n"
+            " - {name: b, notebook: b.ipynb, depends_on: [a]}\n",
+            "cycle: a -> b -> a",
+        ),
+        (
+            "tasks:\n - {name: a, notebook: a.ipynb}\n"
+            " - {name: b, notebook: b.ipynb, run_if: {output: a.ok}}\n",
+            "'a' is not upstream of 'b'",
+        ),
+        ("tasks:\n - {name: a, notebook: a.ipynb, run_if: sometimes}\n", "tasks[0].run_if"),
+        (
+            "tasks:\n - {name: a, notebook: a.ipynb, retries: {count: -1}}\n",
+            "tasks[0].retries.count: Input should be greater than or equal to 0 (got -1)",
+        ),
+        ("tasks:\n - {name: a, notebook: a.ipynb, timeout: soon}\n", "tasks[0].timeout"),
+        (
+            "tasks:\n - {name: a, notebook: a.ipynb, for_each: {values: [1], query: x}}\n",
+            "exactly one of 'values'",
+        ),
+        (
+            "schedule: {cron: '99 * * * *'}\ntasks:\n - {name: a, notebook: a.ipynb}\n",
+            "schedule.cron: '99 * * * *' is not a valid cron expression",
+        ),
+        (
+            "schedule: {cron: '0 * * * *', timezone: Mars/Base}\n"
+            "tasks:\n - {name: a, notebook: a.ipynb}\n",
+            "unknown time zone 'Mars/Base'",
+        ),
+        ("concurrency: 0\ntasks:\n - {name: a, notebook: a.ipynb}\n", "concurrency"),
+    ],
+)
+def test_invalid_specs_name_file_field_and_fix(yaml_text: str, expected: str) -> None:
+    with pytest.raises(PipelineSpecError) as err:
+        parse_pipeline(yaml_text, source=SRC, name="x")
+    assert str(err.value).startswith(SRC)
+    assert expected in str(err.value)
+
+
+def test_durations() -> None:
+    assert parse_duration("250ms") == 0.25
+    assert parse_duration("2d") == 172800.0
+    for bad in ("-1s", "ten", True):
+        with pytest.raises(ValueError):
+            parse_duration(bad)
+
+
+def _notebook(path: Path) -> None:
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), path)
+
+
+def test_load_and_discover_check_notebooks_exist(tmp_path: Path) -> None:
+    folder = tmp_path / "scheduled" / "daily"
+    folder.mkdir(parents=True)
+    (folder / "pipeline.yaml").write_text(
+        "tasks:\n - {name: a, notebook: a.ipynb, on_failure: alert.ipynb}\n"
+    )
+    _notebook(folder / "a.ipynb")
+    with pytest.raises(PipelineSpecError, match=r"tasks\[0\]\.on_failure: alert\.ipynb does not"):
+        load_pipeline(folder)
+    _notebook(folder / "alert.ipynb")
+    pipeline = load_pipeline(folder)
+    assert pipeline.name == "daily" and pipeline.notebook_path(pipeline.tasks[0]).is_file()
+    assert list(discover(tmp_path / "scheduled")) == ["daily"]
+    with pytest.raises(PipelineSpecError, match="not found"):
+        load_pipeline(tmp_path / "nope")
