@@ -1,0 +1,32 @@
+"""The demo pipelines in scheduled/ are valid, and their notebooks declare the parameters
+their pipeline.yaml passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import papermill
+
+from workspace.jobs.spec import discover
+
+SCHEDULED = Path(__file__).resolve().parents[3] / "scheduled"
+
+
+def test_demo_pipelines_load() -> None:
+    pipelines = discover(SCHEDULED)
+    assert set(pipelines) == {"demo_refresh", "region_reports"}
+    refresh = pipelines["demo_refresh"]
+    assert [t.name for t in refresh.tasks] == ["bronze", "silver", "quality_gate", "gold"]
+    assert refresh.schedule is not None and refresh.schedule.timezone == "Europe/Amsterdam"
+    reports = pipelines["region_reports"]
+    assert reports.after == ["demo_refresh"]
+    assert reports.tasks[0].for_each is not None
+
+
+def test_task_parameters_exist_in_the_notebooks() -> None:
+    for pipeline in discover(SCHEDULED).values():
+        for task in pipeline.tasks:
+            declared = papermill.inspect_notebook(str(pipeline.notebook_path(task)))
+            assert declared, f"{task.notebook} has no parameters cell"
+            passed = set(task.parameters) | ({task.for_each.as_} if task.for_each else set())
+            assert passed <= set(declared), (task.notebook, passed - set(declared))
