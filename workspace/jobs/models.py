@@ -1,0 +1,260 @@
+"""Records and errors of the run store (:mod:`workspace.jobs.store`).
+
+The records are frozen pydantic models: ``record.model_dump(mode="json")`` is what the HTTP
+API sends. Times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workspace.lake.errors import WorkspaceError
+
+
+class RunState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (RunState.QUEUED, RunState.RUNNING)
+
+
+class TaskState(StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UPSTREAM_FAILED = "upstream_failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (TaskState.PENDING, TaskState.QUEUED, TaskState.RUNNING)
+
+
+class AttemptState(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    LOST = "lost"  # orphaned: its process stopped sending heartbeats
+
+
+class Trigger(StrEnum):
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    AFTER = "after"
+    BACKFILL = "backfill"
+
+
+#: Task states a repair resets (together with everything downstream of them).
+REPAIRABLE = frozenset(
+    {TaskState.FAILED, TaskState.TIMED_OUT, TaskState.CANCELLED, TaskState.UPSTREAM_FAILED}
+)
+
+#: Allowed task transitions. Terminal states leave only through a repair.
+TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
+    TaskState.PENDING: frozenset(
+        {TaskState.QUEUED, TaskState.SKIPPED, TaskState.UPSTREAM_FAILED, TaskState.CANCELLED}
+    ),
+    TaskState.QUEUED: frozenset(
+        {
+            TaskState.RUNNING,
+            TaskState.PENDING,
+            TaskState.SKIPPED,
+            TaskState.UPSTREAM_FAILED,
+            TaskState.CANCELLED,
+        }
+    ),
+    TaskState.RUNNING: frozenset(
+        {
+            TaskState.SUCCEEDED,
+            TaskState.FAILED,
+            TaskState.TIMED_OUT,
+            TaskState.CANCELLED,
+            TaskState.QUEUED,  # retry, or an orphaned attempt requeued
+        }
+    ),
+}
+
+#: Allowed run transitions (a repair moves a finished run back to queued).
+RUN_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
+    RunState.QUEUED: frozenset({RunState.RUNNING, RunState.CANCELLED}),
+    RunState.RUNNING: frozenset(
+        {RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED, RunState.TIMED_OUT}
+    ),
+}
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Pipeline(_Record):
+    """A pipeline as the scheduler knows it."""
+
+    name: str
+    paused: bool
+    enabled_at: datetime
+    paused_at: datetime | None = None
+    spec_hash: str | None = None
+    updated_at: datetime
+
+
+class Run(_Record):
+    """One run of a pipeline (scheduled, manual, after another run, or a backfill)."""
+
+    run_id: str
+    pipeline: str
+    scheduled_for: datetime | None
+    trigger: Trigger
+    triggered_by: str | None = None
+    state: RunState
+    repair_generation: int = 0
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    report_path: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class Task(_Record):
+    """One task of a run; a fan-out item is a task of its own (``report[2]``)."""
+
+    run_id: str
+    task_key: str
+    name: str
+    item_index: int | None = None
+    item_value: Any = None
+    state: TaskState
+    attempts: int = 0
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = None
+    updated_at: datetime
+
+
+class Attempt(_Record):
+    """One execution of a task: where it ran, its heartbeat and what it left behind."""
+
+    attempt_id: int
+    run_id: str
+    task_key: str
+    number: int
+    repair_generation: int
+    state: AttemptState
+    executor: str | None = None
+    worker: str | None = None
+    pid: int | None = None
+    started_at: datetime
+    heartbeat_at: datetime
+    finished_at: datetime | None = None
+    error: str | None = None
+    failing_cell: int | None = None
+    notebook_path: str | None = None
+    report_path: str | None = None
+    log_path: str | None = None
+    pool: str | None = None
+
+
+class RunEvent(_Record):
+    """A line of a run's history."""
+
+    event_id: int
+    run_id: str
+    task_key: str | None = None
+    at: datetime
+    level: str
+    message: str
+
+
+class RunDetail(_Record):
+    """A run with its tasks, attempts (all repair generations) and history."""
+
+    run: Run
+    tasks: list[Task]
+    attempts: list[Attempt]
+    events: list[RunEvent]
+
+    @property
+    def report_path(self) -> str | None:
+        """The run's report, if one was rendered."""
+        return self.run.report_path
+
+
+class NewTask(_Record):
+    """A task to add to a run: ``NewTask(key="report[2]", name="report", item_index=2)``."""
+
+    key: str
+    name: str
+    item_index: int | None = None
+    item_value: Any = None
+
+
+class RunStoreError(WorkspaceError):
+    """Base of the run store's errors."""
+
+
+class RunStoreVersionError(RunStoreError):
+    """The store file was written by a newer version of the workspace."""
+
+
+class PipelineNotFoundError(RunStoreError, LookupError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"Pipeline {name!r} is not registered with the scheduler. "
+            "Check its folder under scheduled/ and list pipelines with `workspace pipelines`."
+        )
+
+
+class PipelinePausedError(RunStoreError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"Pipeline {name!r} is paused, so no scheduled run was created. "
+            "Resume it with `workspace pipelines resume` first."
+        )
+
+
+class RunNotFoundError(RunStoreError, LookupError):
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"Run {run_id!r} not found. List runs with `workspace runs`.")
+
+
+class TaskNotFoundError(RunStoreError, LookupError):
+    def __init__(self, run_id: str, task_key: str) -> None:
+        self.run_id, self.task_key = run_id, task_key
+        super().__init__(
+            f"Run {run_id!r} has no task {task_key!r}. "
+            "Show its tasks with `workspace runs show RUN_ID`."
+        )
+
+
+class AttemptNotFoundError(RunStoreError, LookupError):
+    def __init__(self, attempt_id: int) -> None:
+        self.attempt_id = attempt_id
+        super().__init__(f"Attempt {attempt_id} not found in the run store.")
+
+
+class InvalidTransitionError(RunStoreError, ValueError):
+    """A state change that the lifecycle does not allow (e.g. succeeding a queued task)."""
+
+    def __init__(self, what: str, current: str, target: str, hint: str = "") -> None:
+        self.what, self.current, self.target = what, current, target
+        super().__init__(
+            f"Cannot move {what} from {current!r} to {target!r}." + (f" {hint}" if hint else "")
+        )
