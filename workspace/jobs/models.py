@@ -254,7 +254,8 @@ class InvalidTransitionError(RunStoreError, ValueError):
     """A state change that the lifecycle does not allow (e.g. succeeding a queued task)."""
 
     def __init__(self, what: str, current: str, target: str, hint: str = "") -> None:
-        self.what, self.current, self.target = what, current, target
+        self.what, self.current, self.target = what, str(current), str(target)
         super().__init__(
-            f"Cannot move {what} from {current!r} to {target!r}." + (f" {hint}" if hint else "")
+            f"Cannot move {what} from {self.current!r} to {self.target!r}."
+            + (f" {hint}" if hint else "")
         )

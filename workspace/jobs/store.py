@@ -487,7 +487,9 @@ class RunStore:
                     f"run {run_id!r}", run.state, "adding tasks", "Repair the run first."
                 )
             self._insert_tasks(con, run_id, tasks)
-            rows = con.execute("SELECT * FROM tasks WHERE run_id = ?", (run_id,)).fetchall()
+            rows = con.execute(
+                "SELECT * FROM tasks WHERE run_id = ? ORDER BY rowid", (run_id,)
+            ).fetchall()
         return [_task(r) for r in rows]
 
     def get_run(self, run_id: str) -> Run:
