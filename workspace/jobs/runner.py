@@ -1,0 +1,375 @@
+"""Run one attempt of a notebook task with papermill and always end in a terminal state.
+
+:func:`run_notebook` validates the parameters against the notebook's ``parameters`` cell,
+runs it on a fresh kernel, writes a read-only ``executed.ipynb`` and a sanitized
+``report.html`` into the attempt folder and returns an :class:`AttemptResult` whose status is
+``succeeded`` only when every cell ran without error.
+
+Run it in a separate process with ``python -m workspace.jobs.runner ATTEMPT.json``: it reads
+an :class:`AttemptSpec` and writes ``result.json`` next to it (used by the executors).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from papermill.exceptions import PapermillExecutionError
+
+from workspace.jobs._engine import Control, register_engine
+from workspace.jobs.context import (
+    DEFAULT_MAX_OUTPUT_BYTES,
+    AttemptResult,
+    AttemptSpec,
+    RunContext,
+    Status,
+)
+from workspace.jobs.errors import InvalidNotebookError, JobError, ParameterError
+from workspace.jobs.outputs import OUTPUTS_ENV, read_outputs
+
+__all__ = ["AttemptResult", "RunContext", "load_notebook", "run_notebook", "validate_parameters"]
+
+log = logging.getLogger(__name__)
+EXECUTED, REPORT, OUTPUTS, CANCEL_FILE = "executed.ipynb", "report.html", "outputs.json", "CANCEL"
+_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+    "list": (list, tuple),
+    "dict": (dict,),
+}
+
+
+def load_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read and validate a notebook, raising :class:`InvalidNotebookError` with the reason.
+
+    Examples
+    --------
+    >>> load_notebook(Path("missing.ipynb"))  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    InvalidNotebookError: Notebook missing.ipynb does not exist ...
+    """
+    if not path.is_file():
+        raise InvalidNotebookError(f"Notebook {path} does not exist; check the task's path.")
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidNotebookError(
+            f"Notebook {path} is not a valid Jupyter notebook ({reason}). Open and save it in "
+            "JupyterLab, or restore it from version control."
+        ) from None
+    return nb
+
+
+def validate_parameters(
+    notebook: Path, parameters: dict[str, Any], nb: nbformat.NotebookNode | None = None
+) -> None:
+    """Check ``parameters`` against the notebook's ``parameters`` cell.
+
+    Raises :class:`ParameterError` for a missing ``parameters`` cell, unknown names, or a
+    value whose type differs from the type of the cell's default (``int``, ``float``,
+    ``str``, ``bool``, ``list``, ``dict``; a ``float`` parameter also takes an ``int``).
+
+    Examples
+    --------
+    >>> validate_parameters(Path("daily.ipynb"), {"day": "2024-01-01"})  # doctest: +SKIP
+    """
+    nb = nb if nb is not None else load_notebook(notebook)
+    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+        raise ParameterError(
+            f"Notebook {notebook} has no cell tagged 'parameters'. In JupyterLab select the "
+            "cell that assigns the defaults, open the property inspector and add the tag "
+            "'parameters'."
+        )
+    declared = papermill.inspect_notebook(str(notebook))
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise ParameterError(
+            f"Notebook {notebook} has no parameter {', '.join(map(repr, unknown))} "
+            f"(its parameters cell defines: {known}). Fix the name in pipeline.yaml or add it "
+            "to the parameters cell."
+        )
+    problems = []
+    for name, value in parameters.items():
+        expected = _expected_type(declared[name])
+        if expected and not _matches(value, expected):
+            problems.append(
+                f"{name!r} should be {expected} but got {type(value).__name__} {value!r}"
+            )
+    if problems:
+        raise ParameterError(
+            f"Wrong parameter types for notebook {notebook}: {'; '.join(problems)}. "
+            "Pass values of the type of the defaults in the parameters cell."
+        )
+
+
+def _expected_type(info: dict[str, Any]) -> str | None:
+    annotated = str(info.get("inferred_type_name") or "None")
+    if annotated in _TYPES:
+        return annotated
+    try:
+        default = ast.literal_eval(str(info.get("default")))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    for name, types in _TYPES.items():
+        if type(default) in types and (name != "float" or isinstance(default, float)):
+            return name
+    return None
+
+
+def _matches(value: Any, expected: str) -> bool:
+    if expected != "bool" and isinstance(value, bool):
+        return False
+    return isinstance(value, _TYPES[expected])
+
+
+def run_notebook(
+    notebook: Path,
+    *,
+    parameters: dict[str, Any],
+    context: RunContext,
+    attempt_dir: Path,
+    kernel_name: str = "workspace",
+    timeout: float | None = None,
+    cell_timeout: float | None = None,
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+    env: dict[str, str] | None = None,
+    cancel_event: threading.Event | None = None,
+    report: bool = True,
+) -> AttemptResult:
+    """Run ``notebook`` once with ``parameters`` and return how the attempt ended.
+
+    Parameters
+    ----------
+    notebook:
+        The source notebook; it needs a cell tagged ``parameters``.
+    parameters:
+        Values for the parameters cell. ``workspace_run_id``, ``workspace_pipeline``,
+        ``workspace_task``, ``workspace_attempt``, ``workspace_logical_date`` (ISO string)
+        and ``workspace_environment`` are injected as well, and exported to the kernel as
+        ``WORKSPACE_RUN_ID`` etc.
+    context:
+        The run, pipeline, task, attempt, logical date and environment.
+    attempt_dir:
+        A new (or empty) folder for ``executed.ipynb`` (read-only), ``report.html`` and
+        ``outputs.json``.
+    kernel_name:
+        Kernel spec to run on (``workspace`` binds ``ws`` and ``%%sql``).
+    timeout, cell_timeout:
+        Seconds for the whole attempt (kernel start included) and for each cell; ``None``
+        waits forever. Either ends the attempt as ``timed_out``.
+    max_output_bytes:
+        Output kept per cell; the rest is dropped and a marker says how much.
+    env:
+        Extra environment variables for the kernel.
+    cancel_event:
+        Set it (from another thread) to cancel; creating ``attempt_dir / "CANCEL"`` does
+        the same from another process. The attempt ends as ``cancelled``.
+    report:
+        Render ``report.html`` (default).
+
+    Raises
+    ------
+    InvalidNotebookError, ParameterError
+        Before anything runs, for a broken notebook or parameters that do not fit it.
+
+    Examples
+    --------
+    >>> ctx = RunContext("r1", "sales", "daily")
+    >>> result = run_notebook(Path("daily.ipynb"), parameters={"day": "2024-01-01"},
+    ...     context=ctx, attempt_dir=Path("runs/r1/daily/1"))  # doctest: +SKIP
+    >>> result.status, result.outputs  # doctest: +SKIP
+    ('succeeded', {'row_count': 42})
+    """
+    notebook, attempt_dir = Path(notebook).resolve(), Path(attempt_dir)
+    nb = load_notebook(notebook)
+    validate_parameters(notebook, parameters, nb)
+    attempt_dir.mkdir(parents=True, exist_ok=True)
+    executed = attempt_dir / EXECUTED
+    if executed.exists():
+        raise JobError(
+            f"Attempt folder {attempt_dir} was already used; give every attempt its own."
+        )
+    started, t0 = datetime.now(UTC), time.monotonic()
+    outputs_path = attempt_dir / OUTPUTS
+    kernel_env = {**os.environ, **(env or {}), **context.env(), OUTPUTS_ENV: str(outputs_path)}
+    control = Control(
+        kernel_env=kernel_env,
+        cwd=notebook.parent,
+        max_output_bytes=max_output_bytes,
+        deadline=None if timeout is None else t0 + timeout,
+        cancel_event=cancel_event,
+        cancel_file=attempt_dir / CANCEL_FILE,
+    )
+    status: Status = "succeeded"
+    info: dict[str, Any] = {}
+    with control:
+        try:
+            papermill.execute_notebook(
+                nb,
+                None,
+                parameters={**parameters, **context.parameters()},
+                engine_name=register_engine(),
+                kernel_name=kernel_name,
+                execution_timeout=cell_timeout,
+                progress_bar=False,
+                workspace_control=control,
+            )
+            failed = _first_error(control.nb)
+            if failed is not None:  # papermill lets SystemExit(0) pass; a run must not
+                index, err = failed
+                status, info = "failed", _cell_info(control, index)
+                info.update(ename=err.get("ename"), evalue=err.get("evalue"))
+                info["error"] = f"{err.get('ename')}: {err.get('evalue')}"
+        except PapermillExecutionError as exc:
+            status, info = "failed", _cell_info(control, exc.cell_index)
+            info.update(ename=exc.ename, evalue=exc.evalue)
+            info["error"] = f"{exc.ename}: {exc.evalue}".strip(": ")
+        except CellTimeoutError:
+            status, info = "timed_out", _cell_info(control, control.current_cell)
+            info["error"] = f"A cell ran longer than the cell timeout of {cell_timeout:g}s."
+        except DeadKernelError:
+            status, info = "failed", _cell_info(control, control.current_cell)
+            info["error"] = _dead_kernel_message(control)
+        except Exception as exc:  # kernel start failures, I/O errors: never a success
+            status, info = "failed", _cell_info(control, control.current_cell)
+            info["error"] = f"The run failed: {type(exc).__name__}: {exc}"
+            log.warning("attempt %s failed outside a cell", attempt_dir, exc_info=True)
+        if control.reason is not None and status != "succeeded":
+            status = "cancelled" if control.reason == "cancelled" else "timed_out"
+            info["error"] = (
+                "The attempt was cancelled."
+                if status == "cancelled"
+                else f"The attempt ran longer than its timeout of {timeout:g}s."
+            )
+    executed_path = _save_executed(control.nb if control.nb is not None else nb, executed)
+    result = AttemptResult(
+        status=status,
+        started=started,
+        finished=datetime.now(UTC),
+        attempt_dir=attempt_dir,
+        executed_notebook=executed_path,
+        outputs=_safe_outputs(outputs_path),
+        **info,
+    )
+    if report:
+        result.report = _render(result, context, executed_path, attempt_dir / REPORT)
+    return result
+
+
+def _first_error(nb: nbformat.NotebookNode | None) -> tuple[int, dict[str, Any]] | None:
+    for index, cell in enumerate(nb.cells if nb is not None else []):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return index, out
+    return None
+
+
+def _cell_info(control: Control, index: int | None) -> dict[str, Any]:
+    if index is None or control.nb is None:
+        return {}
+    cells = [c for c in control.nb.cells if "papermill-error-cell-tag" not in _tags(c)]
+    if index >= len(cells):
+        return {}
+    injected = sum("injected-parameters" in _tags(c) for c in cells[:index])
+    source = cells[index].source
+    return {"cell_index": index - injected, "cell_source": source[:500]}
+
+
+def _tags(cell: nbformat.NotebookNode) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _dead_kernel_message(control: Control) -> str:
+    code = control.kernel_exit_code()
+    how = f"exit code {code}" if code is not None and code >= 0 else ""
+    if code is not None and code < 0:
+        how = f"killed by {signal.Signals(-code).name}"
+    hint = (
+        " The usual cause is running out of memory: process less data per cell or use a "
+        "bigger worker."
+        if code in (-signal.SIGKILL, None)
+        else " Check the cell for os._exit() or a crashing extension."
+    )
+    return f"The kernel died ({how or 'unknown cause'}).{hint}"
+
+
+def _save_executed(nb: nbformat.NotebookNode, path: Path) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=".executed-", suffix=".ipynb", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        nbformat.write(nb, fh)
+    os.chmod(tmp, 0o444)
+    os.replace(tmp, path)
+    return path
+
+
+def _safe_outputs(path: Path) -> dict[str, Any]:
+    try:
+        return read_outputs(path)
+    except JobError as exc:
+        log.warning("%s", exc)
+        return {}
+
+
+def _render(result: AttemptResult, ctx: RunContext, executed: Path, out: Path) -> Path | None:
+    from workspace.jobs.report import render_report
+
+    try:
+        title = f"{ctx.pipeline} / {ctx.task}"
+        return render_report(executed, out, title=title, context=ctx, status=result.status)
+    except Exception:
+        log.warning("could not render the report of %s", executed, exc_info=True)
+        return None
+
+
+def run_spec(spec: AttemptSpec, cancel_event: threading.Event | None = None) -> AttemptResult:
+    """Run an :class:`AttemptSpec`; user errors become a ``failed`` result, never a raise."""
+    started = datetime.now(UTC)
+    try:
+        return run_notebook(
+            spec.notebook,
+            parameters=spec.parameters,
+            context=spec.context,
+            attempt_dir=spec.attempt_dir,
+            kernel_name=spec.kernel_name,
+            timeout=spec.timeout,
+            cell_timeout=spec.cell_timeout,
+            max_output_bytes=spec.max_output_bytes,
+            env=spec.env,
+            cancel_event=cancel_event,
+        )
+    except Exception as exc:
+        return AttemptResult("failed", started, datetime.now(UTC), spec.attempt_dir, error=str(exc))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m workspace.jobs.runner ATTEMPT.json``: write ``result.json`` beside it."""
+    args = sys.argv[1:] if argv is None else argv
+    spec_path = Path(args[0])
+    spec = AttemptSpec.from_dict(json.loads(spec_path.read_text()))
+    result = run_spec(spec)
+    tmp = spec_path.with_name(".result.json.tmp")
+    tmp.write_text(json.dumps(result.to_dict()))
+    os.replace(tmp, spec_path.with_name("result.json"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
