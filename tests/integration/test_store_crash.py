@@ -138,7 +138,9 @@ def test_killed_scheduler_restarts_with_exactly_one_run_per_time(store: RunStore
     out, _ = final.communicate(timeout=120)
     assert final.returncode == 0 and out.strip() == "done"
     runs = store.list_runs(pipeline="sales", limit=1000)
-    assert sorted(r.scheduled_for for r in runs) == [T0 + timedelta(hours=i) for i in range(hours)]
+    assert sorted(r.scheduled_for or T0 for r in runs) == [
+        T0 + timedelta(hours=i) for i in range(hours)
+    ]
     assert {r.state for r in runs} == {RunState.SUCCEEDED}
     assert store.pool_usage() == {}
     store.close()

@@ -413,7 +413,9 @@ def test_orphaned_attempts_by_stale_heartbeat(store: RunStore, clock: Clock) -> 
     attempts = {}
     for key in ("alive", "dead", "requeued"):
         store.set_task_state(run_id, key, "queued")
-        attempts[key] = store.claim_task(run_id, key, pool="db", pool_capacity=5)
+        claimed = store.claim_task(run_id, key, pool="db", pool_capacity=5)
+        assert claimed is not None
+        attempts[key] = claimed
     clock.tick(minutes=3)
     store.heartbeat(attempts["alive"].attempt_id)
     clock.tick(minutes=3)
@@ -425,7 +427,7 @@ def test_orphaned_attempts_by_stale_heartbeat(store: RunStore, clock: Clock) -> 
     lost = store.requeue(attempts["requeued"].attempt_id, stale_after=stale)
     assert lost is not None and lost.state == AttemptState.LOST
     failed = store.fail_orphaned_attempts(stale)
-    assert [a.task_key for a in failed] == ["dead"] and failed[0].error.startswith("heartbeat")
+    assert [a.task_key for a in failed] == ["dead"] and str(failed[0].error).startswith("heartbeat")
     tasks = {t.task_key: t for t in store.get_run_detail(run_id).tasks}
     assert tasks["dead"].state == TaskState.FAILED
     assert tasks["requeued"].state == TaskState.QUEUED
