@@ -127,6 +127,8 @@ def _static_charts(nb: nbformat.NotebookNode) -> None:
                     break
             for mime in (*_VEGA, *_DROP):
                 data.pop(mime, None)
+            if not data:
+                data["text/plain"] = "[interactive output left out of the static report]"
 
 
 def _chart_img(spec: Any, kind: str) -> str:

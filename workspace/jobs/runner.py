@@ -74,11 +74,17 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
             f"Notebook {path} is not a valid Jupyter notebook ({reason}). Open and save it in "
             "JupyterLab, or restore it from version control."
         ) from None
+    for cell in nb.cells:  # papermill expects every cell to have tags, as its loader ensures
+        cell.metadata.setdefault("tags", [])
     return nb
 
 
 def validate_parameters(
-    notebook: Path, parameters: dict[str, Any], nb: nbformat.NotebookNode | None = None
+    notebook: Path,
+    parameters: dict[str, Any],
+    nb: nbformat.NotebookNode | None = None,
+    *,
+    kernel_name: str = "workspace",
 ) -> None:
     """Check ``parameters`` against the notebook's ``parameters`` cell.
 
@@ -97,7 +103,13 @@ def validate_parameters(
             "cell that assigns the defaults, open the property inspector and add the tag "
             "'parameters'."
         )
-    declared = papermill.inspect_notebook(str(notebook))
+    if nb.metadata.get("kernelspec", {}).get("name"):
+        declared = papermill.inspect_notebook(str(notebook))
+    else:  # papermill's inspect_notebook needs a kernelspec; the run's kernel tells the language
+        from papermill.inspection import _infer_parameters
+
+        inferred = _infer_parameters(nb, name=kernel_name, language=_language(nb, kernel_name))
+        declared = {p.name: p._asdict() for p in inferred}
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
         known = ", ".join(sorted(declared)) or "none"
@@ -118,6 +130,18 @@ def validate_parameters(
             f"Wrong parameter types for notebook {notebook}: {'; '.join(problems)}. "
             "Pass values of the type of the defaults in the parameters cell."
         )
+
+
+def _language(nb: nbformat.NotebookNode, kernel_name: str) -> str:
+    language = nb.metadata.get("kernelspec", {}).get("language")
+    if language:
+        return str(language)
+    try:
+        from jupyter_client.kernelspec import get_kernel_spec
+
+        return str(get_kernel_spec(kernel_name).language or "python")
+    except Exception:
+        return "python"
 
 
 def _expected_type(info: dict[str, Any]) -> str | None:
@@ -200,7 +224,7 @@ def run_notebook(
     """
     notebook, attempt_dir = Path(notebook).resolve(), Path(attempt_dir)
     nb = load_notebook(notebook)
-    validate_parameters(notebook, parameters, nb)
+    validate_parameters(notebook, parameters, nb, kernel_name=kernel_name)
     attempt_dir.mkdir(parents=True, exist_ok=True)
     executed = attempt_dir / EXECUTED
     if executed.exists():
@@ -228,6 +252,7 @@ def run_notebook(
                 parameters={**parameters, **context.parameters()},
                 engine_name=register_engine(),
                 kernel_name=kernel_name,
+                language=_language(nb, kernel_name),
                 execution_timeout=cell_timeout,
                 progress_bar=False,
                 workspace_control=control,
