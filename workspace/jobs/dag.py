@@ -12,7 +12,7 @@ fan-out receives the list of every item's outputs as the parameter ``<name>_outp
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from workspace.jobs.spec import OutputCondition, Pipeline, Task
@@ -66,7 +66,7 @@ def aggregate(states: Iterable[str]) -> str | None:
     return "succeeded"
 
 
-def check_condition(cond: OutputCondition, outputs: list[Mapping[str, Any]]) -> bool:
+def check_condition(cond: OutputCondition, outputs: Sequence[Mapping[str, Any]]) -> bool:
     """Whether ``cond`` holds on the upstream task's outputs (on every item of a fan-out)."""
     if not outputs:
         raise RunIfError(f"run_if {cond.output}: task {cond.task!r} published no outputs")
@@ -92,7 +92,7 @@ def check_condition(cond: OutputCondition, outputs: list[Mapping[str, Any]]) -> 
 def decide(
     task: Task,
     upstream_states: Mapping[str, str | None],
-    outputs: Mapping[str, list[Mapping[str, Any]]],
+    outputs: Mapping[str, Sequence[Mapping[str, Any]]],
 ) -> Decision:
     """Whether ``task`` runs, given its direct upstream tasks' (aggregated) states.
 
@@ -153,7 +153,7 @@ def parameters_for(
     pipeline: Pipeline,
     task: Task,
     item: Any,
-    outputs: Mapping[str, list[Mapping[str, Any]]],
+    outputs: Mapping[str, Sequence[Mapping[str, Any]]],
     *,
     run_parameters: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:

@@ -216,7 +216,7 @@ class PipelineNotFoundError(RunStoreError, LookupError):
         self.name = name
         super().__init__(
             f"Pipeline {name!r} is not registered with the scheduler. "
-            "Check its folder under scheduled/ and list pipelines with `workspace pipelines`."
+            "Check its folder under scheduled/ and list them with `workspace jobs list`."
         )
 
 
@@ -225,14 +225,14 @@ class PipelinePausedError(RunStoreError):
         self.name = name
         super().__init__(
             f"Pipeline {name!r} is paused, so no scheduled run was created. "
-            "Resume it with `workspace pipelines resume` first."
+            "Resume it with `workspace jobs resume NAME` first."
         )
 
 
 class RunNotFoundError(RunStoreError, LookupError):
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
-        super().__init__(f"Run {run_id!r} not found. List runs with `workspace runs`.")
+        super().__init__(f"Run {run_id!r} not found. List runs with `workspace jobs runs`.")
 
 
 class TaskNotFoundError(RunStoreError, LookupError):
@@ -240,7 +240,7 @@ class TaskNotFoundError(RunStoreError, LookupError):
         self.run_id, self.task_key = run_id, task_key
         super().__init__(
             f"Run {run_id!r} has no task {task_key!r}. "
-            "Show its tasks with `workspace runs show RUN_ID`."
+            "Show its tasks with `workspace jobs run RUN_ID`."
         )
 
 

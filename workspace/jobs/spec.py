@@ -334,10 +334,13 @@ class Pipeline(_Model):
         """The task's timeout in seconds, else the pipeline default."""
         return task.timeout if task.timeout is not None else self.defaults.timeout
 
+    def file_path(self, relative: str) -> Path:
+        """A file of the pipeline folder (a notebook named in the spec)."""
+        return (self.folder or Path.cwd()) / relative
+
     def notebook_path(self, task: Task) -> Path:
-        """Absolute path of the task's notebook."""
-        base = self.folder or Path.cwd()
-        return base / task.notebook
+        """Path of the task's notebook."""
+        return self.file_path(task.notebook)
 
 
 def _format_errors(source: str, exc: ValidationError) -> str:

@@ -1,0 +1,174 @@
+"""Pipeline runs end to end: real papermill attempts on real kernels through an executor,
+state in the real run store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workspace.jobs.executors import SubprocessExecutor
+from workspace.jobs.models import RunState
+from workspace.jobs.orchestrator import RunDriver
+from workspace.jobs.spec import load_pipeline
+from workspace.jobs.store import RunStore
+from workspace.lake.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+def _nb(path: Path, params: str, body: str) -> None:
+    cells = [nbformat.v4.new_code_cell(params), nbformat.v4.new_code_cell(body)]
+    cells[0].metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.resolve(tmp_path / "home", user="scheduler")
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[RunStore]:
+    s = RunStore.open(settings)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def executor() -> Iterator[SubprocessExecutor]:
+    ex = SubprocessExecutor()
+    ex.start()
+    yield ex
+    ex.shutdown()
+
+
+def _pipeline(tmp_path: Path, yaml: str, notebooks: dict[str, tuple[str, str]]) -> Path:
+    folder = tmp_path / "scheduled" / "p"
+    folder.mkdir(parents=True)
+    (folder / "pipeline.yaml").write_text(yaml)
+    for name, (params, body) in notebooks.items():
+        _nb(folder / name, params, body)
+    return folder
+
+
+def _run(
+    folder: Path,
+    store: RunStore,
+    executor: SubprocessExecutor,
+    settings: Settings,
+    **params: object,
+) -> tuple[RunDriver, object]:
+    pipeline = load_pipeline(folder)
+    store.upsert_pipeline(pipeline.name)
+    run = store.create_manual_run(pipeline.name, parameters=params)
+    driver = RunDriver(pipeline, store, executor, settings=settings, run_id=run.run_id)
+    return driver, driver.run(timeout=240)
+
+
+OUT = "from workspace.jobs import output\n"
+
+
+def test_outputs_run_if_fan_out_and_fan_in(
+    tmp_path: Path, store: RunStore, executor: SubprocessExecutor, settings: Settings
+) -> None:
+    folder = _pipeline(
+        tmp_path,
+        """
+defaults: {kernel: python3}
+concurrency: 2
+tasks:
+  - {name: gate, notebook: gate.ipynb, parameters: {threshold: 5}}
+  - {name: publish, notebook: publish.ipynb, depends_on: [gate],
+     run_if: {output: gate.passed, op: "==", value: true}}
+  - {name: fanout, notebook: item.ipynb, depends_on: [gate],
+     for_each: {values: [1, 2, 3], as: n}}
+  - {name: summary, notebook: summary.ipynb, depends_on: [fanout]}
+  - {name: after_publish, notebook: publish.ipynb, depends_on: [publish]}
+""",
+        {
+            "gate.ipynb": ("threshold = 0", OUT + "output('passed', threshold > 10)"),
+            "publish.ipynb": ("", "print('published')"),
+            "item.ipynb": ("n = 0", OUT + "output('square', n * n)"),
+            "summary.ipynb": (
+                "fanout_outputs = []",
+                OUT + "output('total', sum(o['square'] for o in fanout_outputs))",
+            ),
+        },
+    )
+    _, detail = _run(folder, store, executor, settings)
+    states = {t.task_key: str(t.state) for t in detail.tasks}
+    assert states == {
+        "gate": "succeeded",
+        "publish": "skipped",
+        "after_publish": "skipped",
+        "fanout[0]": "succeeded",
+        "fanout[1]": "succeeded",
+        "fanout[2]": "succeeded",
+        "summary": "succeeded",
+    }
+    outputs = {t.task_key: t.outputs for t in detail.tasks}
+    assert outputs["summary"] == {"total": 14} and outputs["gate"] == {"passed": False}
+    assert detail.run.state == RunState.SUCCEEDED
+    assert detail.run.report_path and Path(detail.run.report_path).is_file()
+    executed = [Path(a.notebook_path) for a in detail.attempts if a.notebook_path]
+    assert len(executed) == 5 and all(p.is_file() for p in executed)
+
+
+def test_retries_then_failure_handler_and_upstream_failed(
+    tmp_path: Path, store: RunStore, executor: SubprocessExecutor, settings: Settings
+) -> None:
+    counter = tmp_path / "tries.json"
+    flaky = (
+        "import json, pathlib\n"
+        f"p = pathlib.Path({str(counter)!r})\n"
+        "n = json.loads(p.read_text()) + 1 if p.exists() else 1\n"
+        "p.write_text(json.dumps(n))\n"
+        "assert n >= 2, f'flaky: try {n}'\n"
+    )
+    folder = _pipeline(
+        tmp_path,
+        """
+defaults: {kernel: python3, retries: {count: 1, backoff: 0.2s}}
+tasks:
+  - {name: flaky, notebook: flaky.ipynb}
+  - {name: broken, notebook: broken.ipynb, depends_on: [flaky], retries: 0,
+     on_failure: alert.ipynb}
+  - {name: downstream, notebook: flaky.ipynb, depends_on: [broken]}
+  - {name: cleanup, notebook: alert.ipynb, depends_on: [broken], run_if: any_failed}
+""",
+        {
+            "flaky.ipynb": ("", flaky),
+            "broken.ipynb": ("", "raise ValueError('bad data in cell 1')"),
+            "alert.ipynb": (
+                "failed_task = ''\nfailed_error = ''",
+                f"open({str(tmp_path / 'alert.txt')!r}, 'a').write(f'{{failed_task}}: "
+                "{failed_error}\\n')",
+            ),
+        },
+    )
+    _, detail = _run(folder, store, executor, settings)
+    states = {t.task_key: str(t.state) for t in detail.tasks}
+    assert states["flaky"] == "succeeded" and json.loads(counter.read_text()) == 2
+    assert states["broken"] == "failed"
+    assert states["downstream"] == "upstream_failed"
+    assert states["cleanup"] == "succeeded"
+    assert states["broken.on_failure"] == "succeeded"
+    alert = (tmp_path / "alert.txt").read_text().splitlines()
+    assert any(line.startswith("broken: ") and "bad data" in line for line in alert)
+    assert detail.run.state == RunState.FAILED
+    broken = [a for a in detail.attempts if a.task_key == "broken"]
+    assert (
+        len(broken) == 1 and broken[0].failing_cell == 1 and "ValueError" in (broken[0].error or "")
+    )
+    flaky_attempts = [a for a in detail.attempts if a.task_key == "flaky"]
+    assert [str(a.state) for a in flaky_attempts] == ["failed", "succeeded"]
