@@ -1,0 +1,57 @@
+"""The demo pipelines in scheduled/ run end to end on the workspace kernel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workspace.jobs.executors import SubprocessExecutor
+from workspace.jobs.models import RunState
+from workspace.jobs.orchestrator import RunDriver
+from workspace.jobs.spec import load_pipeline
+from workspace.jobs.store import RunStore
+from workspace.lake import connect
+from workspace.lake.settings import Settings
+
+pytestmark = pytest.mark.slow
+SCHEDULED = Path(__file__).resolve().parents[2] / "scheduled"
+
+
+def test_refresh_then_region_reports(tmp_path: Path) -> None:
+    settings = Settings.resolve(tmp_path / "home", user="pipelines")
+    executor = SubprocessExecutor()
+    executor.start()
+    try:
+        with RunStore.open(settings) as store:
+            details = {}
+            for name in ("demo_refresh", "region_reports"):
+                pipeline = load_pipeline(SCHEDULED / name)
+                store.upsert_pipeline(pipeline.name)
+                run = store.create_manual_run(pipeline.name)
+                driver = RunDriver(pipeline, store, executor, settings=settings, run_id=run.run_id)
+                details[name] = driver.run(timeout=300)
+    finally:
+        executor.shutdown()
+    refresh = details["demo_refresh"]
+    assert refresh.run.state == RunState.SUCCEEDED, [
+        (a.task_key, a.error) for a in refresh.attempts
+    ]
+    gate = next(t for t in refresh.tasks if t.task_key == "quality_gate")
+    assert gate.outputs["passed"] is True
+    assert {str(t.state) for t in refresh.tasks} == {"succeeded"}
+    reports = details["region_reports"]
+    assert reports.run.state == RunState.SUCCEEDED, [
+        (a.task_key, a.error) for a in reports.attempts
+    ]
+    items = sorted(t.outputs["region"] for t in reports.tasks if t.name == "region_report")
+    assert items == ["AFRICA", "AMERICA", "ASIA", "EUROPE", "MIDDLE EAST"]
+    summary = next(t for t in reports.tasks if t.task_key == "summary")
+    assert summary.outputs["regions"] == 5
+    with connect(settings.home, user="pipelines") as ws:
+        gold_total = ws.con.execute(
+            "SELECT sum(revenue) FROM gold.revenue_by_nation_month"
+        ).fetchone()[0]
+    assert summary.outputs["total_revenue"] == pytest.approx(float(gold_total), rel=1e-6)
+    report = Path(reports.run.report_path or "")
+    assert report.is_file() and "<script" not in report.read_text().lower()
