@@ -193,8 +193,12 @@ def render_report(
     title: str,
     context: RunContext | None = None,
     status: str | None = None,
+    show_code: bool = False,
 ) -> Path:
     """Write a self-contained, script-free HTML report of ``executed_notebook`` to ``out``.
+
+    Reports are for people who read results: by default they show markdown and outputs,
+    not code (the executed notebook next to the report keeps everything).
 
     Parameters
     ----------
@@ -206,6 +210,8 @@ def render_report(
         Page title and heading, e.g. ``"sales / daily"``.
     context, status:
         Shown in the header: pipeline, task, run id, attempt, logical date, environment.
+    show_code:
+        Include code cells' source (off by default).
 
     Examples
     --------
@@ -217,6 +223,7 @@ def render_report(
     _static_charts(nb)
     exporter = HTMLExporter(template_name="lab", exclude_input_prompt=True)
     exporter.exclude_output_prompt = True
+    exporter.exclude_input = not show_code
     body, _ = exporter.from_notebook_node(nb)
     head = body.split("<body", 1)[0]
     styles = "\n".join(re.findall(r"<style[^>]*>(.*?)</style>", head, flags=re.S))

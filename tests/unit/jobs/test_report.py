@@ -93,3 +93,26 @@ def test_sanitize_html_rules():
     cleaned = sanitize_html('<span class="nb" style="color: red; position: fixed">x</span>')
     assert 'class="nb"' in cleaned and "color" in cleaned and "position" not in cleaned
     assert sanitize_html("<svg onload=alert(1)><script>x</script></svg>") == ""
+
+
+def test_reports_hide_code_unless_asked(tmp_path: Path) -> None:
+    import nbformat
+
+    from workspace.jobs.report import render_report
+
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Weekly numbers"),
+            nbformat.v4.new_code_cell(
+                "secret_formula = 6 * 7\nprint(secret_formula)",
+                outputs=[nbformat.v4.new_output("stream", name="stdout", text="42\n")],
+            ),
+        ]
+    )
+    executed = tmp_path / "executed.ipynb"
+    nbformat.write(nb, executed)
+    for_people = render_report(executed, tmp_path / "people.html", title="t").read_text()
+    assert "Weekly numbers" in for_people and "42" in for_people
+    assert "secret_formula" not in for_people
+    with_code = render_report(executed, tmp_path / "code.html", title="t", show_code=True)
+    assert "secret_formula" in with_code.read_text()
