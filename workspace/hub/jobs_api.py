@@ -1,0 +1,362 @@
+"""The scheduler's HTTP API: a tornado application over :class:`JobsService`.
+
+Routes live under ``{base_url}api/jobs/`` and are described in ``jobs_openapi.yaml``. Every
+request needs the API token (``Authorization: token <T>`` or ``?token=<T>``). Responses are
+JSON, except the rendered reports, which are served as HTML under a Content-Security-Policy
+that forbids scripts. Errors are mapped in one place, :func:`error_response`.
+
+Examples
+--------
+>>> app = make_app(settings, Path("scheduled"), token="s3cret", base_url="/services/jobs/")
+... # doctest: +SKIP
+>>> served = serve(settings, Path("scheduled"), token="s3cret", port=0)  # doctest: +SKIP
+>>> served.url  # doctest: +SKIP
+'http://127.0.0.1:41234/api/jobs/'
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jupyter_server.utils import url_path_join
+from pydantic import BaseModel, ValidationError
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop
+from tornado.netutil import bind_sockets
+from tornado.web import Application, HTTPError, RequestHandler
+
+from workspace.hub.jobs_models import (
+    CountQuery,
+    ErrorResponse,
+    FieldError,
+    NextTimes,
+    PipelineList,
+    RunsQuery,
+    TriggerRequest,
+)
+from workspace.hub.jobs_service import JobsService
+from workspace.jobs.models import InvalidTransitionError
+from workspace.lake.errors import WorkspaceError
+from workspace.lake.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+API_PREFIX = "api/jobs/"
+#: The policy of a served report: no scripts, no network, only inline styles and images.
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
+)
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def error_response(exc: BaseException) -> ErrorResponse:
+    """The status and message of any exception a handler raised (the one mapping).
+
+    Validation -> 400, unknown object -> 404, forbidden state change -> 409, auth -> 401/403
+    (raised as :class:`HTTPError`), anything unexpected -> 500 with a generic message.
+
+    Examples
+    --------
+    >>> from workspace.jobs.models import RunNotFoundError
+    >>> error_response(RunNotFoundError("abc")).status
+    404
+    """
+    if isinstance(exc, HTTPError):
+        message = exc.log_message % exc.args if exc.log_message else (exc.reason or "")
+        return ErrorResponse(status=exc.status_code, error=message or f"HTTP {exc.status_code}")
+    if isinstance(exc, ValidationError):
+        errors = [
+            FieldError(field=_where(e["loc"]), message=e["msg"].removeprefix("Value error, "))
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        return ErrorResponse(status=400, error=f"Invalid request: {summary}", errors=errors)
+    if isinstance(exc, InvalidTransitionError):
+        return ErrorResponse(status=409, error=str(exc))
+    if isinstance(exc, LookupError):
+        return ErrorResponse(status=404, error=str(exc).strip("'\""))
+    if isinstance(exc, WorkspaceError):
+        return ErrorResponse(status=400, error=str(exc))
+    return ErrorResponse(
+        status=500, error="Internal error in the scheduler API; the server log has the details."
+    )
+
+
+class JobsHandler(RequestHandler):
+    """Base of every handler: token auth, JSON in and out, and the error mapping."""
+
+    service: JobsService
+    token: str
+
+    def initialize(self, service: JobsService, token: str) -> None:
+        self.service = service
+        self.token = token
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Content-Security-Policy", JSON_CSP)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "no-store")
+
+    def prepare(self) -> None:
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "token" or not given.strip():
+            given = self.get_query_argument("token", "")
+        if not given:
+            self.set_header("WWW-Authenticate", "token")
+            raise HTTPError(
+                401, "Authentication required: send 'Authorization: token <T>' or ?token=<T>."
+            )
+        if not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+            raise HTTPError(403, "The API token is not valid for the scheduler API.")
+
+    # -- the one error mapping ------------------------------------------------------------
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        if value is None or error_response(value).status >= 500:
+            log.error("%s %s failed", self.request.method, self.request.path, exc_info=value)
+        else:
+            log.info("%s %s: %s", self.request.method, self.request.path, value)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        if exc_info and exc_info[1] is not None:
+            body = error_response(exc_info[1])
+        else:
+            body = ErrorResponse(status=status_code, error=self._reason)
+        self.set_status(body.status)
+        self.set_default_headers()
+        self.finish(body.model_dump_json())
+
+    # -- helpers ----------------------------------------------------------------------------
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a (blocking) store call off the event loop."""
+        return await IOLoop.current().run_in_executor(None, lambda: fn(*args, **kwargs))
+
+    def query(self, model: type[M], *, lists: tuple[str, ...] = ()) -> M:
+        """Validate the query string (except ``token``) with ``model``."""
+        data: dict[str, Any] = {}
+        for key, raw in self.request.query_arguments.items():
+            if key == "token":
+                continue
+            values = [v.decode("utf-8", "replace") for v in raw]
+            if key in lists:
+                data[key] = [p.strip() for v in values for p in v.split(",") if p.strip()]
+            else:
+                data[key] = values[-1]
+        return model.model_validate(data)
+
+    def body(self, model: type[M]) -> M:
+        """Validate the JSON body (empty means ``{}``) with ``model``."""
+        raw = self.request.body.strip()
+        try:
+            data = json.loads(raw) if raw else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise HTTPError(400, "The request body is not valid JSON: %s", exc) from None
+        return model.model_validate(data)
+
+    def send(self, payload: BaseModel, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(payload.model_dump_json())
+
+
+class NotFoundHandler(JobsHandler):
+    """Any path under the API that matches no route."""
+
+    def prepare(self) -> None:
+        super().prepare()
+        raise HTTPError(404, "No such endpoint: %s", self.request.path)
+
+
+class PipelinesHandler(JobsHandler):
+    async def get(self) -> None:
+        self.send(PipelineList(pipelines=await self.call(self.service.pipelines, n=3)))
+
+
+class PipelineHandler(JobsHandler):
+    async def get(self, name: str) -> None:
+        n = self.query(CountQuery).n
+        self.send(await self.call(self.service.pipeline, name, n=n))
+
+
+class TriggerHandler(JobsHandler):
+    async def post(self, name: str) -> None:
+        request = self.body(TriggerRequest)
+        run = await self.call(self.service.trigger, name, request.parameters)
+        self.set_header("Location", self.reverse_url("run", run.run_id))
+        self.send(run, status=201)
+
+
+class PauseHandler(JobsHandler):
+    async def post(self, name: str) -> None:
+        self.send(await self.call(self.service.pause, name))
+
+
+class ResumeHandler(JobsHandler):
+    async def post(self, name: str) -> None:
+        self.send(await self.call(self.service.resume, name))
+
+
+class RunsHandler(JobsHandler):
+    async def get(self) -> None:
+        query = self.query(RunsQuery, lists=("state",))
+        self.send(await self.call(self.service.runs, query))
+
+
+class RunHandler(JobsHandler):
+    async def get(self, run_id: str) -> None:
+        self.send(await self.call(self.service.run, run_id))
+
+
+class ReportHandler(JobsHandler):
+    async def get(self, run_id: str, attempt_id: str | None = None) -> None:
+        attempt = None if attempt_id is None else int(attempt_id)
+        path = await self.call(self.service.report, run_id, attempt)
+        content = await self.call(path.read_bytes)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Content-Security-Policy", REPORT_CSP)
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.finish(content)
+
+
+class RepairHandler(JobsHandler):
+    async def post(self, run_id: str) -> None:
+        self.send(await self.call(self.service.repair, run_id))
+
+
+class CancelHandler(JobsHandler):
+    async def post(self, run_id: str) -> None:
+        self.send(await self.call(self.service.cancel, run_id))
+
+
+class NextHandler(JobsHandler):
+    async def get(self) -> None:
+        n = self.query(CountQuery).n
+        self.send(NextTimes(times=await self.call(self.service.next_times, n=n)))
+
+
+_NAME = r"(?P<name>[^/]+)"
+_RUN = r"(?P<run_id>[^/]+)"
+#: (path under ``api/jobs/``, handler, route name); the OpenAPI file lists the same paths.
+ROUTES: tuple[tuple[str, type[JobsHandler], str], ...] = (
+    ("pipelines", PipelinesHandler, "pipelines"),
+    (f"pipelines/{_NAME}", PipelineHandler, "pipeline"),
+    (f"pipelines/{_NAME}/trigger", TriggerHandler, "trigger"),
+    (f"pipelines/{_NAME}/pause", PauseHandler, "pause"),
+    (f"pipelines/{_NAME}/resume", ResumeHandler, "resume"),
+    ("runs", RunsHandler, "runs"),
+    (f"runs/{_RUN}", RunHandler, "run"),
+    (f"runs/{_RUN}/report", ReportHandler, "run_report"),
+    (rf"runs/{_RUN}/attempts/(?P<attempt_id>\d+)/report", ReportHandler, "attempt_report"),
+    (f"runs/{_RUN}/repair", RepairHandler, "repair"),
+    (f"runs/{_RUN}/cancel", CancelHandler, "cancel"),
+    ("next", NextHandler, "next"),
+)
+
+
+def _access_log(handler: RequestHandler) -> None:
+    """Access log without the query string (it may carry the token)."""
+    status = handler.get_status()
+    level = log.info if status < 400 else log.warning if status < 500 else log.error
+    ms = 1000.0 * handler.request.request_time()
+    level("%d %s %s %.1fms", status, handler.request.method, handler.request.path, ms)
+
+
+def make_app(
+    settings: Settings, scheduled_root: Path, *, token: str, base_url: str = "/"
+) -> Application:
+    """The scheduler API application.
+
+    Parameters
+    ----------
+    settings
+        The workspace whose run store the API reads and changes.
+    scheduled_root
+        The ``scheduled/`` folder with one sub-folder per pipeline.
+    token
+        The API token every request must present.
+    base_url
+        Prefix of every route (a JupyterHub service's ``JUPYTERHUB_SERVICE_PREFIX``).
+
+    Examples
+    --------
+    >>> app = make_app(Settings.resolve("/tmp/ws-doc"), Path("scheduled"), token="t")
+    >>> app.reverse_url("run", "abc")
+    '/api/jobs/runs/abc'
+    """
+    if not token:
+        raise WorkspaceError("The scheduler API needs a non-empty token; set one and retry.")
+    prefix = url_path_join(base_url, API_PREFIX)
+
+    def report_link(run_id: str, attempt_id: int | None) -> str:
+        if attempt_id is None:
+            return app.reverse_url("run_report", run_id)
+        return app.reverse_url("attempt_report", run_id, attempt_id)
+
+    service = JobsService(settings, scheduled_root, links=report_link)
+    init = {"service": service, "token": token}
+    handlers: list[Any] = [
+        (url_path_join(prefix, path), handler, init, name) for path, handler, name in ROUTES
+    ]
+    app = Application(
+        handlers,
+        default_handler_class=NotFoundHandler,
+        default_handler_args=init,
+        log_function=_access_log,
+        jobs_service=service,
+    )
+    return app
+
+
+@dataclass
+class Served:
+    """A listening API server: stop it with ``served.server.stop()``."""
+
+    server: HTTPServer
+    app: Application
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        """The root of the API routes."""
+        base = self.app.reverse_url("pipelines").removesuffix("pipelines")
+        return f"http://{self.host}:{self.port}{base}"
+
+
+def serve(
+    settings: Settings,
+    scheduled_root: Path,
+    *,
+    token: str,
+    base_url: str = "/",
+    host: str = "127.0.0.1",
+    port: int = 8790,
+) -> Served:
+    """Listen on ``host:port`` (0 picks a free port) on the current event loop.
+
+    The caller runs the loop (``IOLoop.current().start()`` or ``asyncio.run``).
+    """
+    app = make_app(settings, scheduled_root, token=token, base_url=base_url)
+    sockets = bind_sockets(port, address=host)
+    server = HTTPServer(app)
+    server.add_sockets(sockets)
+    bound = sockets[0].getsockname()[1]
+    log.info("scheduler API listening on http://%s:%d%s", host, bound, base_url)
+    return Served(server=server, app=app, host=host, port=bound)

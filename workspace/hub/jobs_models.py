@@ -1,0 +1,243 @@
+"""Payloads of the scheduler's HTTP API (:mod:`workspace.hub.jobs_api`).
+
+Requests and responses are pydantic models; the run store's own records
+(:mod:`workspace.jobs.models`) are reused inside them. :func:`component_schemas` produces the
+JSON schemas that ``jobs_openapi.yaml`` carries under ``components.schemas`` (a test keeps the
+two identical).
+
+Examples
+--------
+>>> RunsQuery.model_validate({"limit": "10", "state": ["failed"]}).limit
+10
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import models_json_schema
+
+from workspace.jobs.models import Attempt, Pipeline, Run, RunEvent, RunState, Task
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- requests ---------------------------------------------------------------------------
+
+
+class TriggerRequest(_Payload):
+    """Body of ``POST pipelines/{name}/trigger`` (may be empty)."""
+
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Notebook parameters for this run (override the pipeline's parameters).",
+    )
+
+
+def _as_utc(value: Any) -> Any:
+    """ISO date or datetime text -> aware UTC datetime (a date means its midnight, UTC)."""
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            return datetime.combine(date.fromisoformat(value.strip()), time(), tzinfo=UTC)
+        except ValueError:
+            return value
+    return value
+
+
+class RunsQuery(_Payload):
+    """Query parameters of ``GET runs``."""
+
+    pipeline: str | None = None
+    state: list[RunState] = Field(default_factory=list)
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(100, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _dates(cls, value: Any) -> Any:
+        return _as_utc(value)
+
+    @field_validator("since", "until")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # a time without an offset is UTC
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> RunsQuery:
+        if self.since and self.until and self.since >= self.until:
+            raise ValueError("'since' must be earlier than 'until'")
+        return self
+
+
+class CountQuery(_Payload):
+    """``?n=`` of the endpoints listing upcoming scheduled times."""
+
+    n: int = Field(5, ge=1, le=100)
+
+
+# -- responses --------------------------------------------------------------------------
+
+
+class ScheduleInfo(_Payload):
+    """A pipeline's cron schedule."""
+
+    cron: str
+    timezone: str
+    catchup: str
+
+
+class PipelineSummary(_Payload):
+    """One pipeline as listed: its spec's headline, scheduler state and next ticks."""
+
+    name: str
+    description: str | None = None
+    owner: str | None = None
+    enabled: bool = True
+    paused: bool = False
+    registered: bool = Field(
+        False, description="Whether the run store knows the pipeline (it had a run or a pause)."
+    )
+    schedule: ScheduleInfo | None = None
+    after: list[str] = Field(default_factory=list)
+    next_runs: list[datetime] = Field(default_factory=list)
+    last_run_id: str | None = None
+    last_run_state: RunState | None = None
+    error: str | None = Field(
+        None, description="Why the pipeline cannot run (invalid or missing pipeline.yaml)."
+    )
+
+
+class PipelineList(_Payload):
+    """Every pipeline, by name."""
+
+    pipelines: list[PipelineSummary]
+
+
+class TaskSpecInfo(_Payload):
+    """One task of a pipeline's spec."""
+
+    name: str
+    notebook: str
+    depends_on: list[str]
+    parameters: dict[str, Any]
+    run_if: Any
+    for_each: bool
+    pool: str | None = None
+    retries: int
+    timeout: float | None = None
+    on_failure: str | None = None
+
+
+class PipelineDetail(PipelineSummary):
+    """A pipeline with its tasks, limits and parameters."""
+
+    tasks: list[TaskSpecInfo] = Field(default_factory=list)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    concurrency: int | None = None
+    max_active_runs: int | None = None
+    state: Pipeline | None = Field(None, description="The run store's record, if registered.")
+
+
+class RunList(_Payload):
+    """A page of runs, newest first."""
+
+    runs: list[Run]
+    limit: int
+    offset: int
+
+
+class AttemptInfo(Attempt):
+    """An attempt with a link to its rendered report."""
+
+    report_url: str | None = None
+
+
+class RunDetailResponse(_Payload):
+    """A run with its tasks, attempts, outputs and history."""
+
+    run: Run
+    report_url: str | None = None
+    tasks: list[Task]
+    attempts: list[AttemptInfo]
+    outputs: dict[str, dict[str, Any]] = Field(description="Outputs by task key.")
+    events: list[RunEvent]
+
+
+class RepairResponse(_Payload):
+    """The re-queued run and the task keys that were reset."""
+
+    run: Run
+    reset: list[str]
+
+
+class CancelResponse(_Payload):
+    """The cancelled run and the attempts the scheduler is stopping."""
+
+    run: Run
+    stopping: list[int]
+
+
+class NextTime(_Payload):
+    """An upcoming scheduled time."""
+
+    pipeline: str
+    at: datetime
+
+
+class NextTimes(_Payload):
+    """Upcoming scheduled times, soonest first."""
+
+    times: list[NextTime]
+
+
+class FieldError(_Payload):
+    """One invalid field of a request."""
+
+    field: str
+    message: str
+
+
+class ErrorResponse(_Payload):
+    """Every error response."""
+
+    status: int
+    error: str = Field(description="What happened, to which object, and what to do next.")
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+#: Models published under ``components.schemas`` of the OpenAPI file.
+SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
+    TriggerRequest,
+    PipelineList,
+    PipelineDetail,
+    RunList,
+    RunDetailResponse,
+    RepairResponse,
+    CancelResponse,
+    NextTimes,
+    ErrorResponse,
+)
+
+
+def component_schemas() -> dict[str, Any]:
+    """JSON schemas of the API payloads, keyed by model name, for ``components.schemas``.
+
+    Examples
+    --------
+    >>> "RunDetailResponse" in component_schemas()
+    True
+    """
+    _, top = models_json_schema(
+        [(m, "serialization") for m in SCHEMA_MODELS], ref_template=REF_TEMPLATE
+    )
+    return dict(sorted(top.get("$defs", {}).items()))

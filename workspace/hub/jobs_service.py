@@ -1,0 +1,309 @@
+"""What the scheduler's HTTP API does, without HTTP: specs on disk plus the run store.
+
+:class:`JobsService` answers every route of :mod:`workspace.hub.jobs_api`. It reads the
+pipeline specs under ``scheduled/`` on each call (so edits show up without a restart) and
+only talks to the run store: triggering creates a manual run, repair and cancel change the
+run's state, and the scheduler loop picks the change up.
+
+Examples
+--------
+>>> service = JobsService(settings, Path("scheduled"))  # doctest: +SKIP
+>>> [p.name for p in service.pipelines()]  # doctest: +SKIP
+['demo_refresh', 'region_reports']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from workspace.hub.jobs_models import (
+    AttemptInfo,
+    CancelResponse,
+    NextTime,
+    PipelineDetail,
+    PipelineSummary,
+    RepairResponse,
+    RunDetailResponse,
+    RunList,
+    RunsQuery,
+    ScheduleInfo,
+    TaskSpecInfo,
+)
+from workspace.jobs.models import (
+    AttemptNotFoundError,
+    InvalidTransitionError,
+    Pipeline,
+    PipelineNotFoundError,
+    Run,
+)
+from workspace.jobs.spec import SPEC_FILE, PipelineSpecError, load_pipeline
+from workspace.jobs.spec import Pipeline as PipelineSpec
+from workspace.jobs.store import RunStore
+from workspace.lake.errors import WorkspaceError
+from workspace.lake.settings import Settings
+
+
+class ReportNotFoundError(WorkspaceError, LookupError):
+    """A run or attempt has no rendered report (yet)."""
+
+
+class JobsService:
+    """The scheduler API's operations over ``scheduled_root`` and the run store.
+
+    Parameters
+    ----------
+    settings
+        The workspace whose run store (``<home>/jobs/runs.sqlite``) is used.
+    scheduled_root
+        The folder holding one sub-folder per pipeline (``scheduled/``).
+    links
+        Builds the URL of a report from a run id and an optional attempt id.
+    clock
+        UTC "now" (tests pass a fixed one).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        scheduled_root: Path,
+        *,
+        links: Callable[[str, int | None], str] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        store: RunStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.root = Path(scheduled_root)
+        self.store = store or RunStore.open(settings)
+        self.links = links or (lambda run_id, attempt: f"{run_id}/{attempt}")
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    # -- specs ----------------------------------------------------------------------------
+
+    def _specs(self) -> dict[str, PipelineSpec | PipelineSpecError]:
+        """Every pipeline folder: its spec, or the error that makes it invalid."""
+        found: dict[str, PipelineSpec | PipelineSpecError] = {}
+        for path in sorted(self.root.glob(f"*/{SPEC_FILE}")):
+            try:
+                spec = load_pipeline(path.parent)
+            except PipelineSpecError as exc:
+                found[path.parent.name] = exc
+            else:
+                found[spec.name] = spec
+        return found
+
+    def spec(self, name: str) -> PipelineSpec:
+        """The valid spec of ``name``: 404 if there is none, 400 if it is invalid."""
+        found = self._specs().get(name)
+        if found is None:
+            raise PipelineNotFoundError(name)
+        if isinstance(found, PipelineSpecError):
+            raise found
+        return found
+
+    def _registered(self, name: str) -> Pipeline:
+        """The store's record of a pipeline that has a spec, registering it if needed."""
+        self.spec(name)
+        try:
+            return self.store.get_pipeline(name)
+        except PipelineNotFoundError:
+            return self.store.upsert_pipeline(name)
+
+    # -- pipelines ------------------------------------------------------------------------
+
+    def _summary(
+        self,
+        name: str,
+        spec: PipelineSpec | PipelineSpecError | None,
+        record: Pipeline | None,
+        n: int,
+    ) -> dict[str, Any]:
+        paused = bool(record and record.paused)
+        out: dict[str, Any] = {"name": name, "paused": paused, "registered": record is not None}
+        last = self.store.list_runs(pipeline=name, limit=1)
+        if last:
+            out.update(last_run_id=last[0].run_id, last_run_state=last[0].state)
+        if spec is None:
+            out["error"] = f"No {SPEC_FILE} for {name!r} under {self.root}; it cannot run."
+        elif isinstance(spec, PipelineSpecError):
+            out["error"] = str(spec)
+        else:
+            out.update(
+                description=spec.description,
+                owner=spec.owner,
+                enabled=spec.enabled,
+                after=spec.after,
+                next_runs=self._next(spec, paused, n),
+            )
+            if spec.schedule is not None:
+                out["schedule"] = ScheduleInfo(
+                    cron=spec.schedule.cron,
+                    timezone=spec.schedule.timezone,
+                    catchup=spec.schedule.catchup,
+                )
+        return out
+
+    def _next(self, spec: PipelineSpec, paused: bool, n: int) -> list[datetime]:
+        if paused or not spec.enabled or spec.schedule is None:
+            return []
+        return spec.schedule.cron_schedule.next_times(self.clock(), n)
+
+    def pipelines(self, *, n: int = 3) -> list[PipelineSummary]:
+        """Every pipeline with a folder or a store record, by name."""
+        specs = self._specs()
+        records = {p.name: p for p in self.store.list_pipelines()}
+        return [
+            PipelineSummary.model_validate(
+                self._summary(name, specs.get(name), records.get(name), n)
+            )
+            for name in sorted({*specs, *records})
+        ]
+
+    def pipeline(self, name: str, *, n: int = 5) -> PipelineDetail:
+        """One pipeline with its tasks and next ``n`` scheduled times."""
+        spec = self.spec(name)
+        try:
+            record: Pipeline | None = self.store.get_pipeline(name)
+        except PipelineNotFoundError:
+            record = None
+        tasks = [
+            TaskSpecInfo(
+                name=t.name,
+                notebook=t.notebook,
+                depends_on=t.depends_on,
+                parameters=t.parameters,
+                run_if=t.run_if if isinstance(t.run_if, str) else t.run_if.model_dump(),
+                for_each=t.for_each is not None,
+                pool=t.pool,
+                retries=spec.retries_for(t).count,
+                timeout=spec.timeout_for(t),
+                on_failure=t.on_failure,
+            )
+            for t in spec.tasks
+        ]
+        return PipelineDetail.model_validate(
+            {
+                **self._summary(name, spec, record, n),
+                "tasks": tasks,
+                "parameters": spec.parameters,
+                "concurrency": spec.concurrency,
+                "max_active_runs": spec.max_active_runs,
+                "state": record,
+            }
+        )
+
+    def pause(self, name: str) -> PipelineSummary:
+        """Pause a pipeline: the scheduler creates no scheduled run until it is resumed."""
+        self._registered(name)
+        self.store.pause(name)
+        return self.pipelines_one(name)
+
+    def resume(self, name: str) -> PipelineSummary:
+        """Resume a paused pipeline."""
+        self._registered(name)
+        self.store.resume(name)
+        return self.pipelines_one(name)
+
+    def pipelines_one(self, name: str) -> PipelineSummary:
+        """The listing entry of one pipeline."""
+        detail = self.pipeline(name, n=3)
+        return PipelineSummary.model_validate(
+            detail.model_dump(include=set(PipelineSummary.model_fields))
+        )
+
+    def trigger(self, name: str, parameters: Mapping[str, Any]) -> Run:
+        """Create a queued manual run (allowed while paused); the scheduler starts it."""
+        self._registered(name)
+        return self.store.create_manual_run(name, parameters=parameters)
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def runs(self, query: RunsQuery) -> RunList:
+        """A page of runs matching ``query``, newest first."""
+        runs = self.store.list_runs(
+            pipeline=query.pipeline,
+            states=query.state or None,
+            since=query.since,
+            until=query.until,
+            limit=query.limit,
+            offset=query.offset,
+        )
+        return RunList(runs=runs, limit=query.limit, offset=query.offset)
+
+    def run(self, run_id: str) -> RunDetailResponse:
+        """A run with its tasks, attempts (errors, failing cells, report links) and history."""
+        d = self.store.get_run_detail(run_id)
+        attempts = [
+            AttemptInfo.model_validate(
+                {
+                    **a.model_dump(),
+                    "report_url": self.links(run_id, a.attempt_id) if a.report_path else None,
+                }
+            )
+            for a in d.attempts
+        ]
+        return RunDetailResponse(
+            run=d.run,
+            report_url=self.links(run_id, None) if d.run.report_path else None,
+            tasks=d.tasks,
+            attempts=attempts,
+            outputs={t.task_key: dict(t.outputs) for t in d.tasks if t.outputs},
+            events=d.events,
+        )
+
+    def repair(self, run_id: str) -> RepairResponse:
+        """Re-queue the failed tasks of a finished run and every task downstream of them."""
+        run = self.store.get_run(run_id)
+        try:
+            downstream: Mapping[str, set[str]] = self.spec(run.pipeline).downstream
+        except WorkspaceError:
+            downstream = {}  # without a spec, only the failed tasks themselves are reset
+        reset = self.store.repair(run_id, downstream=downstream)
+        if not reset:
+            raise InvalidTransitionError(
+                f"run {run_id!r}",
+                run.state,
+                "repair",
+                "It has no failed, timed-out or cancelled tasks; trigger a new run instead.",
+            )
+        return RepairResponse(run=self.store.get_run(run_id), reset=reset)
+
+    def cancel(self, run_id: str) -> CancelResponse:
+        """Cancel a queued or running run; the scheduler stops its running attempts."""
+        stopping = self.store.cancel_run(run_id, reason="cancelled through the API")
+        return CancelResponse(
+            run=self.store.get_run(run_id), stopping=[a.attempt_id for a in stopping]
+        )
+
+    def report(self, run_id: str, attempt_id: int | None = None) -> Path:
+        """The HTML report file of a run, or of one of its attempts."""
+        detail = self.store.get_run_detail(run_id)
+        if attempt_id is None:
+            what, raw = f"Run {run_id!r}", detail.run.report_path
+        else:
+            match = [a for a in detail.attempts if a.attempt_id == attempt_id]
+            if not match:
+                raise AttemptNotFoundError(attempt_id)
+            what, raw = f"Attempt {attempt_id} of run {run_id!r}", match[0].report_path
+        if not raw:
+            raise ReportNotFoundError(f"{what} has no report yet; it is written when it ends.")
+        path = Path(raw).resolve()
+        home = self.settings.home.resolve()
+        if not path.is_relative_to(home) or not path.is_file():
+            raise ReportNotFoundError(
+                f"{what}'s report is no longer available; repair or re-run it to render it again."
+            )
+        return path
+
+    def next_times(self, *, n: int = 5) -> list[NextTime]:
+        """The next ``n`` scheduled times over every enabled, unpaused pipeline."""
+        paused = {p.name for p in self.store.list_pipelines() if p.paused}
+        times = [
+            NextTime(pipeline=name, at=at)
+            for name, spec in self._specs().items()
+            if isinstance(spec, PipelineSpec)
+            for at in self._next(spec, name in paused, n)
+        ]
+        return sorted(times, key=lambda t: (t.at, t.pipeline))[:n]
