@@ -1,0 +1,113 @@
+"""Run events the scheduler emits once: failure, success and SLA misses.
+
+An event is recorded in the run's history (``store.add_event``) *before* it is handed to the
+alert hook, with a fixed prefix (``scheduler event <kind>``); a restarted scheduler reads the
+history back, so an event is emitted at most once per run even across restarts.
+
+SLA rules (``sla:`` in pipeline.yaml):
+
+* ``sla_start``: a scheduled run that had not started ``start_within`` after its scheduled
+  time (checked while it waits, so the alert does not wait for the start);
+* ``sla_duration``: a run that has been running longer than ``max_duration``.
+
+Examples
+--------
+>>> tracker = EventTracker(store, emit=lambda kind, run, detail: print(kind))  # doctest: +SKIP
+>>> tracker.check_sla(run, pipeline.sla, now=datetime.now(UTC))  # doctest: +SKIP
+sla_start
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Literal
+
+from workspace.jobs.models import Run, RunState
+from workspace.jobs.spec import Sla
+from workspace.jobs.store import RunStore
+
+EventKind = Literal["failure", "success", "sla_start", "sla_duration"]
+EVENT_KINDS: tuple[EventKind, ...] = ("failure", "success", "sla_start", "sla_duration")
+EVENT_PREFIX = "scheduler event "
+Emit = Callable[[EventKind, Run, str], None]
+
+
+def _late(seconds: float) -> str:
+    return str(timedelta(seconds=round(seconds)))
+
+
+class EventTracker:
+    """Emits each (run, kind) event at most once, remembered in the run store."""
+
+    def __init__(self, store: RunStore, emit: Emit) -> None:
+        self.store = store
+        self.emit = emit
+        self._emitted: dict[str, set[str]] = {}
+
+    def _seen(self, run_id: str) -> set[str]:
+        seen = self._emitted.get(run_id)
+        if seen is None:
+            events = self.store.get_run_detail(run_id).events
+            seen = {
+                e.message[len(EVENT_PREFIX) :].split(":", 1)[0]
+                for e in events
+                if e.message.startswith(EVENT_PREFIX)
+            }
+            self._emitted[run_id] = seen
+        return seen
+
+    def fire(self, kind: EventKind, run: Run, detail: str) -> bool:
+        """Record and emit ``kind`` for ``run`` unless it was emitted before; True if emitted."""
+        seen = self._seen(run.run_id)
+        if kind in seen:
+            return False
+        level = "info" if kind == "success" else "warning"
+        self.store.add_event(run.run_id, f"{EVENT_PREFIX}{kind}: {detail}", level=level)
+        seen.add(kind)
+        self.emit(kind, run, detail)
+        return True
+
+    def forget(self, run_id: str) -> None:
+        """Drop the cache of a finished run (its history stays in the store)."""
+        self._emitted.pop(run_id, None)
+
+    def check_sla(self, run: Run, sla: Sla, *, now: datetime) -> list[EventKind]:
+        """Fire the SLA events ``run`` has missed by ``now``; returns the kinds fired."""
+        fired: list[EventKind] = []
+        if sla.start_within is not None and run.scheduled_for is not None:
+            started = run.started_at or (None if run.state.finished else now)
+            if started is not None:
+                waited = (started - run.scheduled_for).total_seconds()
+                if waited > sla.start_within and self.fire(
+                    "sla_start",
+                    run,
+                    f"run of {run.pipeline} scheduled for {run.scheduled_for.isoformat()} "
+                    f"{'started' if run.started_at else 'has not started'} after "
+                    f"{_late(waited)} (start_within {_late(sla.start_within)})",
+                ):
+                    fired.append("sla_start")
+        if sla.max_duration is not None and run.started_at is not None:
+            end = run.finished_at or now
+            took = (end - run.started_at).total_seconds()
+            if took > sla.max_duration and self.fire(
+                "sla_duration",
+                run,
+                f"run of {run.pipeline} {'ran' if run.finished_at else 'has been running'} "
+                f"for {_late(took)} (max_duration {_late(sla.max_duration)})",
+            ):
+                fired.append("sla_duration")
+        return fired
+
+    def finished(self, run: Run) -> EventKind | None:
+        """Fire ``success`` or ``failure`` for a run that just ended (cancelled: nothing)."""
+        kind: EventKind | None
+        if run.state == RunState.SUCCEEDED:
+            kind = "success"
+        elif run.state in (RunState.FAILED, RunState.TIMED_OUT):
+            kind = "failure"
+        else:
+            kind = None
+        if kind is not None and not self.fire(kind, run, f"run of {run.pipeline} {run.state}"):
+            kind = None
+        return kind
