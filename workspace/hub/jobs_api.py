@@ -120,7 +120,6 @@ class JobsHandler(RequestHandler):
         if scheme.lower() != "token" or not given.strip():
             given = self.get_query_argument("token", "")
         if not given:
-            self.set_header("WWW-Authenticate", "token")
             raise HTTPError(
                 401, "Authentication required: send 'Authorization: token <T>' or ?token=<T>."
             )
@@ -142,6 +141,8 @@ class JobsHandler(RequestHandler):
             body = ErrorResponse(status=status_code, error=self._reason)
         self.set_status(body.status)
         self.set_default_headers()
+        if body.status == 401:
+            self.set_header("WWW-Authenticate", "token")
         self.finish(body.model_dump_json())
 
     # -- helpers ----------------------------------------------------------------------------
