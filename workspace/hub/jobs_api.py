@@ -78,7 +78,9 @@ def error_response(exc: BaseException) -> ErrorResponse:
     404
     """
     if isinstance(exc, HTTPError):
-        message = exc.log_message % exc.args if exc.log_message else (exc.reason or "")
+        message = exc.log_message or exc.reason or ""
+        if exc.log_message and exc.args:
+            message = exc.log_message % exc.args
         return ErrorResponse(status=exc.status_code, error=message or f"HTTP {exc.status_code}")
     if isinstance(exc, ValidationError):
         errors = [

@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -40,11 +41,19 @@ class TriggerRequest(_Payload):
     )
 
 
+_PLUS_AS_SPACE = re.compile(r"(T\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
+
+
 def _as_utc(value: Any) -> Any:
-    """ISO date or datetime text -> aware UTC datetime (a date means its midnight, UTC)."""
-    if isinstance(value, str) and len(value.strip()) == 10:
+    """ISO date or datetime text -> aware UTC datetime (a date means its midnight, UTC).
+
+    An unescaped ``+`` of an offset arrives as a space in a query string; it is restored.
+    """
+    if isinstance(value, str):
+        value = _PLUS_AS_SPACE.sub(r"\1+\2", value.strip())
+    if isinstance(value, str) and len(value) == 10:
         try:
-            return datetime.combine(date.fromisoformat(value.strip()), time(), tzinfo=UTC)
+            return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
         except ValueError:
             return value
     return value
