@@ -193,7 +193,7 @@ def test_after_triggers_once_per_upstream_success(make: Any, root: Path) -> None
     before = s.store.create_manual_run("up")
     drain(s)
     add_pipeline(root, "down", "after: [up]\ntasks: [{name: a, notebook: nb.ipynb}]\n")
-    s.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    s.clock.advance(minutes=1)
     s.tick_once()  # registers down (enabled now): the earlier up run does not trigger it
     assert s.store.list_runs(pipeline="down") == []
     first, second = s.store.create_manual_run("up"), s.store.create_manual_run("up")
