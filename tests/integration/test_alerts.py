@@ -188,7 +188,8 @@ def _detail(
                 AttemptState.SUCCEEDED, started_at=started_at, heartbeat_at=started_at,
                 error=ERROR if failed else None, failing_cell=3 if failed else None),
     ]  # fmt: skip
-    return RunDetail(run=run, tasks=tasks, attempts=attempts, events=[])
+    # newest first: the event must pick the latest attempt, not the last one listed
+    return RunDetail(run=run, tasks=tasks, attempts=attempts[::-1], events=[])
 
 
 def _webhook(receiver: HttpReceiver, name: str = "team_slack", **kw: Any) -> WebhookSink:
