@@ -109,7 +109,7 @@ def bare_executor(tmp: Path, n: int) -> float:
     _notebook(nb)
     executor = SubprocessExecutor()
     executor.start()
-    todo, running, done = list(range(n)), [], 0
+    todo, running, done = list(range(n)), list[object](), 0
     start = time.perf_counter()
     while todo or running:
         while todo and len(running) < 2:

@@ -295,6 +295,26 @@ def test_sla_and_finish_events_are_emitted_once(make: Any, root: Path, settings:
     assert again.seen == []
 
 
+def test_events_reach_the_alerts_module(
+    make: Any, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workspace.jobs import alerts
+
+    sent: list[tuple[str, bool]] = []
+    monkeypatch.setattr(
+        alerts,
+        "notify",
+        lambda event, **kw: sent.append((event.kind, kw["pipeline_alerts"].on_success)),
+    )
+    add_pipeline(root, "p", "alerts: {on_success: true}\ntasks: [{name: a, notebook: nb.ipynb}]\n")
+    s = Scheduler(s_settings := make().settings, root, executor=FakeExecutor())
+    s.tick_once()
+    s.store.create_manual_run("p")
+    drain(s)
+    s.shutdown()
+    assert sent == [("success", True)] and s_settings
+
+
 def test_end_to_end_on_real_kernels(settings: Settings, root: Path) -> None:
     add_pipeline(
         root, "up", "defaults: {kernel: python3}\ntasks: [{name: a, notebook: nb.ipynb}]\n"

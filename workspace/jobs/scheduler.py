@@ -47,7 +47,7 @@ from workspace.jobs.models import Pipeline as PipelineRecord
 from workspace.jobs.orchestrator import HANDLER_SUFFIX, RunDriver
 from workspace.jobs.schedule import due_ticks
 from workspace.jobs.scheduler_crash import crash_point, crash_store
-from workspace.jobs.scheduler_events import EventKind, EventTracker
+from workspace.jobs.scheduler_events import AlertSender, EventKind, EventTracker
 from workspace.jobs.scheduler_load import PipelineCatalog, SchedulerError, spec_hash
 from workspace.jobs.spec import Pipeline
 from workspace.jobs.store import RunStore
@@ -135,6 +135,7 @@ class Scheduler:
         self._handled: set[tuple[str, str]] = set()
         self._warned: set[str] = set()
         self._events = EventTracker(self.store, self.on_event)
+        self._alerts = AlertSender(self.store, settings.home / "alerts.yaml")
         self._closed = False
         self._report = TickReport(at=self.clock())
 
@@ -221,10 +222,12 @@ class Scheduler:
 
     def on_event(self, kind: EventKind, run: Run, detail: str) -> None:
         """Hook called once per run event: ``failure``, ``success``, ``sla_start``,
-        ``sla_duration``. The alert sinks (``workspace.jobs.alerts``) plug in here; by default
-        the event is logged."""
+        ``sla_duration``. Logs it and sends the alert (:mod:`workspace.jobs.alerts`, sinks
+        from ``<home>/alerts.yaml``, filtered by the pipeline's ``alerts:`` flags)."""
         level = logging.INFO if kind == "success" else logging.WARNING
         log.log(level, "%s: run %s: %s", kind, run.run_id, detail)
+        spec = self.catalog.pipelines.get(run.pipeline)
+        self._alerts.send(kind, run, spec, now=self.clock())
 
     # -- 1. pipelines --------------------------------------------------------------------
     def _reload(self) -> bool:

@@ -10,6 +10,8 @@ SLA rules (``sla:`` in pipeline.yaml):
   time (checked while it waits, so the alert does not wait for the start);
 * ``sla_duration``: a run that has been running longer than ``max_duration``.
 
+:class:`AlertSender` turns an event into an alert (:mod:`workspace.jobs.alerts`).
+
 Examples
 --------
 >>> tracker = EventTracker(store, emit=lambda kind, run, detail: print(kind))  # doctest: +SKIP
@@ -19,13 +21,18 @@ sla_start
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from workspace.jobs.models import Run, RunState
-from workspace.jobs.spec import Sla
+from workspace.jobs.spec import Pipeline, Sla
 from workspace.jobs.store import RunStore
+from workspace.lake.errors import WorkspaceError
+
+log = logging.getLogger(__name__)
 
 EventKind = Literal["failure", "success", "sla_start", "sla_duration"]
 EVENT_KINDS: tuple[EventKind, ...] = ("failure", "success", "sla_start", "sla_duration")
@@ -111,3 +118,42 @@ class EventTracker:
         if kind is not None and not self.fire(kind, run, f"run of {run.pipeline} {run.state}"):
             kind = None
         return kind
+
+
+class AlertSender:
+    """Hands events to :func:`workspace.jobs.alerts.notify` with the pipeline's ``alerts:``.
+
+    Sinks come from ``<home>/alerts.yaml`` (read once; a missing file means no sinks, an
+    invalid one is logged and no alert is sent). Never raises.
+    """
+
+    def __init__(self, store: RunStore, alerts_file: Path) -> None:
+        self.store = store
+        self.alerts_file = alerts_file
+        self._sinks: dict[str, Any] | None = None
+
+    def _load(self) -> dict[str, Any]:
+        if self._sinks is None:
+            from workspace.jobs.alerts import load_sinks
+
+            try:
+                self._sinks = load_sinks(self.alerts_file) if self.alerts_file.is_file() else {}
+            except WorkspaceError as exc:
+                log.error("%s; alerts are not sent until it is fixed", exc)
+                self._sinks = {}
+        return self._sinks
+
+    def send(self, kind: EventKind, run: Run, spec: Pipeline | None, *, now: datetime) -> None:
+        """Build the alert for ``kind`` from the run's detail and notify its sinks."""
+        if spec is None:
+            return
+        try:
+            from workspace.jobs.alerts import event_from_run, notify
+
+            limit = {"sla_start": spec.sla.start_within, "sla_duration": spec.sla.max_duration}
+            event = event_from_run(
+                self.store.get_run_detail(run.run_id), kind, sla_limit=limit.get(kind), now=now
+            )
+            notify(event, pipeline_alerts=spec.alerts, sinks=self._load())
+        except Exception:  # an alert must never stop the scheduler
+            log.exception("%s alert for run %s not sent", kind, run.run_id)
