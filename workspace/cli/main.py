@@ -30,12 +30,12 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from workspace.cli import demo, lab, lake, sql
+    from workspace.cli import demo, jobs, lab, lake, sql
 
     cli.add_command(sql.sql)
     cli.add_command(demo.demo)
     cli.add_command(lab.lab)
-    for command in lake.commands:
+    for command in [*lake.commands, *jobs.commands]:
         cli.add_command(command)
 
 
