@@ -10,6 +10,18 @@ import click
 from workspace.cli.jobs_common import echo_result, parameter_option, progress_printer
 
 
+def _skip_iri_grammar() -> None:
+    """Skip building jsonschema's optional IRI grammar (about 1s at start-up).
+
+    ``jsonschema`` (imported by nbformat) builds a large parser from ``rfc3987_syntax``
+    when that is installed, only to check the ``iri`` string format, which notebook schemas
+    never use. Marking the module as absent makes jsonschema skip that checker in this
+    short-lived process; kernels and other processes are not affected.
+    """
+    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+
+
 @click.command("run")
 @click.argument("notebook", type=click.Path(path_type=Path))
 @parameter_option
@@ -32,6 +44,7 @@ def run(
     Example:
       workspace run daily.ipynb -p day 2024-01-01 -p scale 0.1
     """
+    _skip_iri_grammar()
     from workspace.jobs.adhoc import parse_parameters, run_adhoc
     from workspace.lake.settings import Settings
 

@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -137,6 +138,11 @@ class _InlineHandle:
     cancel: threading.Event
 
 
+def _warm_up() -> None:
+    with contextlib.suppress(Exception):  # the render reports its own errors later
+        import workspace.jobs.report  # noqa: F401
+
+
 class InlineExecutor(Executor):
     """Runs each attempt in a thread of this process (for the CLI, never the scheduler).
 
@@ -162,6 +168,9 @@ class InlineExecutor(Executor):
 
     def _start(self) -> None:
         self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="workspace-inline")
+        # Import the report renderer while the first kernel starts (it is idle time for
+        # this process); a fresh CLI process saves that import after the notebook ran.
+        threading.Thread(target=_warm_up, name="workspace-warm-up", daemon=True).start()
 
     def _submit(self, spec: AttemptSpec) -> _InlineHandle:
         from workspace.jobs.runner import run_spec
