@@ -172,3 +172,45 @@ tasks:
     )
     flaky_attempts = [a for a in detail.attempts if a.task_key == "flaky"]
     assert [str(a.state) for a in flaky_attempts] == ["failed", "succeeded"]
+
+
+def test_repair_reruns_only_failed_tasks_and_dependents_under_the_same_run(
+    tmp_path: Path, store: RunStore, executor: SubprocessExecutor, settings: Settings
+) -> None:
+    flag = tmp_path / "fixed"
+    folder = _pipeline(
+        tmp_path,
+        """
+defaults: {kernel: python3}
+tasks:
+  - {name: ok, notebook: ok.ipynb}
+  - {name: fragile, notebook: fragile.ipynb, depends_on: [ok]}
+  - {name: after, notebook: ok.ipynb, depends_on: [fragile]}
+""",
+        {
+            "ok.ipynb": ("", OUT + "output('done', True)"),
+            "fragile.ipynb": (
+                "",
+                f"import pathlib\nassert pathlib.Path({str(flag)!r}).exists(), 'file missing'",
+            ),
+        },
+    )
+    driver, detail = _run(folder, store, executor, settings)
+    states = {t.task_key: str(t.state) for t in detail.tasks}
+    assert states == {"ok": "succeeded", "fragile": "failed", "after": "upstream_failed"}
+    flag.touch()  # the cause is fixed
+    reset = store.repair(driver.run_id, downstream=driver.pipeline.downstream)
+    assert sorted(reset) == ["after", "fragile"]
+    repaired = RunDriver(
+        driver.pipeline, store, executor, settings=settings, run_id=driver.run_id
+    ).run(timeout=120)
+    assert repaired.run.state == RunState.SUCCEEDED and repaired.run.run_id == driver.run_id
+    assert {str(t.state) for t in repaired.tasks} == {"succeeded"}
+    by_task: dict[str, list[str]] = {}
+    for a in repaired.attempts:
+        by_task.setdefault(a.task_key, []).append(str(a.state))
+    assert by_task == {
+        "ok": ["succeeded"],  # not re-run
+        "fragile": ["failed", "succeeded"],  # history kept
+        "after": ["succeeded"],
+    }

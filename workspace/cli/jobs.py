@@ -103,14 +103,14 @@ def _fmt(t: dt.datetime | None) -> str:
 
 
 def _drive(pipeline: Pipeline, store: RunStore, run_id: str, quiet: bool) -> RunDetail:
-    from workspace.jobs.adhoc import LocalRunDriver
     from workspace.jobs.executors import SubprocessExecutor
+    from workspace.jobs.orchestrator import RunDriver
     from workspace.lake.settings import Settings
 
     executor = SubprocessExecutor()
     executor.start()
     try:
-        driver = LocalRunDriver(
+        driver = RunDriver(
             pipeline,
             store,
             executor,

@@ -36,7 +36,7 @@ import yaml
 
 from workspace.jobs.context import AttemptResult, AttemptSpec
 from workspace.jobs.executors import Executor
-from workspace.jobs.models import RunDetail, TaskState
+from workspace.jobs.models import RunDetail
 from workspace.jobs.orchestrator import RunDriver
 from workspace.jobs.spec import Pipeline, Task, TaskDefaults
 from workspace.lake.errors import WorkspaceError
@@ -45,7 +45,6 @@ from workspace.lake.settings import Settings
 __all__ = [
     "ADHOC_PREFIX",
     "InlineExecutor",
-    "LocalRunDriver",
     "adhoc_pipeline",
     "notebook_kernel",
     "parse_parameters",
@@ -203,51 +202,6 @@ class InlineExecutor(Executor):
         self._pool = None
 
 
-class LocalRunDriver(RunDriver):
-    """A :class:`RunDriver` that also decides tasks whose rows already exist as ``pending``.
-
-    :meth:`RunStore.repair` resets failed tasks (and their dependents) to ``pending`` rows,
-    and runs may be created with pending task rows; the base driver only decides tasks
-    without a row, so it would wait on those forever. This driver queues, skips or fails
-    them with the same rules (:func:`workspace.jobs.dag.decide`) first.
-
-    Examples
-    --------
-    >>> store.repair(run_id, downstream=pipeline.downstream)  # doctest: +SKIP
-    >>> LocalRunDriver(pipeline, store, executor, settings=s, run_id=run_id).run()  # doctest: +SKIP
-    """
-
-    def _decide(
-        self, states: Mapping[str, str | None], outputs: Mapping[str, list[dict[str, Any]]]
-    ) -> None:
-        from workspace.jobs import dag
-
-        pending: dict[str, list[str]] = {}
-        for t in self.store.get_run_detail(self.run_id).tasks:
-            if t.state == TaskState.PENDING:
-                pending.setdefault(t.name, []).append(t.task_key)
-        for task in self.pipeline.tasks:
-            keys = pending.get(task.name)
-            if not keys:
-                continue
-            try:
-                decision = dag.decide(task, states, outputs)
-            except WorkspaceError as exc:
-                decision, why = "upstream_failed", str(exc)
-            else:
-                why = f"run_if: {decision}"
-            if decision == "wait":
-                continue
-            for key in keys:
-                if decision == "run":
-                    self.store.set_task_state(self.run_id, key, TaskState.QUEUED)
-                else:
-                    state = TaskState.SKIPPED if decision == "skip" else TaskState.UPSTREAM_FAILED
-                    self.store.set_task_state(self.run_id, key, state, reason=why)
-                    self.say(f"  {key}: {state}")
-        super()._decide(states, outputs)
-
-
 def run_adhoc(
     notebook: Path,
     parameters: Mapping[str, Any] | None = None,
@@ -291,7 +245,7 @@ def run_adhoc(
             progress(f"run {run.run_id}: {notebook.name} on kernel {pipeline.defaults.kernel}")
         ex.start()
         try:
-            driver = LocalRunDriver(
+            driver = RunDriver(
                 pipeline,
                 store,
                 ex,

@@ -166,30 +166,48 @@ class RunDriver:
     def _decide(
         self, states: Mapping[str, str | None], outputs: Mapping[str, list[dict[str, Any]]]
     ) -> None:
-        materialized = {t.name for t in self.store.get_run_detail(self.run_id).tasks}
+        """Decide every task that has no row yet, or whose rows are ``pending``.
+
+        Pending rows come from :meth:`RunStore.repair` (failed tasks and their dependents
+        reset) or from runs created with their task rows; fan-out items keep the items they
+        had, new tasks are expanded now.
+        """
+        rows: dict[str, list[Any]] = {}
+        for t in self.store.get_run_detail(self.run_id).tasks:
+            rows.setdefault(t.name, []).append(t)
         for task in self.pipeline.tasks:
-            if task.name in materialized:
+            existing = rows.get(task.name, [])
+            pending = [t.task_key for t in existing if t.state == TaskState.PENDING]
+            if existing and not pending:
                 continue
             try:
                 decision = dag.decide(task, states, outputs)
-                if decision == "run":
-                    items = dag.expand_items(task, self.query)
-            except WorkspaceError as exc:
-                self._add(task.name, [NewTask(key=task.name, name=task.name)])
-                self.store.set_task_state(
-                    self.run_id, task.name, TaskState.UPSTREAM_FAILED, reason=str(exc)
+                items = (
+                    dag.expand_items(task, self.query) if decision == "run" and not existing else []
                 )
+            except WorkspaceError as exc:
+                keys = pending or [task.name]
+                if not existing:
+                    self._add(task.name, [NewTask(key=task.name, name=task.name)])
+                for key in keys:
+                    self.store.set_task_state(
+                        self.run_id, key, TaskState.UPSTREAM_FAILED, reason=str(exc)
+                    )
                 self.say(f"  {task.name}: cannot run: {exc}")
                 continue
             if decision == "wait":
                 continue
             if decision != "run":
                 state = TaskState.SKIPPED if decision == "skip" else TaskState.UPSTREAM_FAILED
-                self._add(task.name, [NewTask(key=task.name, name=task.name)])
-                self.store.set_task_state(
-                    self.run_id, task.name, state, reason=f"run_if: {decision}"
-                )
+                if not existing:
+                    self._add(task.name, [NewTask(key=task.name, name=task.name)])
+                for key in pending or [task.name]:
+                    self.store.set_task_state(self.run_id, key, state, reason=f"run_if: {decision}")
                 self.say(f"  {task.name}: {state}")
+                continue
+            if existing:  # repaired (or pre-created) rows: run them again
+                for key in pending:
+                    self.store.set_task_state(self.run_id, key, TaskState.QUEUED)
                 continue
             if task.for_each is not None and not items:
                 self._add(task.name, [NewTask(key=task.name, name=task.name)])
