@@ -30,11 +30,12 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from workspace.cli import demo, jobs, lab, lake, sql
+    from workspace.cli import demo, jobs, lab, lake, scheduler, sql
 
     cli.add_command(sql.sql)
     cli.add_command(demo.demo)
     cli.add_command(lab.lab)
+    cli.add_command(scheduler.scheduler)
     for command in [*lake.commands, *jobs.commands]:
         cli.add_command(command)
 
