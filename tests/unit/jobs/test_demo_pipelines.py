@@ -30,3 +30,12 @@ def test_task_parameters_exist_in_the_notebooks() -> None:
             assert declared, f"{task.notebook} has no parameters cell"
             passed = set(task.parameters) | ({task.for_each.as_} if task.for_each else set())
             assert passed <= set(declared), (task.notebook, passed - set(declared))
+
+
+def test_demo_pools_file() -> None:
+    from workspace.jobs.scheduler_load import load_pools
+
+    pools = load_pools(SCHEDULED / "pools.yaml")
+    assert pools == {"warehouse": 2}
+    used = {t.pool for p in discover(SCHEDULED).values() for t in p.tasks if t.pool}
+    assert used <= set(pools)
