@@ -28,7 +28,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 from workspace.jobs.context import AttemptSpec, RunContext
-from workspace.jobs.executors import SubprocessExecutor
+from workspace.jobs.executors import get_executor
 from workspace.jobs.models import RunState
 from workspace.jobs.scheduler import Scheduler
 from workspace.jobs.store import RunStore
@@ -103,11 +103,11 @@ def latency(tmp: Path) -> None:
     print(f"    {'ok' if p50 <= 0.5 else 'MISS'}: goal p50 <= 0.5 s (got {p50:.3f} s)")
 
 
-def bare_executor(tmp: Path, n: int) -> float:
+def bare_executor(tmp: Path, n: int, name: str = "subprocess") -> float:
     """Tasks per minute of the executor alone, 2 at a time (the baseline)."""
     nb = tmp / "bare.ipynb"
     _notebook(nb)
-    executor = SubprocessExecutor()
+    executor = get_executor(name)
     executor.start()
     todo, running, done = list(range(n)), list[object](), 0
     start = time.perf_counter()
@@ -119,7 +119,8 @@ def bare_executor(tmp: Path, n: int) -> float:
                 logical_date=datetime.now(UTC),
             )  # fmt: skip
             spec = AttemptSpec(
-                notebook=nb, parameters={"n": i}, context=ctx, attempt_dir=tmp / "bare" / str(i),
+                notebook=nb, parameters={"n": i}, context=ctx,
+                attempt_dir=tmp / f"bare-{name}" / str(i),
                 kernel_name="python3", timeout=None, env={},
             )  # fmt: skip
             running.append(executor.submit(spec))
@@ -133,7 +134,7 @@ def bare_executor(tmp: Path, n: int) -> float:
     return done / elapsed * 60
 
 
-def throughput(tmp: Path, n: int) -> None:
+def throughput(tmp: Path, n: int, executor_name: str = "dask") -> None:
     root = tmp / "tp" / "scheduled"
     values = ", ".join(str(i) for i in range(n))
     _pipeline(
@@ -143,7 +144,7 @@ def throughput(tmp: Path, n: int) -> None:
         f"for_each: {{values: [{values}], as: n, max_items: {max(n, 1)}}}}}]\n",
     )
     settings = Settings.resolve(tmp / "tp" / "home", user="bench")
-    scheduler = Scheduler(settings, root, poll_interval=0.2)
+    scheduler = Scheduler(settings, root, poll_interval=0.2, executor_name=executor_name)
     scheduler.tick_once()
     run = scheduler.store.create_manual_run("fan")
     loop_time, dispatched = 0.0, 0
@@ -158,15 +159,20 @@ def throughput(tmp: Path, n: int) -> None:
     scheduler.shutdown()
     per_min = n / elapsed * 60
     per_dispatch = loop_time / max(dispatched, 1)
-    print(f"[2] {n} trivial tasks, concurrency 2: {elapsed:.1f} s, run {state}")
+    print(
+        f"[2] {n} trivial tasks, concurrency 2, {executor_name} executor: "
+        f"{elapsed:.1f} s, run {state}"
+    )
     print(f"    tasks per minute: {per_min:.1f}")
     print(
         f"    scheduler loop time: {loop_time:.2f} s total, {per_dispatch * 1000:.1f} ms per "
         f"dispatched task ({dispatched} dispatches; {loop_time / elapsed:.1%} of wall time)"
     )
     base_n = max(10, n // 4)
-    bare = bare_executor(tmp, base_n)
-    print(f"    bare executor, {base_n} tasks 2 at a time: {bare:.1f} per minute")
+    bare = bare_executor(tmp, base_n, executor_name)
+    print(f"    bare {executor_name} executor, {base_n} tasks 2 at a time: {bare:.1f} per minute")
+    cold = bare_executor(tmp, base_n, "subprocess")
+    print(f"    bare subprocess executor (fresh process per task): {cold:.1f} per minute")
     print(f"    scheduler / bare executor throughput: {per_min / bare:.2f}x")
     print(f"    {'ok' if per_min >= 60 else 'MISS'}: goal >= 60 per minute (got {per_min:.1f})")
 

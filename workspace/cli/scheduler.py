@@ -25,10 +25,11 @@ from workspace.lake.settings import Settings
 )
 @click.option(
     "--executor",
-    default="subprocess",
+    default="dask",
     show_default=True,
-    help="Where notebooks run: subprocess, dask (WORKSPACE_DASK_SCHEDULER or a local "
-    "cluster), or package.module:Class.",
+    help="Where notebooks run: dask (the cluster at WORKSPACE_DASK_SCHEDULER, else a local "
+    "cluster of process workers), subprocess (a fresh process per attempt), or "
+    "package.module:Class.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="API interface.")
 @click.option(
