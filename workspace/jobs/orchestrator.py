@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import papermill
-
 from workspace.jobs import dag
 from workspace.jobs.context import AttemptResult, AttemptSpec, RunContext
 from workspace.jobs.executors import Executor
 from workspace.jobs.models import NewTask, RunDetail, RunState, TaskState
+from workspace.jobs.runner import declared_parameters
 from workspace.jobs.spec import Pipeline, Task
 from workspace.jobs.store import RunStore
 from workspace.lake.errors import WorkspaceError
@@ -286,7 +285,7 @@ class RunDriver:
             assert failed.on_failure is not None
             notebook = self.pipeline.file_path(failed.on_failure)
             info = dict(t.item_value or {})
-            declared = papermill.inspect_notebook(str(notebook))
+            declared = declared_parameters(notebook, kernel_name=failed.kernel or "python3")
             return failed, notebook, {k: v for k, v in info.items() if k in declared}
         task = self.pipeline.task(t.name)
         params = dag.parameters_for(

@@ -79,6 +79,26 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def declared_parameters(
+    notebook: Path, nb: nbformat.NotebookNode | None = None, *, kernel_name: str = "workspace"
+) -> dict[str, dict[str, Any]]:
+    """The notebook's parameters cell, inspected by papermill: name -> default, type, help.
+
+    Examples
+    --------
+    >>> sorted(declared_parameters(Path("daily.ipynb")))  # doctest: +SKIP
+    ['day', 'region']
+    """
+    nb = nb if nb is not None else load_notebook(notebook)
+    if nb.metadata.get("kernelspec", {}).get("name"):
+        return dict(papermill.inspect_notebook(str(notebook)))
+    # papermill's inspect_notebook needs a kernelspec; the run's kernel tells the language
+    from papermill.inspection import _infer_parameters
+
+    inferred = _infer_parameters(nb, name=kernel_name, language=_language(nb, kernel_name))
+    return {p.name: p._asdict() for p in inferred}
+
+
 def validate_parameters(
     notebook: Path,
     parameters: dict[str, Any],
@@ -103,13 +123,7 @@ def validate_parameters(
             "cell that assigns the defaults, open the property inspector and add the tag "
             "'parameters'."
         )
-    if nb.metadata.get("kernelspec", {}).get("name"):
-        declared = papermill.inspect_notebook(str(notebook))
-    else:  # papermill's inspect_notebook needs a kernelspec; the run's kernel tells the language
-        from papermill.inspection import _infer_parameters
-
-        inferred = _infer_parameters(nb, name=kernel_name, language=_language(nb, kernel_name))
-        declared = {p.name: p._asdict() for p in inferred}
+    declared = declared_parameters(notebook, nb, kernel_name=kernel_name)
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
         known = ", ".join(sorted(declared)) or "none"

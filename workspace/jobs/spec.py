@@ -402,7 +402,38 @@ def load_pipeline(folder: str | Path) -> Pipeline:
                 raise PipelineSpecError(
                     f"{spec}: tasks[{i}].{field}: {nb} does not exist in {folder}"
                 )
+        _check_notebook_parameters(pipeline, i, task, spec)
     return pipeline
+
+
+def _check_notebook_parameters(pipeline: Pipeline, index: int, task: Task, spec: Path) -> None:
+    """Parameters the spec passes must exist in the notebook's parameters cell, with the
+    type of its default (papermill's inspection); fan-out and fan-in names must be declared."""
+    from workspace.jobs.errors import JobError
+    from workspace.jobs.runner import declared_parameters, validate_parameters
+
+    notebook = pipeline.notebook_path(task)
+    static = {**pipeline.parameters, **task.parameters}
+    where = f"{spec}: tasks[{index}] ({task.name})"
+    try:
+        if static:
+            validate_parameters(notebook, static, kernel_name=task.kernel or "python3")
+        dynamic = [task.for_each.as_] if task.for_each else []
+        dynamic += [
+            f"{dep}_outputs" for dep in task.depends_on if pipeline.task(dep).for_each is not None
+        ]
+        if dynamic:
+            declared = declared_parameters(notebook, kernel_name=task.kernel or "python3")
+            missing = [name for name in dynamic if name not in declared]
+            if missing:
+                raise PipelineSpecError(
+                    f"{where}: {task.notebook} must declare {', '.join(missing)} in its "
+                    "parameters cell (the fan-out item / the fan-in list of outputs)"
+                )
+    except (JobError, ValueError) as exc:
+        if isinstance(exc, PipelineSpecError):
+            raise
+        raise PipelineSpecError(f"{where}.parameters: {exc}") from None
 
 
 def discover(root: str | Path) -> dict[str, Pipeline]:

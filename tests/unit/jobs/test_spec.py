@@ -146,3 +146,38 @@ def test_load_and_discover_check_notebooks_exist(tmp_path: Path) -> None:
     assert list(discover(tmp_path / "scheduled")) == ["daily"]
     with pytest.raises(PipelineSpecError, match="not found"):
         load_pipeline(tmp_path / "nope")
+
+
+def _params_notebook(path: Path, params: str) -> None:
+    cells = [nbformat.v4.new_code_cell(params), nbformat.v4.new_code_cell("pass")]
+    cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+
+
+def test_parameters_are_checked_against_the_notebooks(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    _params_notebook(folder / "load.ipynb", "scale = 0.1\nregion = 'EU'")
+    _params_notebook(folder / "sum.ipynb", "rows = 0")
+    spec = folder / "pipeline.yaml"
+
+    def write(tasks: str) -> None:
+        spec.write_text("tasks:\n" + tasks)
+
+    write(" - {name: a, notebook: load.ipynb, parameters: {scale: 1, region: EU}}\n")
+    assert load_pipeline(folder).tasks[0].parameters == {"scale": 1, "region": "EU"}
+    write(" - {name: a, notebook: load.ipynb, parameters: {sacle: 1}}\n")
+    with pytest.raises(PipelineSpecError, match=r"tasks\[0\] \(a\)\.parameters: .*sacle"):
+        load_pipeline(folder)
+    write(" - {name: a, notebook: load.ipynb, parameters: {scale: fast}}\n")
+    with pytest.raises(PipelineSpecError, match=r"tasks\[0\] \(a\)\.parameters: .*scale"):
+        load_pipeline(folder)
+    write(" - {name: a, notebook: load.ipynb, for_each: {values: [EU, US], as: country}}\n")
+    with pytest.raises(PipelineSpecError, match="must declare country"):
+        load_pipeline(folder)
+    write(
+        " - {name: a, notebook: load.ipynb, for_each: {values: [EU, US], as: region}}\n"
+        " - {name: b, notebook: sum.ipynb, depends_on: [a]}\n"
+    )
+    with pytest.raises(PipelineSpecError, match="must declare a_outputs"):
+        load_pipeline(folder)
