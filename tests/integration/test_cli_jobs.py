@@ -12,21 +12,12 @@ from pathlib import Path
 import nbformat
 import pytest
 from click.testing import CliRunner, Result
+from support.notebooks import make_notebook
 
 from workspace.cli.main import cli
 from workspace.jobs.adhoc import adhoc_pipeline, parse_value
 
 pytestmark = pytest.mark.slow
-
-
-def make_notebook(path: Path, params: str, body: str, kernel: str = "python3") -> Path:
-    """A two-cell notebook: a ``parameters`` cell and a body."""
-    cells = [nbformat.v4.new_code_cell(params), nbformat.v4.new_code_cell(body)]
-    cells[0].metadata["tags"] = ["parameters"]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
-    nbformat.write(nb, path)
-    return path
 
 
 @pytest.fixture

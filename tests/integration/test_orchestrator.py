@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
+from support.notebooks import make_notebook as _nb
 
 from workspace.jobs.executors import SubprocessExecutor
 from workspace.jobs.models import RunState
@@ -18,18 +18,6 @@ from workspace.jobs.store import RunStore
 from workspace.lake.settings import Settings
 
 pytestmark = pytest.mark.slow
-
-
-def _nb(path: Path, params: str, body: str) -> None:
-    cells = [nbformat.v4.new_code_cell(params), nbformat.v4.new_code_cell(body)]
-    cells[0].metadata["tags"] = ["parameters"]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
 
 
 @pytest.fixture

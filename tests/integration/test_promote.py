@@ -9,6 +9,7 @@ import nbformat
 import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
+from support.notebooks import make_notebook as shared_notebook
 
 import workspace
 from workspace.cli.main import cli
@@ -18,14 +19,14 @@ pytestmark = pytest.mark.slow
 
 
 def make_notebook(path: Path, params: str | None, body: str, kernel: str = "python3") -> Path:
-    cells = [nbformat.v4.new_code_cell(params or "x = 1"), nbformat.v4.new_code_cell(body)]
-    if params is not None:
-        cells[0].metadata["tags"] = ["parameters"]
-    cells[1].outputs = [nbformat.v4.new_output("stream", text="old output\n")]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
-    nbformat.write(nb, path)
-    return path
+    return shared_notebook(
+        path,
+        params or "x = 1",
+        body,
+        kernel,
+        tagged=params is not None,
+        stale_output="old output\n",
+    )
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
+from support.notebooks import make_notebook as write_nb
 
 from workspace.jobs.context import AttemptResult, AttemptSpec
 from workspace.jobs.executors import Executor
@@ -25,18 +25,6 @@ from workspace.lake.settings import Settings
 pytestmark = pytest.mark.slow
 
 T0 = datetime(2026, 1, 5, 0, 30, tzinfo=UTC)
-
-
-def write_nb(path: Path, params: str = "", body: str = "print('ok')") -> None:
-    cells = [nbformat.v4.new_code_cell(params), nbformat.v4.new_code_cell(body)]
-    cells[0].metadata["tags"] = ["parameters"]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
 
 
 def add_pipeline(root: Path, name: str, yaml: str, params: str = "") -> Path:

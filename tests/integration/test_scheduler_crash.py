@@ -17,8 +17,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import nbformat
 import pytest
+from support.notebooks import make_notebook
 
 from workspace.jobs.models import AttemptState, RunState
 from workspace.jobs.store import RunStore
@@ -45,18 +45,7 @@ def _setup(tmp_path: Path, retries: int) -> tuple[Settings, Path, list[datetime]
     root = tmp_path / "scheduled"
     folder = root / "daily"
     folder.mkdir(parents=True)
-    cells = [
-        nbformat.v4.new_code_cell(""),
-        nbformat.v4.new_code_cell("import time\ntime.sleep(0.5)"),
-    ]
-    cells[0].metadata["tags"] = ["parameters"]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, folder / "nb.ipynb")
+    make_notebook(folder / "nb.ipynb", "", "import time\ntime.sleep(0.5)")
     (folder / "pipeline.yaml").write_text(
         "schedule: {cron: '0 0 * * *', catchup: all, max_catchup: 3}\n"
         "max_active_runs: 3\nconcurrency: 1\n"
