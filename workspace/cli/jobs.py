@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from workspace.cli.jobs_common import dump, echo_result, parameter_option, progress_printer
+from workspace.cli.jobs_common import (
+    DEFAULT_SCHEDULED,
+    dump,
+    echo_result,
+    parameter_option,
+    progress_printer,
+    scheduled_option,
+)
 from workspace.cli.jobs_promote import promote
 from workspace.cli.jobs_run import run as run_notebook_command
 from workspace.lake.errors import WorkspaceError
@@ -23,18 +30,6 @@ if TYPE_CHECKING:
     from workspace.jobs.models import RunDetail
     from workspace.jobs.spec import Pipeline
     from workspace.jobs.store import RunStore
-
-DEFAULT_SCHEDULED = "scheduled"
-
-scheduled_option = click.option(
-    "--scheduled",
-    "scheduled",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="WORKSPACE_SCHEDULED",
-    default=DEFAULT_SCHEDULED,
-    show_default=True,
-    help="Folder of the pipelines (env WORKSPACE_SCHEDULED; default ./scheduled).",
-)
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -5,11 +5,25 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from workspace.jobs.models import Attempt, RunDetail, RunState
+
+#: Where the pipelines are: ``--scheduled``, else $WORKSPACE_SCHEDULED, else ./scheduled.
+DEFAULT_SCHEDULED = "scheduled"
+
+scheduled_option = click.option(
+    "--scheduled",
+    "scheduled",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="WORKSPACE_SCHEDULED",
+    default=DEFAULT_SCHEDULED,
+    show_default=True,
+    help="Folder of the pipelines (env WORKSPACE_SCHEDULED; default ./scheduled).",
+)
 
 #: ``-p NAME VALUE``, repeatable, values read as YAML (like ``papermill -p``).
 parameter_option = click.option(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from workspace.cli.jobs_common import parameter_option, progress_printer
+from workspace.cli.jobs_common import parameter_option, progress_printer, scheduled_option
 
 
 @click.command()
@@ -15,14 +15,7 @@ from workspace.cli.jobs_common import parameter_option, progress_printer
 @click.option("--schedule", help="Cron expression, e.g. '0 6 * * *' (default: manual only).")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone of --schedule.")
 @parameter_option
-@click.option(
-    "--scheduled",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="WORKSPACE_SCHEDULED",
-    default="scheduled",
-    show_default=True,
-    help="Folder of the pipelines (env WORKSPACE_SCHEDULED; default ./scheduled).",
-)
+@scheduled_option
 @click.option("--force", is_flag=True, help="Replace an existing pipeline of that name.")
 @click.option("-k", "--kernel", default="workspace", show_default=True, help="Kernel of the test.")
 @click.option("--timeout", type=float, help="Seconds the test run may take.")

@@ -11,18 +11,12 @@ from pathlib import Path
 
 import click
 
+from workspace.cli.jobs_common import scheduled_option
 from workspace.lake.settings import Settings
 
 
 @click.command()
-@click.option(
-    "--scheduled",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="WORKSPACE_SCHEDULED",
-    default="scheduled",
-    show_default=True,
-    help="Folder of the pipelines (env WORKSPACE_SCHEDULED).",
-)
+@scheduled_option
 @click.option(
     "--executor",
     default="dask",
