@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
 from workspace.cli.lab import free_port
@@ -64,6 +65,12 @@ def test_lab_prints_a_working_url(tmp_path: Path) -> None:
         with pytest.raises(urllib.error.HTTPError) as denied:
             _get(f"{api}/contents/tour")  # no token: refused
         assert denied.value.code == 403
+        # the pipeline scheduler runs beside the Lab, so triggered runs execute
+        children = psutil.Process(proc.pid).children()
+        commands = [" ".join(c.cmdline()) for c in children]
+        assert any("scheduler" in c for c in commands), commands
+        assert any("jupyterlab" in c for c in commands), commands
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
+    assert all(not c.is_running() or c.status() == psutil.STATUS_ZOMBIE for c in children)
