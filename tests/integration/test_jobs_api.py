@@ -175,6 +175,7 @@ ROUTE_SAMPLES = [
     ("GET", "runs/{run}"),
     ("GET", "runs/{run}/report"),
     ("GET", "runs/{run}/attempts/1/report"),
+    ("GET", "runs/{run}/attempts/1/log"),
     ("POST", "runs/{run}/repair"),
     ("POST", "runs/{run}/cancel"),
     ("GET", "next"),

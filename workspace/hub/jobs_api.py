@@ -25,23 +25,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jupyter_server.utils import url_path_join
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 from tornado.netutil import bind_sockets
 from tornado.web import Application, HTTPError, RequestHandler
 
-from workspace.hub.jobs_models import (
+from workspace.jobs.api_errors import error_body
+from workspace.jobs.service import JobsService
+from workspace.jobs.service_models import (
     CountQuery,
     ErrorResponse,
-    FieldError,
     NextTimes,
     PipelineList,
     RunsQuery,
     TriggerRequest,
 )
-from workspace.hub.jobs_service import JobsService
-from workspace.jobs.models import InvalidTransitionError
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -58,18 +57,13 @@ REPORT_CSP = (
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
-def _where(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "body"
-
-
 def error_response(exc: BaseException) -> ErrorResponse:
     """The status and message of any exception a handler raised (the one mapping).
 
-    Validation -> 400, unknown object -> 404, forbidden state change -> 409, auth -> 401/403
-    (raised as :class:`HTTPError`), anything unexpected -> 500 with a generic message.
+    Tornado's :class:`HTTPError` (auth: 401/403, bad JSON) keeps its status; everything else
+    goes through :func:`workspace.jobs.api_errors.error_body`: validation -> 400, unknown
+    object -> 404, forbidden state change -> 409, anything unexpected -> 500 with a generic
+    message.
 
     Examples
     --------
@@ -82,21 +76,8 @@ def error_response(exc: BaseException) -> ErrorResponse:
         if exc.log_message and exc.args:
             message = exc.log_message % exc.args
         return ErrorResponse(status=exc.status_code, error=message or f"HTTP {exc.status_code}")
-    if isinstance(exc, ValidationError):
-        errors = [
-            FieldError(field=_where(e["loc"]), message=e["msg"].removeprefix("Value error, "))
-            for e in exc.errors()
-        ]
-        summary = "; ".join(f"{e.field}: {e.message}" for e in errors)
-        return ErrorResponse(status=400, error=f"Invalid request: {summary}", errors=errors)
-    if isinstance(exc, InvalidTransitionError):
-        return ErrorResponse(status=409, error=str(exc))
-    if isinstance(exc, LookupError):
-        return ErrorResponse(status=404, error=str(exc).strip("'\""))
-    if isinstance(exc, WorkspaceError):
-        return ErrorResponse(status=400, error=str(exc))
-    return ErrorResponse(
-        status=500, error="Internal error in the scheduler API; the server log has the details."
+    return error_body(
+        exc, generic="Internal error in the scheduler API; the server log has the details."
     )
 
 
@@ -238,6 +219,11 @@ class ReportHandler(JobsHandler):
         self.finish(content)
 
 
+class AttemptLogHandler(JobsHandler):
+    async def get(self, run_id: str, attempt_id: str) -> None:
+        self.send(await self.call(self.service.attempt_log, run_id, int(attempt_id)))
+
+
 class RepairHandler(JobsHandler):
     async def post(self, run_id: str) -> None:
         self.send(await self.call(self.service.repair, run_id))
@@ -267,6 +253,7 @@ ROUTES: tuple[tuple[str, type[JobsHandler], str], ...] = (
     (f"runs/{_RUN}", RunHandler, "run"),
     (f"runs/{_RUN}/report", ReportHandler, "run_report"),
     (rf"runs/{_RUN}/attempts/(?P<attempt_id>\d+)/report", ReportHandler, "attempt_report"),
+    (rf"runs/{_RUN}/attempts/(?P<attempt_id>\d+)/log", AttemptLogHandler, "attempt_log"),
     (f"runs/{_RUN}/repair", RepairHandler, "repair"),
     (f"runs/{_RUN}/cancel", CancelHandler, "cancel"),
     ("next", NextHandler, "next"),
@@ -312,7 +299,10 @@ def make_app(
             return app.reverse_url("run_report", run_id)
         return app.reverse_url("attempt_report", run_id, attempt_id)
 
-    service = JobsService(settings, scheduled_root, links=report_link)
+    def log_link(run_id: str, attempt_id: int) -> str:
+        return app.reverse_url("attempt_log", run_id, attempt_id)
+
+    service = JobsService(settings, scheduled_root, links=report_link, log_links=log_link)
     init = {"service": service, "token": token}
     handlers: list[Any] = [
         (url_path_join(prefix, path), handler, init, name) for path, handler, name in ROUTES

@@ -1,6 +1,7 @@
 """What the scheduler's HTTP API does, without HTTP: specs on disk plus the run store.
 
-:class:`JobsService` answers every route of :mod:`workspace.hub.jobs_api`. It reads the
+:class:`JobsService` answers every route of the jobs HTTP APIs (the scheduler's
+:mod:`workspace.hub.jobs_api` and the Lab extension's :mod:`workspace.server`). It reads the
 pipeline specs under ``scheduled/`` on each call (so edits show up without a restart) and
 only talks to the run store: triggering creates a manual run, repair and cancel change the
 run's state, and the scheduler loop picks the change up.
@@ -19,8 +20,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from workspace.hub.jobs_models import (
+from workspace.jobs.attempt_log import log_file, read_log
+from workspace.jobs.models import (
+    AttemptNotFoundError,
+    InvalidTransitionError,
+    Pipeline,
+    PipelineNotFoundError,
+    Run,
+)
+from workspace.jobs.service_models import (
     AttemptInfo,
+    AttemptLog,
     CancelResponse,
     NextTime,
     PipelineDetail,
@@ -31,13 +41,6 @@ from workspace.hub.jobs_models import (
     RunsQuery,
     ScheduleInfo,
     TaskSpecInfo,
-)
-from workspace.jobs.models import (
-    AttemptNotFoundError,
-    InvalidTransitionError,
-    Pipeline,
-    PipelineNotFoundError,
-    Run,
 )
 from workspace.jobs.spec import SPEC_FILE, PipelineSpecError, load_pipeline
 from workspace.jobs.spec import Pipeline as PipelineSpec
@@ -61,6 +64,9 @@ class JobsService:
         The folder holding one sub-folder per pipeline (``scheduled/``).
     links
         Builds the URL of a report from a run id and an optional attempt id.
+    log_links
+        Builds the URL of an attempt's log from a run id and an attempt id (no ``log_url``
+        without it).
     clock
         UTC "now" (tests pass a fixed one).
     """
@@ -71,6 +77,7 @@ class JobsService:
         scheduled_root: Path,
         *,
         links: Callable[[str, int | None], str] | None = None,
+        log_links: Callable[[str, int], str] | None = None,
         clock: Callable[[], datetime] | None = None,
         store: RunStore | None = None,
     ) -> None:
@@ -78,6 +85,7 @@ class JobsService:
         self.root = Path(scheduled_root)
         self.store = store or RunStore.open(settings)
         self.links = links or (lambda run_id, attempt: f"{run_id}/{attempt}")
+        self.log_links = log_links
         self.clock = clock or (lambda: datetime.now(UTC))
 
     # -- specs ----------------------------------------------------------------------------
@@ -240,6 +248,7 @@ class JobsService:
                 {
                     **a.model_dump(),
                     "report_url": self.links(run_id, a.attempt_id) if a.report_path else None,
+                    "log_url": self._log_link(a),
                 }
             )
             for a in d.attempts
@@ -252,6 +261,29 @@ class JobsService:
             outputs={t.task_key: dict(t.outputs) for t in d.tasks if t.outputs},
             events=d.events,
         )
+
+    def _log_link(self, attempt: Any) -> str | None:
+        if self.log_links is None:
+            return None
+        has_log = log_file(attempt, within=self.settings.home) is not None
+        if not has_log and not attempt.notebook_path:
+            return None
+        return self.log_links(attempt.run_id, attempt.attempt_id)
+
+    def attempt_log(self, run_id: str, attempt_id: int) -> AttemptLog:
+        """The last 256 KiB of an attempt's log (or of its notebook's printed output).
+
+        Examples
+        --------
+        >>> service.attempt_log(run_id, 1).truncated  # doctest: +SKIP
+        False
+        """
+        detail = self.store.get_run_detail(run_id)
+        match = [a for a in detail.attempts if a.attempt_id == attempt_id]
+        if not match:
+            raise AttemptNotFoundError(attempt_id)
+        text, truncated, source = read_log(match[0], within=self.settings.home)
+        return AttemptLog(attempt_id=attempt_id, text=text, truncated=truncated, source=source)
 
     def repair(self, run_id: str) -> RepairResponse:
         """Re-queue the failed tasks of a finished run and every task downstream of them."""

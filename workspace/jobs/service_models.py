@@ -1,4 +1,4 @@
-"""Payloads of the scheduler's HTTP API (:mod:`workspace.hub.jobs_api`).
+"""Payloads of the jobs HTTP APIs (:mod:`workspace.hub.jobs_api`, :mod:`workspace.server`).
 
 Requests and responses are pydantic models; the run store's own records
 (:mod:`workspace.jobs.models`) are reused inside them. :func:`component_schemas` produces the
@@ -166,9 +166,22 @@ class RunList(_Payload):
 
 
 class AttemptInfo(Attempt):
-    """An attempt with a link to its rendered report."""
+    """An attempt with links to its rendered report and its log."""
 
     report_url: str | None = None
+    log_url: str | None = None
+
+
+class AttemptLog(_Payload):
+    """The end of an attempt's log (at most 256 KiB)."""
+
+    attempt_id: int
+    text: str
+    truncated: bool = Field(description="Whether earlier output was cut off.")
+    source: str = Field(
+        description="Where the text comes from: 'log' (the executor's log file) or "
+        "'notebook' (stream and error outputs of the executed notebook)."
+    )
 
 
 class RunDetailResponse(_Payload):
@@ -231,6 +244,7 @@ SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
     PipelineDetail,
     RunList,
     RunDetailResponse,
+    AttemptLog,
     RepairResponse,
     CancelResponse,
     NextTimes,
