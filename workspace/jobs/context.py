@@ -1,5 +1,7 @@
 """What a notebook attempt is (:class:`AttemptSpec`) and how it ended (:class:`AttemptResult`).
 
+An attempt's result also lists the lake tables it wrote (:class:`TableWrite`).
+
 Both are plain dataclasses that round-trip through JSON, so an attempt can be handed to a
 subprocess or a Dask worker and its result read back.
 """
@@ -16,7 +18,7 @@ Status = Literal["succeeded", "failed", "timed_out", "cancelled"]
 STATUSES: tuple[str, ...] = ("succeeded", "failed", "timed_out", "cancelled")
 DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
 
-__all__ = ["AttemptResult", "AttemptSpec", "RunContext", "Status"]
+__all__ = ["AttemptResult", "AttemptSpec", "RunContext", "Status", "TableWrite"]
 
 
 def _default_env() -> str:
@@ -117,12 +119,46 @@ class AttemptSpec:
         )
 
 
+@dataclass(frozen=True)
+class TableWrite:
+    """One committed lake write made by an attempt (a line of its ``writes.jsonl``).
+
+    Examples
+    --------
+    >>> line = {"table": "silver.x", "snapshot_id": 7, "rows": 3, "mode": "append",
+    ...         "at": "2025-01-01T00:00:00+00:00"}
+    >>> TableWrite.from_dict(line).to_dict() == line
+    True
+    """
+
+    table: str
+    snapshot_id: int
+    rows: int
+    mode: str
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"at": self.at.isoformat()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TableWrite:
+        return cls(
+            table=str(data["table"]),
+            snapshot_id=int(data["snapshot_id"]),
+            rows=int(data["rows"]),
+            mode=str(data["mode"]),
+            at=datetime.fromisoformat(data["at"]),
+        )
+
+
 @dataclass
 class AttemptResult:
     """How one attempt ended. ``status`` is never ``"succeeded"`` after any failure.
 
     ``error`` is a one-line message for people; ``cell_index``/``cell_source`` locate the
     failing cell (index in the executed notebook), ``ename``/``evalue`` the exception.
+    ``writes`` are the lake writes the notebook committed, in order (also when it failed
+    later: a committed write stays).
     """
 
     status: Status
@@ -137,6 +173,7 @@ class AttemptResult:
     cell_index: int | None = None
     cell_source: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    writes: list[TableWrite] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -152,6 +189,7 @@ class AttemptResult:
             data[key] = data[key].isoformat()
         for key in ("attempt_dir", "executed_notebook", "report"):
             data[key] = None if data[key] is None else str(data[key])
+        data["writes"] = [w.to_dict() for w in self.writes]
         return data
 
     @classmethod
@@ -161,4 +199,5 @@ class AttemptResult:
             data[key] = datetime.fromisoformat(data[key])
         for key in ("attempt_dir", "executed_notebook", "report"):
             data[key] = None if data[key] is None else Path(data[key])
+        data["writes"] = [TableWrite.from_dict(w) for w in data.get("writes", [])]
         return cls(**data)

@@ -203,6 +203,20 @@ class NewTask(_Record):
     item_value: Any = None
 
 
+class TableWriter(_Record):
+    """A pipeline task that wrote a lake table, summarised over the run store's history.
+
+    ``last_run_id`` and ``last_written`` are its newest write; ``runs`` counts the runs
+    in which it wrote the table.
+    """
+
+    pipeline: str
+    task: str
+    last_run_id: str
+    last_written: datetime
+    runs: int
+
+
 class RunStoreError(WorkspaceError):
     """Base of the run store's errors."""
 

@@ -318,6 +318,7 @@ class RunDriver:
             report_path=report,
             outputs=result.outputs,
             retry=retry,
+            writes=result.writes,
         )
         where = f" (cell {result.cell_index})" if result.cell_index is not None else ""
         self.say(

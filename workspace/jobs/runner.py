@@ -36,14 +36,22 @@ from workspace.jobs.context import (
     AttemptSpec,
     RunContext,
     Status,
+    TableWrite,
 )
 from workspace.jobs.errors import InvalidNotebookError, JobError, ParameterError
 from workspace.jobs.outputs import OUTPUTS_ENV, read_outputs
+from workspace.lake.writes import WRITE_LOG_ENV
 
-__all__ = ["AttemptResult", "RunContext", "load_notebook", "run_notebook", "validate_parameters"]
+# fmt: off
+__all__ = [
+    "AttemptResult", "RunContext", "load_notebook", "read_writes", "run_notebook",
+    "validate_parameters",
+]
+# fmt: on
 
 log = logging.getLogger(__name__)
 EXECUTED, REPORT, OUTPUTS, CANCEL_FILE = "executed.ipynb", "report.html", "outputs.json", "CANCEL"
+WRITES = "writes.jsonl"  # the kernel's lake writes, one JSON line each (workspace.lake.writes)
 _TYPES: dict[str, tuple[type, ...]] = {
     "int": (int,),
     "float": (int, float),
@@ -206,8 +214,9 @@ def run_notebook(
     context:
         The run, pipeline, task, attempt, logical date and environment.
     attempt_dir:
-        A new (or empty) folder for ``executed.ipynb`` (read-only), ``report.html`` and
-        ``outputs.json``.
+        A new (or empty) folder for ``executed.ipynb`` (read-only), ``report.html``,
+        ``outputs.json`` and ``writes.jsonl`` (the kernel gets ``WORKSPACE_WRITE_LOG``
+        pointing there; the lake writes it records become ``AttemptResult.writes``).
     kernel_name:
         Kernel spec to run on (``workspace`` binds ``ws`` and ``%%sql``).
     timeout, cell_timeout:
@@ -247,7 +256,14 @@ def run_notebook(
         )
     started, t0 = datetime.now(UTC), time.monotonic()
     outputs_path = attempt_dir / OUTPUTS
-    kernel_env = {**os.environ, **(env or {}), **context.env(), OUTPUTS_ENV: str(outputs_path)}
+    writes_path = attempt_dir / WRITES
+    kernel_env = {
+        **os.environ,
+        **(env or {}),
+        **context.env(),
+        OUTPUTS_ENV: str(outputs_path),
+        WRITE_LOG_ENV: str(writes_path),
+    }
     control = Control(
         kernel_env=kernel_env,
         cwd=notebook.parent,
@@ -306,6 +322,7 @@ def run_notebook(
         attempt_dir=attempt_dir,
         executed_notebook=executed_path,
         outputs=_safe_outputs(outputs_path),
+        writes=read_writes(writes_path),
         **info,
     )
     if report:
@@ -365,6 +382,32 @@ def _safe_outputs(path: Path) -> dict[str, Any]:
     except JobError as exc:
         log.warning("%s", exc)
         return {}
+
+
+def read_writes(path: Path) -> list[TableWrite]:
+    """The lake writes a kernel recorded in ``path`` (``writes.jsonl``), in commit order.
+
+    A missing file means no writes. A line that cannot be read (a kernel killed mid-write)
+    is skipped with a warning.
+
+    Examples
+    --------
+    >>> read_writes(Path("/nonexistent/writes.jsonl"))
+    []
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    writes = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            writes.append(TableWrite.from_dict(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("skipped line %d of %s: %s", number, path, exc)
+    return writes
 
 
 def _render(result: AttemptResult, ctx: RunContext, executed: Path, out: Path) -> Path | None:

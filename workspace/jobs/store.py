@@ -101,6 +101,7 @@ __all__ = [
 #: Migration steps; step ``i`` takes the schema from version ``i`` to ``i + 1``.
 _MIGRATIONS: tuple[Callable[[], str], ...] = (
     lambda: resources.files("workspace.jobs").joinpath("store_schema.sql").read_text("utf-8"),
+    lambda: resources.files("workspace.jobs").joinpath("store_schema_2.sql").read_text("utf-8"),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from workspace.jobs.context import TableWrite
 from workspace.jobs.models import (
     REPAIRABLE,
     RUN_TRANSITIONS,
@@ -29,6 +30,7 @@ from workspace.jobs.models import (
     Task,
     TaskState,
 )
+from workspace.jobs.store_lineage import TableWritesMixin
 from workspace.jobs.store_rows import StoreRows, _attempt, _task, _ts
 
 
@@ -36,7 +38,7 @@ class _Declined(Exception):
     """A claim found no capacity: roll the transaction back and report None."""
 
 
-class RunLifecycleMixin(StoreRows):
+class RunLifecycleMixin(TableWritesMixin, StoreRows):
     """Run, task, attempt and pool transitions of :class:`~workspace.jobs.store.RunStore`."""
 
     def _set_task(
@@ -333,9 +335,11 @@ class RunLifecycleMixin(StoreRows):
         report_path: str | None = None,
         outputs: Mapping[str, Any] | None = None,
         retry: bool = False,
+        writes: Iterable[TableWrite] = (),
     ) -> Attempt:
         """End a running attempt; its task takes the same state (``queued`` if ``retry``).
 
+        ``writes`` (the attempt's committed lake writes) are recorded whatever the state.
         Raises :class:`InvalidTransitionError` if the attempt is no longer running (for
         example it was declared lost): its late result is not recorded.
 
@@ -368,6 +372,7 @@ class RunLifecycleMixin(StoreRows):
                     (json.dumps(dict(outputs or {}), default=str), task.run_id, task.task_key),
                 )
             con.execute("DELETE FROM pool_slots WHERE attempt_id = ?", (attempt_id,))
+            self._record_writes(con, attempt, task, writes)
             if not succeeded:
                 self._event(con, task.run_id, f"attempt {attempt.number} {target}: {error}",
                             task_key=task.task_key, level="error")  # fmt: skip

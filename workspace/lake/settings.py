@@ -21,6 +21,10 @@ Environment variables
     Address of an existing Dask scheduler (``tcp://host:8786``). Unset: a ``LocalCluster``.
 ``WORKSPACE_WRITE_TIMEOUT``
     Seconds a write keeps retrying when the catalog is busy with other writers (default 120).
+``WORKSPACE_WRITE_LOG``, ``WORKSPACE_RUN_ID``, ``WORKSPACE_PIPELINE``, ``WORKSPACE_TASK``
+    Read at each write, not here: a file that records every committed write, and who is
+    writing (stored with the commit). Set by the pipeline runner; see
+    :mod:`workspace.lake.writes`.
 """
 
 from __future__ import annotations

@@ -3,14 +3,37 @@
 A write either commits completely or leaves the table exactly as it was: the whole write
 runs in one DuckDB transaction, and DuckLake publishes a new snapshot only on COMMIT. When
 other writers hold the catalog, the transaction is rolled back and retried with backoff.
+
+Recording writes for whoever runs the code
+------------------------------------------
+Two environment variables let a caller that starts a process (the pipeline runner starts
+kernels) learn what that process wrote, without the lake knowing about the caller:
+
+``WORKSPACE_WRITE_LOG``
+    A file. After every committed write (:meth:`Workspace.write`, Dask writes included) one
+    JSON line is appended to it::
+
+        {"table": "gold.x", "snapshot_id": 12, "rows": 100, "mode": "append",
+         "at": "2025-01-01T00:00:00.000000+00:00"}
+
+    Each line is one ``O_APPEND`` write, so lines of concurrent writers do not interleave.
+    A log that cannot be written is a warning, never a failed write: the data is committed.
+``WORKSPACE_RUN_ID``, ``WORKSPACE_PIPELINE``, ``WORKSPACE_TASK``
+    When any is set, the commit's DuckLake ``extra_info`` is a JSON object of them
+    (``{"run_id": ..., "pipeline": ..., "task": ...}``), so the lake's own snapshot history
+    (``SELECT commit_extra_info FROM lake.snapshots()``) says which run wrote each snapshot.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
@@ -29,6 +52,17 @@ if TYPE_CHECKING:
     from workspace.lake.workspace import Workspace
 
 WriteMode = Literal["append", "overwrite"]
+
+#: File to append one JSON line per committed write to (see the module docstring).
+WRITE_LOG_ENV = "WORKSPACE_WRITE_LOG"
+#: Environment variables copied into a commit's DuckLake ``extra_info``, by key.
+COMMIT_INFO_ENV = {
+    "run_id": "WORKSPACE_RUN_ID",
+    "pipeline": "WORKSPACE_PIPELINE",
+    "task": "WORKSPACE_TASK",
+}
+
+log = logging.getLogger(__name__)
 
 _INT_RANK = {"TINYINT": 1, "SMALLINT": 2, "INTEGER": 3, "BIGINT": 4, "HUGEINT": 5}
 _UINT_RANK = {"UTINYINT": 1, "USMALLINT": 2, "UINTEGER": 3, "UBIGINT": 4, "UHUGEINT": 5}
@@ -201,14 +235,16 @@ def write_sql_source(
     if not src_cols:
         raise UnsupportedDataError(f"Nothing to write to {ref.display}: the data has no columns.")
     attempts = 0
+    extra_info = commit_extra_info()
+    before = _last_committed(con, ref.catalog)
 
     def attempt() -> int:
         nonlocal attempts
         attempts += 1
         with transaction(con, what=f"writing {ref.display}"):
             con.execute(
-                f'CALL "{ref.catalog}".set_commit_message(?, ?)',
-                [ws.settings.user, message or f"{mode} {ref.display}"],
+                f'CALL "{ref.catalog}".set_commit_message(?, ?, extra_info => ?)',
+                [ws.settings.user, message or f"{mode} {ref.display}", extra_info],
             )
             return _write_in_transaction(con, ref, source_sql, src_cols, mode, evolve, add_files)
 
@@ -225,10 +261,80 @@ def write_sql_source(
         raise QueryError(
             f"Writing {ref.display} failed and nothing was written: {exc}", statement=source_sql
         ) from exc
-    snapshot = retry_on_contention(
-        lambda: _current_snapshot(con, ref.catalog), timeout=timeout, what="reading the snapshot"
+    snapshot = _last_committed(con, ref.catalog)
+    if snapshot is None or snapshot == before:  # the commit changed nothing: no new snapshot
+        snapshot = retry_on_contention(
+            lambda: _current_snapshot(con, ref.catalog),
+            timeout=timeout,
+            what="reading the snapshot",
+        )
+    result = WriteResult(ref.display, snapshot, rows, mode, attempts)
+    log_write(result)
+    return result
+
+
+def _last_committed(con: duckdb.DuckDBPyConnection, catalog: str) -> int | None:
+    """The snapshot this connection last committed to ``catalog`` (no catalog round trip).
+
+    Unlike ``current_snapshot()`` it cannot name another writer's later commit.
+    """
+    row = con.execute(f'SELECT * FROM "{catalog}".last_committed_snapshot()').fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def commit_extra_info() -> str | None:
+    """The DuckLake ``extra_info`` of this process's commits: which run wrote them.
+
+    A JSON object of ``WORKSPACE_RUN_ID``, ``WORKSPACE_PIPELINE`` and ``WORKSPACE_TASK``
+    (the pipeline runner exports them into a task's kernel), or ``None`` outside a run.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["WORKSPACE_RUN_ID"] = "r1"
+    >>> commit_extra_info()
+    '{"run_id": "r1"}'
+    >>> del os.environ["WORKSPACE_RUN_ID"]
+    """
+    info = {key: os.environ[var] for key, var in COMMIT_INFO_ENV.items() if os.environ.get(var)}
+    return json.dumps(info) if info else None
+
+
+def log_write(result: WriteResult) -> None:
+    """Append ``result`` as one JSON line to the file ``WORKSPACE_WRITE_LOG`` names, if any.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> os.environ["WORKSPACE_WRITE_LOG"] = path = tempfile.mktemp(suffix=".jsonl")
+    >>> log_write(WriteResult("gold.x", 12, 100, "append"))
+    >>> sorted(json.loads(open(path).readline()))
+    ['at', 'mode', 'rows', 'snapshot_id', 'table']
+    >>> del os.environ["WORKSPACE_WRITE_LOG"]
+    """
+    target = os.environ.get(WRITE_LOG_ENV)
+    if not target:
+        return
+    line = json.dumps(
+        {
+            "table": result.table,
+            "snapshot_id": result.snapshot_id,
+            "rows": result.rows,
+            "mode": result.mode,
+            "at": datetime.now(UTC).isoformat(timespec="microseconds"),
+        }
     )
-    return WriteResult(ref.display, snapshot, rows, mode, attempts)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (line + "\n").encode())  # one write(2): lines never interleave
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        log.warning(
+            "%s was committed (snapshot %s) but could not be recorded in %s=%s: %s",
+            result.table, result.snapshot_id, WRITE_LOG_ENV, target, exc,
+        )  # fmt: skip
 
 
 def _write_in_transaction(
