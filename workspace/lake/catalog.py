@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from pydantic import BaseModel
 
+from workspace.lake import catalog_index, profile, snapshots
 from workspace.lake import metadata as ann
-from workspace.lake import names, profile, snapshots
-from workspace.lake.engine import LAYERS
+from workspace.lake.catalog_index import LAYER_ORDER
 from workspace.lake.errors import WorkspaceError
 
 if TYPE_CHECKING:
@@ -31,6 +31,46 @@ class TableSummary(BaseModel):
     owner: str | None
     tags: list[str]
     classification: str
+
+
+class TableItem(TableSummary):
+    """A table of a :class:`CatalogPage`: its summary plus where a search matched.
+
+    ``matched`` lists ``"name"``, ``"tag <tag>"``, ``"description"`` and
+    ``"column <name>"``; without a search it is empty and ``score`` is 0.
+    """
+
+    matched: list[str]
+    score: int
+
+
+class CatalogPage(BaseModel):
+    """One page of :meth:`Catalog.page`; ``total`` counts every result, not just this page."""
+
+    total: int
+    offset: int
+    limit: int
+    query: str | None
+    tables: list[TableItem]
+
+
+class LayerInfo(BaseModel):
+    """A layer of :meth:`Catalog.layers` and how many tables it holds."""
+
+    name: str
+    tables: int
+    description: str
+
+
+#: What each layer is for, in the order the catalog browser shows them.
+LAYER_DESCRIPTIONS: dict[str, str] = {
+    "bronze": "Raw data as loaded",
+    "silver": "Cleaned, conformed",
+    "gold": "Business-level marts",
+    "sandbox": "Your private tables",
+}
+#: The largest page :meth:`Catalog.page` returns.
+MAX_PAGE_LIMIT = 1000
 
 
 class ColumnInfo(BaseModel):
@@ -85,6 +125,9 @@ class Catalog:
     ['gold.customer_segments', 'gold.revenue_by_nation_month']
     >>> ws.catalog.search("phone")[0].matched  # doctest: +SKIP
     ['column c_phone']
+
+    Listing and searching read an in-memory index of the catalog
+    (:mod:`workspace.lake.catalog_index`), refreshed whenever anyone commits.
     """
 
     def __init__(self, ws: Workspace) -> None:
@@ -95,16 +138,113 @@ class Catalog:
     def _con(self) -> Any:
         return self._ws.con
 
-    def _annotations(self) -> dict[tuple[str, str], ann.TableAnnotation]:
-        out: dict[tuple[str, str], ann.TableAnnotation] = {}
-        for catalog in ("lake", "sandbox"):
-            for key, value in ann.load_all(self._con, catalog).items():
-                out[(catalog, key)] = value
-        return out
+    def _index(self) -> catalog_index.CatalogIndex:
+        return catalog_index.current_index(self._con, self._ws.settings)
+
+    @staticmethod
+    def _check_layer(layer: str | None) -> None:
+        if layer is not None and layer not in LAYER_ORDER:
+            raise WorkspaceError(f"Unknown layer {layer!r}; use one of {', '.join(LAYER_ORDER)}.")
+
+    @staticmethod
+    def _summary(entry: catalog_index.Entry) -> dict[str, Any]:
+        a = entry.annotation
+        return {
+            "name": entry.display,
+            "layer": entry.layer,
+            "description": a.description,
+            "owner": a.owner,
+            "tags": builtins.list(a.tags),
+            "classification": a.classification,
+        }
 
     # -- browsing -----------------------------------------------------------------------
-    def list(self, layer: str | None = None, like: str | None = None) -> list[TableSummary]:
+    def layers(self) -> builtins.list[LayerInfo]:
+        """The layers, in the order bronze, silver, gold, sandbox, with their table counts.
+
+        Examples
+        --------
+        >>> [(layer.name, layer.tables) for layer in ws.catalog.layers()]  # doctest: +SKIP
+        [('bronze', 8), ('silver', 4), ('gold', 3), ('sandbox', 0)]
+        """
+        index = self._index()
+        return [
+            LayerInfo(name=name, tables=len(index.entries(name)), description=text)
+            for name, text in LAYER_DESCRIPTIONS.items()
+        ]
+
+    def page(
+        self,
+        layer: str | None = None,
+        query: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> CatalogPage:
+        """One page of tables: all of them sorted by name, or the matches of a search.
+
+        Parameters
+        ----------
+        layer:
+            Only tables of ``bronze``, ``silver``, ``gold`` or ``sandbox``.
+        query:
+            Search text: every word must occur (case-insensitively) in the name, a tag,
+            the description, a column name or a column description; results are ranked
+            as in :meth:`search`. Blank text means no search.
+        offset, limit:
+            Which slice of the results to return; ``limit`` is at most 1000
+            (0 returns only the ``total``).
+
+        Examples
+        --------
+        >>> p = ws.catalog.page(query="phone", limit=10)  # doctest: +SKIP
+        >>> p.total, p.tables[0].name, p.tables[0].matched  # doctest: +SKIP
+        (1, 'silver.customers', ['column phone'])
+        """
+        for what, value, top in (("offset", offset, None), ("limit", limit, MAX_PAGE_LIMIT)):
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value < 0
+                or (top is not None and value > top)
+            ):
+                bound = f"from 0 to {top}" if top is not None else "of 0 or more"
+                raise WorkspaceError(
+                    f"catalog page {what} must be an integer {bound}, not {value!r}."
+                )
+        self._check_layer(layer)
+        words = catalog_index.search_words(query) if query is not None else []
+        index = self._index()
+        if not words:
+            entries = index.entries(layer)
+            return CatalogPage(
+                total=len(entries),
+                offset=offset,
+                limit=limit,
+                query=None,
+                tables=[
+                    TableItem(**self._summary(e), matched=[], score=0)
+                    for e in entries[offset : offset + limit]
+                ],
+            )
+        hits = index.search(words, layer)
+        return CatalogPage(
+            total=len(hits),
+            offset=offset,
+            limit=limit,
+            query=query,
+            tables=[
+                TableItem(**self._summary(e), matched=matched, score=score)
+                for e, matched, score in hits[offset : offset + limit]
+            ],
+        )
+
+    def list(
+        self, layer: str | None = None, like: str | None = None
+    ) -> builtins.list[TableSummary]:
         """Tables, optionally of one layer and whose name contains ``like`` (``%``/``_`` work).
+
+        Sorted by catalog (lake, then sandbox), layer and name. For large lakes, prefer
+        :meth:`page`, which returns one page at a time.
 
         Parameters
         ----------
@@ -114,93 +254,33 @@ class Catalog:
             A case-insensitive SQL LIKE pattern on the table name; plain text means
             "contains".
         """
-        valid = (*LAYERS, "sandbox")
-        if layer is not None and layer not in valid:
-            raise WorkspaceError(f"Unknown layer {layer!r}; use one of {', '.join(valid)}.")
-        notes = self._annotations()
-        pattern = None
-        if like:
-            pattern = like if any(ch in like for ch in "%_") else f"%{like}%"
-        out = []
-        for ref in names.existing_tables(self._con):
-            if layer and ref.layer != layer:
-                continue
-            if (
-                pattern
-                and not self._con.execute("SELECT ? ILIKE ?", [ref.name, pattern]).fetchone()[0]
-            ):
-                continue
-            a = notes.get((ref.catalog, f"{ref.schema}.{ref.name}"), ann.TableAnnotation())
-            out.append(
-                TableSummary(
-                    name=ref.display,
-                    layer=ref.layer,
-                    description=a.description,
-                    owner=a.owner,
-                    tags=a.tags,
-                    classification=a.classification,
-                )
-            )
-        return out
+        self._check_layer(layer)
+        pattern = catalog_index.like_regex(like) if like else None
+        return [
+            TableSummary(**self._summary(e))
+            for e in self._index().by_catalog
+            if (layer is None or e.layer == layer)
+            and (pattern is None or pattern.fullmatch(e.ref.name))
+        ]
 
     def search(self, text: str) -> builtins.list[SearchHit]:
         """Tables whose name, description, column names or tags contain every word of ``text``.
 
         Results are ranked: name matches first, then tags, descriptions and columns.
         """
-        words = [w.lower() for w in str(text).split() if w.strip()]
+        words = catalog_index.search_words(text)
         if not words:
             raise WorkspaceError("search text is empty; type part of a table or column name")
-        notes = self._annotations()
-        cols = self._con.execute(
-            "SELECT database_name, schema_name, table_name, column_name FROM duckdb_columns() "
-            "WHERE database_name IN ('lake', 'sandbox')"
-        ).fetchall()
-        by_table: dict[tuple[str, str, str], list[str]] = {}
-        for c, s, t, col in cols:
-            by_table.setdefault((c, s, t), []).append(col)
-        hits = []
-        for ref in names.existing_tables(self._con):
-            a = notes.get((ref.catalog, f"{ref.schema}.{ref.name}"), ann.TableAnnotation())
-            columns = by_table.get((ref.catalog, ref.schema, ref.name), [])
-            matched: list[str] = []
-            score = 0
-            for word in words:
-                found = False
-                if word in ref.display.lower():
-                    matched.append("name")
-                    score += 8
-                    found = True
-                for tag in a.tags:
-                    if word in tag:
-                        matched.append(f"tag {tag}")
-                        score += 4
-                        found = True
-                if a.description and word in a.description.lower():
-                    matched.append("description")
-                    score += 2
-                    found = True
-                for col in columns:
-                    note = a.columns.get(col)
-                    if word in col.lower() or (
-                        note and note.description and word in note.description.lower()
-                    ):
-                        matched.append(f"column {col}")
-                        score += 1
-                        found = True
-                if not found:
-                    break
-            else:
-                hits.append(
-                    SearchHit(
-                        name=ref.display,
-                        layer=ref.layer,
-                        description=a.description,
-                        matched=list(dict.fromkeys(matched)),
-                        score=score,
-                    )
-                )
-        return sorted(hits, key=lambda h: (-h.score, h.name))
+        return [
+            SearchHit(
+                name=e.display,
+                layer=e.layer,
+                description=e.annotation.description,
+                matched=matched,
+                score=score,
+            )
+            for e, matched, score in self._index().search(words)
+        ]
 
     def describe(self, name: str) -> TableDescription:
         """Schema, size, snapshots, ownership and classification of a table."""
