@@ -11,7 +11,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 # Where the test run keeps its demo lake (rebuilt each run) and its throwaway state.
 TEST_HOME := $(CURDIR)/build/test-home
 
-.PHONY: up install demo test test-deps system-deps bench lint clean help
+.PHONY: up install labextension demo test test-deps system-deps bench lint clean help
 
 help:
 	@echo "make up     install into .venv, build the demo lake, start JupyterLab on $(HOST)"
@@ -23,14 +23,29 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-# Re-install when the package metadata changes.
+LABEXT := workspace/labextension/static/style.js
+LABEXT_SOURCES := $(shell find extensions/src extensions/style -type f 2>/dev/null) \
+  extensions/package.json extensions/yarn.lock extensions/tsconfig.json
+
+# Re-install when the package metadata changes. The install builds the JupyterLab extension
+# (hatch-jupyter-builder runs jlpm in extensions/; the npm registry is the only network used).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@command -v node >/dev/null || { echo "Node.js is needed to build the JupyterLab extension: install node (>= 18)"; exit 1; }
 	$(PIP) install -e ".[postgres]"
 	$(BIN)/jupyter kernelspec list | grep -q "^ *workspace " || \
 	  $(BIN)/jupyter kernelspec install $(CURDIR)/kernels/workspace --sys-prefix --name workspace >/dev/null
 	@touch $@
 
-install: $(VENV)/.installed
+# Rebuild the extension when its sources change after the first install.
+$(LABEXT): $(LABEXT_SOURCES) | $(VENV)/.installed
+	cd extensions && $(BIN)/jlpm install && $(BIN)/jlpm build:prod
+	$(PIP) install -e ".[postgres]" --no-deps
+
+labextension: $(LABEXT)
+
+install: $(VENV)/.installed $(LABEXT)
+	@$(BIN)/jupyter labextension list 2>&1 | grep -q "@analytics-workspace/lab.*enabled" || \
+	  { echo "The workspace JupyterLab extension is not enabled; see 'jupyter labextension list'"; exit 1; }
 
 demo: install
 	$(BIN)/workspace demo --scale $(DEMO_SCALE)
@@ -38,8 +53,17 @@ demo: install
 up: demo
 	$(BIN)/workspace lab --host $(HOST) --port $(PORT)
 
-# PostgreSQL (for the shared-catalog tests) comes from Debian packages.
+# PostgreSQL (for the shared-catalog tests) and Chromium (for the browser tests) come from
+# Debian packages.
 system-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Chromium from Debian packages ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium is missing: install the 'chromium' package (browser tests drive it)"; exit 1; \
+	  fi; \
+	fi
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing PostgreSQL from Debian packages ..."; \
@@ -49,7 +73,7 @@ system-deps:
 	  fi; \
 	fi
 
-$(VENV)/.test-installed: $(VENV)/.installed
+$(VENV)/.test-installed: $(VENV)/.installed | $(LABEXT)
 	$(PIP) install -e ".[dev]"
 	@touch $@
 
@@ -59,7 +83,7 @@ test: test-deps
 	rm -rf $(TEST_HOME) && mkdir -p $(TEST_HOME)
 	WORKSPACE_HOME=$(TEST_HOME)/demo $(BIN)/workspace demo --scale 0.01 --no-notebooks
 	WORKSPACE_HOME=$(TEST_HOME)/demo $(BIN)/python -m pytest -p no:cacheprovider \
-	  tests/unit tests/integration --nbval-lax workspace/demo/notebooks
+	  tests/unit tests/integration tests/browser --nbval-lax workspace/demo/notebooks
 
 bench: test-deps
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
