@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from workspace.jobs.executors import SubprocessExecutor
+from workspace.jobs.lineage import table_writers
 from workspace.jobs.models import RunState
 from workspace.jobs.orchestrator import RunDriver
 from workspace.jobs.spec import load_pipeline
@@ -40,6 +41,15 @@ def test_refresh_then_region_reports(tmp_path: Path) -> None:
     gate = next(t for t in refresh.tasks if t.task_key == "quality_gate")
     assert gate.outputs["passed"] is True
     assert {str(t.state) for t in refresh.tasks} == {"succeeded"}
+    for table, task in [
+        ("bronze.orders", "bronze"),
+        ("silver.orders", "silver"),
+        ("gold.revenue_by_nation_month", "gold"),
+    ]:  # the run store says which task writes each layer
+        writers = table_writers(settings, table)
+        assert [(w.pipeline, w.task, w.last_run_id) for w in writers] == [
+            ("demo_refresh", task, refresh.run.run_id)
+        ], table
     reports = details["region_reports"]
     assert reports.run.state == RunState.SUCCEEDED, [
         (a.task_key, a.error) for a in reports.attempts
