@@ -1,0 +1,533 @@
+/**
+ * The "Pipelines" sidebar panel: every pipeline with its last state, schedule and next
+ * run; the runs of the selected pipeline. Polls while visible (fast while something is
+ * queued or running).
+ */
+import * as React from 'react';
+
+import { Notification } from '@jupyterlab/apputils';
+import { ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
+import type { Message } from '@lumino/messaging';
+import { Poll } from '@lumino/polling';
+
+import { jobs } from './client';
+import {
+  ActionButton,
+  ErrorBanner,
+  RelTime,
+  StateBadge,
+  errorMessage
+} from './components';
+import { absoluteTime, durationBetween, shortTime } from './format';
+import { pauseIcon, pipelinesIcon, playIcon, resumeIcon } from './icons';
+import { IPipelineSummary, IRun, isActive } from './types';
+
+/** Poll intervals, ms. */
+export const FAST_INTERVAL = 3000;
+export const IDLE_INTERVAL = 30000;
+
+export interface IRunsPanelOptions {
+  /** Open the detail of a run in the main area. */
+  openRun: (runId: string) => void;
+}
+
+export class RunsPanel extends ReactWidget {
+  constructor(options: IRunsPanelOptions) {
+    super();
+    this._openRun = options.openRun;
+    this.id = 'workspace-runs';
+    this.addClass('awr-RunsPanel');
+    this.title.icon = pipelinesIcon;
+    this.title.caption = 'Pipelines';
+    this._poll = new Poll({
+      auto: false,
+      factory: () => this._refresh(),
+      frequency: { interval: IDLE_INTERVAL, backoff: true, max: 120000 },
+      name: 'analytics-workspace:runs-panel',
+      standby: () => this.isHidden || 'when-hidden'
+    });
+  }
+
+  /** Select a pipeline (shows its runs) and refresh now. */
+  select(name: string | null): void {
+    if (this._selected !== name) {
+      this._selected = name;
+      this._runs = null;
+      this._runsError = null;
+      this.update();
+    }
+    void this.refresh();
+  }
+
+  get selected(): string | null {
+    return this._selected;
+  }
+
+  /** Refresh now (and restart the poll). */
+  refresh(): Promise<void> {
+    return this._poll.refresh();
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._poll.dispose();
+    super.dispose();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    void this._poll.start();
+    void this._poll.refresh();
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    void this._poll.stop();
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (this.isVisible) {
+      void this._poll.start();
+      void this._poll.refresh();
+    }
+  }
+
+  private async _refresh(): Promise<void> {
+    try {
+      const list = await jobs.pipelines();
+      this._pipelines = list.pipelines;
+      this._loadError = null;
+    } catch (err) {
+      this._loadError = errorMessage(err);
+    }
+    const selected = this._selected;
+    if (selected) {
+      try {
+        const runs = await jobs.runs(selected, 20);
+        if (this._selected === selected) {
+          this._runs = runs.runs;
+          this._runsError = null;
+        }
+      } catch (err) {
+        if (this._selected === selected) {
+          this._runsError = errorMessage(err);
+        }
+      }
+    }
+    const active =
+      (this._pipelines ?? []).some(p => isActive(p.last_run_state)) ||
+      (this._runs ?? []).some(r => isActive(r.state));
+    const interval = active ? FAST_INTERVAL : IDLE_INTERVAL;
+    if (this._poll.frequency.interval !== interval) {
+      this._poll.frequency = {
+        interval,
+        backoff: !active,
+        max: active ? FAST_INTERVAL * 4 : 120000
+      };
+    }
+    this.update();
+  }
+
+  private async _action(
+    key: string,
+    fn: () => Promise<unknown>,
+    done?: (result: any) => void
+  ): Promise<void> {
+    this._busy.add(key);
+    this._actionError = null;
+    this.update();
+    try {
+      const result = await fn();
+      done?.(result);
+    } catch (err) {
+      this._actionError = errorMessage(err);
+    } finally {
+      this._busy.delete(key);
+      this.update();
+      void this.refresh();
+    }
+  }
+
+  trigger(name: string): Promise<void> {
+    return this._action(
+      'trigger:' + name,
+      () => jobs.trigger(name),
+      (run: IRun) => {
+        if (this._selected !== name) {
+          this._selected = name;
+          this._runs = null;
+        }
+        Notification.success(`Run ${run.run_id} of ${name} queued.`, {
+          autoClose: 5000,
+          actions: [
+            {
+              label: 'Open run',
+              callback: () => this._openRun(run.run_id)
+            }
+          ]
+        });
+      }
+    );
+  }
+
+  setPaused(name: string, paused: boolean): Promise<void> {
+    return this._action('pause:' + name, () =>
+      paused ? jobs.pause(name) : jobs.resume(name)
+    );
+  }
+
+  render(): JSX.Element {
+    return (
+      <RunsPanelView
+        pipelines={this._pipelines}
+        loadError={this._loadError}
+        actionError={this._actionError}
+        selected={this._selected}
+        runs={this._runs}
+        runsError={this._runsError}
+        busy={this._busy}
+        onSelect={name => this.select(name)}
+        onTrigger={name => void this.trigger(name)}
+        onPause={(name, paused) => void this.setPaused(name, paused)}
+        onOpenRun={id => this._openRun(id)}
+        onRefresh={() => void this.refresh()}
+        onDismissError={() => {
+          this._actionError = null;
+          this.update();
+        }}
+      />
+    );
+  }
+
+  private _openRun: (runId: string) => void;
+  private _poll: Poll;
+  private _pipelines: IPipelineSummary[] | null = null;
+  private _loadError: string | null = null;
+  private _actionError: string | null = null;
+  private _selected: string | null = null;
+  private _runs: IRun[] | null = null;
+  private _runsError: string | null = null;
+  private _busy = new Set<string>();
+}
+
+interface IViewProps {
+  pipelines: IPipelineSummary[] | null;
+  loadError: string | null;
+  actionError: string | null;
+  selected: string | null;
+  runs: IRun[] | null;
+  runsError: string | null;
+  busy: Set<string>;
+  onSelect: (name: string) => void;
+  onTrigger: (name: string) => void;
+  onPause: (name: string, paused: boolean) => void;
+  onOpenRun: (runId: string) => void;
+  onRefresh: () => void;
+  onDismissError: () => void;
+}
+
+function RunsPanelView(props: IViewProps): JSX.Element {
+  const { pipelines, loadError } = props;
+  let body: JSX.Element;
+  if (pipelines === null && loadError) {
+    body = (
+      <div className="awr-Empty awr-mod-error" data-testid="runs-error">
+        <div className="awr-Empty-title">Could not load the pipelines</div>
+        <div className="awr-Empty-text">{loadError}</div>
+        <ActionButton
+          label="Retry"
+          icon={refreshIcon}
+          onClick={props.onRefresh}
+        />
+      </div>
+    );
+  } else if (pipelines === null) {
+    body = (
+      <div className="awr-Loading">
+        <span className="awr-Spinner" /> Loading pipelines…
+      </div>
+    );
+  } else if (pipelines.length === 0) {
+    body = (
+      <div className="awr-Empty" data-testid="runs-empty">
+        <pipelinesIcon.react tag="div" className="awr-Empty-icon" />
+        <div className="awr-Empty-title">No pipelines yet</div>
+        <div className="awr-Empty-text">
+          No pipelines yet — open a notebook and use <b>Schedule</b> in its
+          toolbar to turn it into a scheduled pipeline.
+        </div>
+      </div>
+    );
+  } else {
+    const selected = pipelines.find(p => p.name === props.selected);
+    body = (
+      <>
+        {loadError && (
+          <div className="awr-Error" role="alert" data-testid="runs-error">
+            <span className="awr-Error-text">{loadError}</span>
+          </div>
+        )}
+        <ul className="awr-PipelineList" role="listbox" aria-label="Pipelines">
+          {pipelines.map(p => (
+            <PipelineRow
+              key={p.name}
+              pipeline={p}
+              selected={p.name === props.selected}
+              busy={props.busy}
+              onSelect={props.onSelect}
+              onTrigger={props.onTrigger}
+              onPause={props.onPause}
+            />
+          ))}
+        </ul>
+        {props.selected && (
+          <RunsSection
+            pipeline={props.selected}
+            summary={selected}
+            runs={props.runs}
+            error={props.runsError}
+            onOpenRun={props.onOpenRun}
+          />
+        )}
+      </>
+    );
+  }
+  return (
+    <div className="awr-RunsPanel-content">
+      <div className="awr-PanelHeader">
+        <span className="awr-PanelHeader-title">Pipelines</span>
+        <button
+          type="button"
+          className="awr-IconButton"
+          title="Refresh"
+          onClick={props.onRefresh}
+        >
+          <refreshIcon.react tag="span" />
+        </button>
+      </div>
+      <ErrorBanner
+        message={props.actionError}
+        onDismiss={props.onDismissError}
+      />
+      <div className="awr-RunsPanel-body">{body}</div>
+    </div>
+  );
+}
+
+function PipelineRow(props: {
+  pipeline: IPipelineSummary;
+  selected: boolean;
+  busy: Set<string>;
+  onSelect: (name: string) => void;
+  onTrigger: (name: string) => void;
+  onPause: (name: string, paused: boolean) => void;
+}): JSX.Element {
+  const p = props.pipeline;
+  const state = p.last_run_state ?? 'none';
+  const next = p.paused ? null : p.next_runs[0];
+  return (
+    <li
+      className={
+        'awr-PipelineRow' +
+        (props.selected ? ' jp-mod-selected awr-mod-selected' : '') +
+        (p.error ? ' awr-mod-invalid' : '')
+      }
+      data-testid="pipeline-row"
+      data-name={p.name}
+      data-state={state}
+      data-paused={p.paused ? 'true' : 'false'}
+      role="option"
+      aria-selected={props.selected}
+      tabIndex={0}
+      onClick={() => props.onSelect(p.name)}
+      onKeyDown={e => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          props.onSelect(p.name);
+        }
+      }}
+    >
+      <div className="awr-PipelineRow-top">
+        <span className="awr-PipelineRow-name" title={p.description ?? p.name}>
+          {p.name}
+        </span>
+        {p.paused && (
+          <span className="awr-Tag awr-mod-paused" title="Paused: no scheduled runs start">
+            Paused
+          </span>
+        )}
+        <span className="awr-PipelineRow-actions">
+          <ActionButton
+            label="Run"
+            title={`Trigger a run of ${p.name} now`}
+            icon={playIcon}
+            testid="pipeline-trigger"
+            disabled={!!p.error}
+            busy={props.busy.has('trigger:' + p.name)}
+            onClick={() => props.onTrigger(p.name)}
+          />
+          {p.paused ? (
+            <ActionButton
+              label="Resume"
+              title="Resume the schedule"
+              icon={resumeIcon}
+              testid="pipeline-resume"
+              busy={props.busy.has('pause:' + p.name)}
+              onClick={() => props.onPause(p.name, false)}
+            />
+          ) : (
+            <ActionButton
+              label="Pause"
+              title="Pause the schedule: no scheduled run starts until resumed"
+              icon={pauseIcon}
+              testid="pipeline-pause"
+              busy={props.busy.has('pause:' + p.name)}
+              onClick={() => props.onPause(p.name, true)}
+            />
+          )}
+        </span>
+      </div>
+      <div className="awr-PipelineRow-meta">
+        <StateBadge state={p.last_run_state} small />
+        {p.schedule ? (
+          <span
+            className="awr-PipelineRow-schedule"
+            title={`cron ${p.schedule.cron} in ${p.schedule.timezone}`}
+          >
+            <code>{p.schedule.cron}</code> {p.schedule.timezone}
+          </span>
+        ) : p.after.length ? (
+          <span className="awr-PipelineRow-schedule">
+            after {p.after.join(', ')}
+          </span>
+        ) : (
+          <span className="awr-PipelineRow-schedule awr-muted">manual only</span>
+        )}
+      </div>
+      {p.error ? (
+        <div className="awr-PipelineRow-error" title={p.error}>
+          {p.error}
+        </div>
+      ) : (
+        (next || p.description) && (
+          <div className="awr-PipelineRow-next">
+            {next && (
+              <span>
+                Next run <RelTime iso={next} />
+              </span>
+            )}
+            {next && p.description && <span className="awr-sep">·</span>}
+            {p.description && (
+              <span className="awr-muted awr-ellipsis" title={p.description}>
+                {p.description}
+              </span>
+            )}
+          </div>
+        )
+      )}
+    </li>
+  );
+}
+
+const TRIGGER_LABELS: Record<string, string> = {
+  schedule: 'Scheduled',
+  manual: 'Manual',
+  after: 'After upstream',
+  backfill: 'Backfill'
+};
+
+function RunsSection(props: {
+  pipeline: string;
+  summary?: IPipelineSummary;
+  runs: IRun[] | null;
+  error: string | null;
+  onOpenRun: (runId: string) => void;
+}): JSX.Element {
+  let content: JSX.Element;
+  if (props.runs === null && props.error) {
+    content = (
+      <div className="awr-Error" role="alert">
+        <span className="awr-Error-text">{props.error}</span>
+      </div>
+    );
+  } else if (props.runs === null) {
+    content = (
+      <div className="awr-Loading">
+        <span className="awr-Spinner" /> Loading runs…
+      </div>
+    );
+  } else if (props.runs.length === 0) {
+    content = (
+      <div className="awr-Empty awr-mod-small" data-testid="runs-none">
+        No runs of {props.pipeline} yet. Use <b>Run</b> to start one.
+      </div>
+    );
+  } else {
+    content = (
+      <ul className="awr-RunList">
+        {props.runs.map(r => (
+          <RunRow key={r.run_id} run={r} onOpen={props.onOpenRun} />
+        ))}
+      </ul>
+    );
+  }
+  return (
+    <div className="awr-RunsSection">
+      <div className="awr-SectionHeader">
+        <span>
+          Runs of <b>{props.pipeline}</b>
+        </span>
+      </div>
+      {content}
+    </div>
+  );
+}
+
+function RunRow(props: {
+  run: IRun;
+  onOpen: (runId: string) => void;
+}): JSX.Element {
+  const r = props.run;
+  const when = r.started_at ?? r.scheduled_for ?? r.created_at;
+  const whenLabel = r.started_at
+    ? 'Started'
+    : r.scheduled_for
+      ? 'Scheduled for'
+      : 'Created';
+  return (
+    <li
+      className="awr-RunRow"
+      data-testid="run-row"
+      data-run-id={r.run_id}
+      data-state={r.state}
+      tabIndex={0}
+      title={`Open run ${r.run_id}`}
+      onClick={() => props.onOpen(r.run_id)}
+      onKeyDown={e => {
+        if (e.key === 'Enter') {
+          props.onOpen(r.run_id);
+        }
+      }}
+    >
+      <div className="awr-RunRow-top">
+        <StateBadge state={r.state} small />
+        <span className="awr-RunRow-id">{r.run_id}</span>
+      </div>
+      <div className="awr-RunRow-meta">
+        <span className="awr-Tag" title={r.triggered_by ? `by ${r.triggered_by}` : ''}>
+          {TRIGGER_LABELS[r.trigger] ?? r.trigger}
+          {r.repair_generation > 0 ? ` · repair ${r.repair_generation}` : ''}
+        </span>
+        <span title={`${whenLabel} ${absoluteTime(when)}`}>{shortTime(when)}</span>
+        {r.started_at && (
+          <span className="awr-RunRow-duration" title="Duration">
+            {durationBetween(r.started_at, r.finished_at)}
+          </span>
+        )}
+      </div>
+    </li>
+  );
+}
