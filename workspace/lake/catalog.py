@@ -132,6 +132,7 @@ class Catalog:
 
     def __init__(self, ws: Workspace) -> None:
         self._ws = ws
+        self._reader: catalog_index.IndexReader | None = None
 
     # -- helpers ------------------------------------------------------------------------
     @property
@@ -139,7 +140,9 @@ class Catalog:
         return self._ws.con
 
     def _index(self) -> catalog_index.CatalogIndex:
-        return catalog_index.current_index(self._con, self._ws.settings)
+        if self._reader is None:
+            self._reader = catalog_index.IndexReader(self._con, self._ws.settings)
+        return self._reader.index()
 
     @staticmethod
     def _check_layer(layer: str | None) -> None:
@@ -233,8 +236,8 @@ class Catalog:
             limit=limit,
             query=query,
             tables=[
-                TableItem(**self._summary(e), matched=matched, score=score)
-                for e, matched, score in hits[offset : offset + limit]
+                TableItem(**self._summary(e), matched=e.matched(words), score=score)
+                for e, score in hits[offset : offset + limit]
             ],
         )
 
@@ -276,10 +279,10 @@ class Catalog:
                 name=e.display,
                 layer=e.layer,
                 description=e.annotation.description,
-                matched=matched,
+                matched=e.matched(words),
                 score=score,
             )
-            for e, matched, score in self._index().search(words)
+            for e, score in self._index().search(words)
         ]
 
     def describe(self, name: str) -> TableDescription:

@@ -19,7 +19,8 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -38,79 +39,92 @@ LAYER_ORDER: tuple[str, ...] = (*LAYERS, "sandbox")
 #: Search score of a match in the name, a tag, the description and a column.
 SCORE_NAME, SCORE_TAG, SCORE_DESCRIPTION, SCORE_COLUMN = 8, 4, 2, 1
 
+#: How many search results each index keeps (for paging through them).
+SEARCHES_KEPT = 32
+
 #: The DuckLake table in ``_workspace`` holding annotations (see :mod:`.metadata`).
 ANNOTATIONS_TABLE = "annotations"
 
 
-@dataclass(frozen=True, slots=True)
 class Entry:
-    """One table (or view) of the index.
+    """One table (or view) of the index, with its searchable texts lower-cased once.
 
-    ``haystack`` is every searchable text of the table, lower-cased and joined by newlines
-    (which no search word contains), so "can this word match at all" is one substring test.
+    ``haystack`` is every searchable text of the table joined by newlines (which no search
+    word contains), so "can this word match at all" is one substring test.
     """
 
-    ref: TableRef
-    display: str
-    layer: str
-    columns: tuple[str, ...]
-    annotation: ann.TableAnnotation
-    haystack: str
+    __slots__ = (
+        "_cols",
+        "_desc",
+        "_name",
+        "annotation",
+        "columns",
+        "display",
+        "haystack",
+        "layer",
+        "ref",
+    )
 
-    @classmethod
-    def build(cls, ref: TableRef, columns: Sequence[str], annotation: ann.TableAnnotation) -> Entry:
-        notes = [
-            n.description for c, n in annotation.columns.items() if n.description and c in columns
-        ]
-        parts = [ref.display, *annotation.tags, annotation.description or "", *columns, *notes]
-        return cls(
-            ref=ref,
-            display=ref.display,
-            layer=ref.layer,
-            columns=tuple(columns),
-            annotation=annotation,
-            haystack="\n".join(parts).lower(),
+    def __init__(
+        self, ref: TableRef, columns: Sequence[str], annotation: ann.TableAnnotation
+    ) -> None:
+        self.ref = ref
+        self.display = ref.display
+        self.layer = ref.layer
+        self.columns = tuple(columns)
+        self.annotation = annotation
+        notes = annotation.columns
+        # per column: its name and everything a word can match in it (name, description)
+        self._cols = tuple(
+            (
+                c,
+                f"{c}\n{notes[c].description}".lower()
+                if c in notes and notes[c].description
+                else c.lower(),
+            )
+            for c in self.columns
+        )
+        self._name = self.display.lower()
+        self._desc = (annotation.description or "").lower()
+        self.haystack = "\n".join(
+            (self._name, *annotation.tags, self._desc, *(text for _, text in self._cols))
         )
 
-    def match(self, words: Sequence[str]) -> tuple[list[str], int] | None:
-        """Where every (lower-case) word matched and the score, or ``None`` if one did not.
+    def score(self, words: Sequence[str]) -> int:
+        """The search score, or 0 when some word matches nowhere.
 
         A word matches the name, a tag, the description, a column name or a column's
-        description, as a case-insensitive substring. Name matches score highest.
+        description, as a case-insensitive substring; each place adds its weight.
         """
-        if not all(w in self.haystack for w in words):
-            return None
-        a = self.annotation
-        name = self.display.lower()
-        description = (a.description or "").lower()
-        matched: list[str] = []
-        score = 0
+        total = 0
         for word in words:
-            found = False
-            if word in name:
-                matched.append("name")
-                score += SCORE_NAME
-                found = True
-            for tag in a.tags:
+            if word not in self.haystack:
+                return 0
+            score = SCORE_NAME if word in self._name else 0
+            for tag in self.annotation.tags:
                 if word in tag:
-                    matched.append(f"tag {tag}")
                     score += SCORE_TAG
-                    found = True
-            if word in description:
-                matched.append("description")
+            if word in self._desc:
                 score += SCORE_DESCRIPTION
-                found = True
-            for col in self.columns:
-                note = a.columns.get(col)
-                if word in col.lower() or (
-                    note is not None and note.description and word in note.description.lower()
-                ):
-                    matched.append(f"column {col}")
+            for _, text in self._cols:
+                if word in text:
                     score += SCORE_COLUMN
-                    found = True
-            if not found:
-                return None
-        return list(dict.fromkeys(matched)), score
+            if not score:
+                return 0
+            total += score
+        return total
+
+    def matched(self, words: Sequence[str]) -> list[str]:
+        """Where the words matched: ``name``, ``tag <tag>``, ``description``, ``column <c>``."""
+        out: list[str] = []
+        for word in words:
+            if word in self._name:
+                out.append("name")
+            out.extend(f"tag {tag}" for tag in self.annotation.tags if word in tag)
+            if word in self._desc:
+                out.append("description")
+            out.extend(f"column {col}" for col, text in self._cols if word in text)
+        return list(dict.fromkeys(out))
 
 
 @dataclass(frozen=True)
@@ -135,6 +149,10 @@ class CatalogIndex:
     by_catalog: tuple[Entry, ...] = field(init=False)
     by_name: tuple[Entry, ...] = field(init=False)
     by_layer: dict[str, tuple[Entry, ...]] = field(init=False)
+    _searches: OrderedDict[tuple[str | None, tuple[str, ...]], list[tuple[Entry, int]]] = field(
+        init=False, default_factory=OrderedDict, repr=False
+    )
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         entries = [e for part in self.parts for e in part.entries]
@@ -154,16 +172,27 @@ class CatalogIndex:
         """Entries sorted by displayed name, optionally of one layer."""
         return self.by_name if layer is None else self.by_layer.get(layer, ())
 
-    def search(
-        self, words: Sequence[str], layer: str | None = None
-    ) -> list[tuple[Entry, list[str], int]]:
-        """Entries matching every word, best first (score, then name)."""
+    def search(self, words: Sequence[str], layer: str | None = None) -> list[tuple[Entry, int]]:
+        """Entries matching every word with their scores, best first (score, then name).
+
+        The last few searches are kept, so paging through one result costs only the page.
+        """
+        key = (layer, tuple(words))
+        with self._lock:
+            hits = self._searches.get(key)
+            if hits is not None:
+                self._searches.move_to_end(key)
+                return hits
         hits = []
         for entry in self.entries(layer):
-            found = entry.match(words)
-            if found is not None:
-                hits.append((entry, found[0], found[1]))
-        hits.sort(key=lambda h: (-h[2], h[0].display))
+            score = entry.score(words)
+            if score:
+                hits.append((entry, score))
+        hits.sort(key=lambda h: (-h[1], h[0].display))
+        with self._lock:
+            self._searches[key] = hits
+            while len(self._searches) > SEARCHES_KEPT:
+                self._searches.popitem(last=False)
         return hits
 
 
@@ -186,7 +215,8 @@ def like_regex(like: str) -> re.Pattern[str]:
 
 
 # -- loading ------------------------------------------------------------------------------
-_cache: dict[str, CatalogPart] = {}
+_parts: dict[str, CatalogPart] = {}
+_indexes: dict[tuple[str, ...], CatalogIndex] = {}
 _cache_lock = threading.Lock()
 
 
@@ -196,105 +226,126 @@ def cache_key(settings: Settings, alias: str) -> str:
     return json.dumps([alias, target, sorted(options.items())])
 
 
-def current_index(con: duckdb.DuckDBPyConnection, settings: Settings) -> CatalogIndex:
-    """The index of the lake and the sandbox at their current snapshots.
+class IndexReader:
+    """Gives the current :class:`CatalogIndex` of one connection's lake and sandbox.
 
-    Costs one small query while nothing was committed since the last call (in any process);
-    otherwise the catalogs that changed are read again.
+    Which catalogs are attached, and where their metadata lives, is found once; after
+    that each :meth:`index` call costs one small query while nothing was committed (in any
+    process), else the catalogs that changed are read again.
     """
-    attached = {
-        r[0]
-        for r in con.execute(
-            "SELECT database_name FROM duckdb_databases() WHERE database_name IN (?, ?)",
-            [LAKE, SANDBOX],
-        ).fetchall()
-    }
-    aliases = [a for a in (LAKE, SANDBOX) if a in attached]
-    tokens = current_tokens(con, aliases)
-    parts = []
-    for alias in aliases:
-        key = cache_key(settings, alias)
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+        self._con = con
+        attached = {
+            r[0]
+            for r in con.execute(
+                "SELECT database_name FROM duckdb_databases() WHERE database_name IN (?, ?)",
+                [LAKE, SANDBOX],
+            ).fetchall()
+        }
+        self.aliases = tuple(a for a in (LAKE, SANDBOX) if a in attached)
+        self._keys = tuple(cache_key(settings, a) for a in self.aliases)
+        self._metas = {a: metadata_tables(con, a) for a in self.aliases}
+        selects = []
+        for alias in self.aliases:
+            selects.append(f'(SELECT id FROM "{alias}".current_snapshot())')
+            selects.append(
+                f"(SELECT min(schema_uuid) FROM {self._metas[alias]}.ducklake_schema "
+                "WHERE schema_id = 0)"
+            )
+        self._token_sql = "SELECT " + ", ".join(selects) if selects else ""
+
+    def tokens(self) -> list[tuple[int, str]]:
+        """Per catalog: its current snapshot id and the uuid of its ``main`` schema.
+
+        The uuid tells a catalog recreated at the same place (which restarts its snapshot
+        ids) from the one cached. All catalogs are asked in one statement.
+        """
+        if not self._token_sql:
+            return []
+        row = self._con.execute(self._token_sql).fetchone()
+        assert row is not None
+        return [(int(row[2 * i]), str(row[2 * i + 1])) for i in range(len(self.aliases))]
+
+    def index(self) -> CatalogIndex:
+        """The index at the catalogs' current snapshots."""
+        tokens = self.tokens()
         with _cache_lock:
-            part = _cache.get(key)
-        if part is None or part.token != tokens[alias]:
-            part = load_part(con, alias, tokens[alias])
+            index = _indexes.get(self._keys)
+        if index is not None and [p.token for p in index.parts] == tokens:
+            return index
+        parts = []
+        for alias, key, token in zip(self.aliases, self._keys, tokens, strict=True):
             with _cache_lock:
-                _cache[key] = part
-        parts.append(part)
-    return CatalogIndex(tuple(parts))
+                part = _parts.get(key)
+            if part is None or part.token != token:
+                part = load_part(self._con, alias, token, meta=self._metas[alias])
+                with _cache_lock:
+                    _parts[key] = part
+            parts.append(part)
+        index = CatalogIndex(tuple(parts))
+        with _cache_lock:
+            _indexes[self._keys] = index
+        return index
 
 
 def clear_cache() -> None:
     """Forget every cached index (the next call reads the catalogs again)."""
     with _cache_lock:
-        _cache.clear()
+        _parts.clear()
+        _indexes.clear()
 
 
-def current_tokens(
-    con: duckdb.DuckDBPyConnection, aliases: Iterable[str]
-) -> dict[str, tuple[int, str]]:
-    """Per catalog: its current snapshot id and the uuid of its ``main`` schema.
-
-    The uuid tells a catalog recreated at the same place (which restarts its snapshot ids)
-    from the one cached. All catalogs are asked in one statement.
-    """
-    aliases = list(aliases)
-    if not aliases:
-        return {}
-    selects = []
-    for alias in aliases:
-        meta = metadata_tables(con, alias)
-        selects.append(f'(SELECT id FROM "{alias}".current_snapshot())')
-        selects.append(f"(SELECT min(schema_uuid) FROM {meta}.ducklake_schema WHERE schema_id = 0)")
-    row = con.execute("SELECT " + ", ".join(selects)).fetchone()
-    assert row is not None
-    return {alias: (int(row[2 * i]), str(row[2 * i + 1])) for i, alias in enumerate(aliases)}
-
-
-def load_part(con: duckdb.DuckDBPyConnection, alias: str, token: tuple[int, str]) -> CatalogPart:
+def load_part(
+    con: duckdb.DuckDBPyConnection, alias: str, token: tuple[int, str], *, meta: str | None = None
+) -> CatalogPart:
     """Read the tables, views, columns and annotations of one catalog at ``token``'s snapshot.
 
     Everything is read *at* that snapshot (``begin_snapshot <= s < end_snapshot``), so a
     commit by another process between these queries cannot mix two versions.
     """
     snap = token[0]
-    meta = metadata_tables(con, alias)
+    meta = meta or metadata_tables(con, alias)
     alive = "{t}.begin_snapshot <= $snap AND ({t}.end_snapshot IS NULL OR {t}.end_snapshot > $snap)"
-    tables = con.execute(
+    params = {"snap": snap}
+    objects = con.execute(
         f"""
-        SELECT s.schema_name, t.table_name,
-               list(c.column_name ORDER BY c.column_order)
-                   FILTER (WHERE c.column_name IS NOT NULL) AS columns
-        FROM {meta}.ducklake_table t
-        JOIN {meta}.ducklake_schema s
-          ON s.schema_id = t.schema_id AND {alive.format(t="s")}
-        LEFT JOIN {meta}.ducklake_column c
-          ON c.table_id = t.table_id AND c.parent_column IS NULL AND {alive.format(t="c")}
+        SELECT s.schema_name, t.table_name, t.table_id FROM {meta}.ducklake_table t
+        JOIN {meta}.ducklake_schema s ON s.schema_id = t.schema_id AND {alive.format(t="s")}
         WHERE {alive.format(t="t")}
-        GROUP BY ALL
-        """,
-        {"snap": snap},
-    ).fetchall()
-    views = con.execute(
-        f"""
-        SELECT s.schema_name, v.view_name FROM {meta}.ducklake_view v
-        JOIN {meta}.ducklake_schema s
-          ON s.schema_id = v.schema_id AND {alive.format(t="s")}
+        UNION ALL
+        SELECT s.schema_name, v.view_name, NULL FROM {meta}.ducklake_view v
+        JOIN {meta}.ducklake_schema s ON s.schema_id = v.schema_id AND {alive.format(t="s")}
         WHERE {alive.format(t="v")}
         """,
-        {"snap": snap},
+        params,
     ).fetchall()
+    # Grouped in Python: on a SQLite catalog an ordered list() aggregate costs more than
+    # the scan itself.
+    cols = con.execute(
+        f"""
+        SELECT c.table_id, c.column_name FROM {meta}.ducklake_column c
+        WHERE c.parent_column IS NULL AND {alive.format(t="c")}
+        ORDER BY c.table_id, c.column_order
+        """,
+        params,
+    ).fetchnumpy()
+    columns: dict[int, list[str]] = {}
+    for table_id, column in zip(
+        cols["table_id"].tolist(), cols["column_name"].tolist(), strict=True
+    ):
+        columns.setdefault(table_id, []).append(column)
+    tables = [(s, t, columns.get(i, [])) for s, t, i in objects if i is not None]
+    views = [(s, t) for s, t, i in objects if i is None]
     has_notes = any(s == META_SCHEMA and t == ANNOTATIONS_TABLE for s, t, _ in tables)
     notes = _annotations(con, alias, snap) if has_notes else {}
     view_columns = _view_columns(con, alias, views) if views else {}
     default = ann.TableAnnotation()
     entries = []
-    for schema, name, columns in [*tables, *((s, v, None) for s, v in views)]:
-        if schema == META_SCHEMA:
-            continue
-        ref = TableRef(alias, schema, name)
-        cols = columns if columns is not None else view_columns.get((schema, name), [])
-        entries.append(Entry.build(ref, cols, notes.get(f"{schema}.{name}", default)))
+    for schema, name, names in [*tables, *((s, v, view_columns[(s, v)]) for s, v in views)]:
+        if schema != META_SCHEMA:
+            ref = TableRef(alias, schema, name)
+            entries.append(Entry(ref, names, notes.get(f"{schema}.{name}", default)))
     return CatalogPart(alias, token, tuple(entries))
 
 
