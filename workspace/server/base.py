@@ -1,0 +1,158 @@
+"""The base of every handler: JSON in and out, blocking work off the event loop, and the
+one error mapping (:func:`workspace.jobs.api_errors.error_body`).
+
+Errors always answer ``{"status", "error", "errors"}``: validation and
+:class:`~workspace.lake.errors.WorkspaceError` -> 400, :class:`PermissionError` -> 403,
+unknown object -> 404, forbidden state change -> 409, anything else -> 500 with a generic
+message (the traceback goes to the server log).
+
+Examples
+--------
+>>> class PingHandler(WorkspaceHandler):
+...     @tornado.web.authenticated
+...     @authorized
+...     async def get(self) -> None:
+...         self.send({"pong": True})
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from pydantic import BaseModel
+
+from workspace.jobs.api_errors import error_body
+from workspace.jobs.service_models import ErrorResponse
+from workspace.lake.settings import Settings
+from workspace.lake.workspace import Workspace
+from workspace.server.lake_access import LakeConnections
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+#: The ``auth_resource`` of every route (jupyter_server's authorizer sees this name).
+AUTH_RESOURCE = "workspace"
+GENERIC_500 = "Internal error in the workspace server extension; the server log has the details."
+
+__all__ = ["AUTH_RESOURCE", "WorkspaceHandler", "authorized", "error_response"]
+
+
+def error_response(exc: BaseException) -> ErrorResponse:
+    """The error body of an exception raised by a handler (tornado's own errors included).
+
+    Examples
+    --------
+    >>> error_response(tornado.web.HTTPError(403, "no")).status
+    403
+    >>> error_response(KeyError("gold.x")).status
+    404
+    """
+    if isinstance(exc, tornado.web.HTTPError):
+        message = exc.log_message or exc.reason or ""
+        if exc.log_message and exc.args:
+            message = exc.log_message % exc.args
+        return ErrorResponse(status=exc.status_code, error=message or f"HTTP {exc.status_code}")
+    return error_body(exc, generic=GENERIC_500)
+
+
+class WorkspaceHandler(APIHandler):
+    """Shared plumbing of the workspace routes (see the module docstring)."""
+
+    auth_resource = AUTH_RESOURCE
+
+    # -- context ----------------------------------------------------------------------------
+    @property
+    def ws_settings(self) -> Settings:
+        """The workspace settings (``WORKSPACE_HOME`` ...), resolved per request."""
+        factory: Callable[[], Settings] = self.settings["workspace_settings"]
+        return factory()
+
+    @property
+    def lakes(self) -> LakeConnections:
+        lakes: LakeConnections = self.settings["workspace_lakes"]
+        return lakes
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        pool: ThreadPoolExecutor = self.settings["workspace_executor"]
+        return pool
+
+    def api_url(self, *parts: str) -> str:
+        """An absolute path under the server's ``base_url``: ``/user/ada/workspace/api/...``."""
+        from jupyter_server.utils import url_path_join
+
+        return url_path_join(self.base_url, "workspace/api", *parts)
+
+    # -- running work -----------------------------------------------------------------------
+    async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking work on the extension's worker threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+
+    async def on_lake(self, fn: Callable[[Workspace], T]) -> T:
+        """Run ``fn`` with the worker thread's read-only workspace."""
+        settings = self.ws_settings
+        return await self.blocking(self.lakes.run, settings, fn)
+
+    # -- input ------------------------------------------------------------------------------
+    def query(self, model: type[M]) -> M:
+        """Validate the query string (without ``token``) with ``model``."""
+        data: dict[str, Any] = {}
+        for key, raw in self.request.query_arguments.items():
+            if key in ("token", "_xsrf"):
+                continue
+            data[key] = raw[-1].decode("utf-8", "replace")
+        return model.model_validate(data)
+
+    def body(self, model: type[M]) -> M:
+        """Validate the JSON body (empty means ``{}``) with ``model``."""
+        raw = self.request.body.strip()
+        try:
+            data = json.loads(raw) if raw else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise tornado.web.HTTPError(
+                400, "The request body is not valid JSON: %s", exc
+            ) from None
+        return model.model_validate(data)
+
+    # -- output -----------------------------------------------------------------------------
+    def send(self, payload: BaseModel | dict[str, Any], status: int = 200) -> None:
+        """Answer JSON (a pydantic model or a plain dict)."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        if isinstance(payload, BaseModel):
+            self.finish(payload.model_dump_json())
+        else:
+            self.finish(json.dumps(payload, default=str))
+
+    # -- the one error mapping ------------------------------------------------------------
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        if value is None or error_response(value).status >= 500:
+            log.error("%s %s failed", self.request.method, self.request.path, exc_info=value)
+        else:
+            log.info("%s %s: %s", self.request.method, self.request.path, value)
+
+    def error_payload(self, exc: BaseException) -> BaseModel:
+        """The body of an error; subclasses may add fields (e.g. a report link)."""
+        return error_response(exc)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        body: BaseModel
+        if exc_info and exc_info[1] is not None:
+            body = self.error_payload(exc_info[1])
+        else:
+            body = ErrorResponse(status=status_code, error=self._reason)
+        status = int(getattr(body, "status", status_code))
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(body.model_dump_json())

@@ -1,0 +1,223 @@
+"""``workspace/api/jobs/...``: pipelines and runs, the scheduler API's routes in Jupyter.
+
+The handlers are thin: :class:`workspace.jobs.service.JobsService` does the work, exactly
+as for the scheduler's own API (:mod:`workspace.hub.jobs_api`), and its report and log
+links are absolute paths under the Jupyter server's ``base_url``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import tornado.web
+from jupyter_server.utils import url_path_join
+
+from workspace.jobs.service import JobsService
+from workspace.jobs.service_models import (
+    CountQuery,
+    NextTimes,
+    PipelineList,
+    RunsQuery,
+    TriggerRequest,
+)
+from workspace.lake.settings import Settings
+from workspace.server.base import WorkspaceHandler, authorized
+
+T = TypeVar("T")
+
+#: The policy of a served report: no scripts, no network, only inline styles and images.
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
+)
+
+
+class JobsServices:
+    """One :class:`JobsService` per (workspace home, scheduled folder), made on first use.
+
+    Examples
+    --------
+    >>> services = JobsServices("/")
+    >>> services.report_url("abc", None)
+    '/workspace/api/jobs/runs/abc/report'
+    """
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self._services: dict[tuple[str, Path], JobsService] = {}
+        self._lock = threading.Lock()
+
+    def report_url(self, run_id: str, attempt_id: int | None) -> str:
+        """Absolute path of a run's (or an attempt's) report."""
+        base = url_path_join(self.base_url, "workspace/api/jobs/runs", run_id)
+        if attempt_id is None:
+            return url_path_join(base, "report")
+        return url_path_join(base, "attempts", str(attempt_id), "report")
+
+    def log_url(self, run_id: str, attempt_id: int) -> str:
+        """Absolute path of an attempt's log."""
+        return url_path_join(
+            self.base_url, "workspace/api/jobs/runs", run_id, "attempts", str(attempt_id), "log"
+        )
+
+    def get(self, settings: Settings, scheduled: Path) -> JobsService:
+        """The service for ``settings`` and ``scheduled`` (opens the run store once)."""
+        key = (repr(settings), scheduled)
+        with self._lock:
+            service = self._services.get(key)
+            if service is None:
+                service = JobsService(
+                    settings, scheduled, links=self.report_url, log_links=self.log_url
+                )
+                self._services[key] = service
+            return service
+
+    def close(self) -> None:
+        """Close every run store."""
+        with self._lock:
+            for service in self._services.values():
+                service.store.close()
+            self._services.clear()
+
+
+class JobsHandler(WorkspaceHandler):
+    """Base of the jobs routes: the service for this server's workspace and pipelines."""
+
+    @property
+    def service(self) -> JobsService:
+        services: JobsServices = self.settings["workspace_jobs"]
+        scheduled: Path = self.settings["workspace_scheduled"]()
+        return services.get(self.ws_settings, scheduled)
+
+    async def call(self, fn: Callable[[JobsService], T]) -> T:
+        """Run ``fn(service)`` off the event loop (opening the run store is blocking too)."""
+        return await self.blocking(lambda: fn(self.service))
+
+
+class PipelinesHandler(JobsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.send(PipelineList(pipelines=await self.call(lambda s: s.pipelines(n=3))))
+
+
+class PipelineHandler(JobsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        n = self.query(CountQuery).n
+        self.send(await self.call(lambda s: s.pipeline(name, n=n)))
+
+
+class TriggerHandler(JobsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        request = self.body(TriggerRequest)
+        run = await self.call(lambda s: s.trigger(name, request.parameters))
+        self.set_header("Location", self.api_url("jobs/runs", run.run_id))
+        self.send(run, status=201)
+
+
+class PauseHandler(JobsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        self.send(await self.call(lambda s: s.pause(name)))
+
+
+class ResumeHandler(JobsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        self.send(await self.call(lambda s: s.resume(name)))
+
+
+class RunsHandler(JobsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        data: dict[str, object] = {}
+        for key, raw in self.request.query_arguments.items():
+            if key == "token":
+                continue
+            values = [v.decode("utf-8", "replace") for v in raw]
+            if key == "state":
+                data[key] = [p.strip() for v in values for p in v.split(",") if p.strip()]
+            else:
+                data[key] = values[-1]
+        query = RunsQuery.model_validate(data)
+        self.send(await self.call(lambda s: s.runs(query)))
+
+
+class RunHandler(JobsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        self.send(await self.call(lambda s: s.run(run_id)))
+
+
+class ReportHandler(JobsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str, attempt_id: str | None = None) -> None:
+        attempt = None if attempt_id is None else int(attempt_id)
+        path = await self.call(lambda s: s.report(run_id, attempt))
+        content = await self.blocking(path.read_bytes)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Content-Security-Policy", REPORT_CSP)
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.finish(content)
+
+
+class AttemptLogHandler(JobsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str, attempt_id: str) -> None:
+        self.send(await self.call(lambda s: s.attempt_log(run_id, int(attempt_id))))
+
+
+class RepairHandler(JobsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        self.send(await self.call(lambda s: s.repair(run_id)))
+
+
+class CancelHandler(JobsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        self.send(await self.call(lambda s: s.cancel(run_id)))
+
+
+class NextHandler(JobsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        n = self.query(CountQuery).n
+        self.send(NextTimes(times=await self.call(lambda s: s.next_times(n=n))))
+
+
+_NAME = r"(?P<name>[^/]+)"
+_RUN = r"(?P<run_id>[^/]+)"
+_ATTEMPT = r"(?P<attempt_id>\d+)"
+#: (path under ``workspace/api/``, handler); ``openapi.yaml`` lists the same paths.
+ROUTES: tuple[tuple[str, type[WorkspaceHandler]], ...] = (
+    ("jobs/pipelines", PipelinesHandler),
+    (f"jobs/pipelines/{_NAME}", PipelineHandler),
+    (f"jobs/pipelines/{_NAME}/trigger", TriggerHandler),
+    (f"jobs/pipelines/{_NAME}/pause", PauseHandler),
+    (f"jobs/pipelines/{_NAME}/resume", ResumeHandler),
+    ("jobs/runs", RunsHandler),
+    (f"jobs/runs/{_RUN}", RunHandler),
+    (f"jobs/runs/{_RUN}/report", ReportHandler),
+    (f"jobs/runs/{_RUN}/attempts/{_ATTEMPT}/report", ReportHandler),
+    (f"jobs/runs/{_RUN}/attempts/{_ATTEMPT}/log", AttemptLogHandler),
+    (f"jobs/runs/{_RUN}/repair", RepairHandler),
+    (f"jobs/runs/{_RUN}/cancel", CancelHandler),
+    ("jobs/next", NextHandler),
+)

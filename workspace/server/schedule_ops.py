@@ -1,0 +1,243 @@
+"""What "Schedule this notebook" does, without HTTP: cron previews, notebook inspection
+and promotion (:func:`workspace.jobs.promote.promote_notebook`).
+
+Notebook paths are relative to the Jupyter server's root folder, as in the Contents API;
+a path that leaves it is refused with :class:`PermissionError`.
+
+Examples
+--------
+>>> cron_preview("0 6 * * mon-fri", "UTC").description
+'At 06:00 AM, Monday through Friday'
+>>> suggested_name("2024 Sales-Report (v2).ipynb")
+'nb_2024_sales_report_v2'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from workspace.jobs.api_errors import ConflictError
+from workspace.jobs.promote import PromoteError, promote_notebook
+from workspace.jobs.schedule import CronSchedule, ScheduleError
+from workspace.jobs.spec import SPEC_FILE
+from workspace.lake.errors import WorkspaceError
+from workspace.lake.settings import Settings
+from workspace.server.models import CronPreview, NotebookInfo, NotebookParameter, PromoteRequest
+
+#: Where promotion test runs keep their files: ``<home>/jobs/promote/<name>-<time>/``.
+PROMOTE_DIR = ("jobs", "promote")
+_TEST_ID = re.compile(r"^[a-z][a-z0-9_]*-\d{8}T\d{6,12}$")
+
+
+class NotebookNotFoundError(WorkspaceError, LookupError):
+    """No notebook at the given path."""
+
+
+def cron_preview(
+    cron: str, timezone: str = "UTC", *, now: dt.datetime | None = None, n: int = 3
+) -> CronPreview:
+    """A cron expression in words and its next ``n`` times in ``timezone``.
+
+    Uses the scheduler's own :class:`~workspace.jobs.schedule.CronSchedule`, so the times
+    follow the same DST rules as the runs.
+
+    Examples
+    --------
+    >>> start = dt.datetime(2026, 3, 27, 12, tzinfo=dt.UTC)
+    >>> cron_preview("0 6 * * *", "Europe/Amsterdam", now=start).next[:2]
+    ['2026-03-28T06:00:00+01:00', '2026-03-29T06:00:00+02:00']
+    """
+    from cron_descriptor import get_description
+
+    cron = " ".join(cron.split())
+    schedule = CronSchedule(cron, timezone)
+    zone = ZoneInfo(timezone)
+    times = schedule.next_times(now or dt.datetime.now(dt.UTC), n)
+    try:
+        description = get_description(cron)
+    except Exception as exc:  # cron-descriptor's own errors; croniter accepted the text
+        raise ScheduleError(f"{cron!r} cannot be described: {exc}") from None
+    return CronPreview(
+        cron=cron,
+        timezone=timezone,
+        description=description,
+        next=[t.astimezone(zone).isoformat() for t in times],
+    )
+
+
+def suggested_name(path: str) -> str:
+    """A valid pipeline name from a notebook's file name.
+
+    Examples
+    --------
+    >>> suggested_name("notebooks/Daily Sales.ipynb")
+    'daily_sales'
+    """
+    stem = Path(path).stem.lower()
+    name = re.sub(r"[^a-z0-9]+", "_", stem).strip("_")
+    if not name:
+        return "pipeline"
+    return name if name[0].isalpha() else f"nb_{name}"
+
+
+def notebook_path(root_dir: str | Path, path: str) -> Path:
+    """The notebook file ``path`` (Contents API style) names under ``root_dir``.
+
+    Raises :class:`PermissionError` for a path leaving the root,
+    :class:`NotebookNotFoundError` when there is no such file, and
+    :class:`WorkspaceError` for a file that is not a notebook.
+
+    Examples
+    --------
+    >>> notebook_path("/srv/notebooks", "../etc/passwd")
+    Traceback (most recent call last):
+    PermissionError: '../etc/passwd' is outside the server's root folder; use a path relative to it.
+    """
+    root = Path(root_dir).expanduser().resolve()
+    clean = path.strip().lstrip("/")
+    if not clean:
+        raise WorkspaceError("path is empty: give the notebook's path relative to the server root")
+    target = (root / clean).resolve()
+    if not target.is_relative_to(root):
+        raise PermissionError(
+            f"{path!r} is outside the server's root folder; use a path relative to it."
+        )
+    if not target.is_file():
+        raise NotebookNotFoundError(f"No notebook at {clean!r} under the server's root folder.")
+    if target.suffix != ".ipynb":
+        raise WorkspaceError(f"{clean!r} is not a notebook: expected a .ipynb file.")
+    return target
+
+
+def _kernel(nb: Any) -> str:
+    name = nb.metadata.get("kernelspec", {}).get("name")
+    return str(name) if name else "workspace"
+
+
+def notebook_info(root_dir: str | Path, path: str, scheduled: Path) -> NotebookInfo:
+    """The parameters cell of a notebook (papermill's inspection) and a pipeline name.
+
+    Examples
+    --------
+    >>> notebook_info(root, "daily.ipynb", root / "scheduled").parameters[0].name
+    ... # doctest: +SKIP
+    'day'
+    """
+    from workspace.jobs.runner import declared_parameters, load_notebook
+
+    file = notebook_path(root_dir, path)
+    nb = load_notebook(file)
+    tagged = any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells)
+    params: list[NotebookParameter] = []
+    if tagged:
+        for name, p in declared_parameters(file, nb, kernel_name=_kernel(nb)).items():
+            params.append(
+                NotebookParameter(
+                    name=name,
+                    type=_none_text(p.get("inferred_type_name")),
+                    default=_none_text(p.get("default")),
+                    help=_none_text(p.get("help")),
+                )
+            )
+    name = suggested_name(file.name)
+    return NotebookInfo(
+        path=path,
+        suggested_name=name,
+        has_parameters_cell=tagged,
+        parameters=params,
+        existing=(scheduled / name / SPEC_FILE).is_file(),
+    )
+
+
+def _none_text(value: Any) -> str | None:
+    text = "" if value is None else str(value)
+    return text or None
+
+
+@dataclass
+class Promotion:
+    """How a promotion ended: the pipeline folder, or the error; the test run's id."""
+
+    folder: Path | None
+    test_id: str | None
+    error: WorkspaceError | None = None
+
+
+def test_report(settings: Settings, test_id: str) -> Path:
+    """The report of a promotion test run (``<home>/jobs/promote/<test_id>/``).
+
+    Examples
+    --------
+    >>> test_report(settings, "../../etc")  # doctest: +SKIP
+    Traceback (most recent call last):
+    LookupError: No promotion test run '../../etc'.
+    """
+    base = settings.home.joinpath(*PROMOTE_DIR)
+    if _TEST_ID.match(test_id):
+        for report in sorted((base / test_id).glob("attempt/report.html")):
+            if report.resolve().is_relative_to(base.resolve()):
+                return report
+    raise NotebookNotFoundError(f"No report of a promotion test run {test_id!r}.")
+
+
+def promote(
+    settings: Settings,
+    root_dir: str | Path,
+    scheduled: Path,
+    request: PromoteRequest,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> Promotion:
+    """Test-run and promote a notebook; a failed test is returned, not raised.
+
+    Checks that cannot involve a test run (bad path, cron, existing pipeline -> 409,
+    parameters) raise. The test run's id (``test_id``) names its report for
+    :func:`test_report`.
+
+    Examples
+    --------
+    >>> p = promote(settings, root, root / "scheduled",
+    ...             PromoteRequest(path="daily.ipynb", name="daily"))  # doctest: +SKIP
+    >>> p.folder  # doctest: +SKIP
+    PosixPath('/srv/notebooks/scheduled/daily')
+    """
+    file = notebook_path(root_dir, request.path)
+    if request.cron:
+        CronSchedule(" ".join(request.cron.split()), request.timezone)
+    if (scheduled / request.name / SPEC_FILE).exists() and not request.force:
+        raise ConflictError(
+            f"Pipeline {request.name!r} already exists in {scheduled}; choose another name "
+            "or replace it (force)."
+        )
+    from workspace.jobs.runner import load_notebook
+
+    base = settings.home.joinpath(*PROMOTE_DIR)
+    before = set(base.glob(f"{request.name}-*")) if base.is_dir() else set()
+    try:
+        result = promote_notebook(
+            file,
+            name=request.name,
+            scheduled=scheduled,
+            schedule=" ".join(request.cron.split()) if request.cron else None,
+            timezone=request.timezone,
+            parameters=request.parameters,
+            force=request.force,
+            settings=settings,
+            kernel=_kernel(load_notebook(file)),
+            progress=progress,
+        )
+    except PromoteError as exc:
+        new = sorted(set(base.glob(f"{request.name}-*")) - before) if base.is_dir() else []
+        test_id = new[-1].name if new else None
+        if test_id is None:
+            raise
+        return Promotion(folder=None, test_id=test_id, error=exc)
+    report = result.test.report
+    test_id = report.parent.parent.name if report is not None else None
+    return Promotion(folder=result.folder, test_id=test_id)
