@@ -28,16 +28,29 @@ function query(params: Record<string, string | number | undefined>): string {
   return parts.length ? '?' + parts.join('&') : '';
 }
 
+/**
+ * GET with `cache: 'no-cache'`: Jupyter's default `no-store` makes ServerConnection append
+ * a bare timestamp to the query string (`?1712345678901`), which the routes that validate
+ * their query strictly reject as an unknown parameter. `no-cache` still revalidates.
+ */
+function get<T>(path: string, init: RequestInit = {}): Promise<T> {
+  return requestAPI<T>(path, { cache: 'no-cache', ...init });
+}
+
 function post<T>(path: string, body: any = {}): Promise<T> {
-  return requestAPI<T>(path, { method: 'POST', body: JSON.stringify(body) });
+  return requestAPI<T>(path, {
+    method: 'POST',
+    cache: 'no-cache',
+    body: JSON.stringify(body)
+  });
 }
 
 export const jobs = {
   pipelines(): Promise<IPipelineList> {
-    return requestAPI<IPipelineList>('jobs/pipelines');
+    return get<IPipelineList>('jobs/pipelines');
   },
   pipeline(name: string): Promise<IPipelineDetail> {
-    return requestAPI<IPipelineDetail>(`jobs/pipelines/${enc(name)}`);
+    return get<IPipelineDetail>(`jobs/pipelines/${enc(name)}`);
   },
   trigger(name: string, parameters: Record<string, any> = {}): Promise<IRun> {
     return post<IRun>(`jobs/pipelines/${enc(name)}/trigger`, { parameters });
@@ -49,13 +62,13 @@ export const jobs = {
     return post<IPipelineSummary>(`jobs/pipelines/${enc(name)}/resume`);
   },
   runs(pipeline: string, limit = 20): Promise<IRunList> {
-    return requestAPI<IRunList>('jobs/runs' + query({ pipeline, limit }));
+    return get<IRunList>('jobs/runs' + query({ pipeline, limit }));
   },
   run(runId: string): Promise<IRunDetail> {
-    return requestAPI<IRunDetail>(`jobs/runs/${enc(runId)}`);
+    return get<IRunDetail>(`jobs/runs/${enc(runId)}`);
   },
   log(runId: string, attemptId: number): Promise<IAttemptLog> {
-    return requestAPI<IAttemptLog>(
+    return get<IAttemptLog>(
       `jobs/runs/${enc(runId)}/attempts/${attemptId}/log`
     );
   },
@@ -69,13 +82,13 @@ export const jobs = {
 
 export const schedule = {
   cron(cron: string, timezone: string, init?: RequestInit): Promise<ICronPreview> {
-    return requestAPI<ICronPreview>(
+    return get<ICronPreview>(
       'schedule/cron' + query({ cron, timezone }),
       init
     );
   },
   notebook(path: string): Promise<INotebookScheduleInfo> {
-    return requestAPI<INotebookScheduleInfo>(
+    return get<INotebookScheduleInfo>(
       'schedule/notebook' + query({ path })
     );
   },

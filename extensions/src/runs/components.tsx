@@ -53,18 +53,22 @@ export function ActionButton(props: {
   busy?: boolean;
   accept?: boolean;
   warn?: boolean;
+  /** Show only the icon (the label becomes the tooltip and aria-label). */
+  iconOnly?: boolean;
   onClick: (event: React.MouseEvent) => void;
 }): JSX.Element {
   const cls =
     'awr-Button' +
     (props.accept ? ' awr-mod-accept' : '') +
-    (props.warn ? ' awr-mod-warn' : '');
+    (props.warn ? ' awr-mod-warn' : '') +
+    (props.iconOnly ? ' awr-mod-iconOnly' : '');
   return (
     <button
       type="button"
       className={cls}
       data-testid={props.testid}
       title={props.title ?? props.label}
+      aria-label={props.label}
       disabled={props.disabled || props.busy}
       onClick={e => {
         e.stopPropagation();
@@ -78,7 +82,7 @@ export function ActionButton(props: {
           <props.icon.react tag="span" className="awr-Button-icon" />
         )
       )}
-      <span className="awr-Button-label">{props.label}</span>
+      {!props.iconOnly && <span className="awr-Button-label">{props.label}</span>}
     </button>
   );
 }

@@ -20,7 +20,12 @@ import {
   StateBadge,
   errorMessage
 } from './components';
-import { absoluteTime, durationBetween, shortTime } from './format';
+import {
+  absoluteTime,
+  clockTime,
+  durationBetween,
+  shortTime
+} from './format';
 import { IGraphNode, TaskGraph, buildNodes } from './graph';
 import { playIcon } from './icons';
 import { FAST_INTERVAL, IDLE_INTERVAL } from './panel';
@@ -403,7 +408,20 @@ function RunDetailView(props: IViewProps): JSX.Element {
             <span className="awr-Tag">repair {run.repair_generation}</span>
           )}
         </MetaItem>
-        <MetaItem label="Triggered by">{run.triggered_by || '—'}</MetaItem>
+        <MetaItem label="Triggered by">
+          {run.trigger === 'after' && run.triggered_by ? (
+            <button
+              type="button"
+              className="awr-LinkButton"
+              title={`Open the upstream run ${run.triggered_by}`}
+              onClick={() => props.onOpenRun(run.triggered_by!)}
+            >
+              run {run.triggered_by.slice(0, 8)}
+            </button>
+          ) : (
+            run.triggered_by || '—'
+          )}
+        </MetaItem>
         {run.scheduled_for && (
           <MetaItem label="Scheduled for">
             <TimeText iso={run.scheduled_for} />
@@ -827,7 +845,7 @@ function Timeline(props: { detail: IRunDetail }): JSX.Element {
       {events.map(e => (
         <li key={e.event_id} className={'awr-Timeline-item awr-level-' + e.level}>
           <span className="awr-Timeline-dot" />
-          <time title={absoluteTime(e.at)}>{shortTime(e.at)}</time>
+          <time title={absoluteTime(e.at)}>{clockTime(e.at)}</time>
           {e.task_key && <span className="awr-Tag">{e.task_key}</span>}
           <span className="awr-Timeline-msg">{e.message}</span>
         </li>

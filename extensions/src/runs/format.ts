@@ -33,6 +33,20 @@ export function absoluteTime(iso: string | null | undefined): string {
   return d ? absFormat.format(d) : '';
 }
 
+const clockFormat = new Intl.DateTimeFormat(undefined, {
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit'
+});
+
+/** "Mar 3, 06:00:12" (event timelines) */
+export function clockTime(iso: string | null | undefined): string {
+  const d = parseTime(iso);
+  return d ? clockFormat.format(d) : '';
+}
+
 /** "Mar 3, 06:00" */
 export function shortTime(iso: string | null | undefined): string {
   const d = parseTime(iso);

@@ -24,6 +24,11 @@ export namespace CommandIDs {
   export const refreshRuns = 'workspace:refresh-runs';
 }
 
+/** The first 8 characters of a long run id (tab titles). */
+function shortId(runId: string): string {
+  return runId.length > 12 ? runId.slice(0, 8) : runId;
+}
+
 export const PALETTE_CATEGORY = 'Analytics Workspace';
 
 const runsPlugin: JupyterFrontEndPlugin<void> = {
@@ -54,11 +59,11 @@ const runsPlugin: JupyterFrontEndPlugin<void> = {
       const widget = new MainAreaWidget({ content });
       widget.id = 'workspace-run-' + runId.replace(/[^A-Za-z0-9_-]/g, '_');
       widget.addClass('awr-RunDetailArea');
-      widget.title.label = `Run ${runId}`;
+      widget.title.label = `Run ${shortId(runId)}`;
       widget.title.icon = pipelinesIcon;
       widget.title.closable = true;
       content.stateChanged.connect((_, run) => {
-        widget.title.label = `${run.pipeline} · ${run.run_id}`;
+        widget.title.label = `${run.pipeline} · ${shortId(run.run_id)}`;
         widget.title.caption = `Run ${run.run_id} of ${run.pipeline}: ${stateLabel(run.state)}`;
         void tracker.save(widget);
       });

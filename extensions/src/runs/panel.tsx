@@ -351,7 +351,7 @@ function PipelineRow(props: {
       }}
     >
       <div className="awr-PipelineRow-top">
-        <span className="awr-PipelineRow-name" title={p.description ?? p.name}>
+        <span className="awr-PipelineRow-name" title={p.description ? `${p.name}: ${p.description}` : p.name}>
           {p.name}
         </span>
         {p.paused && (
@@ -361,9 +361,10 @@ function PipelineRow(props: {
         )}
         <span className="awr-PipelineRow-actions">
           <ActionButton
-            label="Run"
+            label="Run now"
             title={`Trigger a run of ${p.name} now`}
             icon={playIcon}
+            iconOnly
             testid="pipeline-trigger"
             disabled={!!p.error}
             busy={props.busy.has('trigger:' + p.name)}
@@ -374,6 +375,7 @@ function PipelineRow(props: {
               label="Resume"
               title="Resume the schedule"
               icon={resumeIcon}
+              iconOnly
               testid="pipeline-resume"
               busy={props.busy.has('pause:' + p.name)}
               onClick={() => props.onPause(p.name, false)}
@@ -383,6 +385,7 @@ function PipelineRow(props: {
               label="Pause"
               title="Pause the schedule: no scheduled run starts until resumed"
               icon={pauseIcon}
+              iconOnly
               testid="pipeline-pause"
               busy={props.busy.has('pause:' + p.name)}
               onClick={() => props.onPause(p.name, true)}
@@ -392,41 +395,29 @@ function PipelineRow(props: {
       </div>
       <div className="awr-PipelineRow-meta">
         <StateBadge state={p.last_run_state} small />
-        {p.schedule ? (
-          <span
-            className="awr-PipelineRow-schedule"
-            title={`cron ${p.schedule.cron} in ${p.schedule.timezone}`}
-          >
-            <code>{p.schedule.cron}</code> {p.schedule.timezone}
+        {next && (
+          <span className="awr-PipelineRow-next">
+            next <RelTime iso={next} />
           </span>
-        ) : p.after.length ? (
-          <span className="awr-PipelineRow-schedule">
-            after {p.after.join(', ')}
-          </span>
-        ) : (
-          <span className="awr-PipelineRow-schedule awr-muted">manual only</span>
         )}
       </div>
-      {p.error ? (
+      <div className="awr-PipelineRow-schedule">
+        {p.schedule ? (
+          <span title={`cron ${p.schedule.cron} in ${p.schedule.timezone}`}>
+            <code>{p.schedule.cron}</code>
+            <span className="awr-sep">·</span>
+            {p.schedule.timezone}
+          </span>
+        ) : p.after.length ? (
+          <span>after {p.after.join(', ')}</span>
+        ) : (
+          <span>manual only</span>
+        )}
+      </div>
+      {p.error && (
         <div className="awr-PipelineRow-error" title={p.error}>
           {p.error}
         </div>
-      ) : (
-        (next || p.description) && (
-          <div className="awr-PipelineRow-next">
-            {next && (
-              <span>
-                Next run <RelTime iso={next} />
-              </span>
-            )}
-            {next && p.description && <span className="awr-sep">·</span>}
-            {p.description && (
-              <span className="awr-muted awr-ellipsis" title={p.description}>
-                {p.description}
-              </span>
-            )}
-          </div>
-        )
       )}
     </li>
   );
