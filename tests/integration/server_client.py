@@ -21,7 +21,7 @@ def jp_server_config() -> dict[str, Any]:
 
 
 async def call(
-    fetch: Fetch, method: str, path: str, *, body: Any = None, **params: Any
+    fetch: Fetch, method: str, route: str, /, *, body: Any = None, **params: Any
 ) -> tuple[int, Any]:
     """``(status, JSON body)`` of a request under ``workspace/api/`` (errors included)."""
     kwargs: dict[str, Any] = {"method": method}
@@ -30,7 +30,7 @@ async def call(
     if method == "POST":
         kwargs["body"] = json.dumps(body if body is not None else {})
     try:
-        response = await fetch("workspace", "api", *path.split("/"), **kwargs)
+        response = await fetch("workspace", "api", *route.split("/"), **kwargs)
     except HTTPClientError as exc:
         assert exc.response is not None
         return exc.code, json.loads(exc.response.body or b"null")

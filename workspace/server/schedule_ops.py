@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -140,7 +141,7 @@ def notebook_info(root_dir: str | Path, path: str, scheduled: Path) -> NotebookI
             params.append(
                 NotebookParameter(
                     name=name,
-                    type=_none_text(p.get("inferred_type_name")),
+                    type=_type_name(p.get("inferred_type_name"), p.get("default")),
                     default=_none_text(p.get("default")),
                     help=_none_text(p.get("help")),
                 )
@@ -153,6 +154,23 @@ def notebook_info(root_dir: str | Path, path: str, scheduled: Path) -> NotebookI
         parameters=params,
         existing=(scheduled / name / SPEC_FILE).is_file(),
     )
+
+
+def _type_name(inferred: Any, default: Any) -> str | None:
+    """Papermill's type annotation, else the type of the default's literal (``10`` -> int).
+
+    Examples
+    --------
+    >>> _type_name("None", "'all'"), _type_name(None, "[1, 2]"), _type_name("float", "1")
+    ('str', 'list', 'float')
+    """
+    if inferred and str(inferred) != "None":
+        return str(inferred)
+    try:
+        value = ast.literal_eval(str(default))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    return None if value is None else type(value).__name__
 
 
 def _none_text(value: Any) -> str | None:
