@@ -33,6 +33,7 @@ from traitlets.config import Configurable
 
 from workspace.jobs.locations import scheduled_root
 from workspace.lake.settings import Settings
+from workspace.server.base import NotFoundHandler, WorkspaceHandler
 from workspace.server.catalog_handlers import ROUTES as CATALOG_ROUTES
 from workspace.server.jobs_handlers import ROUTES as JOBS_ROUTES
 from workspace.server.jobs_handlers import JobsServices
@@ -108,7 +109,10 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         workspace_scheduled=scheduled,
         workspace_resources=resources,
     )
-    handlers = [(url_path_join(base_url, API_PREFIX, path), handler) for path, handler in ROUTES]
+    handlers: list[tuple[str, type[WorkspaceHandler]]] = [
+        (url_path_join(base_url, API_PREFIX, path), handler) for path, handler in ROUTES
+    ]
+    handlers.append((url_path_join(base_url, API_PREFIX, "(?P<rest>.*)"), NotFoundHandler))
     web_app.add_handlers(".*$", handlers)
     serverapp.log.info("workspace.server: routes under %s", url_path_join(base_url, API_PREFIX))
 

@@ -156,3 +156,14 @@ class WorkspaceHandler(APIHandler):
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(body.model_dump_json())
+
+
+class NotFoundHandler(WorkspaceHandler):
+    """Any path under ``workspace/api/`` that matches no route: a JSON 404."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, rest: str) -> None:
+        raise tornado.web.HTTPError(404, "No such endpoint: %s", self.request.path)
+
+    post = get
