@@ -22,6 +22,10 @@ from workspace.lake.errors import WorkspaceError
 GENERIC_500 = "Internal error; the server log has the details."
 
 
+class ConflictError(WorkspaceError):
+    """The request conflicts with what exists (e.g. a pipeline of that name): 409."""
+
+
 def _where(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
@@ -55,8 +59,9 @@ def error_body(exc: BaseException, *, generic: str = GENERIC_500) -> ErrorRespon
     """The status and message of an exception a handler raised.
 
     Validation and :class:`WorkspaceError` -> 400, :class:`PermissionError` -> 403, unknown
-    object (:class:`LookupError`) -> 404, forbidden state change
-    (:class:`InvalidTransitionError`) -> 409, anything else -> 500 with ``generic``.
+    object (:class:`LookupError`) -> 404, forbidden state change or conflict
+    (:class:`InvalidTransitionError`, :class:`ConflictError`) -> 409, anything else -> 500
+    with ``generic``.
 
     Examples
     --------
@@ -68,7 +73,7 @@ def error_body(exc: BaseException, *, generic: str = GENERIC_500) -> ErrorRespon
     """
     if isinstance(exc, ValidationError):
         return validation_body(exc)
-    if isinstance(exc, InvalidTransitionError):
+    if isinstance(exc, (InvalidTransitionError, ConflictError)):
         return ErrorResponse(status=409, error=str(exc))
     if isinstance(exc, PermissionError):
         return ErrorResponse(status=403, error=str(exc) or "Permission denied.")
