@@ -76,9 +76,12 @@ export async function requestAPI<T>(
   }
   let response: Response;
   try {
+    // `no-cache` (revalidate) instead of Lab's default `no-store`, which
+    // appends a bare `?<timestamp>` cache buster that the server's strict
+    // query validation rejects as an unknown parameter.
     response = await ServerConnection.makeRequest(
       url,
-      { ...init, headers },
+      { cache: 'no-cache', ...init, headers },
       settings
     );
   } catch (err) {

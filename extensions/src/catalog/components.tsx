@@ -204,35 +204,40 @@ export function formatRelative(iso: string | null | undefined): string {
   return Time.formatHuman(d);
 }
 
-/** A compact number for chart labels and stats: 1.2k, 3.4M, 0.25. */
-export function formatNumber(value: any): string {
+const NUMERIC_TEXT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+const DECIMAL = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+
+/**
+ * A compact number for chart labels and stats: 1,234, 12.5k, 3.4M, 0.253.
+ * Numeric strings (the profile sends min/max/mean as text) are numbers too.
+ */
+export function formatNumber(value: any, compact = false): string {
   if (value === null || value === undefined) {
     return '–';
+  }
+  if (typeof value === 'string' && NUMERIC_TEXT.test(value.trim())) {
+    value = Number(value);
   }
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) {
       return String(value);
     }
     const abs = Math.abs(value);
-    if (Number.isInteger(value) && abs < 1e6) {
-      return INT.format(value);
+    if (compact || abs >= 1e7) {
+      if (abs >= 1e9) {
+        return `${(value / 1e9).toFixed(1)}B`;
+      }
+      if (abs >= 1e6) {
+        return `${(value / 1e6).toFixed(1)}M`;
+      }
+      if (abs >= 1e4) {
+        return `${(value / 1e3).toFixed(1)}k`;
+      }
     }
-    if (abs >= 1e9) {
-      return `${(value / 1e9).toFixed(1)}B`;
+    if (abs === 0 || abs >= 1) {
+      return DECIMAL.format(value);
     }
-    if (abs >= 1e6) {
-      return `${(value / 1e6).toFixed(1)}M`;
-    }
-    if (abs >= 1e4) {
-      return `${(value / 1e3).toFixed(1)}k`;
-    }
-    if (abs >= 100) {
-      return value.toFixed(0);
-    }
-    if (abs >= 1) {
-      return value.toFixed(2);
-    }
-    return value.toPrecision(3);
+    return String(Number(value.toPrecision(3)));
   }
   return formatValue(value);
 }

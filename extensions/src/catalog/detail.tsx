@@ -550,11 +550,16 @@ function PreviewTab(props: {
 }): JSX.Element {
   const { name, at, refreshKey } = props;
   const [offset, setOffset] = React.useState(0);
-  const [page, setPage] = React.useState<IPreviewResponse | null>(null);
+  const [loaded, setLoaded] = React.useState<{
+    page: IPreviewResponse;
+    at: number | null;
+  } | null>(null);
   const [error, setError] = React.useState<unknown>(null);
   const [loading, setLoading] = React.useState(true);
   const [retry, setRetry] = React.useState(0);
   const lastAt = React.useRef(at);
+  // rows of another snapshot are not shown while this one loads
+  const page = loaded && loaded.at === at ? loaded.page : null;
 
   // a new snapshot starts at the first page
   if (lastAt.current !== at) {
@@ -573,7 +578,7 @@ function PreviewTab(props: {
       { signal: controller.signal }
     )
       .then(p => {
-        setPage(p);
+        setLoaded({ page: p, at });
         setError(null);
         setLoading(false);
       })
@@ -590,7 +595,11 @@ function PreviewTab(props: {
     return <ErrorState error={error} onRetry={() => setRetry(r => r + 1)} />;
   }
   if (!page) {
-    return <Spinner label="Loading rows…" />;
+    return (
+      <Spinner
+        label={at === null ? 'Loading rows…' : `Loading rows at snapshot ${at}…`}
+      />
+    );
   }
   const first = page.total === 0 ? 0 : page.offset + 1;
   const last = page.offset + page.rows.length;
@@ -753,9 +762,17 @@ function ProfileTab(props: { name: string; refreshKey: number }): JSX.Element {
   );
 }
 
-function Stat(props: { label: string; value: string; title?: string }): JSX.Element {
+function Stat(props: {
+  label: string;
+  value: string;
+  title?: string;
+  warn?: boolean;
+}): JSX.Element {
   return (
-    <div className="aw-Stat" title={props.title ?? props.value}>
+    <div
+      className={`aw-Stat${props.warn ? ' aw-mod-warn' : ''}`}
+      title={props.title ?? props.value}
+    >
       <span className="aw-Stat-label">{props.label}</span>
       <span className="aw-Stat-value">{props.value}</span>
     </div>
@@ -776,28 +793,30 @@ function ProfileColumn(props: {
         </code>
         <code className="aw-Type">{c.type}</code>
       </div>
-      <div className="aw-NullBar" title={`${nullPct.toFixed(1)}% null`}>
-        <div className="aw-NullBar-fill" style={{ width: `${Math.min(100, Math.max(0, nullPct))}%` }} />
-      </div>
       <div className="aw-ProfileColumn-stats">
-        <Stat label="null" value={c.null_pct === null ? '–' : `${formatNumber(c.null_pct)}%`} />
-        <Stat label="distinct" value={c.approx_distinct === null ? '–' : `≈${formatCount(c.approx_distinct)}`} />
-        {c.min !== null && c.min !== undefined ? (
-          <Stat label="min" value={formatNumber(c.min)} title={formatValue(c.min)} />
-        ) : null}
-        {c.max !== null && c.max !== undefined ? (
-          <Stat label="max" value={formatNumber(c.max)} title={formatValue(c.max)} />
-        ) : null}
-        {c.mean !== null && c.mean !== undefined ? (
-          <Stat label="mean" value={formatNumber(c.mean)} title={formatValue(c.mean)} />
-        ) : null}
+        <Stat
+          label="null"
+          value={c.null_pct === null ? '–' : `${formatNumber(c.null_pct)}%`}
+          warn={nullPct > 0}
+        />
+        <Stat
+          label="distinct"
+          value={c.approx_distinct === null ? '–' : `≈${formatCount(c.approx_distinct)}`}
+        />
+        <Stat label="mean" value={formatNumber(c.mean)} title={formatValue(c.mean)} />
+        <Stat label="min" value={formatNumber(c.min)} title={formatValue(c.min)} />
+        <Stat label="max" value={formatNumber(c.max)} title={formatValue(c.max)} />
       </div>
       {c.histogram && c.histogram.length ? (
         <Histogram bins={c.histogram} />
       ) : c.top_values && c.top_values.length ? (
         <TopValues values={c.top_values} rows={props.rows} />
       ) : (
-        <div className="aw-ProfileColumn-nochart">no distribution</div>
+        <div className="aw-ProfileColumn-nochart">
+          {c.approx_distinct && props.rows && c.approx_distinct > props.rows / 2
+            ? 'Nearly every value is distinct'
+            : 'No distribution'}
+        </div>
       )}
     </div>
   );
@@ -850,8 +869,8 @@ function Histogram(props: { bins: { low: any; high: any; count: number }[] }): J
         })}
       </svg>
       <div className="aw-Chart-axis">
-        <span>{formatNumber(bins[0].low)}</span>
-        <span>{formatNumber(bins[bins.length - 1].high)}</span>
+        <span>{formatNumber(bins[0].low, true)}</span>
+        <span>{formatNumber(bins[bins.length - 1].high, true)}</span>
       </div>
     </div>
   );
@@ -896,7 +915,7 @@ function TopValues(props: { values: [any, number][]; rows: number | null }): JSX
               rx={1}
             />
             <text className="aw-TopValues-count" x={width} y={rowH - 4} textAnchor="end">
-              {formatNumber(count)}
+              {formatNumber(count, true)}
             </text>
           </g>
         );
