@@ -453,7 +453,8 @@ function RunsSection(props: {
   } else if (props.runs.length === 0) {
     content = (
       <div className="awr-Empty awr-mod-small" data-testid="runs-none">
-        No runs of {props.pipeline} yet. Use <b>Run</b> to start one.
+        No runs of {props.pipeline} yet. Use{' '}
+        <playIcon.react tag="span" className="awr-InlineIcon" /> to start one.
       </div>
     );
   } else {

@@ -33,24 +33,58 @@ export const CRON_PRESETS: { label: string; cron: string }[] = [
 /** The kind of input a papermill type gets. */
 type InputKind = 'int' | 'float' | 'bool' | 'text';
 
-function inputKind(type: string | null | undefined): InputKind {
-  const t = (type ?? '').toLowerCase();
-  if (t === 'int') {
+/**
+ * The kind of input of a parameter: its declared type (`top_n: int = 5`), else what its
+ * default looks like (papermill reports the type "None" for unannotated variables).
+ */
+export function inputKind(p: INotebookParameter): InputKind {
+  const t = (p.type ?? '').toLowerCase();
+  if (t === 'int' || t === 'float' || t === 'bool') {
+    return t;
+  }
+  if (t && t !== 'none') {
+    return 'text';
+  }
+  const d = (p.default ?? '').trim();
+  if (/^[+-]?\d+$/.test(d)) {
     return 'int';
   }
-  if (t === 'float') {
+  if (/^[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)$/.test(d)) {
     return 'float';
   }
-  if (t === 'bool') {
+  if (d === 'True' || d === 'False') {
     return 'bool';
   }
   return 'text';
 }
 
+/** The type shown next to a parameter. */
+export function typeLabel(p: INotebookParameter): string {
+  const t = (p.type ?? '').toLowerCase();
+  if (t && t !== 'none') {
+    return p.type!;
+  }
+  const kind = inputKind(p);
+  if (kind !== 'text') {
+    return kind;
+  }
+  const d = (p.default ?? '').trim();
+  if (/^[rbuRBU]{0,2}(['"]).*\1$/s.test(d)) {
+    return 'str';
+  }
+  if (d.startsWith('[')) {
+    return 'list';
+  }
+  if (d.startsWith('{')) {
+    return 'dict';
+  }
+  return d === 'None' || d === '' ? 'any' : 'expr';
+}
+
 /** The default of a parameter (Python source text) as the value of its input. */
 export function initialValue(p: INotebookParameter): string | boolean {
   const text = (p.default ?? '').trim();
-  const kind = inputKind(p.type);
+  const kind = inputKind(p);
   if (kind === 'bool') {
     return text === 'True';
   }
@@ -66,7 +100,7 @@ export function initialValue(p: INotebookParameter): string | boolean {
 
 /** The JSON value sent for an input (numbers as numbers, str as text). */
 function jsonValue(p: INotebookParameter, value: string | boolean): any {
-  const kind = inputKind(p.type);
+  const kind = inputKind(p);
   if (kind === 'bool') {
     return !!value;
   }
@@ -74,8 +108,8 @@ function jsonValue(p: INotebookParameter, value: string | boolean): any {
     const n = Number(value);
     return value === '' || isNaN(n) ? value : n;
   }
-  const type = (p.type ?? '').toLowerCase();
-  if (type !== 'str' && type !== '' && type !== 'none') {
+  const type = typeLabel(p);
+  if (type === 'list' || type === 'dict') {
     // list, dict, ...: JSON if it parses, else the text
     try {
       return JSON.parse(String(value));
@@ -135,6 +169,8 @@ export interface IScheduleFormProps {
   /** Save the notebook before it is read (it may have unsaved changes). */
   prepare: () => Promise<void>;
   openPipeline: (name: string) => void;
+  /** Close the dialog. */
+  close: () => void;
   /** Register the submit function so the dialog's Enter key can call it. */
   bindSubmit: (submit: () => void) => void;
   /** Called when the phase changes (the dialog relabels its button). */
@@ -547,23 +583,37 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         </div>
       )}
 
-      {phase === 'form' && (
-        <div className="aws-Actions">
+      <div className="aws-Actions">
+        <button
+          type="button"
+          className="awr-Button aws-Close"
+          data-testid="schedule-close"
+          onClick={props.close}
+        >
+          {phase === 'done' && result?.ok ? 'Close' : 'Cancel'}
+        </button>
+        {phase !== 'done' && (
           <button
             type="submit"
             className="awr-Button awr-mod-accept aws-Submit"
             data-testid="schedule-submit"
-            disabled={!!nameError || !!previewError}
+            disabled={!!nameError || !!previewError || phase === 'running'}
             title={
               nameError ??
               previewError ??
               'Test-run the notebook, then add it to the scheduled pipelines'
             }
           >
-            Test and schedule
+            {phase === 'running' ? (
+              <>
+                <span className="awr-Spinner" /> Testing…
+              </>
+            ) : (
+              'Test and schedule'
+            )}
           </button>
-        </div>
-      )}
+        )}
+      </div>
     </form>
   );
 }
@@ -576,14 +626,14 @@ function ParameterInput(props: {
   onChange: (v: string | boolean) => void;
 }): JSX.Element {
   const p = props.param;
-  const kind = inputKind(p.type);
+  const kind = inputKind(p);
   const id = 'aws-param-' + p.name;
   const changed = props.value !== undefined && props.value !== initialValue(p);
   return (
     <div className="aws-Param">
       <label htmlFor={id} className="aws-ParamLabel">
         <code>{p.name}</code>
-        <span className="aws-ParamType">{p.type ?? 'any'}</span>
+        <span className="aws-ParamType">{typeLabel(p)}</span>
       </label>
       {kind === 'bool' ? (
         <label className="aws-Check">
@@ -616,7 +666,12 @@ function ParameterInput(props: {
           <span className="aws-FieldError">{props.error}</span>
         ) : (
           <>
-            {p.help && <span>{p.help} </span>}
+            {p.help && (
+              <span>
+                {p.help}
+                <span className="awr-sep">·</span>
+              </span>
+            )}
             <span className="awr-muted">
               default <code>{p.default ?? 'None'}</code>
               {changed && ' · changed'}

@@ -6,7 +6,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
+import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
 import {
   INotebookModel,
@@ -36,15 +36,16 @@ export async function scheduleNotebook(
         await context.save();
       }
     },
+    close: () => dialog?.reject(),
     openPipeline: name => {
-      dialog?.resolve(0);
+      dialog?.reject();
       void app.commands.execute(OPEN_RUNS_COMMAND, { pipeline: name });
     }
   });
   dialog = new ScheduleDialog({
     title: `Schedule ${panel.title.label || 'notebook'}`,
     body: form,
-    buttons: [Dialog.cancelButton({ label: 'Close' })],
+    buttons: [],
     focusNodeSelector: '[data-testid="schedule-name"]',
     form
   });
