@@ -85,7 +85,26 @@ def build_lake(home: Path) -> dict[str, int]:
     return {"v1": first.snapshot_id, "v2": second.snapshot_id}
 
 
+@pytest.fixture(scope="session")
+def _shared_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    home = tmp_path_factory.mktemp("shared-lake") / "workspace-home"
+    return home, build_lake(home)
+
+
 @pytest.fixture
-def server_lake(server_home: Path) -> dict[str, int]:
-    """The small lake of :func:`build_lake` in ``home``."""
+def server_lake(
+    _shared_lake: tuple[Path, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, int]:
+    """The lake of :func:`build_lake`, built once per session: tests must not change it
+    (use ``fresh_lake`` for that)."""
+    home, snapshots = _shared_lake
+    monkeypatch.setenv("WORKSPACE_HOME", str(home))
+    monkeypatch.setenv("WORKSPACE_USER", USER)
+    monkeypatch.delenv("WORKSPACE_SCHEDULED", raising=False)
+    return snapshots
+
+
+@pytest.fixture
+def fresh_lake(server_home: Path) -> dict[str, int]:
+    """A lake of its own in ``server_home``, for tests that change it."""
     return build_lake(server_home)

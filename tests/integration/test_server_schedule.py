@@ -90,7 +90,7 @@ async def test_notebook_paths_stay_under_the_root(
 
 
 async def test_promote_then_conflict_then_force(
-    jp_fetch: Fetch, jp_root_dir: Path, server_lake: dict[str, int]
+    jp_fetch: Fetch, jp_root_dir: Path, fresh_lake: dict[str, int]
 ) -> None:
     make_notebook(jp_root_dir / "daily.ipynb", "scale = 1", "print(scale * 2)")
     request = {"path": "daily.ipynb", "name": "daily", "cron": "0 6 * * *",
@@ -118,7 +118,7 @@ async def test_promote_then_conflict_then_force(
 
 
 async def test_promote_failure_links_the_test_report(
-    jp_fetch: Fetch, jp_root_dir: Path, server_lake: dict[str, int]
+    jp_fetch: Fetch, jp_root_dir: Path, fresh_lake: dict[str, int]
 ) -> None:
     make_notebook(jp_root_dir / "bad.ipynb", "n = 1", "raise RuntimeError('no data for ' + str(n))")
     status, body = await call(
