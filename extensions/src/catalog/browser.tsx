@@ -332,9 +332,10 @@ function usePagedTables(
     setState(prev => ({
       ...prev,
       status: 'loading',
-      // keep what is shown while refreshing the same list
-      items: prev.query === key ? prev.items : [],
-      total: prev.query === key ? prev.total : 0,
+      // keep what is shown (dimmed) while refreshing the same list or while
+      // the search text changes; a new layer list starts empty
+      items: prev.query === key || debounceMs > 0 ? prev.items : [],
+      total: prev.query === key || debounceMs > 0 ? prev.total : 0,
       error: undefined,
       more: false,
       moreError: undefined
@@ -592,6 +593,7 @@ function SearchResults(props: {
     <div
       className={`aw-SearchResults${stale || state.status === 'loading' ? ' aw-mod-stale' : ''}`}
       data-testid="catalog-search-results"
+      data-state={stale || state.status === 'loading' ? 'loading' : state.status}
       aria-busy={state.status === 'loading'}
     >
       <div className="aw-SearchResults-summary">

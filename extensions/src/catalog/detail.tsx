@@ -175,8 +175,11 @@ function TableDetail(props: {
           <tableIcon.react tag="span" className="aw-TableDetail-goneIcon" />
           <div className="aw-EmptyState-title">This table no longer exists</div>
           <p className="aw-TableDetail-goneText">
-            <code>{name}</code> was dropped or renamed.{' '}
-            {(error as APIError).message}
+            {(error as APIError).message || (
+              <>
+                <code>{name}</code> was dropped or renamed.
+              </>
+            )}
           </p>
           <div className="aw-TableDetail-goneActions">
             <button
@@ -803,7 +806,9 @@ function ProfileColumn(props: {
           label="distinct"
           value={c.approx_distinct === null ? '–' : `≈${formatCount(c.approx_distinct)}`}
         />
-        <Stat label="mean" value={formatNumber(c.mean)} title={formatValue(c.mean)} />
+        {c.mean !== null && c.mean !== undefined ? (
+          <Stat label="mean" value={formatNumber(c.mean)} title={formatValue(c.mean)} />
+        ) : null}
         <Stat label="min" value={formatNumber(c.min)} title={formatValue(c.min)} />
         <Stat label="max" value={formatNumber(c.max)} title={formatValue(c.max)} />
       </div>
