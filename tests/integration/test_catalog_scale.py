@@ -114,6 +114,9 @@ def test_index_equals_a_direct_query(lake_ws: Workspace) -> None:
 def test_tables_of_another_process_show_up_on_the_next_call(lake_ws: Workspace) -> None:
     _build(lake_ws)
     assert lake_ws.catalog.page(layer="gold").total == 99
+    # served from the cache: only the snapshot query ran, and it must not keep the SQLite
+    # catalog locked (the other process's plain CREATE TABLE below does not retry)
+    assert lake_ws.catalog.page(layer="gold").total == 99
     script = textwrap.dedent(
         """
         import workspace

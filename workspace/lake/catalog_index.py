@@ -263,8 +263,9 @@ class IndexReader:
         """
         if not self._token_sql:
             return []
-        row = self._con.execute(self._token_sql).fetchone()
-        assert row is not None
+        # fetchall, not fetchone: a result left open keeps the SQLite catalog locked,
+        # and other processes' commits would fail with "database is locked".
+        (row,) = self._con.execute(self._token_sql).fetchall()
         return [(int(row[2 * i]), str(row[2 * i + 1])) for i in range(len(self.aliases))]
 
     def index(self) -> CatalogIndex:

@@ -241,13 +241,13 @@ def histograms(
         f"SELECT {', '.join(counts)} FROM v, b"
     )
     try:
-        row = con.execute(sql).fetchone()
+        rows = con.execute(sql).fetchall()  # fetchall: never leave a result (and lock) open
     except duckdb.Error as exc:  # a histogram is a nicety: never fail the whole profile
         log.warning("could not compute histograms: %s", exc)
         return {}
     out: dict[str, list[HistogramBin] | None] = {}
     for i, (name, ctype, kind) in enumerate(binned):
-        lo, hi, hist = row[3 * i : 3 * i + 3] if row else (None, None, None)
+        lo, hi, hist = rows[0][3 * i : 3 * i + 3] if rows else (None, None, None)
         try:
             out[name] = _bins(lo, hi, hist or {}, kind, ctype)
         except (OverflowError, ValueError, ArithmeticError) as exc:
