@@ -399,36 +399,36 @@ function usePagedTables(
     const offset = stateRef.current.items.length;
     setState(prev => ({ ...prev, more: true, moreError: undefined }));
     requestAPI<ITablesResponse>(
-        'catalog/tables' +
-          query({
-            layer: params.layer,
-            q: params.q,
-            offset,
-            limit: PAGE_SIZE
-          }),
-        { signal: controller.signal }
-      )
-        .then(page => {
-          if (id !== seq.current) {
-            return;
-          }
-          setState(prev => {
-            const seen = new Set(prev.items.map(t => t.name));
-            const added = page.tables.filter(t => !seen.has(t.name));
-            return {
-              ...prev,
-              items: prev.items.concat(added),
-              total: page.total,
-              more: false
-            };
-          });
-        })
-        .catch(error => {
-          if (id !== seq.current || isAbortError(error)) {
-            return;
-          }
-          setState(prev => ({ ...prev, more: false, moreError: error }));
+      'catalog/tables' +
+        query({
+          layer: params.layer,
+          q: params.q,
+          offset,
+          limit: PAGE_SIZE
+        }),
+      { signal: controller.signal }
+    )
+      .then(page => {
+        if (id !== seq.current) {
+          return;
+        }
+        setState(prev => {
+          const seen = new Set(prev.items.map(t => t.name));
+          const added = page.tables.filter(t => !seen.has(t.name));
+          return {
+            ...prev,
+            items: prev.items.concat(added),
+            total: page.total,
+            more: false
+          };
         });
+      })
+      .catch(error => {
+        if (id !== seq.current || isAbortError(error)) {
+          return;
+        }
+        setState(prev => ({ ...prev, more: false, moreError: error }));
+      });
   }, [key]);
 
   const retry = React.useCallback(() => setRetryKey(k => k + 1), []);
