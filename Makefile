@@ -38,7 +38,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 # Rebuild the extension when its sources change after the first install.
 $(LABEXT): $(LABEXT_SOURCES) | $(VENV)/.installed
-	cd extensions && $(BIN)/jlpm install && $(BIN)/jlpm build:prod
+	cd extensions && PATH=$(BIN):$$PATH $(BIN)/jlpm install && PATH=$(BIN):$$PATH $(BIN)/jlpm build:prod
 	$(PIP) install -e ".[postgres]" --no-deps
 
 labextension: $(LABEXT)
