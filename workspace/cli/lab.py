@@ -87,6 +87,10 @@ def lab(host: str, port: int, token: str | None, scheduled: Path, scheduler: boo
         "--ServerApp.open_browser=False",
         f"--ServerApp.root_dir={root}",
         f"--IdentityProvider.token={token}",
+        # the REST API of the catalog and pipelines panels (also enabled by the installed
+        # jupyter_server_config.d/workspace.json; explicit here so JUPYTER_NO_CONFIG works)
+        "--ServerApp.jpserver_extensions",
+        "workspace.server=True",
         "--MappingKernelManager.default_kernel_name=workspace",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
