@@ -27,6 +27,7 @@ import {
   shortTime
 } from './format';
 import { IGraphNode, TaskGraph, buildNodes } from './graph';
+import { jobsChanged } from './events';
 import { playIcon } from './icons';
 import { FAST_INTERVAL, IDLE_INTERVAL } from './panel';
 import {
@@ -136,13 +137,16 @@ export class RunDetailWidget extends ReactWidget {
     this._actionError = null;
     this.update();
     try {
-      done?.(await fn());
+      // not `done?.(await fn())`: an optional call skips evaluating its arguments
+      const result = await fn();
+      done?.(result);
     } catch (err) {
       this._actionError = errorMessage(err);
     } finally {
       this._busy = null;
       this.update();
       void this.refresh();
+      jobsChanged.emit(this.runId);
     }
   }
 

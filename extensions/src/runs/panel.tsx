@@ -19,6 +19,7 @@ import {
   errorMessage
 } from './components';
 import { absoluteTime, durationBetween, shortTime } from './format';
+import { jobsChanged } from './events';
 import { pauseIcon, pipelinesIcon, playIcon, resumeIcon } from './icons';
 import { IPipelineSummary, IRun, isActive } from './types';
 
@@ -46,6 +47,13 @@ export class RunsPanel extends ReactWidget {
       name: 'analytics-workspace:runs-panel',
       standby: () => this.isHidden || 'when-hidden'
     });
+    jobsChanged.connect(this._onJobsChanged, this);
+  }
+
+  private _onJobsChanged(): void {
+    if (this.isVisible) {
+      void this.refresh();
+    }
   }
 
   /** Select a pipeline (shows its runs) and refresh now. */
@@ -72,6 +80,7 @@ export class RunsPanel extends ReactWidget {
     if (this.isDisposed) {
       return;
     }
+    jobsChanged.disconnect(this._onJobsChanged, this);
     this._poll.dispose();
     super.dispose();
   }
@@ -147,7 +156,7 @@ export class RunsPanel extends ReactWidget {
     } finally {
       this._busy.delete(key);
       this.update();
-      void this.refresh();
+      jobsChanged.emit(key); // refreshes this panel too
     }
   }
 
