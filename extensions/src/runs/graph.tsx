@@ -258,7 +258,10 @@ export function TaskGraph(props: {
             >
               <title>{`${n.name}: ${stateLabel(n.state)}`}</title>
               <rect className="awr-Graph-box" width={NODE_W} height={p.h} rx={6} />
-              <rect className="awr-Graph-bar" width={5} height={p.h} rx={2} />
+              <path
+                className="awr-Graph-bar"
+                d={`M6,0.5 H7 V${p.h - 0.5} H6 A5.5,5.5 0 0 1 0.5,${p.h - 6} V6 A5.5,5.5 0 0 1 6,0.5 Z`}
+              />
               <text className="awr-Graph-name" x={16} y={19}>
                 {truncate(n.name, 22)}
               </text>
