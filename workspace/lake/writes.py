@@ -236,16 +236,17 @@ def write_sql_source(
         raise UnsupportedDataError(f"Nothing to write to {ref.display}: the data has no columns.")
     attempts = 0
     extra_info = commit_extra_info()
-    before = _last_committed(con, ref.catalog)
+    start = 0  # the snapshot the committed transaction started from
 
     def attempt() -> int:
-        nonlocal attempts
+        nonlocal attempts, start
         attempts += 1
         with transaction(con, what=f"writing {ref.display}"):
             con.execute(
                 f'CALL "{ref.catalog}".set_commit_message(?, ?, extra_info => ?)',
                 [ws.settings.user, message or f"{mode} {ref.display}", extra_info],
             )
+            start = _current_snapshot(con, ref.catalog)
             return _write_in_transaction(con, ref, source_sql, src_cols, mode, evolve, add_files)
 
     try:
@@ -261,8 +262,11 @@ def write_sql_source(
         raise QueryError(
             f"Writing {ref.display} failed and nothing was written: {exc}", statement=source_sql
         ) from exc
+    # This connection's own commit, never a later one of another writer. Ask only here:
+    # asked before taking the write lock as well, concurrent writers on a SQLite catalog
+    # timed out (tests/integration/test_concurrent_writers.py).
     snapshot = _last_committed(con, ref.catalog)
-    if snapshot is None or snapshot == before:  # the commit changed nothing: no new snapshot
+    if snapshot is None or snapshot <= start:  # the commit changed nothing: no new snapshot
         snapshot = retry_on_contention(
             lambda: _current_snapshot(con, ref.catalog),
             timeout=timeout,
