@@ -77,7 +77,13 @@ def test_tree_search_detail_and_insert_sql(page: Any, lab: Lab, artifacts: Path)
     cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell", has_text="%%sql").last
     cell.wait_for()
     assert TABLE in cell.inner_text()
-    cell.click()
+    # the new notebook's "Python (workspace)" kernel has started
+    page.wait_for_function(
+        "() => /Python \\(workspace\\) \\| Idle/.test("
+        "document.querySelector('.jp-StatusBar-Widget, #jp-main-statusbar')?.innerText || '')",
+        timeout=90_000,
+    )
+    cell.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Shift+Enter")
     output = cell.locator(".jp-OutputArea-output")
     output.first.wait_for(timeout=90_000)

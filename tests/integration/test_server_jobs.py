@@ -142,6 +142,7 @@ async def test_runs_detail_links_report_and_log(
     )
     report = await jp_fetch(*detail["report_url"].split("/")[2:], method="GET")
     assert b"run report" in report.body
+    assert report.headers["Content-Type"].startswith("text/html")  # a page, not JSON
     assert "script-src" not in report.headers["Content-Security-Policy"]
     assert "default-src 'none'" in report.headers["Content-Security-Policy"]
     attempt_report = await jp_fetch(*clean["report_url"].split("/")[2:], method="GET")

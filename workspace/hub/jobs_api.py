@@ -32,6 +32,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application, HTTPError, RequestHandler
 
 from workspace.jobs.api_errors import error_body
+from workspace.jobs.report import REPORT_CSP
 from workspace.jobs.service import JobsService
 from workspace.jobs.service_models import (
     CountQuery,
@@ -49,11 +50,6 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 API_PREFIX = "api/jobs/"
-#: The policy of a served report: no scripts, no network, only inline styles and images.
-REPORT_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
-)
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 

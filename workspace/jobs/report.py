@@ -87,6 +87,12 @@ _STYLES = {
 }
 _DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*\Z")
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
+#: The HTTP policy under which every server (Lab extension, scheduler API) serves a report:
+#: no scripts, no network, only inline styles and images, and a sandboxed document.
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
+)
 
 
 def _keep_attribute(tag: str, attr: str, value: str) -> str | None:

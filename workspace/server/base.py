@@ -22,6 +22,7 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 import tornado.web
@@ -30,6 +31,7 @@ from jupyter_server.base.handlers import APIHandler
 from pydantic import BaseModel
 
 from workspace.jobs.api_errors import error_body
+from workspace.jobs.report import REPORT_CSP
 from workspace.jobs.service_models import ErrorResponse
 from workspace.lake.settings import Settings
 from workspace.lake.workspace import Workspace
@@ -133,6 +135,16 @@ class WorkspaceHandler(APIHandler):
             self.finish(payload.model_dump_json())
         else:
             self.finish(json.dumps(payload, default=str))
+
+    async def send_report(self, path: Path) -> None:
+        """Answer a rendered report as HTML under :data:`REPORT_CSP` (no script runs)."""
+        content = await self.blocking(path.read_bytes)
+        self.set_header("Content-Security-Policy", REPORT_CSP)
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        # APIHandler.finish() would force application/json; a report is a page
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        tornado.web.RequestHandler.finish(self, content)
 
     # -- the one error mapping ------------------------------------------------------------
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:

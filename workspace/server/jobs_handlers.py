@@ -28,12 +28,6 @@ from workspace.server.base import WorkspaceHandler, authorized
 
 T = TypeVar("T")
 
-#: The policy of a served report: no scripts, no network, only inline styles and images.
-REPORT_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
-)
-
 
 class JobsServices:
     """One :class:`JobsService` per (workspace home, scheduled folder), made on first use.
@@ -166,11 +160,7 @@ class ReportHandler(JobsHandler):
     async def get(self, run_id: str, attempt_id: str | None = None) -> None:
         attempt = None if attempt_id is None else int(attempt_id)
         path = await self.call(lambda s: s.report(run_id, attempt))
-        content = await self.blocking(path.read_bytes)
-        self.set_header("Content-Type", "text/html; charset=UTF-8")
-        self.set_header("Content-Security-Policy", REPORT_CSP)
-        self.set_header("Referrer-Policy", "no-referrer")
-        self.finish(content)
+        await self.send_report(path)
 
 
 class AttemptLogHandler(JobsHandler):

@@ -12,7 +12,6 @@ from pydantic import BaseModel
 from workspace.jobs.promote import PromoteError as PromoteFailed
 from workspace.server import schedule_ops
 from workspace.server.base import WorkspaceHandler, authorized, error_response
-from workspace.server.jobs_handlers import REPORT_CSP
 from workspace.server.models import (
     CronQuery,
     NotebookQuery,
@@ -96,11 +95,7 @@ class PromotionReportHandler(ScheduleHandler):
     @authorized
     async def get(self, test_id: str) -> None:
         path = await self.blocking(schedule_ops.test_report, self.ws_settings, test_id)
-        content = await self.blocking(path.read_bytes)
-        self.set_header("Content-Type", "text/html; charset=UTF-8")
-        self.set_header("Content-Security-Policy", REPORT_CSP)
-        self.set_header("Referrer-Policy", "no-referrer")
-        self.finish(content)
+        await self.send_report(path)
 
 
 #: (path under ``workspace/api/``, handler); ``openapi.yaml`` lists the same paths.
