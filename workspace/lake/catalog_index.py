@@ -73,17 +73,15 @@ class Entry:
         self.layer = ref.layer
         self.columns = tuple(columns)
         self.annotation = annotation
-        notes = annotation.columns
         # per column: its name and everything a word can match in it (name, description)
-        self._cols = tuple(
-            (
-                c,
-                f"{c}\n{notes[c].description}".lower()
-                if c in notes and notes[c].description
-                else c.lower(),
+        described = {c: n.description for c, n in annotation.columns.items() if n.description}
+        if described:
+            self._cols = tuple(
+                (c, f"{c}\n{described[c]}".lower() if c in described else c.lower())
+                for c in self.columns
             )
-            for c in self.columns
-        )
+        else:  # most tables: no column notes
+            self._cols = tuple(zip(self.columns, map(str.lower, self.columns), strict=True))
         self._name = self.display.lower()
         self._desc = (annotation.description or "").lower()
         self.haystack = "\n".join(
