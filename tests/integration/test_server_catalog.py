@@ -171,3 +171,13 @@ async def test_tables_changed_by_another_process_show_up(
     assert [t["name"] for t in listed["tables"]] == ["gold.newcomer", "gold.sales"]
     status, page = await call(jp_fetch, "GET", "catalog/tables/gold.newcomer/preview")
     assert status == 200 and page["rows"] == [[1], [2]]
+
+
+async def test_lab_cache_buster_is_ignored_but_unknown_parameters_are_refused(
+    jp_fetch: Fetch, server_lake: dict[str, int]
+) -> None:
+    # JupyterLab's ServerConnection appends a bare ?<timestamp> to GETs by default
+    response = await jp_fetch("workspace", "api", "catalog", "tables", params={"1700000000": ""})
+    assert response.code == 200
+    status, body = await call(jp_fetch, "GET", "catalog/tables", colour="blue")
+    assert status == 400 and "colour" in body["error"]

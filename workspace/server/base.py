@@ -112,6 +112,8 @@ class WorkspaceHandler(APIHandler):
         for key, raw in self.request.query_arguments.items():
             if key in ("token", "_xsrf"):
                 continue
+            if key.isdigit() and not any(raw):  # JupyterLab's GET cache-buster: ?1700000000
+                continue
             data[key] = raw[-1].decode("utf-8", "replace")
         return model.model_validate(data)
 
