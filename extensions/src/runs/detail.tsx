@@ -96,6 +96,13 @@ export class RunDetailWidget extends ReactWidget {
     void this._poll.stop();
   }
 
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (this.isVisible) {
+      void this._poll.refresh();
+    }
+  }
+
   private async _refresh(): Promise<void> {
     try {
       const detail = await jobs.run(this.runId);

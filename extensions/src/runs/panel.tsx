@@ -321,7 +321,13 @@ function RunsPanelView(props: IViewProps): JSX.Element {
         message={props.actionError}
         onDismiss={props.onDismissError}
       />
-      <div className="awr-RunsPanel-body">{body}</div>
+      <div
+        className={
+          'awr-RunsPanel-body' + (props.selected ? ' awr-mod-hasSelection' : '')
+        }
+      >
+        {body}
+      </div>
     </div>
   );
 }
