@@ -46,6 +46,8 @@ labextension: $(LABEXT)
 install: $(VENV)/.installed $(LABEXT)
 	@$(BIN)/jupyter labextension list 2>&1 | grep -q "@analytics-workspace/lab.*enabled" || \
 	  { echo "The workspace JupyterLab extension is not enabled; see 'jupyter labextension list'"; exit 1; }
+	@$(BIN)/jupyter server extension list 2>&1 | grep -q "workspace.server.*OK" || \
+	  { echo "The workspace server extension does not load; see 'jupyter server extension list'"; exit 1; }
 
 demo: install
 	$(BIN)/workspace demo --scale $(DEMO_SCALE)
