@@ -42,9 +42,6 @@ SCORE_NAME, SCORE_TAG, SCORE_DESCRIPTION, SCORE_COLUMN = 8, 4, 2, 1
 #: How many search results each index keeps (for paging through them).
 SEARCHES_KEPT = 32
 
-#: The DuckLake table in ``_workspace`` holding annotations (see :mod:`.metadata`).
-ANNOTATIONS_TABLE = "annotations"
-
 
 class Entry:
     """One table (or view) of the index, with its searchable texts lower-cased once.
@@ -336,7 +333,7 @@ def load_part(
         columns.setdefault(table_id, []).append(column)
     tables = [(s, t, columns.get(i, [])) for s, t, i in objects if i is not None]
     views = [(s, t) for s, t, i in objects if i is None]
-    has_notes = any(s == META_SCHEMA and t == ANNOTATIONS_TABLE for s, t, _ in tables)
+    has_notes = any(s == META_SCHEMA and t == ann.ANNOTATIONS_TABLE for s, t, _ in tables)
     notes = _annotations(con, alias, snap) if has_notes else {}
     view_columns = _view_columns(con, alias, views) if views else {}
     default = ann.TableAnnotation()
@@ -352,7 +349,7 @@ def _annotations(
     con: duckdb.DuckDBPyConnection, alias: str, snap: int
 ) -> dict[str, ann.TableAnnotation]:
     rows = con.execute(
-        f'SELECT table_name, doc FROM "{alias}"."{META_SCHEMA}"."{ANNOTATIONS_TABLE}" '
+        f'SELECT table_name, doc FROM "{alias}"."{META_SCHEMA}"."{ann.ANNOTATIONS_TABLE}" '
         f"AT (VERSION => {int(snap)})"
     ).fetchall()
     out = {}

@@ -21,7 +21,8 @@ from workspace.lake.settings import Settings
 
 Classification = Literal["public", "internal", "confidential", "restricted"]
 CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
-_TABLE = "annotations"
+#: The DuckLake table (in META_SCHEMA of each catalog) that holds the annotations.
+ANNOTATIONS_TABLE = "annotations"
 
 
 class ColumnAnnotation(BaseModel):
@@ -64,13 +65,13 @@ class TableAnnotation(BaseModel):
 
 
 def _meta_table(catalog: str) -> str:
-    return f'"{catalog}"."{META_SCHEMA}"."{_TABLE}"'
+    return f'"{catalog}"."{META_SCHEMA}"."{ANNOTATIONS_TABLE}"'
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, catalog: str) -> bool:
     row = con.execute(
         "SELECT 1 FROM duckdb_tables() WHERE database_name=? AND schema_name=? AND table_name=?",
-        [catalog, META_SCHEMA, _TABLE],
+        [catalog, META_SCHEMA, ANNOTATIONS_TABLE],
     ).fetchone()
     return row is not None
 
