@@ -38,6 +38,8 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for stale in ARTIFACTS.glob("FAILED-*.png"):
+        stale.unlink()
     return ARTIFACTS
 
 

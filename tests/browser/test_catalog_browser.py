@@ -72,6 +72,14 @@ def test_tree_search_detail_and_insert_sql(page: Any, lab: Lab, artifacts: Path)
     assert "51" in detail.locator('[data-testid="preview-range"]').inner_text()
     page.screenshot(path=str(artifacts / "catalog-preview.png"))
 
+    # the profile: one card per column, with an inline distribution
+    detail.locator('[data-testid="tab-profile"]').click()
+    cards = detail.locator('[data-testid="profile-column"]')
+    cards.first.wait_for(timeout=60_000)
+    assert cards.count() == len(described["columns"])
+    assert detail.locator('[data-testid="profile-column"] svg').count() > 0
+    page.screenshot(path=str(artifacts / "catalog-profile.png"))
+
     # 4. insert a SQL cell into a notebook, run it, and see the result
     detail.locator('[data-testid="insert-sql"]').click()
     cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell", has_text="%%sql").last
