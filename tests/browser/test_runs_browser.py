@@ -56,6 +56,19 @@ def test_trigger_demo_pipeline_and_open_its_report(page: Any, lab: Lab, artifact
         assert "script-src" not in resp.headers.get("Content-Security-Policy", "script-src")
     assert "demo_refresh" in html and "<script" not in html.lower()
 
+    # the catalog now knows, from the run records, which task writes silver.orders
+    writers = lab.api("GET", "catalog/tables/silver.orders")["writers"]
+    assert [(w["pipeline"], w["task"], w["last_run_id"]) for w in writers] == [
+        ("demo_refresh", "silver", run_id)
+    ]
+    open_sidebar(page, "workspace-catalog")
+    page.fill('[data-testid="catalog-search"]', "silver orders")
+    page.locator('[data-testid="catalog-table"][data-name="silver.orders"]').first.click()
+    table = page.locator('[data-testid="table-detail"][data-name="silver.orders"]')
+    table.and_(page.locator('[data-loaded="true"]')).wait_for()
+    table.locator('[data-testid="tab-pipelines"]').click()
+    table.locator("text=demo_refresh >> visible=true").first.wait_for()
+
 
 def test_schedule_this_notebook(page: Any, lab: Lab, artifacts: Path) -> None:
     notebook = lab.home / "notebooks" / "daily_orders.ipynb"
