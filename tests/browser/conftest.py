@@ -6,33 +6,17 @@ Screenshots are kept in ``build/browser-artifacts/`` (the README's pictures come
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.browser import Lab, wait_http
-
-from workspace.cli.lab import free_port
+from support.browser import CHROMIUM, CHROMIUM_ARGS, Lab, start_lab
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "build" / "browser-artifacts"
-CHROMIUM = os.environ.get("WORKSPACE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="session")
@@ -46,36 +30,10 @@ def artifacts() -> Path:
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """``workspace lab`` with its scheduler on a fresh demo lake and a copy of scheduled/."""
-    root = tmp_path_factory.mktemp("browser")
-    home, scheduled = root / "home", root / "scheduled"
-    shutil.copytree(REPO / "scheduled", scheduled)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKSPACE_")}
-    env |= {"WORKSPACE_HOME": str(home), "WORKSPACE_USER": "analyst", "JUPYTER_NO_CONFIG": "1"}
-    env["PYTHONWARNINGS"] = "ignore"
-    subprocess.run(
-        [sys.executable, "-m", "workspace.cli.main", "demo", "--scale", "0.01"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    token = "browser-test-token"
-    port = free_port("127.0.0.1", 18950)
-    log = root / "lab.log"
-    cmd = [sys.executable, "-m", "workspace.cli.main", "lab", "--port", str(port)]
-    cmd += ["--token", token, "--scheduled", str(scheduled)]
-    with log.open("w") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        wait_http(f"{base}api/status?token={token}", proc, log)
-        yield Lab(base=base, token=token, home=home, scheduled=scheduled, proc=proc, log=log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.copy(log, ARTIFACTS / "lab.log") if ARTIFACTS.exists() else None
+    with start_lab(tmp_path_factory.mktemp("browser")) as running:
+        yield running
+        if ARTIFACTS.exists():
+            shutil.copy(running.log, ARTIFACTS / "lab.log")
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from workspace.cli.lab import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("WORKSPACE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @dataclass
@@ -58,3 +78,37 @@ def open_sidebar(page: Any, panel_id: str) -> None:
     page.wait_for_selector(f'.jp-SideBar li[data-id="{panel_id}"]', state="attached")
     page.click(f'.jp-SideBar li[data-id="{panel_id}"]')
     page.wait_for_selector(f"#{panel_id}", state="visible")
+
+
+@contextmanager
+def start_lab(root: Path, *, scale: float = 0.01, scheduler: bool = True) -> Iterator[Lab]:
+    """Build a demo lake under ``root`` and run ``workspace lab`` on it (as ``make up`` does).
+
+    The pipelines folder is a copy of the repo's ``scheduled/``, so promotions stay in ``root``.
+    """
+    home, scheduled = root / "home", root / "scheduled"
+    shutil.copytree(REPO / "scheduled", scheduled)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKSPACE_")}
+    env |= {"WORKSPACE_HOME": str(home), "WORKSPACE_USER": "analyst", "JUPYTER_NO_CONFIG": "1"}
+    env["PYTHONWARNINGS"] = "ignore"
+    demo = [sys.executable, "-m", "workspace.cli.main", "demo", "--scale", str(scale)]
+    subprocess.run(demo, env=env, check=True, capture_output=True)
+    token = "browser-test-token"
+    port = free_port("127.0.0.1", 18950)
+    log = root / "lab.log"
+    cmd = [sys.executable, "-m", "workspace.cli.main", "lab", "--port", str(port)]
+    cmd += ["--token", token, "--scheduled", str(scheduled)]
+    if not scheduler:
+        cmd.append("--no-scheduler")
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        wait_http(f"{base}api/status?token={token}", proc, log)
+        yield Lab(base=base, token=token, home=home, scheduled=scheduled, proc=proc, log=log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
