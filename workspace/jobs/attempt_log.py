@@ -74,6 +74,9 @@ def log_file(attempt: Attempt, *, within: Path) -> Path | None:
 def notebook_text(path: Path) -> str:
     """Stream output and error tracebacks of an executed notebook, cell by cell.
 
+    Cells are numbered as in the notebook the user wrote, the same numbering as
+    ``Attempt.failing_cell``.
+
     Examples
     --------
     >>> notebook_text(Path("executed.ipynb"))  # doctest: +SKIP
@@ -81,7 +84,15 @@ def notebook_text(path: Path) -> str:
     """
     nb: dict[str, Any] = json.loads(path.read_text("utf-8"))
     parts: list[str] = []
-    for index, cell in enumerate(nb.get("cells", [])):
+    # number cells as in the user's notebook, like ``Attempt.failing_cell``: papermill's
+    # error banner and injected-parameters cells are not counted
+    cells = [
+        c
+        for c in nb.get("cells", [])
+        if not {"papermill-error-cell-tag", "injected-parameters"}
+        & set(c.get("metadata", {}).get("tags", []))
+    ]
+    for index, cell in enumerate(cells):
         chunk: list[str] = []
         for out in cell.get("outputs", []) or []:
             if out.get("output_type") == "stream":
