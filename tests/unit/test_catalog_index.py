@@ -248,3 +248,66 @@ def test_histograms_survive_the_cache_and_old_files_are_recomputed(typed: Worksp
     path.unlink()
     fresh = typed.catalog.profile("silver.typed")
     assert not fresh.cached and fresh.columns[0].histogram is not None
+
+
+# -- incremental refresh ------------------------------------------------------------------
+def _parts(ws: Workspace) -> dict[str, ci.CatalogPart]:
+    reader = ws.catalog._reader
+    assert reader is not None
+    return {p.alias: p for p in reader.index().parts}
+
+
+def test_refresh_after_a_commit_reads_only_the_changes(lake: Workspace) -> None:
+    lake.catalog.page()
+    lake.con.execute("ALTER TABLE lake.silver.orders RENAME TO purchases")
+    lake.con.execute("ALTER TABLE lake.gold.revenue RENAME COLUMN nation TO country")
+    lake.catalog.annotate("silver.purchases", tags=["sales"])
+    lake.con.execute("INSERT INTO lake.silver.customers VALUES (3, '3', 'c')")
+    part = _parts(lake)["lake"]
+    assert part.how == "incremental"
+    fresh = ci.load_part(lake.con, "lake", part.token)
+    got = {e.display: (e.columns, e.annotation) for e in part.entries}
+    assert got == {e.display: (e.columns, e.annotation) for e in fresh.entries}
+    assert got["silver.purchases"][1].tags == ["sales"]
+    assert got["gold.revenue"][0] == ("country", "revenue")
+    assert [t.name for t in lake.catalog.page(query="sales").tables] == ["silver.purchases"]
+
+
+def test_expired_snapshots_force_a_full_rebuild(lake: Workspace) -> None:
+    lake.catalog.page()
+    lake.drop("silver.orders")
+    lake.write("gold.late", pd.DataFrame({"x": [1]}))
+    # forgets the snapshots since the cached one: the rows of the dropped table go too
+    lake.con.execute("CALL ducklake_expire_snapshots('lake', older_than => now())")
+    part = _parts(lake)["lake"]
+    assert part.how == "full"
+    assert "silver.orders" not in [e.display for e in part.entries]
+    assert "gold.late" in [e.display for e in part.entries]
+
+
+def test_many_changes_force_a_full_rebuild(
+    lake: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake.catalog.page()
+    monkeypatch.setattr(ci, "REFRESH_MAX_ROWS", 3)
+    lake.con.execute("CREATE TABLE lake.gold.wide (a INTEGER, b INTEGER, c INTEGER)")
+    assert _parts(lake)["lake"].how == "full"
+    lake.con.execute("CREATE TABLE lake.gold.narrow (a INTEGER)")
+    assert _parts(lake)["lake"].how == "incremental"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", []),
+        ("inserted_into_table:5", [("inserted_into_table", "5")]),
+        (
+            'created_table:"gold"."a,b:1",dropped_table:8',
+            [("created_table", '"gold"."a,b:1"'), ("dropped_table", "8")],
+        ),
+        ('created_schema:"we""ird"', [("created_schema", '"we""ird"')]),
+        ("no colon here", None),
+    ],
+)
+def test_snapshot_changes_are_parsed(text: str, expected: list | None) -> None:
+    assert ci._changes(text) == expected

@@ -129,6 +129,10 @@ class CatalogPart:
     alias: str
     token: tuple[int, str]
     entries: tuple[Entry, ...]
+    #: what it was built from, for the next refresh (None: rebuild next time)
+    state: _State | None = field(default=None, compare=False, repr=False)
+    #: how it was made: ``full`` (every table read) or ``incremental`` (only changes)
+    how: str = field(default="full", compare=False)
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,7 @@ class CatalogIndex:
 
     def __post_init__(self) -> None:
         entries = [e for part in self.parts for e in part.entries]
-        by_name = tuple(sorted(entries, key=lambda e: e.display))
+        by_name = tuple(sorted(entries, key=lambda e: (e.display, e.ref.catalog, e.ref.schema)))
         layers: dict[str, list[Entry]] = {}
         for e in by_name:
             layers.setdefault(e.layer, []).append(e)
@@ -214,6 +218,9 @@ _parts: dict[str, CatalogPart] = {}
 _indexes: dict[tuple[str, ...], CatalogIndex] = {}
 _cache_lock = threading.Lock()
 
+#: More changed metadata rows than this since the cached snapshot: rebuild instead.
+REFRESH_MAX_ROWS = 2000
+
 
 def cache_key(settings: Settings, alias: str) -> str:
     """Identity of an attached catalog: its ATTACH target and options."""
@@ -226,7 +233,7 @@ class IndexReader:
 
     Which catalogs are attached, and where their metadata lives, is found once; after
     that each :meth:`index` call costs one small query while nothing was committed (in any
-    process), else the catalogs that changed are read again.
+    process), else the catalogs that changed are brought up to date (:func:`refresh_part`).
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -275,7 +282,7 @@ class IndexReader:
             with _cache_lock:
                 part = _parts.get(key)
             if part is None or part.token != token:
-                part = load_part(self._con, alias, token, meta=self._metas[alias])
+                part = refresh_part(self._con, alias, token, part, meta=self._metas[alias])
                 with _cache_lock:
                     _parts[key] = part
             parts.append(part)
@@ -292,6 +299,63 @@ def clear_cache() -> None:
         _indexes.clear()
 
 
+# How the index reads DuckLake's metadata. Every object (schema, table, view, column) has
+# one row per version, valid from its ``begin_snapshot`` to before its ``end_snapshot``
+# (NULL: still valid). Ids are never reused, and at any snapshot at most one row of an
+# object is valid.
+_ALIVE = "begin_snapshot <= $snap AND (end_snapshot IS NULL OR end_snapshot > $snap)"
+_CHANGED = (
+    "((begin_snapshot > $since AND begin_snapshot <= $snap) "
+    "OR (end_snapshot > $since AND end_snapshot <= $snap))"
+)
+
+
+@dataclass(frozen=True)
+class _State:
+    """What a part was built from, at its snapshot: enough to apply later changes.
+
+    Treated as immutable: a refresh copies what it changes.
+    """
+
+    schema_version: int
+    schemas: dict[int, str]  # schema_id -> name
+    tables: dict[int, tuple[int, str]]  # table_id -> (schema_id, name)
+    views: dict[int, tuple[int, str]]  # view_id -> (schema_id, name)
+    #: table_id -> column_id -> (column_order, name); top-level columns only
+    columns: dict[int, dict[int, tuple[int, str]]]
+    view_columns: dict[int, tuple[str, ...]]
+    notes: dict[str, ann.TableAnnotation]
+    #: the table id of ``_workspace.annotations`` (None: there is none)
+    notes_table: int | None
+    #: ("t", table_id) or ("v", view_id) -> its entry
+    entries: dict[tuple[str, int], Entry]
+
+
+def _ref(state: _State, alias: str, schema_id: int, name: str) -> TableRef | None:
+    schema = state.schemas.get(schema_id)
+    if schema is None or schema == META_SCHEMA:
+        return None
+    return TableRef(alias, schema, name)
+
+
+def _notes_table(schemas: dict[int, str], tables: dict[int, tuple[int, str]]) -> int | None:
+    for table_id, (schema_id, name) in tables.items():
+        if name == ann.ANNOTATIONS_TABLE and schemas.get(schema_id) == META_SCHEMA:
+            return table_id
+    return None
+
+
+def _entry(ref: TableRef, columns: Sequence[str], notes: dict[str, ann.TableAnnotation]) -> Entry:
+    return Entry(ref, columns, notes.get(f"{ref.schema}.{ref.name}", _NO_NOTES))
+
+
+_NO_NOTES = ann.TableAnnotation()
+
+
+def _column_names(columns: dict[int, tuple[int, str]]) -> list[str]:
+    return [name for _, name in sorted(columns.values())]
+
+
 def load_part(
     con: duckdb.DuckDBPyConnection, alias: str, token: tuple[int, str], *, meta: str | None = None
 ) -> CatalogPart:
@@ -302,47 +366,227 @@ def load_part(
     """
     snap = token[0]
     meta = meta or metadata_tables(con, alias)
-    alive = "{t}.begin_snapshot <= $snap AND ({t}.end_snapshot IS NULL OR {t}.end_snapshot > $snap)"
     params = {"snap": snap}
     objects = con.execute(
         f"""
-        SELECT s.schema_name, t.table_name, t.table_id FROM {meta}.ducklake_table t
-        JOIN {meta}.ducklake_schema s ON s.schema_id = t.schema_id AND {alive.format(t="s")}
-        WHERE {alive.format(t="t")}
+        SELECT 's', schema_id, NULL, schema_name FROM {meta}.ducklake_schema WHERE {_ALIVE}
         UNION ALL
-        SELECT s.schema_name, v.view_name, NULL FROM {meta}.ducklake_view v
-        JOIN {meta}.ducklake_schema s ON s.schema_id = v.schema_id AND {alive.format(t="s")}
-        WHERE {alive.format(t="v")}
+        SELECT 't', table_id, schema_id, table_name FROM {meta}.ducklake_table WHERE {_ALIVE}
+        UNION ALL
+        SELECT 'v', view_id, schema_id, view_name FROM {meta}.ducklake_view WHERE {_ALIVE}
+        UNION ALL
+        SELECT 'n', schema_version, NULL, NULL FROM {meta}.ducklake_snapshot
+        WHERE snapshot_id = $snap
         """,
         params,
     ).fetchall()
+    schemas: dict[int, str] = {}
+    tables: dict[int, tuple[int, str]] = {}
+    views: dict[int, tuple[int, str]] = {}
+    schema_version = -1
+    for kind, oid, schema_id, name in objects:
+        if kind == "s":
+            schemas[oid] = name
+        elif kind == "t":
+            tables[oid] = (schema_id, name)
+        elif kind == "v":
+            views[oid] = (schema_id, name)
+        else:
+            schema_version = int(oid)
     # Grouped in Python: on a SQLite catalog an ordered list() aggregate costs more than
     # the scan itself.
     cols = con.execute(
         f"""
-        SELECT c.table_id, c.column_name FROM {meta}.ducklake_column c
-        WHERE c.parent_column IS NULL AND {alive.format(t="c")}
-        ORDER BY c.table_id, c.column_order
+        SELECT table_id, column_id, column_order, column_name FROM {meta}.ducklake_column
+        WHERE parent_column IS NULL AND {_ALIVE}
         """,
         params,
     ).fetchnumpy()
-    columns: dict[int, list[str]] = {}
-    for table_id, column in zip(
-        cols["table_id"].tolist(), cols["column_name"].tolist(), strict=True
+    columns: dict[int, dict[int, tuple[int, str]]] = {}
+    for table_id, column_id, order, name in zip(
+        cols["table_id"].tolist(),
+        cols["column_id"].tolist(),
+        cols["column_order"].tolist(),
+        cols["column_name"].tolist(),
+        strict=True,
     ):
-        columns.setdefault(table_id, []).append(column)
-    tables = [(s, t, columns.get(i, [])) for s, t, i in objects if i is not None]
-    views = [(s, t) for s, t, i in objects if i is None]
-    has_notes = any(s == META_SCHEMA and t == ann.ANNOTATIONS_TABLE for s, t, _ in tables)
-    notes = _annotations(con, alias, snap) if has_notes else {}
-    view_columns = _view_columns(con, alias, views) if views else {}
-    default = ann.TableAnnotation()
-    entries = []
-    for schema, name, names in [*tables, *((s, v, view_columns[(s, v)]) for s, v in views)]:
-        if schema != META_SCHEMA:
-            ref = TableRef(alias, schema, name)
-            entries.append(Entry(ref, names, notes.get(f"{schema}.{name}", default)))
-    return CatalogPart(alias, token, tuple(entries))
+        columns.setdefault(table_id, {})[column_id] = (order, name)
+    notes_table = _notes_table(schemas, tables)
+    notes = _annotations(con, alias, snap) if notes_table is not None else {}
+    state = _State(schema_version, schemas, tables, views, columns, {}, notes, notes_table, {})
+    entries = state.entries
+    for table_id, (schema_id, name) in tables.items():
+        ref = _ref(state, alias, schema_id, name)
+        if ref is not None:
+            entries[("t", table_id)] = _entry(ref, _column_names(columns.get(table_id, {})), notes)
+    _load_views(con, alias, state, state.entries)
+    return CatalogPart(alias, token, tuple(entries.values()), state, "full")
+
+
+def _load_views(
+    con: duckdb.DuckDBPyConnection,
+    alias: str,
+    state: _State,
+    entries: dict[tuple[str, int], Entry],
+) -> None:
+    """(Re)describe every view of ``state`` into ``state.view_columns`` and ``entries``."""
+    state.view_columns.clear()
+    for view_id, (schema_id, name) in state.views.items():
+        ref = _ref(state, alias, schema_id, name)
+        if ref is None:
+            continue
+        state.view_columns[view_id] = cols = tuple(_describe(con, ref))
+        entries[("v", view_id)] = _entry(ref, cols, state.notes)
+
+
+def refresh_part(
+    con: duckdb.DuckDBPyConnection,
+    alias: str,
+    token: tuple[int, str],
+    cached: CatalogPart | None,
+    *,
+    meta: str | None = None,
+) -> CatalogPart:
+    """``cached`` brought to ``token``'s snapshot, reading only what changed since its own.
+
+    Falls back to :func:`load_part` whenever the changes cannot be trusted to be complete:
+    nothing (usable) cached, another catalog at the same place (the uuid differs), an
+    older snapshot, snapshots in between expired (``ducklake_expire_snapshots`` deletes
+    the rows no remaining snapshot sees, so a drop could go unnoticed), or more than
+    :data:`REFRESH_MAX_ROWS` changed rows.
+    """
+    meta = meta or metadata_tables(con, alias)
+    if cached is None or cached.state is None or cached.token[1] != token[1]:
+        return load_part(con, alias, token, meta=meta)
+    since, snap = cached.token[0], token[0]
+    if snap <= since:
+        return load_part(con, alias, token, meta=meta)
+    old = cached.state
+    params = {"since": since, "snap": snap}
+    snaps = con.execute(
+        f"""
+        SELECT s.snapshot_id, s.schema_version, c.changes_made
+        FROM {meta}.ducklake_snapshot s
+        LEFT JOIN {meta}.ducklake_snapshot_changes c ON c.snapshot_id = s.snapshot_id
+        WHERE s.snapshot_id >= $since AND s.snapshot_id <= $snap
+        """,
+        params,
+    ).fetchall()
+    versions = {int(r[0]): int(r[1]) for r in snaps}
+    if len(versions) != snap - since + 1 or versions[since] != old.schema_version:
+        log.debug("catalog index of %s: snapshots expired since %s, rebuilding", alias, since)
+        return load_part(con, alias, token, meta=meta)
+    schemas, tables, views, columns = old.schemas, old.tables, old.views, old.columns
+    entries = dict(old.entries)
+    changed_tables: set[int] = set()
+    changes = [_changes(c) for s, _, c in snaps if s > since]
+    # a DDL commit raises the schema version; a change of another kind would be a surprise
+    structure = versions[snap] != old.schema_version or any(
+        c is None or any(kind not in DATA_CHANGES for kind, _ in c) for c in changes
+    )
+    if structure:  # a DDL commit: read the rows that began or ended since
+        rows = con.execute(
+            f"""
+            SELECT 's', schema_id, NULL, NULL, schema_name, begin_snapshot, end_snapshot
+            FROM {meta}.ducklake_schema WHERE {_CHANGED}
+            UNION ALL
+            SELECT 't', table_id, schema_id, NULL, table_name, begin_snapshot, end_snapshot
+            FROM {meta}.ducklake_table WHERE {_CHANGED}
+            UNION ALL
+            SELECT 'v', view_id, schema_id, NULL, view_name, begin_snapshot, end_snapshot
+            FROM {meta}.ducklake_view WHERE {_CHANGED}
+            UNION ALL
+            SELECT 'c', table_id, column_id, column_order, column_name, begin_snapshot,
+                end_snapshot
+            FROM {meta}.ducklake_column WHERE parent_column IS NULL AND {_CHANGED}
+            """,
+            params,
+        ).fetchall()
+        if len(rows) > REFRESH_MAX_ROWS:
+            log.debug("catalog index of %s: %d changed rows, rebuilding", alias, len(rows))
+            return load_part(con, alias, token, meta=meta)
+        schemas, tables, views = dict(schemas), dict(tables), dict(views)
+        columns = dict(columns)
+        changed_schemas: set[int] = set()
+        for kind, oid, *_ in rows:
+            if kind == "s":
+                changed_schemas.add(oid)
+            elif kind in "tc":
+                changed_tables.add(oid)
+        for table_id in changed_tables:  # copied before changing, the cached part is shared
+            if table_id in columns:
+                columns[table_id] = dict(columns[table_id])
+        # first what ended (valid at `since`, not at `snap`), then what is valid at `snap`;
+        # rows that began and ended in between are of no concern
+        ended = [r for r in rows if r[5] <= since]
+        began = [r for r in rows if r[5] > since and (r[6] is None or r[6] > snap)]
+        for kind, oid, sub, _, _, _, _ in ended:
+            if kind == "s":
+                schemas.pop(oid, None)
+            elif kind == "t":
+                tables.pop(oid, None)
+            elif kind == "v":
+                views.pop(oid, None)
+            elif oid in columns:
+                columns[oid].pop(sub, None)
+        for kind, oid, sub, order, name, _, _ in began:
+            if kind == "s":
+                schemas[oid] = name
+            elif kind == "t":
+                tables[oid] = (sub, name)
+            elif kind == "v":
+                views[oid] = (sub, name)
+            else:
+                columns.setdefault(oid, {})[sub] = (order, name)
+        if changed_schemas:  # tables of a created, dropped or renamed schema
+            for source in (old.tables, tables):
+                changed_tables.update(t for t, (s, _) in source.items() if s in changed_schemas)
+        for table_id in changed_tables:
+            if table_id not in tables or not columns.get(table_id, True):
+                columns.pop(table_id, None)  # a dropped table
+    notes_table = _notes_table(schemas, tables) if structure else old.notes_table
+    notes = old.notes
+    if notes_table != old.notes_table or (
+        notes_table is not None
+        and (
+            notes_table in changed_tables
+            or any(c is None or (str(notes_table) in (v for _, v in c)) for c in changes)
+        )
+    ):
+        notes = _annotations(con, alias, snap) if notes_table is not None else {}
+    state = _State(
+        versions[snap],
+        schemas,
+        tables,
+        views,
+        columns,
+        dict(old.view_columns),
+        notes,
+        notes_table,
+        entries,
+    )
+    if notes is not old.notes:  # tables whose annotation changed
+        renoted = {k for k in notes.keys() | old.notes.keys() if notes.get(k) != old.notes.get(k)}
+        for key, entry in entries.items():
+            if key[0] == "t" and f"{entry.ref.schema}.{entry.ref.name}" in renoted:
+                changed_tables.add(key[1])
+    for table_id in changed_tables:
+        entries.pop(("t", table_id), None)
+        row = tables.get(table_id)
+        ref = _ref(state, alias, *row) if row else None
+        if ref is not None:
+            names = _column_names(columns.get(table_id, {}))
+            entries[("t", table_id)] = _entry(ref, names, notes)
+    if structure:  # a view's columns follow the tables it reads: describe them all again
+        for key in [k for k in entries if k[0] == "v"]:
+            del entries[key]
+        _load_views(con, alias, state, entries)
+    elif notes is not old.notes:
+        for view_id, (schema_id, name) in views.items():
+            ref = _ref(state, alias, schema_id, name)
+            if ref is not None:
+                entries[("v", view_id)] = _entry(ref, state.view_columns[view_id], notes)
+    return CatalogPart(alias, token, tuple(entries.values()), state, "incremental")
 
 
 def _annotations(
@@ -361,16 +605,42 @@ def _annotations(
     return out
 
 
-def _view_columns(
-    con: duckdb.DuckDBPyConnection, alias: str, views: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], list[str]]:
-    """Columns of views (DuckLake stores only their SQL); views are few, tables many."""
-    out: dict[tuple[str, str], list[str]] = {}
-    for schema, view in views:
-        try:
-            rows = con.execute(f'DESCRIBE "{alias}"."{schema}"."{view}"').fetchall()
-        except duckdb.Error as exc:  # a view over a dropped table still lists, without columns
-            log.debug("cannot describe view %s.%s.%s: %s", alias, schema, view, exc)
-            rows = []
-        out[(schema, view)] = [r[0] for r in rows]
+def _describe(con: duckdb.DuckDBPyConnection, ref: TableRef) -> list[str]:
+    """Columns of a view (DuckLake stores only its SQL); views are few, tables many."""
+    try:
+        rows = con.execute(f"DESCRIBE {ref.sql}").fetchall()
+    except duckdb.Error as exc:  # a view over a dropped table still lists, without columns
+        log.debug("cannot describe view %s: %s", ref.sql, exc)
+        rows = []
+    return [r[0] for r in rows]
+
+
+#: One change of ``ducklake_snapshot_changes.changes_made``: ``kind:value`` where the value
+#: is an id or a quoted name (``"schema"."table"``, quotes doubled inside).
+_CHANGE = re.compile(r'([a-z_]+):((?:"(?:[^"]|"")*"\.?)+|[^,"]*)(?:,|$)')
+
+
+#: Changes that touch a table's data, not the catalog's structure.
+DATA_CHANGES = frozenset(
+    {
+        "inserted_into_table",
+        "deleted_from_table",
+        "compacted_table",
+        "inlined_insert",
+        "inlined_delete",
+        "flushed_inlined",
+    }
+)
+
+
+def _changes(text: str | None) -> list[tuple[str, str]] | None:
+    """The ``(kind, value)`` pairs of one snapshot's changes; None when not understood."""
+    out: list[tuple[str, str]] = []
+    pos, text = 0, text or ""
+    while pos < len(text):
+        m = _CHANGE.match(text, pos)
+        if m is None or m.end() == pos:
+            return None
+        out.append((m.group(1), m.group(2)))
+        pos = m.end()
     return out
