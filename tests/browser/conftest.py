@@ -72,3 +72,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     rep = outcome.get_result()  # type: ignore[attr-defined]
     setattr(item, f"rep_{rep.when}", rep)
+
+
+# pytest-jupyter (loaded in the same session by the server tests) adds autouse fixtures that
+# take the current event loop and close it at teardown. Playwright's sync API runs its own
+# loop, so they fail with "Cannot close a running event loop"; these tests start no Jupyter
+# server in-process, so both are shadowed here.
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop() -> Iterator[None]:
+    yield None
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup() -> Iterator[None]:
+    yield None
