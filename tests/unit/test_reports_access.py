@@ -1,0 +1,99 @@
+"""Who sees which pipeline's reports: audience from pipeline.yaml, viewer from hub OAuth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workspace.reports.access import (
+    MANAGE_SCOPE,
+    VIEW_SCOPE,
+    Audience,
+    PipelineAccess,
+    Viewer,
+    can_view,
+    read_access,
+    scan_pipelines,
+)
+from workspace.reports.pages import render
+
+TASKS = "tasks:\n  - {name: a, notebook: a.ipynb}\n"
+
+
+def _pipeline(root: Path, name: str, extra: str) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "pipeline.yaml").write_text(extra + TASKS)
+    return folder
+
+
+def _viewer(name: str, *groups: str, scopes: tuple[str, ...] = (VIEW_SCOPE,)) -> Viewer:
+    return Viewer.from_hub({"name": name, "groups": list(groups), "scopes": list(scopes)})
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    _pipeline(tmp_path, "open", "owner: ada\n")
+    _pipeline(tmp_path, "sales", "owner: ada\naudience: {groups: [stakeholders], users: [bob]}\n")
+    _pipeline(tmp_path, "hr", "owner: eve\naudience:\n  users: [grace]\n")
+    _pipeline(tmp_path, "empty", "owner: ada\naudience: {}\n")
+    _pipeline(tmp_path, "null", "audience:\n")
+    _pipeline(tmp_path, "broken", "audience: everyone\nowner: ada\n")
+    _pipeline(tmp_path, "typo", "audience: {group: [stakeholders]}\n")
+    (tmp_path / "bad_yaml").mkdir()
+    (tmp_path / "bad_yaml" / "pipeline.yaml").write_text("audience: [unclosed\n")
+    return tmp_path
+
+
+def visible(root: Path, viewer: Viewer) -> list[str]:
+    found = scan_pipelines(root, known=["gone"])
+    return sorted(name for name, access in found.items() if can_view(viewer, access))
+
+
+def test_audience_rules(root: Path) -> None:
+    assert visible(root, _viewer("sam", "stakeholders")) == ["open", "sales"]
+    assert visible(root, _viewer("bob", "analysts")) == ["open", "sales"]
+    assert visible(root, _viewer("grace", "scientists")) == ["hr", "open"]
+    # the owner sees their pipelines, even private (empty audience) and broken ones
+    assert visible(root, _viewer("ada", "analysts")) == ["broken", "empty", "open", "sales"]
+    assert visible(root, _viewer("eve", "analysts")) == ["hr", "open"]
+
+
+def test_engineers_and_admins_see_everything(root: Path) -> None:
+    every = ["bad_yaml", "broken", "empty", "gone", "hr", "null", "open", "sales", "typo"]
+    assert visible(root, _viewer("en", "engineers")) == every
+    assert visible(root, _viewer("boss", scopes=(MANAGE_SCOPE,))) == every
+    assert visible(root, Viewer.from_hub({"name": "root", "admin": True})) == every
+
+
+def test_without_the_reports_scope_nothing_is_visible(root: Path) -> None:
+    assert visible(root, _viewer("sam", "stakeholders", scopes=())) == []
+    assert visible(root, _viewer("ada", "analysts", scopes=("access:services",))) == []
+    assert not can_view(_viewer("", "stakeholders"), PipelineAccess("x", restricted=False))
+
+
+def test_read_access_is_tolerant_of_absence_and_fails_closed(root: Path) -> None:
+    assert read_access(root / "open").public and read_access(root / "open").owner == "ada"
+    sales = read_access(root / "sales")
+    assert sales.audience == Audience(groups=["stakeholders"], users=["bob"])
+    assert not sales.public
+    for name in ["empty", "null", "broken", "typo", "bad_yaml"]:
+        assert not read_access(root / name).public, name
+    assert read_access(root / "broken").owner == "ada"  # the owner still sees a broken one
+    assert read_access(root / "typo").problem and read_access(root / "bad_yaml").problem
+    assert read_access(root / "missing").problem
+
+
+def test_code_is_for_owners_and_engineers_never_stakeholders() -> None:
+    sales = PipelineAccess("sales", owner="ada", restricted=False)
+    assert _viewer("ada", "analysts").may_see_code(sales)
+    assert _viewer("en", "engineers").may_see_code(sales)
+    assert not _viewer("bob", "analysts").may_see_code(sales)
+    assert not _viewer("ada", "stakeholders").may_see_code(sales)  # even as "owner"
+
+
+def test_pages_escape_everything_from_specs() -> None:
+    evil = '"><script>alert(1)</script>'
+    page = render("error", base="/r/", viewer=evil, heading=evil, message=evil, hint=evil)
+    assert "<script>" not in page and "&lt;script&gt;" in page and "&#34;&gt;" in page
