@@ -30,12 +30,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from workspace.cli import demo, jobs, lab, lake, scheduler, sql
+    from workspace.cli import demo, hub, jobs, lab, lake, scheduler, sql, users
 
     cli.add_command(sql.sql)
     cli.add_command(demo.demo)
     cli.add_command(lab.lab)
     cli.add_command(scheduler.scheduler)
+    cli.add_command(hub.hub)
+    cli.add_command(users.users)
     for command in [*lake.commands, *jobs.commands]:
         cli.add_command(command)
 

@@ -41,6 +41,9 @@ from workspace.lake.settings import Settings
 #: Hub groups, each mapped to an RBAC role by ``hub_config/jupyterhub_config.py``.
 GROUPS: tuple[str, ...] = ("analysts", "scientists", "engineers", "stakeholders")
 
+#: The extra hub group of the registry's admins (carries the custom scopes).
+ADMINS_GROUP = "admins"
+
 #: Groups whose members get a single-user server (stakeholders only view reports).
 SERVER_GROUPS: tuple[str, ...] = ("analysts", "scientists", "engineers")
 

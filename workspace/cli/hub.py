@@ -1,0 +1,123 @@
+"""``workspace hub``: start the team deployment (JupyterHub, its proxy and the services)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from workspace.lake.errors import ConfigurationError
+
+ADMIN_NAME = "admin"
+CONFIG_NAME = "jupyterhub_config.py"
+
+
+def find_config() -> Path:
+    """``hub_config/jupyterhub_config.py`` of the repo checkout this package runs from."""
+    override = os.environ.get("WORKSPACE_HUB_CONFIG")
+    candidates = [Path(override)] if override else []
+    package_root = Path(__file__).resolve().parents[2]
+    candidates += [
+        package_root / "hub_config" / CONFIG_NAME,
+        Path.cwd() / "hub_config" / CONFIG_NAME,
+    ]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise ConfigurationError(
+        f"cannot find hub_config/{CONFIG_NAME} (looked in "
+        f"{', '.join(str(p) for p in candidates)}); run from a checkout of the repository "
+        "or set WORKSPACE_HUB_CONFIG=/path/to/jupyterhub_config.py"
+    )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port",
+    default=None,
+    type=int,
+    help="Public port (default: env WORKSPACE_HUB_PORT, else 8000).",
+)
+def hub(host: str, port: int | None) -> None:
+    """Start JupyterHub for the team: logins, per-user Labs, scheduler and reports services.
+
+    Runs as root (each user's server runs as their own OS account). On the first start it
+    creates the admin account `admin` and prints its password. Ctrl-C stops the hub; user
+    servers keep running and are picked up by the next start.
+    """
+    from workspace.hub.deployment import HubPaths, ensure_api_token
+    from workspace.hub.users import ROOT_NEEDED, add_user
+    from workspace.lake.settings import Settings
+
+    if os.geteuid() != 0:
+        raise ConfigurationError(
+            f"{ROOT_NEEDED}. Without root the hub cannot run each user's server as that user."
+        )
+    config = find_config()
+    settings = Settings.resolve()
+    paths = HubPaths.resolve(settings)
+    paths.ensure_dir()
+    ensure_api_token(paths)
+    port = port or int(os.environ.get("WORKSPACE_HUB_PORT") or 8000)
+    url = f"http://{host}:{port}"
+    paths.url_file.write_text("", encoding="utf-8")  # no live hub until it is up
+
+    from workspace.hub.deployment import load_registry
+
+    first_start = ADMIN_NAME not in load_registry(paths).users
+    if first_start:
+        result = add_user(ADMIN_NAME, "engineers", admin=True, paths=paths)
+        password = result.password
+        if password is None:  # the OS account existed: give it a fresh known password
+            from workspace.hub.users import generate_password, set_password
+
+            password = generate_password()
+            set_password(ADMIN_NAME, password)
+        fd = os.open(paths.admin_password, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(password + "\n")
+        os.chmod(paths.admin_password, 0o600)
+
+    env = dict(os.environ)
+    env.update(
+        {
+            "WORKSPACE_HOME": str(settings.home),
+            "WORKSPACE_CATALOG": settings.catalog.raw,
+            "WORKSPACE_DATA_PATH": str(settings.data_path),
+            "WORKSPACE_HUB_HOST": host,
+            "WORKSPACE_HUB_PORT": str(port),
+        }
+    )
+    env.pop("WORKSPACE_USER", None)
+    click.echo(f"Starting JupyterHub at {url}/hub/login (state in {paths.dir})")
+    if first_start:
+        click.echo(f"  admin user:     {ADMIN_NAME}")
+        click.echo(f"  admin password: {paths.admin_password.read_text().strip()}")
+        click.echo(f"  (kept in {paths.admin_password})")
+    else:
+        click.echo(f"  admin user {ADMIN_NAME}; initial password in {paths.admin_password}")
+    click.echo("  add users:      workspace users add NAME --group analysts|scientists|...")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+        cwd=paths.dir,
+        env=env,
+        start_new_session=True,  # Ctrl-C reaches only us; we forward it once
+    )
+    # Tell `workspace users` where the live hub is (read back by HubClient.for_paths).
+    paths.url_file.write_text(f"http://127.0.0.1:{port}\n" if host in {"0.0.0.0", ""} else url)
+
+    def _forward(signum: int, _frame: object) -> None:
+        proc.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, _forward)
+    signal.signal(signal.SIGINT, _forward)
+    try:
+        code = proc.wait()
+    finally:
+        paths.url_file.unlink(missing_ok=True)
+    sys.exit(code)

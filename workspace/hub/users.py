@@ -1,0 +1,306 @@
+"""Workspace users: the registry entry, the OS account, and the running hub, kept in step.
+
+A workspace user is three things:
+
+1. an entry in ``$WORKSPACE_HOME/hub/users.yaml`` (group, admin) — the source of truth for
+   hub groups, read by the hub config at start;
+2. an OS account (``useradd -m -s /bin/bash``, home 0700) whose password PAM checks at login
+   and under which :class:`LocalProcessSpawner` runs the user's server — so users cannot
+   read each other's homes;
+3. a hub user, group membership and admin flag — pushed to a running hub through its REST
+   API with the ``workspace-cli`` service token, so a change needs no hub restart.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workspace.hub.deployment import (
+    ADMINS_GROUP,
+    GROUPS,
+    HubPaths,
+    UserEntry,
+    load_registry,
+    save_registry,
+    validate_user_name,
+)
+from workspace.lake.errors import WorkspaceError
+
+ROOT_NEEDED = "per-user OS accounts need root; run as root or see README (Team deployment)"
+
+
+class UserAdminError(WorkspaceError):
+    """A user could not be added, changed or removed."""
+
+
+@dataclass
+class UserInfo:
+    """One row of ``workspace users list``."""
+
+    name: str
+    group: str
+    admin: bool
+    os_account: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "group": self.group,
+            "admin": self.admin,
+            "os_account": self.os_account,
+        }
+
+
+@dataclass
+class AddResult:
+    name: str
+    entry: UserEntry
+    created_os_account: bool
+    password: str | None  # the password that was set (None: left unchanged)
+    generated: bool  # True when the password was generated here
+    hub_synced: bool
+
+
+def generate_password() -> str:
+    """A strong random initial password (about 120 bits, URL- and shell-safe)."""
+    return secrets.token_urlsafe(15)
+
+
+def os_account_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        raise UserAdminError(ROOT_NEEDED)
+
+
+def _run(cmd: list[str], *, input_text: str | None = None) -> None:
+    exe = shutil.which(cmd[0]) or shutil.which(cmd[0], path="/usr/sbin:/sbin:/usr/bin")
+    if exe is None:
+        raise UserAdminError(f"{cmd[0]} not found; per-user OS accounts need the shadow utils")
+    proc = subprocess.run(
+        [exe, *cmd[1:]], input=input_text, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise UserAdminError(
+            f"{' '.join(cmd)} failed "
+            f"(exit {proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
+        )
+
+
+def create_os_account(name: str) -> bool:
+    """Create the OS account (home 0700) unless it exists; True when it was created."""
+    if os_account_exists(name):
+        return False
+    _require_root()
+    _run(["useradd", "-m", "-s", "/bin/bash", "-U", name])
+    home = pwd.getpwnam(name).pw_dir
+    os.chmod(home, 0o700)
+    return True
+
+
+def ensure_sandbox(name: str, paths: HubPaths) -> Path:
+    """``$WORKSPACE_HOME/sandboxes/NAME`` owned by the user, 0700.
+
+    The shared lake (catalog and data files) belongs to the account that runs the hub and
+    the scheduler, readable by all and writable by none of the users: users read bronze,
+    silver and gold and write only here, in their own sandbox lake.
+    """
+    sandboxes = paths.dir.parent / "sandboxes"
+    sandboxes.mkdir(parents=True, exist_ok=True)
+    os.chmod(sandboxes, 0o755)
+    sandbox = sandboxes / name
+    sandbox.mkdir(exist_ok=True)
+    account = pwd.getpwnam(name)
+    for root, dirs, files in os.walk(sandbox):
+        for entry in [root, *(os.path.join(root, d) for d in dirs)]:
+            os.chown(entry, account.pw_uid, account.pw_gid)
+        for f in files:
+            os.chown(os.path.join(root, f), account.pw_uid, account.pw_gid)
+    os.chmod(sandbox, 0o700)
+    return sandbox
+
+
+def set_password(name: str, password: str) -> None:
+    _require_root()
+    if ":" in password or "\n" in password:
+        raise UserAdminError("a password cannot contain ':' or a line break")
+    _run(["chpasswd"], input_text=f"{name}:{password}\n")
+
+
+def remove_os_account(name: str, *, delete_home: bool) -> bool:
+    if not os_account_exists(name):
+        return False
+    _require_root()
+    _run(["userdel", *(["-r"] if delete_home else []), name])
+    # useradd -U made a same-name group; userdel normally removes it, but be sure.
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        pass
+    else:
+        subprocess.run(["groupdel", name], capture_output=True, check=False)
+    return True
+
+
+# -- the running hub -------------------------------------------------------------------------
+
+
+class HubClient:
+    """A tiny JupyterHub REST client authenticated with the ``workspace-cli`` token."""
+
+    def __init__(self, api_url: str, token: str, timeout: float = 10.0):
+        self.api_url = api_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    @classmethod
+    def for_paths(cls, paths: HubPaths) -> HubClient | None:
+        """A client for the hub running on this home, or None when none is running."""
+        try:
+            url = paths.url_file.read_text(encoding="utf-8").strip()
+            token = paths.api_token.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        if not url or not token:
+            return None
+        client = cls(url.rstrip("/") + "/hub/api", token, timeout=5.0)
+        try:
+            client.request("GET", "/")
+        except (OSError, UserAdminError):
+            return None
+        return client
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            self.api_url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404 and method in {"GET", "DELETE"}:
+                return None
+            detail = exc.read().decode(errors="replace")[:300]
+            raise UserAdminError(f"hub API {method} {path}: HTTP {exc.code} {detail}") from exc
+        return json.loads(raw) if raw else None
+
+    def sync_user(self, name: str, entry: UserEntry) -> None:
+        """Create the hub user if missing, set the admin flag and the one group."""
+        user = self.request("GET", f"/users/{name}")
+        if user is None:
+            self.request("POST", f"/users/{name}", {"admin": entry.admin})
+        elif bool(user.get("admin")) != entry.admin:
+            self.request("PATCH", f"/users/{name}", {"admin": entry.admin})
+        for group in (*GROUPS, ADMINS_GROUP):
+            body = {"users": [name]}
+            if group == entry.group or (group == ADMINS_GROUP and entry.admin):
+                self.request("POST", f"/groups/{group}/users", body)
+            else:
+                self.request("DELETE", f"/groups/{group}/users", body)
+
+    def delete_user(self, name: str) -> None:
+        user = self.request("GET", f"/users/{name}")
+        if user is None:
+            return
+        if user.get("server") or user.get("pending"):
+            self.request("DELETE", f"/users/{name}/server")
+        self.request("DELETE", f"/users/{name}")
+
+
+# -- operations ------------------------------------------------------------------------------
+
+
+def add_user(
+    name: str,
+    group: str,
+    *,
+    admin: bool = False,
+    password: str | None = None,
+    paths: HubPaths | None = None,
+    os_accounts: bool = True,
+) -> AddResult:
+    """Register ``name`` in ``group``, create its OS account and set its password.
+
+    A new OS account gets ``password`` or a generated one; an existing account keeps its
+    password unless ``password`` is given. With a hub running, the change is applied live.
+    """
+    validate_user_name(name)
+    if group not in GROUPS:
+        raise UserAdminError(f"unknown group {group!r}; choose one of {', '.join(GROUPS)}")
+    paths = paths or HubPaths.resolve()
+    entry = UserEntry.model_validate({"group": group, "admin": admin})
+    created = False
+    generated = False
+    if os_accounts:
+        _require_root()
+        created = create_os_account(name)
+        if password is None and created:
+            password, generated = generate_password(), True
+        if password is not None:
+            set_password(name, password)
+        ensure_sandbox(name, paths)
+    registry = load_registry(paths)
+    registry.users[name] = entry
+    save_registry(registry, paths)
+    synced = False
+    client = HubClient.for_paths(paths)
+    if client is not None:
+        client.sync_user(name, entry)
+        synced = True
+    return AddResult(name, entry, created, password, generated, synced)
+
+
+def list_users(paths: HubPaths | None = None) -> list[UserInfo]:
+    registry = load_registry(paths or HubPaths.resolve())
+    return [
+        UserInfo(name, entry.group, entry.admin, os_account_exists(name))
+        for name, entry in sorted(registry.users.items())
+    ]
+
+
+def remove_user(
+    name: str,
+    *,
+    delete_home: bool = False,
+    paths: HubPaths | None = None,
+    os_accounts: bool = True,
+) -> tuple[bool, bool]:
+    """Unregister ``name``, delete it from a running hub and remove its OS account.
+
+    Returns (was registered, OS account removed).
+    """
+    paths = paths or HubPaths.resolve()
+    registry = load_registry(paths)
+    registered = registry.users.pop(name, None) is not None
+    if not registered and not (os_accounts and os_account_exists(name)):
+        raise UserAdminError(f"no workspace user {name!r}; see `workspace users list`")
+    if os_accounts and os_account_exists(name):
+        _require_root()
+    client = HubClient.for_paths(paths)
+    if client is not None:
+        client.delete_user(name)
+    if registered:
+        save_registry(registry, paths)
+    removed = remove_os_account(name, delete_home=delete_home) if os_accounts else False
+    return registered, removed
