@@ -91,6 +91,10 @@ def hub(host: str, port: int | None) -> None:
             "WORKSPACE_DATA_PATH": str(settings.data_path),
             "WORKSPACE_HUB_HOST": host,
             "WORKSPACE_HUB_PORT": str(port),
+            # the services run in the hub folder: give them the pipelines folder absolute
+            "WORKSPACE_SCHEDULED": str(
+                Path(os.environ.get("WORKSPACE_SCHEDULED") or "scheduled").absolute()
+            ),
         }
     )
     env.pop("WORKSPACE_USER", None)

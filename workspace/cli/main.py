@@ -30,7 +30,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from workspace.cli import demo, hub, jobs, lab, lake, scheduler, sql, users
+    from workspace.cli import demo, hub, jobs, lab, lake, reports, scheduler, sql, users
 
     cli.add_command(sql.sql)
     cli.add_command(demo.demo)
@@ -38,6 +38,7 @@ def _register() -> None:
     cli.add_command(scheduler.scheduler)
     cli.add_command(hub.hub)
     cli.add_command(users.users)
+    cli.add_command(reports.reports_service)
     for command in [*lake.commands, *jobs.commands]:
         cli.add_command(command)
 
