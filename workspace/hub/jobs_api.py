@@ -1,9 +1,14 @@
 """The scheduler's HTTP API: a tornado application over :class:`JobsService`.
 
 Routes live under ``{base_url}api/jobs/`` and are described in ``jobs_openapi.yaml``. Every
-request needs the API token (``Authorization: token <T>`` or ``?token=<T>``). Responses are
-JSON, except the rendered reports, which are served as HTML under a Content-Security-Policy
-that forbids scripts. Errors are mapped in one place, :func:`error_response`.
+request is authenticated by an :class:`~workspace.hub.hub_auth.ApiAuth`: the standalone
+scheduler's API token (``Authorization: token <T>`` or ``?token=<T>``), or, as a JupyterHub
+service (``workspace scheduler --hub``), the hub's OAuth (a hub token, or the service's
+cookie in a browser). Every route then checks the caller's scopes
+(:func:`~workspace.hub.hub_auth.require_read`, :func:`~workspace.hub.hub_auth.require_change`).
+Responses are JSON, except the rendered reports, which are served as HTML under a
+Content-Security-Policy that forbids scripts. Errors are mapped in one place,
+:func:`error_response`.
 
 Examples
 --------
@@ -16,7 +21,7 @@ Examples
 
 from __future__ import annotations
 
-import hmac
+import html
 import json
 import logging
 from collections.abc import Callable
@@ -31,6 +36,14 @@ from tornado.ioloop import IOLoop
 from tornado.netutil import bind_sockets
 from tornado.web import Application, HTTPError, RequestHandler
 
+from workspace.hub.hub_auth import (
+    ApiAuth,
+    HubServiceAuth,
+    Identity,
+    StaticTokenAuth,
+    require_change,
+    require_read,
+)
 from workspace.jobs.api_errors import error_body
 from workspace.jobs.report import REPORT_CSP
 from workspace.jobs.service import JobsService
@@ -78,14 +91,16 @@ def error_response(exc: BaseException) -> ErrorResponse:
 
 
 class JobsHandler(RequestHandler):
-    """Base of every handler: token auth, JSON in and out, and the error mapping."""
+    """Base of every handler: authentication, read access, JSON in and out, the error
+    mapping. Handlers that change a pipeline or a run call :meth:`may_change` first."""
 
     service: JobsService
-    token: str
+    auth: ApiAuth
+    identity: Identity
 
-    def initialize(self, service: JobsService, token: str) -> None:
+    def initialize(self, service: JobsService, auth: ApiAuth) -> None:
         self.service = service
-        self.token = token
+        self.auth = auth
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=UTF-8")
@@ -93,17 +108,36 @@ class JobsHandler(RequestHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "no-store")
 
-    def prepare(self) -> None:
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "token" or not given.strip():
-            given = self.get_query_argument("token", "")
-        if not given:
+    async def prepare(self) -> None:
+        identity = await self.auth.identify(self)
+        if identity is None:
+            login = self._browser_login()
+            if login is not None:
+                self.redirect(login)
+                return
             raise HTTPError(
                 401, "Authentication required: send 'Authorization: token <T>' or ?token=<T>."
             )
-        if not hmac.compare_digest(given.strip().encode(), self.token.encode()):
-            raise HTTPError(403, "The API token is not valid for the scheduler API.")
+        self.identity = identity
+        require_read(identity)
+
+    def _browser_login(self) -> str | None:
+        """The login URL for an unauthenticated browser navigation (GET of HTML)."""
+        if self.request.method not in ("GET", "HEAD"):
+            return None
+        if "text/html" not in self.request.headers.get("Accept", ""):
+            return None
+        return self.auth.login_redirect(self)
+
+    async def may_change(self, name: str | None = None, *, run_id: str | None = None) -> None:
+        """403 unless the caller may change pipeline ``name`` (or the pipeline of run
+        ``run_id``); 404 if it does not exist."""
+        if run_id is not None:
+            pipeline, owner = await self.call(self.service.run_owner, run_id)
+        else:
+            assert name is not None
+            pipeline, owner = name, await self.call(self.service.owner, name)
+        require_change(self.identity, pipeline, owner)
 
     # -- the one error mapping ------------------------------------------------------------
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
@@ -159,9 +193,10 @@ class JobsHandler(RequestHandler):
 class NotFoundHandler(JobsHandler):
     """Any path under the API that matches no route."""
 
-    def prepare(self) -> None:
-        super().prepare()
-        raise HTTPError(404, "No such endpoint: %s", self.request.path)
+    async def prepare(self) -> None:
+        await super().prepare()
+        if not self._finished:
+            raise HTTPError(404, "No such endpoint: %s", self.request.path)
 
 
 class PipelinesHandler(JobsHandler):
@@ -177,20 +212,25 @@ class PipelineHandler(JobsHandler):
 
 class TriggerHandler(JobsHandler):
     async def post(self, name: str) -> None:
+        await self.may_change(name)
         request = self.body(TriggerRequest)
-        run = await self.call(self.service.trigger, name, request.parameters)
+        run = await self.call(
+            self.service.trigger, name, request.parameters, requested_by=self.identity.name
+        )
         self.set_header("Location", self.reverse_url("run", run.run_id))
         self.send(run, status=201)
 
 
 class PauseHandler(JobsHandler):
     async def post(self, name: str) -> None:
-        self.send(await self.call(self.service.pause, name))
+        await self.may_change(name)
+        self.send(await self.call(self.service.pause, name, requested_by=self.identity.name))
 
 
 class ResumeHandler(JobsHandler):
     async def post(self, name: str) -> None:
-        self.send(await self.call(self.service.resume, name))
+        await self.may_change(name)
+        self.send(await self.call(self.service.resume, name, requested_by=self.identity.name))
 
 
 class RunsHandler(JobsHandler):
@@ -222,18 +262,49 @@ class AttemptLogHandler(JobsHandler):
 
 class RepairHandler(JobsHandler):
     async def post(self, run_id: str) -> None:
-        self.send(await self.call(self.service.repair, run_id))
+        await self.may_change(run_id=run_id)
+        self.send(await self.call(self.service.repair, run_id, requested_by=self.identity.name))
 
 
 class CancelHandler(JobsHandler):
     async def post(self, run_id: str) -> None:
-        self.send(await self.call(self.service.cancel, run_id))
+        await self.may_change(run_id=run_id)
+        self.send(await self.call(self.service.cancel, run_id, requested_by=self.identity.name))
 
 
 class NextHandler(JobsHandler):
     async def get(self) -> None:
         n = self.query(CountQuery).n
         self.send(NextTimes(times=await self.call(self.service.next_times, n=n)))
+
+
+class HomeHandler(JobsHandler):
+    """``{base_url}`` of the hub service: a plain page for browsers (who am I, what may I
+    do, the pipelines and their last runs). No script; the API is JSON."""
+
+    async def get(self) -> None:
+        pipelines = await self.call(self.service.pipelines, n=1)
+        me = self.identity
+        rows = "".join(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+                html.escape(p.name),
+                html.escape(p.owner or ""),
+                html.escape(str(p.last_run_state or "")),
+                "yes" if me.can_change(p.owner) else "no",
+            )
+            for p in pipelines
+        )
+        api = html.escape(self.reverse_url("pipelines"))
+        page = (
+            "<!doctype html><html><head><meta charset='utf-8'><title>Scheduler</title></head>"
+            f"<body><h1>Pipeline scheduler</h1><p>Signed in as <b>{html.escape(me.name)}</b>"
+            f" ({html.escape(', '.join(sorted(me.groups)) or 'no group')}).</p>"
+            "<table><tr><th>Pipeline</th><th>Owner</th><th>Last run</th><th>You may run it</th>"
+            f"</tr>{rows}</table><p>JSON API: <a href='{api}'>{api}</a></p></body></html>"
+        )
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Content-Security-Policy", REPORT_CSP)
+        self.finish(page)
 
 
 _NAME = r"(?P<name>[^/]+)"
@@ -265,7 +336,12 @@ def _access_log(handler: RequestHandler) -> None:
 
 
 def make_app(
-    settings: Settings, scheduled_root: Path, *, token: str, base_url: str = "/"
+    settings: Settings,
+    scheduled_root: Path,
+    *,
+    token: str | None = None,
+    base_url: str = "/",
+    auth: ApiAuth | None = None,
 ) -> Application:
     """The scheduler API application.
 
@@ -276,9 +352,13 @@ def make_app(
     scheduled_root
         The ``scheduled/`` folder with one sub-folder per pipeline.
     token
-        The API token every request must present.
+        The API token every request must present (standalone mode; without ``auth``).
     base_url
         Prefix of every route (a JupyterHub service's ``JUPYTERHUB_SERVICE_PREFIX``).
+    auth
+        How requests are authenticated instead of ``token``: a
+        :class:`~workspace.hub.hub_auth.HubServiceAuth` for the hub service, which also adds
+        the OAuth callback route and a page for browsers at ``base_url``.
 
     Examples
     --------
@@ -286,8 +366,10 @@ def make_app(
     >>> app.reverse_url("run", "abc")
     '/api/jobs/runs/abc'
     """
-    if not token:
-        raise WorkspaceError("The scheduler API needs a non-empty token; set one and retry.")
+    if auth is None:
+        if not token:
+            raise WorkspaceError("The scheduler API needs a non-empty token; set one and retry.")
+        auth = StaticTokenAuth(token)
     prefix = url_path_join(base_url, API_PREFIX)
 
     def report_link(run_id: str, attempt_id: int | None) -> str:
@@ -299,16 +381,24 @@ def make_app(
         return app.reverse_url("attempt_log", run_id, attempt_id)
 
     service = JobsService(settings, scheduled_root, links=report_link, log_links=log_link)
-    init = {"service": service, "token": token}
+    init = {"service": service, "auth": auth}
+    wrap: Callable[[type[JobsHandler]], Any] = lambda cls: cls  # noqa: E731
+    routes = list(ROUTES)
+    if isinstance(auth, HubServiceAuth):
+        wrap = auth.handler_class
+        routes.append(("", HomeHandler, "home"))
     handlers: list[Any] = [
-        (url_path_join(prefix, path), handler, init, name) for path, handler, name in ROUTES
-    ]
+        *auth.routes(base_url),
+        *[(url_path_join(prefix, path) if path else base_url, wrap(handler), init, name)
+          for path, handler, name in routes],
+    ]  # fmt: skip
     app = Application(
         handlers,
-        default_handler_class=NotFoundHandler,
+        default_handler_class=wrap(NotFoundHandler),
         default_handler_args=init,
         log_function=_access_log,
         jobs_service=service,
+        **auth.app_settings(),
     )
     return app
 
@@ -333,16 +423,17 @@ def serve(
     settings: Settings,
     scheduled_root: Path,
     *,
-    token: str,
+    token: str | None = None,
     base_url: str = "/",
     host: str = "127.0.0.1",
     port: int = 8790,
+    auth: ApiAuth | None = None,
 ) -> Served:
     """Listen on ``host:port`` (0 picks a free port) on the current event loop.
 
     The caller runs the loop (``IOLoop.current().start()`` or ``asyncio.run``).
     """
-    app = make_app(settings, scheduled_root, token=token, base_url=base_url)
+    app = make_app(settings, scheduled_root, token=token, base_url=base_url, auth=auth)
     sockets = bind_sockets(port, address=host)
     server = HTTPServer(app)
     server.add_sockets(sockets)

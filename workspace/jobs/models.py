@@ -112,6 +112,9 @@ class Pipeline(_Record):
     paused_at: datetime | None = None
     spec_hash: str | None = None
     updated_at: datetime
+    owner: str | None = Field(
+        None, description="The owner in pipeline.yaml when the pipeline was last registered."
+    )
 
 
 class Run(_Record):
@@ -129,6 +132,14 @@ class Run(_Record):
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    owner: str | None = Field(
+        None, description="The pipeline's owner (pipeline.yaml `owner:`) when the run was created."
+    )
+    requested_by: str | None = Field(
+        None,
+        description="Who asked for the run: the user of a manual run or of its last repair, "
+        "'scheduler' for schedule ticks, backfills and `after:` runs.",
+    )
 
 
 class Task(_Record):

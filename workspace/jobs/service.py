@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,8 @@ from workspace.jobs.spec import Pipeline as PipelineSpec
 from workspace.jobs.store import RunStore
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class ReportNotFoundError(WorkspaceError, LookupError):
@@ -112,12 +115,41 @@ class JobsService:
         return found
 
     def _registered(self, name: str) -> Pipeline:
-        """The store's record of a pipeline that has a spec, registering it if needed."""
-        self.spec(name)
+        """The store's record of a pipeline that has a spec, registering it if needed.
+
+        The record's owner follows the spec's ``owner:`` (runs created without an explicit
+        owner, e.g. by the scheduler's ticks, copy it).
+        """
+        spec = self.spec(name)
         try:
-            return self.store.get_pipeline(name)
+            record = self.store.get_pipeline(name)
         except PipelineNotFoundError:
-            return self.store.upsert_pipeline(name)
+            return self.store.upsert_pipeline(name, owner=spec.owner)
+        if record.owner != spec.owner:
+            record = self.store.upsert_pipeline(name, spec_hash=record.spec_hash, owner=spec.owner)
+        return record
+
+    def owner(self, name: str) -> str | None:
+        """The owner of pipeline ``name`` (pipeline.yaml ``owner:``); 404/400 as :meth:`spec`."""
+        return self.spec(name).owner
+
+    def run_owner(self, run_id: str) -> tuple[str, str | None]:
+        """The pipeline of a run and its owner: the spec's ``owner:`` if the pipeline still
+        has a valid spec, else the owner recorded on the run. 404 for an unknown run."""
+        run = self.store.get_run(run_id)
+        try:
+            return run.pipeline, self.spec(run.pipeline).owner
+        except WorkspaceError:
+            return run.pipeline, run.owner
+
+    def sync_owners(self) -> None:
+        """Record every valid spec's owner in the run store (registering the pipeline).
+
+        ``workspace scheduler`` calls it at start, so that scheduled runs carry the owner.
+        """
+        for name, spec in self._specs().items():
+            if isinstance(spec, PipelineSpec):
+                self._registered(name)
 
     # -- pipelines ------------------------------------------------------------------------
 
@@ -202,16 +234,18 @@ class JobsService:
             }
         )
 
-    def pause(self, name: str) -> PipelineSummary:
+    def pause(self, name: str, *, requested_by: str | None = None) -> PipelineSummary:
         """Pause a pipeline: the scheduler creates no scheduled run until it is resumed."""
         self._registered(name)
         self.store.pause(name)
+        log.info("pipeline %s paused by %s", name, requested_by or "(unknown)")
         return self.pipelines_one(name)
 
-    def resume(self, name: str) -> PipelineSummary:
+    def resume(self, name: str, *, requested_by: str | None = None) -> PipelineSummary:
         """Resume a paused pipeline."""
         self._registered(name)
         self.store.resume(name)
+        log.info("pipeline %s resumed by %s", name, requested_by or "(unknown)")
         return self.pipelines_one(name)
 
     def pipelines_one(self, name: str) -> PipelineSummary:
@@ -221,10 +255,18 @@ class JobsService:
             detail.model_dump(include=set(PipelineSummary.model_fields))
         )
 
-    def trigger(self, name: str, parameters: Mapping[str, Any]) -> Run:
-        """Create a queued manual run (allowed while paused); the scheduler starts it."""
+    def trigger(
+        self, name: str, parameters: Mapping[str, Any], *, requested_by: str | None = None
+    ) -> Run:
+        """Create a queued manual run (allowed while paused); the scheduler starts it.
+
+        The run records the pipeline's owner and ``requested_by``, the person who asked
+        (the hub user of the API request, the Jupyter user of the Lab, the CLI's OS user).
+        """
         self._registered(name)
-        return self.store.create_manual_run(name, parameters=parameters)
+        return self.store.create_manual_run(
+            name, parameters=parameters, owner=self.owner(name), requested_by=requested_by
+        )
 
     # -- runs -----------------------------------------------------------------------------
 
@@ -285,14 +327,14 @@ class JobsService:
         text, truncated, source = read_log(match[0], within=self.settings.home)
         return AttemptLog(attempt_id=attempt_id, text=text, truncated=truncated, source=source)
 
-    def repair(self, run_id: str) -> RepairResponse:
+    def repair(self, run_id: str, *, requested_by: str | None = None) -> RepairResponse:
         """Re-queue the failed tasks of a finished run and every task downstream of them."""
         run = self.store.get_run(run_id)
         try:
             downstream: Mapping[str, set[str]] = self.spec(run.pipeline).downstream
         except WorkspaceError:
             downstream = {}  # without a spec, only the failed tasks themselves are reset
-        reset = self.store.repair(run_id, downstream=downstream)
+        reset = self.store.repair(run_id, downstream=downstream, requested_by=requested_by)
         if not reset:
             raise InvalidTransitionError(
                 f"run {run_id!r}",
@@ -302,9 +344,10 @@ class JobsService:
             )
         return RepairResponse(run=self.store.get_run(run_id), reset=reset)
 
-    def cancel(self, run_id: str) -> CancelResponse:
+    def cancel(self, run_id: str, *, requested_by: str | None = None) -> CancelResponse:
         """Cancel a queued or running run; the scheduler stops its running attempts."""
-        stopping = self.store.cancel_run(run_id, reason="cancelled through the API")
+        by = f" by {requested_by}" if requested_by else ""
+        stopping = self.store.cancel_run(run_id, reason=f"cancelled{by} through the API")
         return CancelResponse(
             run=self.store.get_run(run_id), stopping=[a.attempt_id for a in stopping]
         )

@@ -102,8 +102,22 @@ __all__ = [
 _MIGRATIONS: tuple[Callable[[], str], ...] = (
     lambda: resources.files("workspace.jobs").joinpath("store_schema.sql").read_text("utf-8"),
     lambda: resources.files("workspace.jobs").joinpath("store_schema_2.sql").read_text("utf-8"),
+    lambda: resources.files("workspace.jobs").joinpath("store_schema_3.sql").read_text("utf-8"),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
+
+#: ``requested_by`` of the runs the scheduler creates itself (schedule ticks, ``after:``).
+SCHEDULER_REQUESTER = "scheduler"
+
+
+class _Keep:
+    """Default of :meth:`RunStore.upsert_pipeline`'s ``owner``: leave the stored one."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
 
 
 def store_path(settings: Settings) -> Path:
@@ -241,8 +255,13 @@ class RunStore(RunLifecycleMixin, StoreRows):
 
     # -- pipelines ------------------------------------------------------------------------
 
-    def upsert_pipeline(self, name: str, *, spec_hash: str | None = None) -> Pipeline:
-        """Register a pipeline (``enabled_at`` = now) or update its spec hash.
+    def upsert_pipeline(
+        self, name: str, *, spec_hash: str | None = None, owner: str | _Keep | None = KEEP
+    ) -> Pipeline:
+        """Register a pipeline (``enabled_at`` = now) or update its spec hash (and owner).
+
+        ``owner`` (pipeline.yaml's ``owner:``) is copied into the runs created later without
+        an explicit owner; by default the stored owner is kept.
 
         Examples
         --------
@@ -258,6 +277,12 @@ class RunStore(RunLifecycleMixin, StoreRows):
                 "WHERE pipelines.spec_hash IS NOT excluded.spec_hash",
                 (name, now, spec_hash, now),
             )
+            if not isinstance(owner, _Keep):
+                con.execute(
+                    "UPDATE pipelines SET owner = ?, updated_at = ? "
+                    "WHERE name = ? AND owner IS NOT ?",
+                    (owner, now, name, owner),
+                )
             return self._pipeline(con, name)
 
     @staticmethod
@@ -306,11 +331,14 @@ class RunStore(RunLifecycleMixin, StoreRows):
         tasks: Iterable[NewTask | str] = (),
         parameters: Mapping[str, Any] | None = None,
         trigger: Trigger = Trigger.SCHEDULE,
+        owner: str | None = None,
+        requested_by: str | None = SCHEDULER_REQUESTER,
     ) -> tuple[Run, bool]:
         """Create the run of ``pipeline`` for ``scheduled_for``, or return the existing one.
 
         Idempotent and safe across processes: there is at most one run per (pipeline,
-        scheduled time). The run and its tasks are created in one transaction.
+        scheduled time). The run and its tasks are created in one transaction. ``owner``
+        defaults to the pipeline's registered owner.
 
         Returns
         -------
@@ -328,7 +356,9 @@ class RunStore(RunLifecycleMixin, StoreRows):
         >>> store.create_scheduled_run("daily_sales", t)[1]
         False
         """
-        return self._create(pipeline, trigger, _ts(scheduled_for), None, tasks, parameters)
+        return self._create(
+            pipeline, trigger, _ts(scheduled_for), None, tasks, parameters, owner, requested_by
+        )
 
     def create_manual_run(
         self,
@@ -336,9 +366,17 @@ class RunStore(RunLifecycleMixin, StoreRows):
         *,
         tasks: Iterable[NewTask | str] = (),
         parameters: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        requested_by: str | None = None,
     ) -> Run:
-        """Create a run started by a person (allowed while the pipeline is paused)."""
-        return self._create(pipeline, Trigger.MANUAL, None, None, tasks, parameters)[0]
+        """Create a run started by a person (allowed while the pipeline is paused).
+
+        ``requested_by`` is that person (a hub user, or the OS user of a CLI command);
+        ``owner`` defaults to the pipeline's registered owner.
+        """
+        return self._create(
+            pipeline, Trigger.MANUAL, None, None, tasks, parameters, owner, requested_by
+        )[0]
 
     def create_triggered_run(
         self,
@@ -347,9 +385,20 @@ class RunStore(RunLifecycleMixin, StoreRows):
         *,
         tasks: Iterable[NewTask | str] = (),
         parameters: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        requested_by: str | None = SCHEDULER_REQUESTER,
     ) -> tuple[Run, bool]:
         """Create the run that follows ``upstream_run_id`` (``after:``), at most once."""
-        return self._create(pipeline, Trigger.AFTER, None, upstream_run_id, tasks, parameters)
+        return self._create(
+            pipeline,
+            Trigger.AFTER,
+            None,
+            upstream_run_id,
+            tasks,
+            parameters,
+            owner,
+            requested_by,
+        )
 
     def _create(
         self,
@@ -359,12 +408,16 @@ class RunStore(RunLifecycleMixin, StoreRows):
         triggered_by: str | None,
         tasks: Iterable[NewTask | str],
         parameters: Mapping[str, Any] | None,
+        owner: str | None = None,
+        requested_by: str | None = None,
     ) -> tuple[Run, bool]:
         params = json.dumps(dict(parameters or {}), sort_keys=True, default=str)
         now = self._now()
         with self._tx() as con:
-            if self._pipeline(con, pipeline).paused and trigger != Trigger.MANUAL:
+            record = self._pipeline(con, pipeline)
+            if record.paused and trigger != Trigger.MANUAL:
                 raise PipelinePausedError(pipeline)
+            owner = owner if owner is not None else record.owner
             if triggered_by is not None:
                 self._require_run(con, triggered_by)
             existing = con.execute(
@@ -376,12 +429,45 @@ class RunStore(RunLifecycleMixin, StoreRows):
             run_id = _new_id()
             con.execute(
                 "INSERT INTO runs (run_id, pipeline, scheduled_for, trigger, triggered_by, "
-                "parameters, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, pipeline, scheduled_for, trigger, triggered_by, params, now),
+                "parameters, created_at, owner, requested_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    pipeline,
+                    scheduled_for,
+                    trigger,
+                    triggered_by,
+                    params,
+                    now,
+                    owner,
+                    requested_by,
+                ),
             )
             self._insert_tasks(con, run_id, tasks)
-            self._event(con, run_id, f"created ({trigger})")
+            by = f" by {requested_by}" if requested_by else ""
+            self._event(con, run_id, f"created ({trigger}){by}")
             return self._require_run(con, run_id), True
+
+    def repair(
+        self,
+        run_id: str,
+        *,
+        downstream: Mapping[str, Iterable[str]] | None = None,
+        requested_by: str | None = None,
+    ) -> list[str]:
+        """Reset failed tasks and everything downstream of them (see the mixin's ``repair``).
+
+        With ``requested_by``, the run's ``requested_by`` becomes that person (the run's
+        history keeps who created it) once the repair reset something.
+        """
+        keys = super().repair(run_id, downstream=downstream)
+        if keys and requested_by is not None:
+            with self._tx() as con:
+                con.execute(
+                    "UPDATE runs SET requested_by = ? WHERE run_id = ?", (requested_by, run_id)
+                )
+                self._event(con, run_id, f"repair requested by {requested_by}")
+        return keys
 
     def _insert_tasks(
         self, con: sqlite3.Connection, run_id: str, tasks: Iterable[NewTask | str]

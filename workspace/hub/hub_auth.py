@@ -1,0 +1,264 @@
+"""Who is calling the scheduler API, and what they may do.
+
+One abstraction for the handlers of :mod:`workspace.hub.jobs_api`: an :class:`ApiAuth`
+turns a request into an :class:`Identity` (or ``None``: not authenticated), and
+:func:`require_read` / :func:`require_change` decide with the identity's scopes.
+
+Two implementations:
+
+:class:`StaticTokenAuth`
+    The standalone ``workspace scheduler`` (no hub): one shared API token
+    (``Authorization: token <T>`` or ``?token=<T>``); whoever has it is the identity
+    ``token`` with ``custom:pipelines:manage``. A wrong token is 403.
+:class:`HubServiceAuth`
+    ``workspace scheduler --hub``, a JupyterHub-managed service: every request is
+    authenticated by the hub through :class:`jupyterhub.services.auth.HubOAuth`, either a
+    hub token (``Authorization: token <T>``, resolved through the hub API and cached for a
+    minute) or the service's OAuth cookie (browsers; the OAuth callback route is
+    ``{prefix}oauth_callback``). The identity's name, groups and scopes are the hub's.
+
+Rules (every route):
+
+* read routes need ``custom:pipelines:run`` or ``custom:pipelines:manage`` (or a hub admin);
+* trigger, pause, resume, repair and cancel need ``custom:pipelines:manage`` for any
+  pipeline, or ``custom:pipelines:run`` for a pipeline whose ``owner:`` is the caller;
+* anyone else (e.g. stakeholders, who only have ``custom:reports:view``) gets 403 with a
+  message naming the scope they lack.
+
+Examples
+--------
+>>> alice = Identity("alice", frozenset({"analysts"}), frozenset({SCOPE_RUN}))
+>>> require_read(alice)
+>>> require_change(alice, "p_alice", "alice")
+>>> require_change(alice, "p_bob", "bob")  # doctest: +IGNORE_EXCEPTION_DETAIL
+Traceback (most recent call last):
+tornado.web.HTTPError: HTTP 403: ...
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+from tornado.web import HTTPError, RequestHandler
+
+#: Trigger and manage one's own pipelines (analysts, scientists).
+SCOPE_RUN = "custom:pipelines:run"
+#: Manage every pipeline (engineers, admins).
+SCOPE_MANAGE = "custom:pipelines:manage"
+#: The scopes a hub admin has implicitly.
+_ADMIN_SCOPES = ("admin:users",)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The caller of a request: a hub user (or service), or the static API token."""
+
+    name: str
+    groups: frozenset[str] = frozenset()
+    scopes: frozenset[str] = frozenset()
+    admin: bool = False
+    kind: str = "user"
+
+    def has(self, scope: str) -> bool:
+        """Whether the identity holds ``scope`` (unfiltered; admins hold every scope)."""
+        return self.admin or scope in self.scopes
+
+    @property
+    def can_read(self) -> bool:
+        return self.has(SCOPE_RUN) or self.has(SCOPE_MANAGE)
+
+    def can_change(self, owner: str | None) -> bool:
+        """Whether the identity may trigger/pause/resume/repair/cancel a pipeline owned by
+        ``owner``."""
+        if self.has(SCOPE_MANAGE):
+            return True
+        return self.has(SCOPE_RUN) and owner is not None and owner == self.name
+
+    @classmethod
+    def from_hub_model(cls, model: dict[str, Any]) -> Identity:
+        """From the user (or service) model ``GET /hub/api/user`` returns for a token."""
+        scopes = frozenset(model.get("scopes") or ())
+        return cls(
+            name=str(model["name"]),
+            groups=frozenset(model.get("groups") or ()),
+            scopes=scopes,
+            admin=bool(model.get("admin")) or any(s in scopes for s in _ADMIN_SCOPES),
+            kind=str(model.get("kind") or "user"),
+        )
+
+
+def require_read(identity: Identity) -> None:
+    """403 unless ``identity`` may read pipelines, runs and reports."""
+    if not identity.can_read:
+        raise HTTPError(
+            403,
+            "%s %r may not use the scheduler: it needs the scope %s (own pipelines) or %s "
+            "(every pipeline); ask an admin to add you to the analysts, scientists or "
+            "engineers group.",
+            identity.kind.capitalize(),
+            identity.name,
+            SCOPE_RUN,
+            SCOPE_MANAGE,
+        )
+
+
+def require_change(identity: Identity, pipeline: str, owner: str | None) -> None:
+    """403 unless ``identity`` may trigger/pause/resume/repair/cancel ``pipeline``."""
+    require_read(identity)
+    if identity.can_change(owner):
+        return
+    owned = f"owned by {owner!r}" if owner else "without an owner"
+    raise HTTPError(
+        403,
+        "%s %r may not change pipeline %r (%s): the scope %s allows only pipelines whose "
+        "owner is you; changing any pipeline needs %s.",
+        identity.kind.capitalize(),
+        identity.name,
+        pipeline,
+        owned,
+        SCOPE_RUN,
+        SCOPE_MANAGE,
+    )
+
+
+class ApiAuth(Protocol):
+    """How the API identifies a request (one instance per application)."""
+
+    async def identify(self, handler: RequestHandler) -> Identity | None:
+        """The caller, ``None`` when the request carries no credentials; raises
+        ``HTTPError(403)`` for credentials that are not accepted."""
+
+    def login_redirect(self, handler: RequestHandler) -> str | None:
+        """Where to send an unauthenticated browser (``None``: answer 401)."""
+
+    def routes(self, prefix: str) -> list[Any]:
+        """Extra tornado routes the scheme needs (the OAuth callback)."""
+
+    def app_settings(self) -> dict[str, Any]:
+        """Extra tornado application settings (cookie secret)."""
+
+
+@dataclass
+class StaticTokenAuth:
+    """The standalone scheduler's shared token; its holder manages every pipeline."""
+
+    token: str
+    identity: Identity = field(
+        default_factory=lambda: Identity("token", scopes=frozenset({SCOPE_MANAGE}))
+    )
+
+    async def identify(self, handler: RequestHandler) -> Identity | None:
+        header = handler.request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "token" or not given.strip():
+            given = handler.get_query_argument("token", "")
+        if not given:
+            return None
+        if not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+            raise HTTPError(403, "The API token is not valid for the scheduler API.")
+        return self.identity
+
+    def login_redirect(self, handler: RequestHandler) -> str | None:
+        return None
+
+    def routes(self, prefix: str) -> list[Any]:
+        return []
+
+    def app_settings(self) -> dict[str, Any]:
+        return {}
+
+
+class HubServiceAuth:
+    """JupyterHub OAuth for a hub-managed service (``JUPYTERHUB_*`` environment).
+
+    Parameters
+    ----------
+    cache_max_age
+        Seconds a token's identity is cached (scope changes take effect after this).
+    hub_auth
+        A configured :class:`~jupyterhub.services.auth.HubOAuth` (default: from the
+        environment the hub gives its services).
+    """
+
+    def __init__(self, *, cache_max_age: int = 60, hub_auth: Any = None) -> None:
+        from jupyterhub.services.auth import HubOAuth
+
+        missing = [
+            name
+            for name in ("JUPYTERHUB_API_TOKEN", "JUPYTERHUB_API_URL", "JUPYTERHUB_CLIENT_ID")
+            if hub_auth is None and not os.environ.get(name)
+        ]
+        if missing:
+            from workspace.lake.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"`workspace scheduler --hub` runs as a JupyterHub service, but "
+                f"{', '.join(missing)} is not set; start it from the hub's "
+                "c.JupyterHub.services (see hub_config/jupyterhub_config.py)."
+            )
+        self.hub_auth = hub_auth or HubOAuth(cache_max_age=cache_max_age)
+        self._mixins: dict[type, type] = {}
+
+    @property
+    def callback_path(self) -> str:
+        """The path of the OAuth callback (``JUPYTERHUB_OAUTH_CALLBACK_URL``)."""
+        return str(urlparse(self.hub_auth.oauth_redirect_uri).path)
+
+    def handler_class(self, handler: type[RequestHandler]) -> type[RequestHandler]:
+        """``handler`` with :class:`HubOAuthenticated` mixed in (login URL, xsrf, cookies)."""
+        from jupyterhub.services.auth import HubOAuthenticated
+
+        cls = self._mixins.get(handler)
+        if cls is None:
+            cls = type(f"Hub{handler.__name__}", (HubOAuthenticated, handler), {})
+            self._mixins[handler] = cls
+        return cls
+
+    async def identify(self, handler: RequestHandler) -> Identity | None:
+        handler.hub_auth = self.hub_auth  # type: ignore[attr-defined]
+        model = await self.hub_auth.get_user(handler, sync=False)
+        if not model:
+            return None
+        access = self.hub_auth.access_scopes
+        if access and not self.hub_auth.check_scopes(access, model):
+            raise HTTPError(
+                403,
+                "%s %r may not access the scheduler service: it needs the scope %s.",
+                str(model.get("kind") or "user").capitalize(),
+                model.get("name"),
+                " or ".join(sorted(access)),
+            )
+        return Identity.from_hub_model(model)
+
+    def login_redirect(self, handler: RequestHandler) -> str | None:
+        return str(handler.get_login_url())
+
+    def routes(self, prefix: str) -> list[Any]:
+        from jupyterhub.services.auth import HubOAuthCallbackHandler
+
+        auth = self.hub_auth
+
+        class CallbackHandler(HubOAuthCallbackHandler):
+            def initialize(self) -> None:
+                self.hub_auth = auth
+
+        return [(self.callback_path, CallbackHandler)]
+
+    def app_settings(self) -> dict[str, Any]:
+        return {"cookie_secret": os.urandom(32)}
+
+
+__all__ = [
+    "SCOPE_MANAGE",
+    "SCOPE_RUN",
+    "ApiAuth",
+    "HubServiceAuth",
+    "Identity",
+    "StaticTokenAuth",
+    "require_change",
+    "require_read",
+]
