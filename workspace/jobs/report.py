@@ -95,7 +95,13 @@ REPORT_CSP = (
 )
 
 
+#: Style values that load or run something: nh3 filters style property names, not values.
+_ACTIVE_STYLE = re.compile(r"expression\s*\(|url\s*\(|javascript:|behavior\s*:|-moz-binding", re.I)
+
+
 def _keep_attribute(tag: str, attr: str, value: str) -> str | None:
+    if attr == "style" and _ACTIVE_STYLE.search(value):
+        return None  # the whole attribute: a half-kept declaration could still mislead
     if value.strip().lower().startswith("data:"):
         return value if tag == "img" and attr == "src" and _DATA_IMAGE.match(value) else None
     return value

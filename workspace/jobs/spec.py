@@ -238,12 +238,26 @@ class TaskDefaults(_Model):
     kernel: str = "workspace"
 
 
+class Audience(_Model):
+    """Who may read a pipeline's reports: ``audience: {groups: [...], users: [...]}``.
+
+    Without ``audience`` every report viewer may; the owner, engineers and admins always may.
+
+    >>> Audience(groups=["stakeholders"]).users
+    []
+    """
+
+    groups: list[str] = Field(default_factory=list)
+    users: list[str] = Field(default_factory=list)
+
+
 class Pipeline(_Model):
     """A validated ``pipeline.yaml``. ``name`` defaults to the folder name."""
 
     name: str = Field(pattern=_NAME.pattern)
     description: str | None = None
     owner: str | None = None
+    audience: Audience | None = None
     enabled: bool = True
     schedule: Schedule | None = None
     after: list[str] = Field(default_factory=list)

@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from workspace.jobs.spec import Audience
 
 __all__ = [
     "MANAGE_SCOPE",
@@ -54,15 +56,6 @@ STAKEHOLDERS = "stakeholders"
 SPEC_FILE = "pipeline.yaml"
 #: Pipeline names (the folder name rule of ``spec.py``).
 PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class Audience(BaseModel):
-    """``audience: {groups: [...], users: [...]}`` of a pipeline.yaml."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    groups: list[str] = Field(default_factory=list)
-    users: list[str] = Field(default_factory=list)
 
 
 class _SpecFields(BaseModel):

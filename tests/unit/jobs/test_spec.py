@@ -181,3 +181,13 @@ def test_parameters_are_checked_against_the_notebooks(tmp_path: Path) -> None:
     )
     with pytest.raises(PipelineSpecError, match="must declare a_outputs"):
         load_pipeline(folder)
+
+
+def test_audience_of_reports_is_part_of_the_spec() -> None:
+    text = GOOD + "audience:\n  groups: [stakeholders]\n  users: [carol]\n"
+    p = parse_pipeline(text, source=SRC, name="refresh")
+    assert p.audience is not None
+    assert (p.audience.groups, p.audience.users) == (["stakeholders"], ["carol"])
+    assert parse_pipeline(GOOD, source=SRC, name="refresh").audience is None
+    with pytest.raises(PipelineSpecError, match="audience"):
+        parse_pipeline(GOOD + "audience:\n  teams: [x]\n", source=SRC, name="refresh")
