@@ -201,17 +201,6 @@ c.JupyterHub.load_roles = [
         "scopes": ["admin:users", "admin:groups", "admin:servers", "list:services"],
         "services": ["workspace-cli"],
     },
-    {
-        "name": "idle-culler",
-        "description": "Stop idle user servers.",
-        "scopes": [
-            "list:users",
-            "read:users:activity",
-            "read:servers",
-            "delete:servers",
-        ],
-        "services": ["idle-culler"],
-    },
 ]
 
 # -- services --------------------------------------------------------------------------------
@@ -295,6 +284,14 @@ if "idle-culler" in WANTED:
                 culler or str(BIN / "jupyterhub-idle-culler"),
                 f"--timeout={int(os.environ.get('WORKSPACE_IDLE_TIMEOUT') or 3600)}",
             ],
+        }
+    )
+    c.JupyterHub.load_roles.append(
+        {
+            "name": "idle-culler",
+            "description": "Stop idle user servers.",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            "services": ["idle-culler"],
         }
     )
 c.JupyterHub.services = services

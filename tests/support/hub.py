@@ -35,7 +35,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_user_name(prefix: str = "wst_") -> str:
+def new_user_name(prefix: str = "wst_") -> str:
     return prefix + secrets.token_hex(3)
 
 

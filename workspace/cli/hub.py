@@ -35,6 +35,11 @@ def find_config() -> Path:
     )
 
 
+def _default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
@@ -111,6 +116,9 @@ def hub(host: str, port: int | None) -> None:
         cwd=paths.dir,
         env=env,
         start_new_session=True,  # Ctrl-C reaches only us; we forward it once
+        # A shell's background job starts with SIGINT ignored, and the hub's services would
+        # inherit that and ignore the hub's SIGINT at shutdown (the hub then waits forever).
+        preexec_fn=_default_signals,
     )
     # Tell `workspace users` where the live hub is (read back by HubClient.for_paths).
     paths.url_file.write_text(f"http://127.0.0.1:{port}\n" if host in {"0.0.0.0", ""} else url)
