@@ -35,6 +35,18 @@ def find_config() -> Path:
     )
 
 
+def unreachable_dirs() -> list[Path]:
+    """Folders on the way to this Python that other OS users cannot traverse.
+
+    User servers run as the users' own accounts and execute this venv's interpreter; a
+    Python under ``/root`` (0700), for one, cannot start for them.
+    """
+    target = Path(os.path.realpath(sys.executable))
+    return [
+        p for p in [*reversed(target.parents), Path(sys.prefix)] if not p.stat().st_mode & 0o001
+    ]
+
+
 def _default_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -103,6 +115,16 @@ def hub(host: str, port: int | None) -> None:
         }
     )
     env.pop("WORKSPACE_USER", None)
+    blocked = unreachable_dirs()
+    if blocked:
+        click.secho(
+            "Warning: users' servers run as their own OS accounts, which cannot reach this "
+            f"Python ({os.path.realpath(sys.executable)}): {', '.join(map(str, blocked))} "
+            "lack o+x. Install the venv where every user can execute it (e.g. /opt) or "
+            "`chmod o+x` those folders; spawns fail until then.",
+            fg="yellow",
+            err=True,
+        )
     click.echo(f"Starting JupyterHub at {url}/hub/login (state in {paths.dir})")
     if first_start:
         click.echo(f"  admin user:     {ADMIN_NAME}")
