@@ -8,6 +8,7 @@ directory). Runs live in the run store of ``WORKSPACE_HOME``.
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -251,7 +252,9 @@ def trigger(
     _check_run_parameters(p, params)
     with _store() as store:
         _register(store, p.name)
-        run = store.create_manual_run(p.name, parameters=params)
+        run = store.create_manual_run(
+            p.name, parameters=params, owner=p.owner, requested_by=getpass.getuser()
+        )
         if not wait:
             click.echo(f"run {run.run_id}: queued (the scheduler service will run it)")
             return

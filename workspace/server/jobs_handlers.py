@@ -111,7 +111,8 @@ class TriggerHandler(JobsHandler):
     @authorized
     async def post(self, name: str) -> None:
         request = self.body(TriggerRequest)
-        run = await self.call(lambda s: s.trigger(name, request.parameters))
+        user = self.current_user.username
+        run = await self.call(lambda s: s.trigger(name, request.parameters, requested_by=user))
         self.set_header("Location", self.api_url("jobs/runs", run.run_id))
         self.send(run, status=201)
 
