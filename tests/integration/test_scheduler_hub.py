@@ -318,6 +318,20 @@ def test_owners_trigger_their_own_pipelines_only(hub: Hub) -> None:
         assert len(store.list_runs(pipeline="p_alice")) == 2  # alice's and eve's, not sam's
 
 
+def test_runs_are_private_to_their_owners(hub: Hub) -> None:
+    run_id = hub.call("alice", "POST", "pipelines/p_alice/trigger").json()["run_id"]
+    for path in (f"runs/{run_id}", f"runs/{run_id}/report", "runs?pipeline=p_alice"):
+        denied = hub.call("bob", "GET", path)
+        assert denied.status_code == 403, (path, denied.text)
+        assert "p_alice" in denied.json()["error"]
+    assert hub.call("alice", "GET", f"runs/{run_id}").status_code == 200
+    assert hub.call("eve", "GET", f"runs/{run_id}").status_code == 200
+    listed = {r["run_id"] for r in hub.call("bob", "GET", "runs").json()["runs"]}
+    assert run_id not in listed
+    assert run_id in {r["run_id"] for r in hub.call("alice", "GET", "runs").json()["runs"]}
+    assert hub.call("eve", "POST", f"runs/{run_id}/cancel").status_code in (200, 409)
+
+
 def test_engineers_manage_every_pipeline(hub: Hub) -> None:
     for name in ("p_alice", "p_bob"):
         paused = hub.call("eve", "POST", f"pipelines/{name}/pause")

@@ -125,6 +125,24 @@ def require_change(identity: Identity, pipeline: str, owner: str | None) -> None
     )
 
 
+def require_see(identity: Identity, pipeline: str, owner: str | None) -> None:
+    """403 unless ``identity`` may read the runs, reports and logs of ``pipeline``: runs are
+    private to the pipeline's owner, engineers (``custom:pipelines:manage``) and admins."""
+    require_read(identity)
+    if identity.can_change(owner):
+        return
+    raise HTTPError(
+        403,
+        "%s %r may not read the runs of pipeline %r: they belong to %s. Shared results are "
+        "published as reports (/services/reports/); engineers (%s) see every run.",
+        identity.kind.capitalize(),
+        identity.name,
+        pipeline,
+        repr(owner) if owner else "no one",
+        SCOPE_MANAGE,
+    )
+
+
 class ApiAuth(Protocol):
     """How the API identifies a request (one instance per application)."""
 

@@ -37,12 +37,14 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application, HTTPError, RequestHandler
 
 from workspace.hub.hub_auth import (
+    SCOPE_MANAGE,
     ApiAuth,
     HubServiceAuth,
     Identity,
     StaticTokenAuth,
     require_change,
     require_read,
+    require_see,
 )
 from workspace.jobs.api_errors import error_body
 from workspace.jobs.report import REPORT_CSP
@@ -138,6 +140,12 @@ class JobsHandler(RequestHandler):
             assert name is not None
             pipeline, owner = name, await self.call(self.service.owner, name)
         require_change(self.identity, pipeline, owner)
+
+    async def may_see(self, run_id: str) -> None:
+        """403 unless the caller may read run ``run_id`` (its pipeline's owner, engineers,
+        admins); 404 if it does not exist."""
+        pipeline, owner = await self.call(self.service.run_owner, run_id)
+        require_see(self.identity, pipeline, owner)
 
     # -- the one error mapping ------------------------------------------------------------
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
@@ -236,16 +244,24 @@ class ResumeHandler(JobsHandler):
 class RunsHandler(JobsHandler):
     async def get(self) -> None:
         query = self.query(RunsQuery, lists=("state",))
-        self.send(await self.call(self.service.runs, query))
+        if query.pipeline is not None:
+            owner = await self.call(self.service.owner, query.pipeline)
+            require_see(self.identity, query.pipeline, owner)
+        found = await self.call(self.service.runs, query)
+        if not self.identity.has(SCOPE_MANAGE):  # runs are private to their owners
+            found.runs = [r for r in found.runs if self.identity.can_change(r.owner)]
+        self.send(found)
 
 
 class RunHandler(JobsHandler):
     async def get(self, run_id: str) -> None:
+        await self.may_see(run_id)
         self.send(await self.call(self.service.run, run_id))
 
 
 class ReportHandler(JobsHandler):
     async def get(self, run_id: str, attempt_id: str | None = None) -> None:
+        await self.may_see(run_id)
         attempt = None if attempt_id is None else int(attempt_id)
         path = await self.call(self.service.report, run_id, attempt)
         content = await self.call(path.read_bytes)
@@ -257,6 +273,7 @@ class ReportHandler(JobsHandler):
 
 class AttemptLogHandler(JobsHandler):
     async def get(self, run_id: str, attempt_id: str) -> None:
+        await self.may_see(run_id)
         self.send(await self.call(self.service.attempt_log, run_id, int(attempt_id)))
 
 
