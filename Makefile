@@ -7,14 +7,16 @@ export WORKSPACE_HOME ?= $(CURDIR)/.workspace
 DEMO_SCALE ?= 0.1
 HOST ?= 127.0.0.1
 PORT ?= 8888
+HUB_PORT ?= 8000
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 # Where the test run keeps its demo lake (rebuilt each run) and its throwaway state.
 TEST_HOME := $(CURDIR)/build/test-home
 
-.PHONY: up install labextension demo test test-deps system-deps bench lint clean help
+.PHONY: up lab install labextension demo test test-deps system-deps bench lint clean help
 
 help:
-	@echo "make up     install into .venv, build the demo lake, start JupyterLab on $(HOST)"
+	@echo "make up     install into .venv, build the demo lake, start JupyterHub on $(HOST):$(HUB_PORT)"
+	@echo "make lab    the same, but a single-user JupyterLab (no hub) on $(HOST):$(PORT)"
 	@echo "make test   install test dependencies and run the whole suite"
 	@echo "make bench  run the benchmarks (prints ratios)"
 	@echo "make lint   ruff and mypy"
@@ -52,7 +54,13 @@ install: $(VENV)/.installed $(LABEXT)
 demo: install
 	$(BIN)/workspace demo --scale $(DEMO_SCALE)
 
+# The team deployment: JupyterHub with per-user Labs (as root: each user's server runs as
+# their own OS account), the scheduler and reports services. Prints the admin login.
 up: demo
+	$(BIN)/workspace hub --host $(HOST) --port $(HUB_PORT) --grant-traverse
+
+# One person's Lab (no hub, no login accounts): JupyterLab + the scheduler on $(PORT).
+lab: demo
 	$(BIN)/workspace lab --host $(HOST) --port $(PORT)
 
 # PostgreSQL (for the shared-catalog tests) and Chromium (for the browser tests) come from

@@ -35,16 +35,19 @@ def find_config() -> Path:
     )
 
 
-def unreachable_dirs() -> list[Path]:
-    """Folders on the way to this Python that other OS users cannot traverse.
+def unreachable_dirs(*also: Path) -> list[Path]:
+    """Folders on the way to this Python (and to ``also``) that other OS users cannot traverse.
 
-    User servers run as the users' own accounts and execute this venv's interpreter; a
-    Python under ``/root`` (0700), for one, cannot start for them.
+    User servers run as the users' own accounts and execute this venv's interpreter and read
+    the lake; a Python under ``/root`` (0700), for one, cannot start for them.
     """
-    target = Path(os.path.realpath(sys.executable))
-    return [
-        p for p in [*reversed(target.parents), Path(sys.prefix)] if not p.stat().st_mode & 0o001
-    ]
+    targets = [Path(os.path.realpath(sys.executable)), Path(sys.prefix), *also]
+    seen: list[Path] = []
+    for target in targets:
+        for p in [*reversed(target.parents), target]:
+            if p not in seen and p.is_dir() and not p.stat().st_mode & 0o001:
+                seen.append(p)
+    return seen
 
 
 def _default_signals() -> None:
@@ -60,7 +63,13 @@ def _default_signals() -> None:
     type=int,
     help="Public port (default: env WORKSPACE_HUB_PORT, else 8000).",
 )
-def hub(host: str, port: int | None) -> None:
+@click.option(
+    "--grant-traverse",
+    is_flag=True,
+    help="Give other users traverse (o+x, not read) on the folders leading to this Python "
+    "and the workspace home, so their servers can start (what `make up` does).",
+)
+def hub(host: str, port: int | None, grant_traverse: bool) -> None:
     """Start JupyterHub for the team: logins, per-user Labs, scheduler and reports services.
 
     Runs as root (each user's server runs as their own OS account). On the first start it
@@ -115,13 +124,18 @@ def hub(host: str, port: int | None) -> None:
         }
     )
     env.pop("WORKSPACE_USER", None)
-    blocked = unreachable_dirs()
+    blocked = unreachable_dirs(settings.home)
+    if blocked and grant_traverse:
+        for folder in blocked:
+            os.chmod(folder, folder.stat().st_mode | 0o001)
+        click.echo(f"Granted o+x (traverse, not list) on: {', '.join(map(str, blocked))}")
+        blocked = []
     if blocked:
         click.secho(
             "Warning: users' servers run as their own OS accounts, which cannot reach this "
             f"Python ({os.path.realpath(sys.executable)}): {', '.join(map(str, blocked))} "
             "lack o+x. Install the venv where every user can execute it (e.g. /opt) or "
-            "`chmod o+x` those folders; spawns fail until then.",
+            "`chmod o+x` those folders (or pass --grant-traverse); spawns fail until then.",
             fg="yellow",
             err=True,
         )
