@@ -12,7 +12,7 @@ import click
 
 from workspace.lake.errors import ConfigurationError
 
-ADMIN_NAME = "admin"
+ADMIN_NAME = "admin"  # env WORKSPACE_HUB_ADMIN overrides (tests use their own names)
 CONFIG_NAME = "jupyterhub_config.py"
 
 
@@ -95,15 +95,16 @@ def hub(host: str, port: int | None, grant_traverse: bool) -> None:
 
     from workspace.hub.deployment import load_registry
 
-    first_start = ADMIN_NAME not in load_registry(paths).users
+    admin_name = os.environ.get("WORKSPACE_HUB_ADMIN") or ADMIN_NAME
+    first_start = admin_name not in load_registry(paths).users
     if first_start:
-        result = add_user(ADMIN_NAME, "engineers", admin=True, paths=paths)
+        result = add_user(admin_name, "engineers", admin=True, paths=paths)
         password = result.password
         if password is None:  # the OS account existed: give it a fresh known password
             from workspace.hub.users import generate_password, set_password
 
             password = generate_password()
-            set_password(ADMIN_NAME, password)
+            set_password(admin_name, password)
         fd = os.open(paths.admin_password, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(password + "\n")
@@ -141,11 +142,11 @@ def hub(host: str, port: int | None, grant_traverse: bool) -> None:
         )
     click.echo(f"Starting JupyterHub at {url}/hub/login (state in {paths.dir})")
     if first_start:
-        click.echo(f"  admin user:     {ADMIN_NAME}")
+        click.echo(f"  admin user:     {admin_name}")
         click.echo(f"  admin password: {paths.admin_password.read_text().strip()}")
         click.echo(f"  (kept in {paths.admin_password})")
     else:
-        click.echo(f"  admin user {ADMIN_NAME}; initial password in {paths.admin_password}")
+        click.echo(f"  admin user {admin_name}; initial password in {paths.admin_password}")
     click.echo("  add users:      workspace users add NAME --group analysts|scientists|...")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterhub", "-f", str(config)],
