@@ -1,0 +1,319 @@
+"""The team hub: start, one login to the Lab, 20 concurrent spawns, and the hub API under load.
+
+Run (as root: real OS accounts): ``.venv/bin/python tests/benchmarks/bench_hub.py``
+
+A real ``workspace hub`` (``hub_config/jupyterhub_config.py``, LocalProcessSpawner, PAM) on
+free loopback ports, with no extra services (``WORKSPACE_HUB_SERVICES=""``), on a fresh
+throwaway home. Users are made with ``workspace users add`` (sequentially: the CLI rewrites
+``users.yaml`` without a lock; not timed). Every figure has its baseline from the same run:
+
+- hub start to ready (API answers) vs a bare ``jupyterhub --version`` process;
+- login to Lab ready for one user (login form, spawn, poll ready, first ``/lab`` page 200)
+  vs one ``GET /hub/api/`` round trip;
+- 20 concurrent users (threads released together; each: login form, POST spawn, poll
+  ready): p50/p95/max and failures, PASS/MISS vs the goal (p95 <= 10 s, 0 failures), and
+  the p95 vs the same steps for a single user alone;
+- ``GET /hub/api/users`` with the admin token, p50/p95 idle vs during the 20 spawns (one
+  client, back to back, no think time).
+
+Timing figures only: nothing asserts on time. Servers, the hub, OS users and the home are
+removed in ``finally``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import stat
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from support.hub import (
+    Hub,
+    interpreter_reachable,
+    login,
+    new_user_name,
+    open_lab,
+    remove_os_user,
+    run_cli,
+    spawn_and_wait,
+    start_hub,
+)
+
+CONCURRENT = 20
+GOAL_P95_S = 10.0
+IDLE_API_SAMPLES = 50
+SPAWN_TIMEOUT = 120.0
+
+
+def pct(samples: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1), nearest rank."""
+    ordered = sorted(samples)
+    rank = max(1, min(len(ordered), round(q * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def version_process_s(repeat: int = 3) -> float:
+    """Median wall time of a bare ``jupyterhub --version`` process."""
+    exe = str(Path(sys.executable).with_name("jupyterhub"))
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([exe, "--version"], check=True, capture_output=True)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def api_round_trip_s(hub: Hub, repeat: int = 10) -> float:
+    """Median of an unauthenticated ``GET /hub/api/`` (a fresh connection each, as a login)."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        requests.get(hub.api + "/", timeout=30).raise_for_status()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def admin_session(hub: Hub) -> requests.Session:
+    session = requests.Session()
+    session.headers["Authorization"] = f"token {hub.admin_token()}"
+    return session
+
+
+def timed_users_call(session: requests.Session, hub: Hub) -> float:
+    start = time.perf_counter()
+    resp = session.get(hub.api + "/users", timeout=30)
+    elapsed = time.perf_counter() - start
+    resp.raise_for_status()
+    return elapsed
+
+
+def add_user(hub: Hub) -> tuple[str, str]:
+    name = new_user_name()
+    out = run_cli(hub.home, "users", "add", name, "--group", "analysts").stdout
+    line = next(x for x in out.splitlines() if x.startswith("Initial password: "))
+    return name, line.split(": ", 1)[1].strip()
+
+
+def login_and_spawn(hub: Hub, name: str, password: str) -> requests.Session:
+    session = login(hub, name, password)
+    spawn_and_wait(session, hub, name, timeout=SPAWN_TIMEOUT)
+    return session
+
+
+def stop_server(hub: Hub, name: str) -> None:
+    """Stop ``name``'s server through the admin API and wait until it is gone."""
+    hub.api_request("DELETE", f"/users/{name}/server")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        model = hub.api_request("GET", f"/users/{name}").json()
+        if not model.get("servers"):
+            return
+        time.sleep(0.3)
+
+
+def one_user(hub: Hub, name: str, password: str) -> tuple[float, float]:
+    """(login -> Lab 200 s, login -> ready s) for one user alone."""
+    start = time.perf_counter()
+    session = login_and_spawn(hub, name, password)
+    ready = time.perf_counter() - start
+    lab = open_lab(session, hub, name)
+    lab.raise_for_status()
+    return time.perf_counter() - start, ready
+
+
+def concurrent_spawns(
+    hub: Hub, users: list[tuple[str, str]]
+) -> tuple[list[float], list[str], list[float]]:
+    """Release all users at once; hammer ``GET /hub/api/users`` meanwhile.
+
+    Returns (seconds to ready per successful user, failures, API latencies under load).
+    """
+    barrier = threading.Barrier(len(users) + 1)
+    durations: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    done = threading.Event()
+    api_samples: list[float] = []
+
+    def user(name: str, password: str) -> None:
+        barrier.wait()
+        start = time.perf_counter()
+        try:
+            login_and_spawn(hub, name, password)
+        except Exception as exc:  # a failure is a figure, not a crash
+            with lock:
+                first = (str(exc).splitlines() or [""])[0]
+                failures.append(f"{name}: {type(exc).__name__}: {first[:160]}")
+            return
+        with lock:
+            durations.append(time.perf_counter() - start)
+
+    def hammer() -> None:
+        session = admin_session(hub)
+        while not done.is_set():
+            try:
+                api_samples.append(timed_users_call(session, hub))
+            except requests.RequestException:
+                api_samples.append(float("inf"))
+
+    threads = [threading.Thread(target=user, args=u) for u in users]
+    for t in threads:
+        t.start()
+    load = threading.Thread(target=hammer)
+    barrier.wait()
+    load.start()
+    for t in threads:
+        t.join()
+    done.set()
+    load.join()
+    return durations, failures, api_samples
+
+
+def _account_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def keep_interpreter_reachable() -> Iterator[None]:
+    """Inside ``interpreter_reachable()``: re-grant traverse if someone takes it back.
+
+    Other sessions on this machine run the same helper; when theirs exits it restores the
+    ancestors' modes (``/root`` 0700) under our running hub, and spawns fail with
+    "Permission denied". Re-grant while we run; at the end put back the mode they restored.
+    """
+    target = Path(os.path.realpath(sys.executable))
+    dirs = [*reversed(target.parents), Path(sys.prefix)]
+    changed: dict[Path, int] = {}
+    done = threading.Event()
+
+    def guard() -> None:
+        while not done.wait(0.2):
+            for d in dirs:
+                mode = stat.S_IMODE(d.stat().st_mode)
+                if not mode & stat.S_IXOTH:
+                    os.chmod(d, mode | stat.S_IXOTH)
+                    changed.setdefault(d, mode)  # the mode they restored
+
+    thread = threading.Thread(target=guard, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        for d, mode in changed.items():
+            os.chmod(d, mode)
+        if changed:
+            print(f"(traverse re-granted during the run on: {', '.join(map(str, changed))})")
+
+
+def main() -> None:
+    if os.geteuid() != 0:
+        sys.exit("needs root: the hub runs each server as its user's OS account")
+    home = Path(tempfile.mkdtemp(prefix="ws-bench-hub-"))
+    os.chmod(home, 0o755)
+    users: list[tuple[str, str]] = []
+    hub: Hub | None = None
+    admin_existed = _account_exists("admin")  # the first start makes it; shared by homes
+    try:
+        bare = version_process_s()
+        with interpreter_reachable(), keep_interpreter_reachable():
+            start = time.perf_counter()
+            hub = start_hub(home, services="", timeout=120)
+            hub_start = time.perf_counter() - start
+
+            round_trip = api_round_trip_s(hub)
+            admin = admin_session(hub)
+            for _ in range(5):  # warm the connection and the hub's caches
+                timed_users_call(admin, hub)
+            idle = [timed_users_call(admin, hub) for _ in range(IDLE_API_SAMPLES)]
+
+            start = time.perf_counter()
+            for _ in range(CONCURRENT + 1):
+                users.append(add_user(hub))
+            print(
+                f"(setup: {len(users)} users via 'workspace users add' in "
+                f"{time.perf_counter() - start:.1f} s, not timed)"
+            )
+
+            solo_name, solo_password = users[0]
+            lab_s, solo_ready = one_user(hub, solo_name, solo_password)
+            stop_server(hub, solo_name)
+
+            durations, failures, loaded = concurrent_spawns(hub, users[1:])
+
+        print(f"cores: {os.cpu_count()}")
+        print(
+            f"hub start -> ready: {hub_start:.2f} s "
+            f"(bare 'jupyterhub --version' {bare:.2f} s, ratio {hub_start / bare:.1f}x)"
+        )
+        print(
+            f"login -> Lab ready (one user: login form, spawn, first /lab 200): {lab_s:.2f} s "
+            f"(GET /hub/api/ round trip {round_trip * 1000:.1f} ms, "
+            f"ratio {lab_s / round_trip:.0f}x)"
+        )
+        if durations:
+            p95 = pct(durations, 0.95)
+            verdict = "PASS" if p95 <= GOAL_P95_S and not failures else "MISS"
+            print(
+                f"{CONCURRENT} concurrent logins+spawns to ready: "
+                f"p50 {pct(durations, 0.5):.2f} s, p95 {p95:.2f} s, max {max(durations):.2f} s, "
+                f"failures {len(failures)}/{CONCURRENT} -> {verdict} (goal p95 <= "
+                f"{GOAL_P95_S:.0f} s, 0 failures); single user alone {solo_ready:.2f} s, "
+                f"p95 ratio {p95 / solo_ready:.1f}x"
+            )
+        else:
+            print(f"{CONCURRENT} concurrent spawns: all failed -> MISS")
+        for failure in failures:
+            print(f"  failed: {failure}")
+        finite = [s for s in loaded if s != float("inf")]
+        errors = len(loaded) - len(finite)
+        idle_p95 = pct(idle, 0.95)
+        if finite:
+            load_p95 = pct(finite, 0.95)
+            print(
+                f"hub API GET /users: idle p50 {pct(idle, 0.5) * 1000:.1f} ms "
+                f"p95 {idle_p95 * 1000:.1f} ms ({len(idle)} calls); under load "
+                f"p50 {pct(finite, 0.5) * 1000:.1f} ms p95 {load_p95 * 1000:.1f} ms "
+                f"({len(finite)} calls, {errors} errors); p95 ratio {load_p95 / idle_p95:.1f}x"
+            )
+        else:
+            print(f"hub API under load: no successful call ({errors} errors)")
+    finally:
+        if hub is not None:
+            for name, _ in users:
+                with contextlib.suppress(requests.RequestException):
+                    hub.api_request("DELETE", f"/users/{name}/server")
+            time.sleep(2)
+            hub.stop()
+        for name, _ in users:
+            remove_os_user(name)
+        if not admin_existed and _account_exists("admin"):
+            remove_os_user("admin")
+        if hub is not None and hub.log_path.exists():
+            kept = Path(tempfile.gettempdir()) / f"bench_hub-{int(time.time())}.log"
+            shutil.copyfile(hub.log_path, kept)
+            denied = hub.log().count("Permission denied trying to run")
+            print(f"hub log kept in {kept} ('Permission denied' spawns: {denied})")
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
