@@ -26,6 +26,9 @@ from papermill.utils import remove_args
 ENGINE_NAME = "workspace"
 log = logging.getLogger("workspace.jobs.runner")
 
+#: Seconds to wait for a cell's remaining output after its execute reply.
+IOPUB_TIMEOUT = 60.0
+
 
 class Control:
     """Shared state between the runner, the engine and the watchdog thread of one attempt."""
@@ -191,6 +194,9 @@ class WorkspaceEngine(NBClientEngine):
     ) -> NotebookNode:
         assert workspace_control is not None, "the workspace engine needs workspace_control="
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+        # nbclient waits only 4 s for a cell's remaining output after its reply; a cell that
+        # printed a lot on a busy machine then "timed out" although no timeout was set
+        kwargs.setdefault("iopub_timeout", IOPUB_TIMEOUT)
         client = _Client(
             nb_man,
             timeout=execution_timeout,

@@ -297,9 +297,13 @@ def run_notebook(
             status, info = "failed", _cell_info(control, exc.cell_index)
             info.update(ename=exc.ename, evalue=exc.evalue)
             info["error"] = f"{exc.ename}: {exc.evalue}".strip(": ")
-        except CellTimeoutError:
+        except CellTimeoutError as exc:
             status, info = "timed_out", _cell_info(control, control.current_cell)
-            info["error"] = f"A cell ran longer than the cell timeout of {cell_timeout:g}s."
+            info["error"] = (
+                f"A cell ran longer than the cell timeout of {cell_timeout:g}s."
+                if cell_timeout is not None and "IOPub" not in str(exc)
+                else f"The kernel stopped sending a cell's output: {str(exc).splitlines()[0]}"
+            )
         except DeadKernelError:
             status, info = "failed", _cell_info(control, control.current_cell)
             info["error"] = _dead_kernel_message(control)
