@@ -156,6 +156,16 @@ CUSTOM_SCOPES = {
     },
 }
 c.JupyterHub.custom_scopes = CUSTOM_SCOPES
+# The server's $JUPYTERHUB_API_TOKEN: the defaults (the `server` role) plus what the Lab's
+# Pipelines panel needs to call the scheduler service as the user (the server extension
+# forwards its jobs routes there, see workspace/server/scheduler_proxy.py). The hub grants
+# only the subset the user holds: analysts get `run`, engineers `run` + `manage`.
+c.Spawner.server_token_scopes = [
+    "users:activity!user",
+    "access:servers!server",
+    "access:services!service=scheduler",
+    *CUSTOM_SCOPES,
+]
 
 c.JupyterHub.load_roles = [
     {
@@ -247,6 +257,10 @@ services: list[dict[str, object]] = [
 ]
 if "scheduler" in WANTED:
     if _cli_supports("scheduler", "hub"):
+        # User servers reach the service directly (its routes live under its hub prefix).
+        c.Spawner.environment["WORKSPACE_SCHEDULER_URL"] = (
+            f"http://127.0.0.1:{_port('WORKSPACE_SCHEDULER_PORT', 8082)}/services/scheduler/"
+        )
         services.append(
             {
                 "name": "scheduler",

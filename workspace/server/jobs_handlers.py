@@ -3,6 +3,11 @@
 The handlers are thin: :class:`workspace.jobs.service.JobsService` does the work, exactly
 as for the scheduler's own API (:mod:`workspace.hub.jobs_api`), and its report and log
 links are absolute paths under the Jupyter server's ``base_url``.
+
+Behind JupyterHub, with the scheduler service configured (see
+:mod:`workspace.server.scheduler_proxy`), the same routes forward every request to the
+scheduler service instead, which authorizes it as the server's user (a user's server runs as
+their own OS account and cannot, and must not, open the run store itself).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import TypeVar
 
 import tornado.web
 from jupyter_server.utils import url_path_join
+from tornado.httpclient import HTTPClientError
 
 from workspace.jobs.service import JobsService
 from workspace.jobs.service_models import (
@@ -25,6 +31,7 @@ from workspace.jobs.service_models import (
 )
 from workspace.lake.settings import Settings
 from workspace.server.base import WorkspaceHandler, authorized
+from workspace.server.scheduler_proxy import SchedulerProxy
 
 T = TypeVar("T")
 
@@ -90,11 +97,39 @@ class JobsHandler(WorkspaceHandler):
         """Run ``fn(service)`` off the event loop (opening the run store is blocking too)."""
         return await self.blocking(lambda: fn(self.service))
 
+    async def forwarded(self) -> bool:
+        """Under JupyterHub with the scheduler service: forward this request to the service,
+        relay its answer, and return True. Otherwise (no hub, no scheduler) return False."""
+        proxy = SchedulerProxy.from_env()
+        if proxy is None:
+            return False
+        local_jobs = self.api_url("jobs") + "/"
+        path = self.request.path
+        rest = path[len(local_jobs) :] if path.startswith(local_jobs) else ""
+        try:
+            relayed = await proxy.forward(
+                self.request.method or "GET", rest, self.request.query_arguments, self.request.body
+            )
+        except (OSError, HTTPClientError) as exc:
+            raise tornado.web.HTTPError(
+                502, "The scheduler service (%s) did not answer: %s", proxy.base_url, exc
+            ) from None
+        self.set_status(relayed.status)
+        for name, value in relayed.headers.items():
+            self.set_header(name, value)
+        if relayed.location and relayed.status == 201:
+            self.set_header("Location", proxy.local_location(relayed.location, local_jobs))
+        # APIHandler.finish() would force application/json; a report is a page
+        tornado.web.RequestHandler.finish(self, relayed.body)
+        return True
+
 
 class PipelinesHandler(JobsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
+        if await self.forwarded():
+            return
         self.send(PipelineList(pipelines=await self.call(lambda s: s.pipelines(n=3))))
 
 
@@ -102,6 +137,8 @@ class PipelineHandler(JobsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, name: str) -> None:
+        if await self.forwarded():
+            return
         n = self.query(CountQuery).n
         self.send(await self.call(lambda s: s.pipeline(name, n=n)))
 
@@ -110,6 +147,8 @@ class TriggerHandler(JobsHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str) -> None:
+        if await self.forwarded():
+            return
         request = self.body(TriggerRequest)
         user = self.current_user.username
         run = await self.call(lambda s: s.trigger(name, request.parameters, requested_by=user))
@@ -121,6 +160,8 @@ class PauseHandler(JobsHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str) -> None:
+        if await self.forwarded():
+            return
         self.send(await self.call(lambda s: s.pause(name)))
 
 
@@ -128,6 +169,8 @@ class ResumeHandler(JobsHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str) -> None:
+        if await self.forwarded():
+            return
         self.send(await self.call(lambda s: s.resume(name)))
 
 
@@ -135,6 +178,8 @@ class RunsHandler(JobsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
+        if await self.forwarded():
+            return
         data: dict[str, object] = {}
         for key, raw in self.request.query_arguments.items():
             if key == "token":
@@ -152,6 +197,8 @@ class RunHandler(JobsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
+        if await self.forwarded():
+            return
         self.send(await self.call(lambda s: s.run(run_id)))
 
 
@@ -159,6 +206,8 @@ class ReportHandler(JobsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str, attempt_id: str | None = None) -> None:
+        if await self.forwarded():
+            return
         attempt = None if attempt_id is None else int(attempt_id)
         path = await self.call(lambda s: s.report(run_id, attempt))
         await self.send_report(path)
@@ -168,6 +217,8 @@ class AttemptLogHandler(JobsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str, attempt_id: str) -> None:
+        if await self.forwarded():
+            return
         self.send(await self.call(lambda s: s.attempt_log(run_id, int(attempt_id))))
 
 
@@ -175,6 +226,8 @@ class RepairHandler(JobsHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
+        if await self.forwarded():
+            return
         self.send(await self.call(lambda s: s.repair(run_id)))
 
 
@@ -182,6 +235,8 @@ class CancelHandler(JobsHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
+        if await self.forwarded():
+            return
         self.send(await self.call(lambda s: s.cancel(run_id)))
 
 
@@ -189,6 +244,8 @@ class NextHandler(JobsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
+        if await self.forwarded():
+            return
         n = self.query(CountQuery).n
         self.send(NextTimes(times=await self.call(lambda s: s.next_times(n=n))))
 
