@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import stat
 import tempfile
@@ -105,6 +106,14 @@ def test_users_cli_lists_and_rejects_bad_names(team: Team) -> None:
     # the running hub knows the new user and its group without a restart
     model = team.hub.api_request("GET", f"/users/{name}").json()
     assert model["groups"] == ["scientists"]
+    # a new Lab user finds the tour in their home, as their own files
+    tour = Path(pwd.getpwnam(name).pw_dir) / "tour"
+    assert sorted(p.name for p in tour.iterdir()) == [
+        "01-ibis-tour.ipynb",
+        "02-sql-cells.ipynb",
+        "03-dask.ipynb",
+    ]
+    assert {p.stat().st_uid for p in [tour, *tour.iterdir()]} == {pwd.getpwnam(name).pw_uid}
 
 
 def test_analyst_logs_in_spawns_and_runs_sql_through_the_proxy(team: Team) -> None:

@@ -137,6 +137,23 @@ def ensure_sandbox(name: str, paths: HubPaths) -> Path:
     return sandbox
 
 
+def give_tour(name: str, group: str) -> Path | None:
+    """Copy the tour notebooks into a new Lab user's home (``~/tour``), owned by them.
+
+    Stakeholders get no server, so no tour. Existing files are kept.
+    """
+    if group == "stakeholders":
+        return None
+    from workspace.demo import copy_notebooks
+
+    account = pwd.getpwnam(name)
+    tour = Path(account.pw_dir) / "tour"
+    copy_notebooks(tour)
+    for entry in [tour, *tour.iterdir()]:
+        os.chown(entry, account.pw_uid, account.pw_gid)
+    return tour
+
+
 def set_password(name: str, password: str) -> None:
     _require_root()
     if ":" in password or "\n" in password:
@@ -260,6 +277,8 @@ def add_user(
         if password is not None:
             set_password(name, password)
         ensure_sandbox(name, paths)
+        if created:
+            give_tour(name, group)
     registry = load_registry(paths)
     registry.users[name] = entry
     save_registry(registry, paths)
