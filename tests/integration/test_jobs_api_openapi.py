@@ -12,6 +12,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
+from support.openapi import assert_every_reference_resolves
 from test_jobs_api import ROUTE_SAMPLES, TOKEN, Api, api_fixture  # noqa: F401 - fixture "api"
 from tornado.routing import PathMatches
 
@@ -85,12 +86,7 @@ def test_schemas_are_the_pydantic_models(spec: dict[str, Any]) -> None:
 
 
 def test_every_reference_resolves(spec: dict[str, Any]) -> None:
-    refs = re.findall(r"'\$ref': '#/([^']+)'", str(spec))
-    assert refs
-    for ref in refs:
-        node: Any = spec
-        for part in ref.split("/"):
-            node = node[part]
+    assert_every_reference_resolves(spec)
 
 
 def _response_schema(spec: dict[str, Any], method: str, path: str, status: int) -> Any:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from jupyter_server.base.handlers import APIHandler
 from server_client import Fetch, call, jp_server_config  # noqa: F401 - override
+from support.openapi import assert_every_reference_resolves
 
 from workspace.jobs.service_models import CountQuery, RunsQuery
 from workspace.server import API_PREFIX, ROUTES
@@ -85,12 +86,7 @@ def test_schemas_are_the_pydantic_models(spec: dict[str, Any]) -> None:
 
 
 def test_every_reference_resolves(spec: dict[str, Any]) -> None:
-    refs = re.findall(r"'\$ref': '#/([^']+)'", str(spec))
-    assert refs
-    for ref in refs:
-        node: Any = spec
-        for part in ref.split("/"):
-            node = node[part]
+    assert_every_reference_resolves(spec)
 
 
 async def test_the_live_server_registered_every_route(
