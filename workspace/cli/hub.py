@@ -73,8 +73,10 @@ def hub(host: str, port: int | None, grant_traverse: bool) -> None:
     """Start JupyterHub for the team: logins, per-user Labs, scheduler and reports services.
 
     Runs as root (each user's server runs as their own OS account). On the first start it
-    creates the admin account `admin` and prints its password. Ctrl-C stops the hub; user
-    servers keep running and are picked up by the next start.
+    creates the admin account `admin` and writes its password to
+    $WORKSPACE_HOME/hub/admin-password (0600); it prints where the password is, never the
+    password. Ctrl-C stops the hub; user servers keep running and are picked up by the next
+    start.
     """
     from workspace.hub.deployment import HubPaths, ensure_api_token
     from workspace.hub.users import ROOT_NEEDED, add_user
@@ -141,12 +143,13 @@ def hub(host: str, port: int | None, grant_traverse: bool) -> None:
             err=True,
         )
     click.echo(f"Starting JupyterHub at {url}/hub/login (state in {paths.dir})")
-    if first_start:
-        click.echo(f"  admin user:     {admin_name}")
-        click.echo(f"  admin password: {paths.admin_password.read_text().strip()}")
-        click.echo(f"  (kept in {paths.admin_password})")
-    else:
-        click.echo(f"  admin user {admin_name}; initial password in {paths.admin_password}")
+    # Never the password itself: stdout ends up in whatever log captures it.
+    click.echo(f"  admin user:     {admin_name}")
+    click.echo(
+        f"  admin password: in {paths.admin_password} (0600, root only; "
+        f"`cat {paths.admin_password}`)"
+        + ("" if first_start else ", unless changed since the first start")
+    )
     click.echo("  add users:      workspace users add NAME --group analysts|scientists|...")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterhub", "-f", str(config)],
