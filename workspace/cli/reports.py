@@ -45,6 +45,7 @@ def reports_service(scheduled: Path, url: str) -> None:
             "reports-service runs as a JupyterHub service: start it from the hub "
             "(c.JupyterHub.services), which sets JUPYTERHUB_API_TOKEN and the OAuth settings"
         )
+    os.umask(0o077)  # whatever it writes (caches, logs) is the service's alone
     bind = urlparse(url)
     settings = Settings.resolve()
     app = make_app(settings, scheduled)

@@ -91,7 +91,11 @@ def scheduler(
             f"{scheduled} is not a folder of pipelines; pass --scheduled PATH or set "
             "WORKSPACE_SCHEDULED"
         )
+    # Runs, attempts, reports and logs are private to the service: users read them only
+    # through the API, which checks ownership.
+    os.umask(0o077)
     settings = Settings.resolve()
+    _prepare_runner(settings)
     hub_auth = _hub_auth() if hub and not no_api else None
     base_url = "/"
     if hub_auth is not None:
@@ -115,6 +119,31 @@ def scheduler(
         stop.set()
         loop_thread.join(timeout=60)
         click.echo("Scheduler stopped.")
+
+
+def _prepare_runner(settings: Settings) -> None:
+    """With a runner account (``WORKSPACE_RUNNER_USER``), give it the shared lake."""
+    from workspace.jobs.isolation import prepare_lake, runner_account
+    from workspace.lake.errors import ConfigurationError
+
+    try:
+        runner = runner_account()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+    if runner is None:
+        if os.geteuid() == 0:
+            click.secho(
+                "Warning: pipeline code runs as root. Set WORKSPACE_RUNNER_USER to an "
+                "unprivileged account (the team deployment's `workspace hub` uses ws-runner).",
+                fg="yellow",
+                err=True,
+            )
+        return
+    if os.geteuid() == 0:
+        changed = prepare_lake(settings, runner)
+        if changed:
+            click.echo(f"Gave the shared lake to {runner.name} ({changed} entries).")
+    click.echo(f"Pipeline code runs as {runner.name}.")
 
 
 def _hub_auth() -> HubServiceAuth:

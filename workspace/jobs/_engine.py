@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,14 @@ class Control:
         deadline: float | None,
         cancel_event: threading.Event | None,
         cancel_file: Path | None,
+        launch: dict[str, Any] | None = None,
+        connection_file: Path | None = None,
+        give: Callable[[Path], Path] | None = None,
     ) -> None:
         self.kernel_env = kernel_env
+        self.launch = launch or {}  # extra Popen arguments: the runner account (isolation.py)
+        self.connection_file = connection_file
+        self.give = give
         self.cwd = cwd
         self.max_output_bytes = max_output_bytes
         self.deadline = deadline
@@ -150,8 +157,27 @@ class _Client(PapermillNotebookClient):
     ws_control: Control
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
-        kwargs["env"] = self.ws_control.kernel_env
-        kwargs["cwd"] = str(self.ws_control.cwd)
+        control = self.ws_control
+        kwargs["env"] = control.kernel_env
+        kwargs["cwd"] = str(control.cwd)
+        kwargs.update(control.launch)
+        if control.connection_file is not None and self.km is not None:
+            # the kernel (another account) must read its connection file: write it where
+            # that account can, and hand it over each time the manager (re)writes it
+            km, give = self.km, control.give
+            write = km.write_connection_file
+
+            def write_and_give(**kw: Any) -> None:
+                write(**kw)
+                if give is not None:
+                    give(Path(km.connection_file))
+
+            km.connection_file = str(control.connection_file)
+            km.write_connection_file = write_and_give
+            # Unix sockets in the kernel's private folder, not TCP ports any account could
+            # connect to
+            km.transport = "ipc"
+            km.ip = str(control.connection_file.with_name("kernel-ipc"))
         await super().async_start_new_kernel(**kwargs)
         self.ws_control.kernel_started(self.km)
 

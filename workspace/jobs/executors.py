@@ -202,7 +202,8 @@ class DaskExecutor(Executor):
         if self.client is None:
             from workspace.scale import cluster
 
-            self.client = cluster(address=self.address, quiet=True)
+            # no dashboard: nobody but this service may look into its cluster
+            self.client = cluster(address=self.address, quiet=True, dashboard=False)
 
     def _submit(self, spec: AttemptSpec) -> _DaskHandle:
         ctx = spec.context

@@ -27,6 +27,11 @@ from typing import Any
 from workspace.jobs import dag
 from workspace.jobs.context import AttemptResult, AttemptSpec, RunContext
 from workspace.jobs.executors import Executor
+from workspace.jobs.isolation import (
+    pipeline_sandbox_user,
+    prepare_pipeline_sandbox,
+    runner_account,
+)
 from workspace.jobs.models import NewTask, RunDetail, RunState, TaskState
 from workspace.jobs.runner import declared_parameters
 from workspace.jobs.spec import Pipeline, Task
@@ -269,13 +274,23 @@ class RunDriver:
                 / f"g{run.repair_generation}-attempt-{attempt.number}",
                 kernel_name=task.kernel or self.pipeline.defaults.kernel,
                 timeout=self.pipeline.timeout_for(task),
-                env=self.settings.env(),
+                env=self._kernel_settings(run.owner).env(),
             )
             self.say(f"  {t.task_key}: attempt {attempt.number} started")
             handle = self.executor.submit(spec)
             self._running[t.task_key] = _Running(
                 handle, attempt.attempt_id, attempt.number, t.task_key, t.name
             )
+
+    def _kernel_settings(self, owner: str | None) -> Settings:
+        """The workspace as the pipeline's kernels see it: unqualified writes go to the
+        pipeline's own sandbox (``sandboxes/pipeline_<name>``), which only the runner
+        account and the owner's group may read."""
+        settings = self.settings.with_user(pipeline_sandbox_user(self.pipeline.name))
+        runner = runner_account()
+        if runner is not None and os.geteuid() == 0:
+            prepare_pipeline_sandbox(settings, runner, owner)
+        return settings
 
     def _what_to_run(
         self, t: Any, detail: RunDetail, outputs: Mapping[str, list[dict[str, Any]]]

@@ -15,6 +15,7 @@ import ast
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -39,7 +40,9 @@ from workspace.jobs.context import (
     TableWrite,
 )
 from workspace.jobs.errors import InvalidNotebookError, JobError, ParameterError
+from workspace.jobs.isolation import KernelScratch, kernel_environment, runner_account
 from workspace.jobs.outputs import OUTPUTS_ENV, read_outputs
+from workspace.lake.settings import Settings
 from workspace.lake.writes import WRITE_LOG_ENV
 
 # fmt: off
@@ -255,69 +258,50 @@ def run_notebook(
             f"Attempt folder {attempt_dir} was already used; give every attempt its own."
         )
     started, t0 = datetime.now(UTC), time.monotonic()
-    outputs_path = attempt_dir / OUTPUTS
-    writes_path = attempt_dir / WRITES
-    kernel_env = {
-        **os.environ,
+    # The kernel runs the pipeline's code: as the runner account when one is configured,
+    # in a scratch folder of its own, with an environment cleared of the service's secrets.
+    runner = runner_account()
+    scratch = KernelScratch(_settings_for(env), runner) if runner is not None else None
+    kernel_dir = scratch.path if scratch is not None else attempt_dir
+    outputs_path, writes_path = kernel_dir / OUTPUTS, kernel_dir / WRITES
+    extra = {
         **(env or {}),
         **context.env(),
         OUTPUTS_ENV: str(outputs_path),
         WRITE_LOG_ENV: str(writes_path),
     }
+    if scratch is not None:
+        extra |= {"HOME": str(scratch.home), "IPYTHONDIR": str(scratch.file(".ipython"))}
     control = Control(
-        kernel_env=kernel_env,
+        kernel_env=kernel_environment(os.environ, extra),
         cwd=notebook.parent,
         max_output_bytes=max_output_bytes,
         deadline=None if timeout is None else t0 + timeout,
         cancel_event=cancel_event,
         cancel_file=attempt_dir / CANCEL_FILE,
+        launch=runner.popen_kwargs() if runner is not None else None,
+        connection_file=scratch.file("kernel.json") if scratch is not None else None,
+        give=scratch.give if scratch is not None else None,
     )
     status: Status = "succeeded"
     info: dict[str, Any] = {}
-    with control:
-        try:
-            papermill.execute_notebook(
-                nb,
-                None,
-                parameters={**parameters, **context.parameters()},
-                engine_name=register_engine(),
-                kernel_name=kernel_name,
-                language=_language(nb, kernel_name),
-                execution_timeout=cell_timeout,
-                progress_bar=False,
-                workspace_control=control,
-            )
-            failed = _first_error(control.nb)
-            if failed is not None:  # papermill lets SystemExit(0) pass; a run must not
-                index, err = failed
-                status, info = "failed", _cell_info(control, index)
-                info.update(ename=err.get("ename"), evalue=err.get("evalue"))
-                info["error"] = f"{err.get('ename')}: {err.get('evalue')}"
-        except PapermillExecutionError as exc:
-            status, info = "failed", _cell_info(control, exc.cell_index)
-            info.update(ename=exc.ename, evalue=exc.evalue)
-            info["error"] = f"{exc.ename}: {exc.evalue}".strip(": ")
-        except CellTimeoutError as exc:
-            status, info = "timed_out", _cell_info(control, control.current_cell)
-            info["error"] = (
-                f"A cell ran longer than the cell timeout of {cell_timeout:g}s."
-                if cell_timeout is not None and "IOPub" not in str(exc)
-                else f"The kernel stopped sending a cell's output: {str(exc).splitlines()[0]}"
-            )
-        except DeadKernelError:
-            status, info = "failed", _cell_info(control, control.current_cell)
-            info["error"] = _dead_kernel_message(control)
-        except Exception as exc:  # kernel start failures, I/O errors: never a success
-            status, info = "failed", _cell_info(control, control.current_cell)
-            info["error"] = f"The run failed: {type(exc).__name__}: {exc}"
-            log.warning("attempt %s failed outside a cell", attempt_dir, exc_info=True)
-        if control.reason is not None and status != "succeeded":
-            status = "cancelled" if control.reason == "cancelled" else "timed_out"
-            info["error"] = (
-                "The attempt was cancelled."
-                if status == "cancelled"
-                else f"The attempt ran longer than its timeout of {timeout:g}s."
-            )
+    try:
+        with control:
+            status, info = _execute(nb, parameters, context, control, kernel_name, cell_timeout)
+        if scratch is not None:  # what the kernel reported, kept with the attempt
+            for name in (OUTPUTS, WRITES):
+                if (scratch.path / name).is_file():
+                    shutil.copyfile(scratch.path / name, attempt_dir / name)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+    if control.reason is not None and status != "succeeded":
+        status = "cancelled" if control.reason == "cancelled" else "timed_out"
+        info["error"] = (
+            "The attempt was cancelled."
+            if status == "cancelled"
+            else f"The attempt ran longer than its timeout of {timeout:g}s."
+        )
     executed_path = _save_executed(control.nb if control.nb is not None else nb, executed)
     result = AttemptResult(
         status=status,
@@ -325,13 +309,68 @@ def run_notebook(
         finished=datetime.now(UTC),
         attempt_dir=attempt_dir,
         executed_notebook=executed_path,
-        outputs=_safe_outputs(outputs_path),
-        writes=read_writes(writes_path),
+        outputs=_safe_outputs(attempt_dir / OUTPUTS),
+        writes=read_writes(attempt_dir / WRITES),
         **info,
     )
     if report:
         result.report = _render(result, context, executed_path, attempt_dir / REPORT)
     return result
+
+
+def _settings_for(env: dict[str, str] | None) -> Settings:
+    home = (env or {}).get("WORKSPACE_HOME") or os.environ.get("WORKSPACE_HOME")
+    return Settings.resolve(home=home)
+
+
+def _execute(
+    nb: nbformat.NotebookNode,
+    parameters: dict[str, Any],
+    context: RunContext,
+    control: Control,
+    kernel_name: str,
+    cell_timeout: float | None,
+) -> tuple[Status, dict[str, Any]]:
+    """Run the notebook through papermill; the status and what is known of a failure."""
+    status: Status = "succeeded"
+    info: dict[str, Any] = {}
+    try:
+        papermill.execute_notebook(
+            nb,
+            None,
+            parameters={**parameters, **context.parameters()},
+            engine_name=register_engine(),
+            kernel_name=kernel_name,
+            language=_language(nb, kernel_name),
+            execution_timeout=cell_timeout,
+            progress_bar=False,
+            workspace_control=control,
+        )
+        failed = _first_error(control.nb)
+        if failed is not None:  # papermill lets SystemExit(0) pass; a run must not
+            index, err = failed
+            status, info = "failed", _cell_info(control, index)
+            info.update(ename=err.get("ename"), evalue=err.get("evalue"))
+            info["error"] = f"{err.get('ename')}: {err.get('evalue')}"
+    except PapermillExecutionError as exc:
+        status, info = "failed", _cell_info(control, exc.cell_index)
+        info.update(ename=exc.ename, evalue=exc.evalue)
+        info["error"] = f"{exc.ename}: {exc.evalue}".strip(": ")
+    except CellTimeoutError as exc:
+        status, info = "timed_out", _cell_info(control, control.current_cell)
+        info["error"] = (
+            f"A cell ran longer than the cell timeout of {cell_timeout:g}s."
+            if cell_timeout is not None and "IOPub" not in str(exc)
+            else f"The kernel stopped sending a cell's output: {str(exc).splitlines()[0]}"
+        )
+    except DeadKernelError:
+        status, info = "failed", _cell_info(control, control.current_cell)
+        info["error"] = _dead_kernel_message(control)
+    except Exception as exc:  # kernel start failures, I/O errors: never a success
+        status, info = "failed", _cell_info(control, control.current_cell)
+        info["error"] = f"The run failed: {type(exc).__name__}: {exc}"
+        log.warning("attempt of %s failed outside a cell", context.task, exc_info=True)
+    return status, info
 
 
 def _first_error(nb: nbformat.NotebookNode | None) -> tuple[int, dict[str, Any]] | None:

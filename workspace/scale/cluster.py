@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import dask
+
 from workspace.lake.errors import ConfigurationError, WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -25,9 +27,24 @@ class _Active:
     key: tuple[str, tuple[tuple[str, str], ...]]
     client: Client
     cluster: LocalCluster | None
+    dashboard: str | None = None
 
 
 _active: _Active | None = None
+
+#: The scheduler's and workers' own HTTP endpoints (info pages, logs, metrics, proxy) answer
+#: anyone on the machine: a local cluster serves none of them. Its dashboard, if any, is
+#: moved to a private socket by :func:`_private_dashboard`.
+_PRIVATE_HTTP = {
+    "distributed.scheduler.http.routes": [],
+    "distributed.worker.http.routes": [],
+}
+
+
+def _private_dashboard(local: LocalCluster) -> str | None:
+    from workspace.scale.dashboard import serve_private
+
+    return serve_private(local)
 
 
 def cluster(
@@ -39,6 +56,7 @@ def cluster(
     memory_limit: str | float | None = "auto",
     timeout: float = 10.0,
     quiet: bool = False,
+    dashboard: bool = True,
     **cluster_kwargs: Any,
 ) -> Client:
     """A ``distributed.Client`` for the workspace, started or reused within this process.
@@ -49,6 +67,13 @@ def cluster(
     calls while it is alive and the settings are the same. Its workers get the workspace
     environment (:meth:`Settings.env`), so code running on them can call
     ``workspace.connect()``.
+
+    A local cluster is private to the process that started it: scheduler, workers and client
+    talk TLS with credentials made for this cluster alone (``Security.temporary()``), kept in
+    this process's memory. Another account on the machine that connects to its ports is
+    refused (it could otherwise run code as you). Its dashboard, when enabled, listens on a
+    private Unix socket that only the Lab's authenticated proxy reaches
+    (``/user/NAME/workspace/dask/status``); see :mod:`workspace.scale.dashboard`.
 
     Parameters
     ----------
@@ -62,6 +87,9 @@ def cluster(
         Seconds to wait for the scheduler before giving up.
     quiet:
         Do not print the dashboard link.
+    dashboard:
+        Serve the local cluster's dashboard (on a private socket); ``False`` for none (the
+        scheduler service's cluster).
     **cluster_kwargs:
         Passed on to ``distributed.LocalCluster``.
 
@@ -102,28 +130,37 @@ def cluster(
         _announce(client, f"Dask scheduler {address}", quiet)
         return client
 
+    from distributed.security import Security
+
     workers = n_workers or os.cpu_count() or 1
     options: dict[str, Any] = {
         "n_workers": workers,
         "threads_per_worker": threads_per_worker,
         "processes": True,
         "host": "127.0.0.1",
-        "dashboard_address": "127.0.0.1:0",
+        "protocol": "tls://",
+        "security": Security.temporary(),
+        "dashboard_address": "127.0.0.1:0" if dashboard else None,
         "memory_limit": memory_limit,
         "env": settings.env(),
     }
     options.update(cluster_kwargs)
-    local = LocalCluster(**options)
+    with dask.config.set(_PRIVATE_HTTP):
+        local = LocalCluster(**options)
     try:
         client = Client(local, timeout=timeout)
+        link = _private_dashboard(local) if dashboard else None
     except BaseException:
         local.close()
         raise
-    _active = _Active(key, client, local)
+    _active = _Active(key, client, local, link)
     _close(previous)
     plural = "s" if threads_per_worker != 1 else ""
     _announce(
-        client, f"Dask LocalCluster: {workers} workers x {threads_per_worker} thread{plural}", quiet
+        client,
+        f"Dask LocalCluster: {workers} workers x {threads_per_worker} thread{plural} (TLS)",
+        quiet,
+        link,
     )
     return client
 
@@ -158,8 +195,10 @@ def _is_alive(active: _Active) -> bool:
     return str(getattr(active.cluster.status, "name", active.cluster.status)) == "running"
 
 
-def _announce(client: Client, what: str, quiet: bool) -> None:
-    link = client.dashboard_link
-    log.info("%s, dashboard %s", what, link)
+def _announce(client: Client, what: str, quiet: bool, link: str | None = None) -> None:
+    if link is None and client.cluster is None:
+        link = client.dashboard_link
+    shown = f", dashboard {link}" if link else ""
+    log.info("%s%s", what, shown)
     if not quiet:
-        print(f"{what}, dashboard {link}")
+        print(f"{what}{shown}")
