@@ -56,8 +56,11 @@ _NAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 #: Names that would collide with system accounts or hub routes.
 RESERVED_NAMES = frozenset(
-    {"root", "daemon", "bin", "sys", "nobody", "hub", "services", "user", "api", "jovyan"}
-)
+    {"root", "daemon", "bin", "sys", "nobody", "hub", "services", "user", "api", "jovyan",
+     "ws-runner"}
+)  # fmt: skip
+#: Sandboxes named so belong to pipelines (``sandboxes/pipeline_<name>``), not to people.
+RESERVED_PREFIXES = ("pipeline_", "pipeline-")
 
 
 class InvalidUserNameError(WorkspaceError, ValueError):
@@ -80,7 +83,7 @@ def validate_user_name(name: str) -> str:
             f"invalid user name {name!r}: use 1-32 characters, lower-case letters, digits, "
             "'_' or '-', starting with a letter or '_'"
         )
-    if name in RESERVED_NAMES:
+    if name in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES):
         raise InvalidUserNameError(f"user name {name!r} is reserved; pick another")
     return name
 
