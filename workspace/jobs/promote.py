@@ -24,6 +24,12 @@ Unqualified names still write to the promoting user's own **sandbox** (``WORKSPA
 and ``WORKSPACE_USER`` are kept), which is where scratch results of a test belong. The
 throwaway lake is deleted after the test; the test's executed notebook and report are kept.
 
+Who owns the pipeline and whether it may run is not written into ``pipeline.yaml``: the
+scheduler service records both in the run store (``before_write``, see
+:mod:`workspace.jobs.store_pipelines`). Under the hub, analysts cannot write ``scheduled/``;
+their promotions go through the scheduler service (``POST api/jobs/promotions``), which
+calls this function and leaves the pipeline pending review.
+
 Only the embedded (SQLite) catalog can be copied this way; with a PostgreSQL catalog the
 promotion refuses to run a test rather than risk the shared lake.
 
@@ -169,19 +175,18 @@ def _spec(
     schedule: str | None,
     timezone: str,
     parameters: Mapping[str, Any],
-    owner: str,
 ) -> str:
-    data: dict[str, Any] = {
-        "description": f"Promoted from {notebook.name}",
-        "owner": owner,
-    }
+    data: dict[str, Any] = {"description": f"Promoted from {notebook.name}"}
     if schedule:
         data["schedule"] = {"cron": schedule, "timezone": timezone}
     task_spec: dict[str, Any] = {"name": task, "notebook": notebook.name}
     if parameters:
         task_spec["parameters"] = dict(parameters)
     data["tasks"] = [task_spec]
-    header = f"# Promoted with `workspace promote` on {dt.date.today().isoformat()}.\n"
+    header = (
+        f"# Promoted with `workspace promote` on {dt.date.today().isoformat()}.\n"
+        "# Its owner, review state and audience are recorded by the scheduler service.\n"
+    )
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
@@ -206,8 +211,15 @@ def promote_notebook(
     kernel: str = "workspace",
     timeout: float | None = None,
     progress: Callable[[str], None] | None = None,
+    workdir: Path | None = None,
+    before_write: Callable[[Pipeline], None] | None = None,
 ) -> PromotionResult:
     """Test-run ``notebook`` on a throwaway lake, then write ``scheduled/<name>/``.
+
+    ``workdir`` is where the test run keeps its files (default
+    ``<home>/jobs/promote/<name>-<time>``); ``before_write`` is called with the validated
+    spec after the test passed and before the folder appears (the service records the
+    owner and review state there, so the scheduler never sees an unrecorded folder).
 
     Raises
     ------
@@ -253,12 +265,11 @@ def promote_notebook(
         schedule=schedule,
         timezone=timezone,
         parameters=params,
-        owner=settings.user,
     )
-    parse_pipeline(spec_text, source=f"{target / SPEC_FILE}", name=name, folder=target)
+    spec = parse_pipeline(spec_text, source=f"{target / SPEC_FILE}", name=name, folder=target)
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
-    workdir = settings.home / "jobs" / "promote" / f"{name}-{stamp}"
+    workdir = workdir or settings.home / "jobs" / "promote" / f"{name}-{stamp}"
     say(f"test run of {notebook.name} on kernel {kernel} (writes go to a throwaway lake)")
     with throwaway_lake(settings, workdir) as env:
         result = run_notebook(
@@ -278,6 +289,8 @@ def promote_notebook(
             f"{result.error or 'no error message'}. Fix the notebook and promote again; "
             f"report: {result.report or result.executed_notebook or workdir}"
         )
+    if before_write is not None:
+        before_write(spec)
     _write(target, notebook, spec_text, force=force)
     return PromotionResult(folder=target, pipeline=load_pipeline(target), test=result)
 

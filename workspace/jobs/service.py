@@ -6,6 +6,11 @@ pipeline specs under ``scheduled/`` on each call (so edits show up without a res
 only talks to the run store: triggering creates a manual run, repair and cancel change the
 run's state, and the scheduler loop picks the change up.
 
+A pipeline's name is its folder; its owner, review state and audience are what the run store
+records (:mod:`workspace.jobs.store_pipelines`), never what ``pipeline.yaml`` claims: a
+folder's ``owner:``/``audience:`` are adopted once as initial values when the service first
+meets it (:meth:`JobsService.sync_owners`).
+
 Examples
 --------
 >>> service = JobsService(settings, Path("scheduled"))  # doctest: +SKIP
@@ -19,7 +24,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workspace.jobs.attempt_log import log_file, read_log
 from workspace.jobs.models import (
@@ -35,7 +40,10 @@ from workspace.jobs.service_models import (
     CancelResponse,
     NextTime,
     PipelineDetail,
+    PipelineHistory,
     PipelineSummary,
+    PromotionRequest,
+    PromotionResponse,
     RepairResponse,
     RunDetailResponse,
     RunList,
@@ -43,9 +51,13 @@ from workspace.jobs.service_models import (
     ScheduleInfo,
     TaskSpecInfo,
 )
-from workspace.jobs.spec import SPEC_FILE, PipelineSpecError, load_pipeline
+from workspace.jobs.spec import SPEC_FILE, Audience, PipelineSpecError, load_pipeline
 from workspace.jobs.spec import Pipeline as PipelineSpec
 from workspace.jobs.store import RunStore
+from workspace.jobs.store_pipelines import Governance
+
+if TYPE_CHECKING:
+    from workspace.jobs.service_promote import PromotionTest
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -98,11 +110,9 @@ class JobsService:
         found: dict[str, PipelineSpec | PipelineSpecError] = {}
         for path in sorted(self.root.glob(f"*/{SPEC_FILE}")):
             try:
-                spec = load_pipeline(path.parent)
+                found[path.parent.name] = load_pipeline(path.parent)  # named by its folder
             except PipelineSpecError as exc:
                 found[path.parent.name] = exc
-            else:
-                found[spec.name] = spec
         return found
 
     def spec(self, name: str) -> PipelineSpec:
@@ -114,42 +124,116 @@ class JobsService:
             raise found
         return found
 
-    def _registered(self, name: str) -> Pipeline:
-        """The store's record of a pipeline that has a spec, registering it if needed.
+    def _adopt(self, name: str, spec: PipelineSpec) -> Governance:
+        """Register a folder's pipeline, adopting its ``owner:``/``audience:`` once."""
+        return self.store.adopt(name, owner=spec.owner, audience=spec.audience)
 
-        The record's owner follows the spec's ``owner:`` (runs created without an explicit
-        owner, e.g. by the scheduler's ticks, copy it).
-        """
+    def _registered(self, name: str) -> Pipeline:
+        """The store's record of a pipeline that has a valid spec, registering it if needed."""
         spec = self.spec(name)
         try:
-            record = self.store.get_pipeline(name)
+            return self.store.get_pipeline(name)
         except PipelineNotFoundError:
-            return self.store.upsert_pipeline(name, owner=spec.owner)
-        if record.owner != spec.owner:
-            record = self.store.upsert_pipeline(name, spec_hash=record.spec_hash, owner=spec.owner)
-        return record
+            self._adopt(name, spec)
+            return self.store.get_pipeline(name)
+
+    def governance(self, name: str) -> Governance:
+        """Owner, review state and audience of ``name`` (registering a valid folder).
+
+        404 when neither a folder nor a record exists; a folder with an invalid spec and no
+        record is 400 (its error).
+        """
+        try:
+            return self.store.governance(name)
+        except PipelineNotFoundError:
+            self._adopt(name, self.spec(name))
+            return self.store.governance(name)
 
     def owner(self, name: str) -> str | None:
-        """The owner of pipeline ``name`` (pipeline.yaml ``owner:``); 404/400 as :meth:`spec`."""
-        return self.spec(name).owner
+        """The recorded owner of pipeline ``name`` (never pipeline.yaml's claim)."""
+        return self.governance(name).owner
 
     def run_owner(self, run_id: str) -> tuple[str, str | None]:
-        """The pipeline of a run and its owner: the spec's ``owner:`` if the pipeline still
-        has a valid spec, else the owner recorded on the run. 404 for an unknown run."""
+        """The pipeline of a run and its owner: the pipeline's recorded owner, else (no
+        record) the owner recorded on the run. 404 for an unknown run."""
         run = self.store.get_run(run_id)
         try:
-            return run.pipeline, self.spec(run.pipeline).owner
-        except WorkspaceError:
+            return run.pipeline, self.store.governance(run.pipeline).owner
+        except PipelineNotFoundError:
             return run.pipeline, run.owner
 
     def sync_owners(self) -> None:
-        """Record every valid spec's owner in the run store (registering the pipeline).
+        """Register every valid folder, adopting its ``owner:``/``audience:`` once.
 
         ``workspace scheduler`` calls it at start, so that scheduled runs carry the owner.
         """
         for name, spec in self._specs().items():
             if isinstance(spec, PipelineSpec):
-                self._registered(name)
+                self._adopt(name, spec)
+
+    # -- identity, review and sharing -----------------------------------------------------
+
+    def approve(self, name: str, *, by: str) -> PipelineSummary:
+        """Approve a pipeline pending review; its schedule runs from now on (409 if it is
+        not pending)."""
+        self.governance(name)
+        self.store.approve(name, by=by)
+        log.info("pipeline %s approved by %s", name, by)
+        return self.pipelines_one(name)
+
+    def transfer_owner(
+        self, name: str, new_owner: str, *, by: str, reason: str = ""
+    ) -> PipelineSummary:
+        """Make ``new_owner`` the owner of ``name``; recorded with who and when.
+
+        Who may do it is the caller's decision (the HTTP layer: engineers, admins, or the
+        current owner handing over; ``workspace users remove --transfer-to``: an admin).
+        Works for a pipeline whose folder is gone too (its runs keep the record).
+
+        Examples
+        --------
+        >>> service.transfer_owner("daily", "bob", by="admin").owner  # doctest: +SKIP
+        'bob'
+        """
+        try:
+            self.store.governance(name)
+        except PipelineNotFoundError:
+            self._adopt(name, self.spec(name))
+        self.store.set_owner(name, new_owner, by=by, reason=reason)
+        log.info("pipeline %s handed over to %s by %s", name, new_owner, by)
+        return self._summary_of(name)
+
+    def set_audience(self, name: str, audience: Audience | None, *, by: str) -> PipelineSummary:
+        """Share the pipeline's reports with ``audience`` (``None``: private again)."""
+        self.governance(name)
+        self.store.set_audience(name, audience, by=by)
+        log.info("pipeline %s audience set to %s by %s", name, audience, by)
+        return self._summary_of(name)
+
+    def promote(self, request: PromotionRequest, *, by: str, pending: bool) -> PromotionResponse:
+        """Test-run a posted notebook and make it a pipeline owned by ``by`` (see
+        :func:`workspace.jobs.service_promote.promote`); ``pending``: it waits for review."""
+        from workspace.jobs.service_promote import promote
+
+        return promote(self.settings, self.root, self.store, request, by=by, pending=pending)
+
+    def promotion_test(self, test_id: str) -> PromotionTest:
+        """A promotion test run: who asked for it and its report (404 if unknown)."""
+        from workspace.jobs.service_promote import promotion_test
+
+        return promotion_test(self.settings, test_id)
+
+    def history(self, name: str) -> PipelineHistory:
+        """The pipeline's recorded promotions, approvals, owners and audiences."""
+        self.governance(name)
+        return PipelineHistory(pipeline=name, events=self.store.pipeline_events(name))
+
+    def _summary_of(self, name: str) -> PipelineSummary:
+        try:
+            return self.pipelines_one(name)
+        except WorkspaceError:  # no valid folder any more: the record alone
+            record = self.store.get_pipeline(name)
+            return PipelineSummary.model_validate(self._summary(name, None, record, 0))
 
     # -- pipelines ------------------------------------------------------------------------
 
@@ -162,6 +246,16 @@ class JobsService:
     ) -> dict[str, Any]:
         paused = bool(record and record.paused)
         out: dict[str, Any] = {"name": name, "paused": paused, "registered": record is not None}
+        if record is not None:
+            gov = self.store.governance(name)
+            out.update(
+                owner=gov.owner,
+                approval=gov.approval,
+                approved_by=gov.approved_by,
+                approved_at=gov.approved_at,
+                promoted_by=gov.promoted_by,
+                audience=gov.audience,
+            )
         last = self.store.list_runs(pipeline=name, limit=1)
         if last:
             out.update(last_run_id=last[0].run_id, last_run_state=last[0].state)
@@ -172,7 +266,6 @@ class JobsService:
         else:
             out.update(
                 description=spec.description,
-                owner=spec.owner,
                 enabled=spec.enabled,
                 after=spec.after,
                 next_runs=self._next(spec, paused, n),
@@ -186,7 +279,7 @@ class JobsService:
         return out
 
     def _next(self, spec: PipelineSpec, paused: bool, n: int) -> list[datetime]:
-        if paused or not spec.enabled or spec.schedule is None:
+        if paused or not spec.enabled or spec.schedule is None or n <= 0:
             return []
         return spec.schedule.cron_schedule.next_times(self.clock(), n)
 
@@ -194,6 +287,10 @@ class JobsService:
         """Every pipeline with a folder or a store record, by name."""
         specs = self._specs()
         records = {p.name: p for p in self.store.list_pipelines()}
+        for name, spec in specs.items():  # folders the service has not met yet
+            if name not in records and isinstance(spec, PipelineSpec):
+                self._adopt(name, spec)
+                records[name] = self.store.get_pipeline(name)
         return [
             PipelineSummary.model_validate(
                 self._summary(name, specs.get(name), records.get(name), n)
@@ -204,10 +301,7 @@ class JobsService:
     def pipeline(self, name: str, *, n: int = 5) -> PipelineDetail:
         """One pipeline with its tasks and next ``n`` scheduled times."""
         spec = self.spec(name)
-        try:
-            record: Pipeline | None = self.store.get_pipeline(name)
-        except PipelineNotFoundError:
-            record = None
+        record: Pipeline | None = self._registered(name)
         tasks = [
             TaskSpecInfo(
                 name=t.name,
@@ -263,7 +357,7 @@ class JobsService:
         The run records the pipeline's owner and ``requested_by``, the person who asked
         (the hub user of the API request, the Jupyter user of the Lab, the CLI's OS user).
         """
-        self._registered(name)
+        self._registered(name)  # a pipeline pending review refuses (409)
         return self.store.create_manual_run(
             name, parameters=parameters, owner=self.owner(name), requested_by=requested_by
         )

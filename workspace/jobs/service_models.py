@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.json_schema import models_json_schema
 
 from workspace.jobs.models import Attempt, Pipeline, Run, RunEvent, RunState, Task
+from workspace.jobs.spec import Audience
+from workspace.jobs.store_pipelines import Approval, PipelineEvent
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -39,6 +41,108 @@ class TriggerRequest(_Payload):
         default_factory=dict,
         description="Notebook parameters for this run (override the pipeline's parameters).",
     )
+
+
+#: Hub user and group names accepted in audiences and owner changes.
+_PRINCIPAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
+_NOTEBOOK_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_. ()-]{0,120}\.ipynb$")
+
+
+def _principals(values: list[str], what: str) -> list[str]:
+    bad = [v for v in values if not _PRINCIPAL.match(v)]
+    if bad:
+        raise ValueError(f"not a valid {what} name: {', '.join(map(repr, bad))}")
+    return sorted(dict.fromkeys(values))
+
+
+class AudienceRequest(_Payload):
+    """Body of ``PUT pipelines/{name}/audience``: who may read the pipeline's reports
+    besides its owner, engineers and admins. Both lists empty: private again."""
+
+    groups: list[str] = Field(default_factory=list, description="Hub groups, e.g. stakeholders.")
+    users: list[str] = Field(default_factory=list, description="Hub user names.")
+
+    @field_validator("groups")
+    @classmethod
+    def _groups(cls, value: list[str]) -> list[str]:
+        return _principals(value, "group")
+
+    @field_validator("users")
+    @classmethod
+    def _users(cls, value: list[str]) -> list[str]:
+        return _principals(value, "user")
+
+    def audience(self) -> Audience | None:
+        """The audience to store (``None``: private)."""
+        if not self.groups and not self.users:
+            return None
+        return Audience(groups=self.groups, users=self.users)
+
+
+class OwnerRequest(_Payload):
+    """Body of ``POST pipelines/{name}/owner``: hand the pipeline over to another user."""
+
+    owner: str = Field(description="The hub user who becomes the owner.")
+    reason: str = Field("", max_length=500, description="Why (kept in the pipeline's history).")
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, value: str) -> str:
+        return _principals([value], "user")[0]
+
+
+class PromotionRequest(_Payload):
+    """Body of ``POST promotions``: a notebook to test-run and make a pipeline."""
+
+    name: str = Field(description="The pipeline's name (its folder under scheduled/).")
+    notebook: dict[str, Any] = Field(description="The notebook's content (.ipynb JSON).")
+    notebook_name: str = Field(
+        "main.ipynb", description="File name of the notebook in the pipeline's folder."
+    )
+    cron: str | None = Field(None, description="Cron expression; none: manual trigger only.")
+    timezone: str = "UTC"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    force: bool = Field(False, description="Replace the existing pipeline of that name.")
+    kernel: str | None = Field(None, description="Kernel of the test (default: the notebook's).")
+    timeout: float | None = Field(None, gt=0, description="Seconds the test run may take.")
+
+    @field_validator("cron")
+    @classmethod
+    def _blank_cron(cls, value: str | None) -> str | None:
+        return " ".join(value.split()) if value and value.strip() else None
+
+    @field_validator("notebook_name")
+    @classmethod
+    def _file(cls, value: str) -> str:
+        if not _NOTEBOOK_FILE.match(value):
+            raise ValueError(
+                f"{value!r} is not a notebook file name: letters, digits, '_', '.', '-', "
+                "ending in .ipynb, no folders"
+            )
+        return value
+
+
+class PromotionResponse(_Payload):
+    """How a promotion ended: the pipeline and its review state, or the failed test."""
+
+    pipeline: str
+    ok: bool = Field(description="Whether the test run passed and the pipeline was written.")
+    message: str
+    approval: Approval | None = Field(
+        None, description="'pending' (waits for an engineer's approval) or 'approved'."
+    )
+    owner: str | None = None
+    folder: str | None = None
+    test_id: str | None = Field(None, description="Names the test run's report.")
+    test_status: str | None = None
+    report_url: str | None = None
+
+
+class PipelineHistory(_Payload):
+    """What happened to a pipeline: promotions, approvals, owners, audiences."""
+
+    pipeline: str
+    events: list[PipelineEvent]
 
 
 _PLUS_AS_SPACE = re.compile(r"(T\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
@@ -115,6 +219,15 @@ class PipelineSummary(_Payload):
     paused: bool = False
     registered: bool = Field(
         False, description="Whether the run store knows the pipeline (it had a run or a pause)."
+    )
+    approval: Approval = Field(
+        "approved", description="'pending' review (it cannot run yet) or 'approved'."
+    )
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    promoted_by: str | None = None
+    audience: Audience | None = Field(
+        None, description="Who reads its reports besides the owner; null: private."
     )
     schedule: ScheduleInfo | None = None
     after: list[str] = Field(default_factory=list)
@@ -240,6 +353,11 @@ class ErrorResponse(_Payload):
 #: Models published under ``components.schemas`` of the OpenAPI file.
 SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
     TriggerRequest,
+    AudienceRequest,
+    OwnerRequest,
+    PromotionRequest,
+    PromotionResponse,
+    PipelineHistory,
     PipelineList,
     PipelineDetail,
     RunList,

@@ -3,12 +3,20 @@
 Errors name the file, the field and what is expected, e.g.
 ``scheduled/refresh/pipeline.yaml: tasks[1].retries.count: must be >= 0 (got -1)``.
 
+Identity is given by the platform, not declared in the file:
+
+* a pipeline's **name is its folder's name**; a ``name:`` that differs is an error naming the
+  file and the field, so two folders can never claim the same pipeline;
+* its **owner** and its report **audience** are recorded by the scheduler service
+  (:mod:`workspace.jobs.store_pipelines`). ``owner:`` and ``audience:`` in the file are only
+  initial values, adopted once for a folder the deployment's operators installed (the repo's
+  pipelines); promotions never write them, and later edits are ignored.
+
 Example
 -------
 .. code-block:: yaml
 
     description: Daily refresh of the demo lake
-    owner: data-platform
     schedule: {cron: "0 6 * * *", timezone: Europe/Amsterdam, catchup: latest}
     concurrency: 2
     max_active_runs: 1
@@ -241,7 +249,9 @@ class TaskDefaults(_Model):
 class Audience(_Model):
     """Who may read a pipeline's reports: ``audience: {groups: [...], users: [...]}``.
 
-    Without ``audience`` every report viewer may; the owner, engineers and admins always may.
+    Without an audience a pipeline is private: only its owner, engineers and admins read it.
+    The scheduler service stores it (``workspace jobs share``); in ``pipeline.yaml`` it is
+    only the initial value of an operator-installed folder.
 
     >>> Audience(groups=["stakeholders"]).users
     []
@@ -252,12 +262,16 @@ class Audience(_Model):
 
 
 class Pipeline(_Model):
-    """A validated ``pipeline.yaml``. ``name`` defaults to the folder name."""
+    """A validated ``pipeline.yaml``. ``name`` is the folder name.
+
+    ``owner`` and ``audience`` are initial values only (see the module doc): who owns a
+    pipeline and who reads its reports is what the run store records.
+    """
 
     name: str = Field(pattern=_NAME.pattern)
     description: str | None = None
-    owner: str | None = None
-    audience: Audience | None = None
+    owner: str | None = Field(None, description="Initial owner of an operator-installed folder.")
+    audience: Audience | None = Field(None, description="Initial audience (operators' folders).")
     enabled: bool = True
     schedule: Schedule | None = None
     after: list[str] = Field(default_factory=list)
@@ -387,7 +401,13 @@ def parse_pipeline(text: str, *, source: str, name: str, folder: Path | None = N
         data = {}
     if not isinstance(data, dict):
         raise PipelineSpecError(f"{source}: expected a mapping of fields (name, tasks, ...)")
-    data.setdefault("name", name)
+    declared = data.get("name", name)
+    if declared != name:
+        raise PipelineSpecError(
+            f"{source}: name: {declared!r} differs from the pipeline's folder name {name!r}; a "
+            "pipeline is named by its folder: remove the name field (or rename the folder)"
+        )
+    data["name"] = name
     try:
         pipeline = Pipeline.model_validate({**data, "folder": folder})
     except ValidationError as exc:

@@ -83,6 +83,7 @@ from workspace.jobs.models import (
     TaskState,
     Trigger,
 )
+from workspace.jobs.store_pipelines import Governance, GovernanceMixin, PipelinePendingError
 from workspace.jobs.store_rows import StoreRows, _attempt, _new_id, _run, _task, _ts
 from workspace.jobs.store_tasks import RunLifecycleMixin
 from workspace.lake.settings import Settings
@@ -91,10 +92,10 @@ from workspace.lake.settings import Settings
 # fmt: off
 __all__ = [
     "REPAIRABLE", "RUN_TRANSITIONS", "SCHEMA_VERSION", "TASK_TRANSITIONS", "Attempt",
-    "AttemptNotFoundError", "AttemptState", "InvalidTransitionError", "NewTask", "Pipeline",
-    "PipelineNotFoundError", "PipelinePausedError", "Run", "RunDetail", "RunEvent",
-    "RunNotFoundError", "RunState", "RunStore", "RunStoreVersionError", "Task",
-    "TaskNotFoundError", "TaskState", "Trigger", "store_path",
+    "AttemptNotFoundError", "AttemptState", "Governance", "InvalidTransitionError", "NewTask",
+    "Pipeline", "PipelineNotFoundError", "PipelinePausedError", "PipelinePendingError", "Run",
+    "RunDetail", "RunEvent", "RunNotFoundError", "RunState", "RunStore", "RunStoreVersionError",
+    "Task", "TaskNotFoundError", "TaskState", "Trigger", "store_path",
 ]
 # fmt: on
 
@@ -103,6 +104,7 @@ _MIGRATIONS: tuple[Callable[[], str], ...] = (
     lambda: resources.files("workspace.jobs").joinpath("store_schema.sql").read_text("utf-8"),
     lambda: resources.files("workspace.jobs").joinpath("store_schema_2.sql").read_text("utf-8"),
     lambda: resources.files("workspace.jobs").joinpath("store_schema_3.sql").read_text("utf-8"),
+    lambda: resources.files("workspace.jobs").joinpath("store_schema_4.sql").read_text("utf-8"),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -136,7 +138,7 @@ def _statements(script: str) -> Iterator[str]:
             buf = ""
 
 
-class RunStore(RunLifecycleMixin, StoreRows):
+class RunStore(GovernanceMixin, RunLifecycleMixin, StoreRows):
     """Durable state of the pipeline scheduler, safe to share between local processes.
 
     Open it with :meth:`open`. Every public method is one transaction. Times default to
@@ -258,10 +260,12 @@ class RunStore(RunLifecycleMixin, StoreRows):
     def upsert_pipeline(
         self, name: str, *, spec_hash: str | None = None, owner: str | _Keep | None = KEEP
     ) -> Pipeline:
-        """Register a pipeline (``enabled_at`` = now) or update its spec hash (and owner).
+        """Register a pipeline (``enabled_at`` = now) or update its spec hash.
 
-        ``owner`` (pipeline.yaml's ``owner:``) is copied into the runs created later without
-        an explicit owner; by default the stored owner is kept.
+        ``owner`` only fills in a pipeline that has no recorded owner and whose folder's
+        values were not adopted yet (recorded as an ``owner`` event); it never replaces one:
+        ownership changes go through :meth:`set_owner`. The recorded owner is copied into the
+        runs created later without an explicit owner.
 
         Examples
         --------
@@ -277,12 +281,16 @@ class RunStore(RunLifecycleMixin, StoreRows):
                 "WHERE pipelines.spec_hash IS NOT excluded.spec_hash",
                 (name, now, spec_hash, now),
             )
-            if not isinstance(owner, _Keep):
-                con.execute(
+            if not isinstance(owner, _Keep) and owner:
+                changed = con.execute(
                     "UPDATE pipelines SET owner = ?, updated_at = ? "
-                    "WHERE name = ? AND owner IS NOT ?",
-                    (owner, now, name, owner),
-                )
+                    "WHERE name = ? AND owner IS NULL AND adopted_at IS NULL",
+                    (owner, now, name),
+                ).rowcount
+                if changed:
+                    self._pipeline_event(
+                        con, name, "owner", None, owner=owner, previous=None, reason="registered"
+                    )
             return self._pipeline(con, name)
 
     @staticmethod
@@ -315,6 +323,8 @@ class RunStore(RunLifecycleMixin, StoreRows):
         now = self._now()
         with self._tx() as con:
             self._pipeline(con, name)
+            if not paused and self._gov(con, name).pending:
+                raise PipelinePendingError(name)
             con.execute(
                 "UPDATE pipelines SET paused = ?, paused_at = ?, updated_at = ? WHERE name = ?",
                 (int(paused), now if paused else None, now, name),
@@ -415,6 +425,8 @@ class RunStore(RunLifecycleMixin, StoreRows):
         now = self._now()
         with self._tx() as con:
             record = self._pipeline(con, pipeline)
+            if self._gov(con, pipeline).pending:
+                raise PipelinePendingError(pipeline)
             if record.paused and trigger != Trigger.MANUAL:
                 raise PipelinePausedError(pipeline)
             owner = owner if owner is not None else record.owner
