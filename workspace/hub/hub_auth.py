@@ -20,8 +20,12 @@ Two implementations:
 Rules (every route):
 
 * read routes need ``custom:pipelines:run`` or ``custom:pipelines:manage`` (or a hub admin);
-* trigger, pause, resume, repair and cancel need ``custom:pipelines:manage`` for any
-  pipeline, or ``custom:pipelines:run`` for a pipeline whose ``owner:`` is the caller;
+* trigger, pause, resume, repair, cancel, sharing (audience) and handing over (owner) need
+  ``custom:pipelines:manage`` for any pipeline, or ``custom:pipelines:run`` for a pipeline
+  whose recorded owner is the caller (the owner the scheduler service recorded from the
+  promoting identity, never a ``pipeline.yaml`` claim);
+* approving a pipeline pending review needs ``custom:pipelines:manage`` (engineers, admins);
+* promoting needs either scope (replacing an existing pipeline: the right to change it);
 * anyone else (e.g. stakeholders, who only have ``custom:reports:view``) gets 403 with a
   message naming the scope they lack.
 
@@ -121,6 +125,22 @@ def require_change(identity: Identity, pipeline: str, owner: str | None) -> None
         pipeline,
         owned,
         SCOPE_RUN,
+        SCOPE_MANAGE,
+    )
+
+
+def require_manage(identity: Identity, pipeline: str, action: str) -> None:
+    """403 unless ``identity`` manages every pipeline (engineers, admins)."""
+    require_read(identity)
+    if identity.has(SCOPE_MANAGE):
+        return
+    raise HTTPError(
+        403,
+        "%s %r may not %s pipeline %r: that needs the scope %s (engineers and admins).",
+        identity.kind.capitalize(),
+        identity.name,
+        action,
+        pipeline,
         SCOPE_MANAGE,
     )
 
@@ -278,5 +298,7 @@ __all__ = [
     "Identity",
     "StaticTokenAuth",
     "require_change",
+    "require_manage",
     "require_read",
+    "require_see",
 ]

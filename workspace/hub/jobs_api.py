@@ -43,6 +43,7 @@ from workspace.hub.hub_auth import (
     Identity,
     StaticTokenAuth,
     require_change,
+    require_manage,
     require_read,
     require_see,
 )
@@ -50,13 +51,17 @@ from workspace.jobs.api_errors import error_body
 from workspace.jobs.report import REPORT_CSP
 from workspace.jobs.service import JobsService
 from workspace.jobs.service_models import (
+    AudienceRequest,
     CountQuery,
     ErrorResponse,
     NextTimes,
+    OwnerRequest,
     PipelineList,
+    PromotionRequest,
     RunsQuery,
     TriggerRequest,
 )
+from workspace.jobs.service_promote import auto_approved
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -241,6 +246,99 @@ class ResumeHandler(JobsHandler):
         self.send(await self.call(self.service.resume, name, requested_by=self.identity.name))
 
 
+class ApproveHandler(JobsHandler):
+    """``POST pipelines/{name}/approve``: engineers and admins enable a pending pipeline."""
+
+    async def post(self, name: str) -> None:
+        require_manage(self.identity, name, "approve")
+        self.send(await self.call(self.service.approve, name, by=self.identity.name))
+
+
+class OwnerHandler(JobsHandler):
+    """``POST pipelines/{name}/owner``: engineers, admins, or the owner handing over."""
+
+    async def post(self, name: str) -> None:
+        await self.may_change(name)
+        request = self.body(OwnerRequest)
+        self.send(
+            await self.call(
+                self.service.transfer_owner,
+                name,
+                request.owner,
+                by=self.identity.name,
+                reason=request.reason,
+            )
+        )
+
+
+class AudienceHandler(JobsHandler):
+    """``PUT pipelines/{name}/audience``: the owner (or engineers, admins) shares the
+    pipeline's reports; empty lists make it private again."""
+
+    async def put(self, name: str) -> None:
+        await self.may_change(name)
+        audience = self.body(AudienceRequest).audience()
+        self.send(await self.call(self.service.set_audience, name, audience, by=self.identity.name))
+
+
+class HistoryHandler(JobsHandler):
+    """``GET pipelines/{name}/history``: promotions, approvals, owners, audiences."""
+
+    async def get(self, name: str) -> None:
+        owner = await self.call(self.service.owner, name)
+        require_see(self.identity, name, owner)
+        self.send(await self.call(self.service.history, name))
+
+
+class PromoteHandler(JobsHandler):
+    """``POST promotions``: test-run a notebook and make it a pipeline of the caller,
+    pending review unless the deployment auto-approves them (``WORKSPACE_AUTO_APPROVE``)."""
+
+    async def post(self) -> None:
+        request = self.body(PromotionRequest)
+        exists = await self.call(self._exists, request.name)
+        if exists:
+            await self.may_change(request.name)
+        pending = not auto_approved(manager=self.identity.has(SCOPE_MANAGE))
+        result = await self.call(
+            self.service.promote, request, by=self.identity.name, pending=pending
+        )
+        if result.test_id is not None:
+            result.report_url = self.reverse_url("promotion_report", result.test_id)
+        self.send(result, status=201 if result.ok else 422)
+
+    def _exists(self, name: str) -> bool:
+        try:
+            self.service.governance(name)
+        except WorkspaceError:
+            return (self.service.root / name).exists()
+        return True
+
+
+class PromotionReportHandler(JobsHandler):
+    """``GET promotions/{test_id}/report``: the report of a promotion test run, for the
+    person who promoted and for engineers and admins."""
+
+    async def get(self, test_id: str) -> None:
+        test = await self.call(self.service.promotion_test, test_id)
+        mine = test.requested_by is not None and test.requested_by == self.identity.name
+        if not (mine or self.identity.has(SCOPE_MANAGE)):
+            raise HTTPError(
+                403,
+                "%s %r may not read promotion test %r: it belongs to the person who promoted.",
+                self.identity.kind.capitalize(),
+                self.identity.name,
+                test_id,
+            )
+        if test.report is None:
+            raise HTTPError(404, "Promotion test %r has no report.", test_id)
+        content = await self.call(test.report.read_bytes)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Content-Security-Policy", REPORT_CSP)
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.finish(content)
+
+
 class RunsHandler(JobsHandler):
     async def get(self) -> None:
         query = self.query(RunsQuery, lists=("state",))
@@ -333,6 +431,12 @@ ROUTES: tuple[tuple[str, type[JobsHandler], str], ...] = (
     (f"pipelines/{_NAME}/trigger", TriggerHandler, "trigger"),
     (f"pipelines/{_NAME}/pause", PauseHandler, "pause"),
     (f"pipelines/{_NAME}/resume", ResumeHandler, "resume"),
+    (f"pipelines/{_NAME}/approve", ApproveHandler, "approve"),
+    (f"pipelines/{_NAME}/owner", OwnerHandler, "owner"),
+    (f"pipelines/{_NAME}/audience", AudienceHandler, "audience"),
+    (f"pipelines/{_NAME}/history", HistoryHandler, "history"),
+    ("promotions", PromoteHandler, "promotions"),
+    ("promotions/(?P<test_id>[^/]+)/report", PromotionReportHandler, "promotion_report"),
     ("runs", RunsHandler, "runs"),
     (f"runs/{_RUN}", RunHandler, "run"),
     (f"runs/{_RUN}/report", ReportHandler, "run_report"),

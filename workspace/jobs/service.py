@@ -130,24 +130,27 @@ class JobsService:
 
     def _registered(self, name: str) -> Pipeline:
         """The store's record of a pipeline that has a valid spec, registering it if needed."""
-        spec = self.spec(name)
-        try:
-            return self.store.get_pipeline(name)
-        except PipelineNotFoundError:
-            self._adopt(name, spec)
-            return self.store.get_pipeline(name)
+        self.spec(name)
+        self.governance(name)
+        return self.store.get_pipeline(name)
 
     def governance(self, name: str) -> Governance:
-        """Owner, review state and audience of ``name`` (registering a valid folder).
+        """Owner, review state and audience of ``name`` (registering a valid folder, and
+        adopting its initial values once).
 
         404 when neither a folder nor a record exists; a folder with an invalid spec and no
         record is 400 (its error).
         """
         try:
-            return self.store.governance(name)
+            gov = self.store.governance(name)
         except PipelineNotFoundError:
-            self._adopt(name, self.spec(name))
-            return self.store.governance(name)
+            return self._adopt(name, self.spec(name))
+        if gov.adopted_at is None:
+            try:
+                return self._adopt(name, self.spec(name))
+            except WorkspaceError:  # no valid folder: nothing to adopt
+                pass
+        return gov
 
     def owner(self, name: str) -> str | None:
         """The recorded owner of pipeline ``name`` (never pipeline.yaml's claim)."""
@@ -287,8 +290,9 @@ class JobsService:
         """Every pipeline with a folder or a store record, by name."""
         specs = self._specs()
         records = {p.name: p for p in self.store.list_pipelines()}
+        adopted = {n for n, g in self.store.list_governance().items() if g.adopted_at}
         for name, spec in specs.items():  # folders the service has not met yet
-            if name not in records and isinstance(spec, PipelineSpec):
+            if name not in adopted and isinstance(spec, PipelineSpec):
                 self._adopt(name, spec)
                 records[name] = self.store.get_pipeline(name)
         return [

@@ -77,6 +77,9 @@ class Governance(BaseModel):
     )
     audience_by: str | None = None
     audience_at: datetime | None = None
+    adopted_at: datetime | None = Field(
+        None, description="When the folder's initial owner/audience were taken (once)."
+    )
 
     @property
     def pending(self) -> bool:
@@ -180,8 +183,7 @@ class GovernanceMixin(StoreRows):
         with self._tx() as con:
             self._ensure(con, name)
             gov = self._gov(con, name)
-            row = con.execute("SELECT adopted_at FROM pipelines WHERE name = ?", (name,)).fetchone()
-            if row["adopted_at"] is not None:
+            if gov.adopted_at is not None:
                 return gov
             con.execute("UPDATE pipelines SET adopted_at = ? WHERE name = ?", (now, name))
             if gov.owner is None and owner:
