@@ -1,12 +1,16 @@
 """Start-up of the "Python (workspace)" kernel (``--IPKernelApp.extensions=workspace.kernel``).
 
-It loads the ``%%sql`` magics (which bind ``ws``) and makes Altair charts render with
-JupyterLab's own Vega-Lite renderer, so they work without internet access.
+It loads the ``%%sql`` magics (which bind ``ws``), makes Altair charts render with
+JupyterLab's own Vega-Lite renderer, so they work without internet access, and shows a
+:class:`~workspace.lake.errors.WorkspaceError` raised by a cell (an unknown table, a write
+the OS refused, a schema mismatch) as its one-line message instead of a traceback: those
+errors are user mistakes, and the message says what to do. The cell still fails (a
+pipeline run stops there); ``%tb`` shows the full traceback when it is needed.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -23,7 +27,43 @@ def configure_altair() -> None:
     alt.renderers.enable("mimetype")
 
 
+def error_lines(exc: BaseException) -> list[str]:
+    """How a workspace error is shown in a notebook: ``Type: message``, nothing else.
+
+    Examples
+    --------
+    >>> from workspace.lake.errors import WorkspaceError
+    >>> error_lines(WorkspaceError("Table 'gold.x' not found."))
+    ["WorkspaceError: Table 'gold.x' not found."]
+    """
+    return f"{type(exc).__name__}: {exc}".splitlines()
+
+
+def _show_workspace_error(
+    shell: InteractiveShell, etype: type[BaseException], value: BaseException, tb: Any,
+    tb_offset: int | None = None,
+) -> list[str]:  # fmt: skip
+    """IPython's custom exception handler: show the message only (see the module doc)."""
+    stb = error_lines(value)
+    shell._showtraceback(etype, value, stb)  # the kernel sends it as the cell's error
+    return stb
+
+
+def quiet_workspace_errors(ipython: InteractiveShell) -> None:
+    """Show :class:`WorkspaceError` raised by cells as one message (no traceback).
+
+    Examples
+    --------
+    >>> from IPython.core.interactiveshell import InteractiveShell  # doctest: +SKIP
+    >>> quiet_workspace_errors(InteractiveShell.instance())  # doctest: +SKIP
+    """
+    from workspace.lake.errors import WorkspaceError
+
+    ipython.set_custom_exc((WorkspaceError,), _show_workspace_error)
+
+
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """Load the workspace into a kernel: ``%%sql``, ``ws`` and offline charts."""
+    """Load the workspace into a kernel: ``%%sql``, ``ws``, offline charts, clear errors."""
     ipython.run_line_magic("load_ext", "workspace.sql")
+    quiet_workspace_errors(ipython)
     configure_altair()

@@ -347,6 +347,7 @@ class Catalog:
             self._ws.settings.cache_path,
             self._ws.settings.user,
             refresh=refresh,
+            personal_dir=self._ws.settings.sandbox_path / "cache",
         )
 
     # -- metadata -----------------------------------------------------------------------

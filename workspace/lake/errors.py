@@ -91,3 +91,12 @@ class QueryError(WorkspaceError):
 
 class ReadOnlyError(WorkspaceError):
     """A write was attempted on a read-only connection."""
+
+
+class WriteRefusedError(WorkspaceError, PermissionError):
+    """The operating system refused a write: the account may not change that table.
+
+    The shared layers (bronze, silver, gold) are written by pipelines; the OS (file
+    ownership of the lake) decides who may write them, and this error only translates its
+    refusal into what to do instead (:func:`workspace.lake.sqlerrors.write_refusal`).
+    """

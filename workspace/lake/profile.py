@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import logging
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -160,23 +161,43 @@ def cached(
     user: str,
     *,
     refresh: bool = False,
+    personal_dir: Path | None = None,
 ) -> TableProfile:
-    """The profile at ``snapshot_id``: from the cache when present, else computed and stored."""
-    path = cache_file(cache_dir, ref, snapshot_id, user)
-    if path.exists() and not refresh:
-        try:
-            profile = TableProfile.model_validate_json(path.read_text())
+    """The profile at ``snapshot_id``: from the cache when present, else computed and stored.
+
+    Profiles of lake tables are read from the shared ``cache_dir`` (written by accounts
+    that may write it: the pipelines' runner, an admin) or from ``personal_dir``, and are
+    stored in the first of the two this account can write. Profiles of sandbox tables
+    describe private data: they are kept in ``personal_dir`` only (when given). A cache no
+    one can write is not an error: the profile is computed each time.
+    """
+    dirs = [cache_dir] if personal_dir is None else [personal_dir]
+    if ref.catalog != "sandbox" and personal_dir is not None:
+        dirs = [cache_dir, personal_dir]
+    paths = [cache_file(d, ref, snapshot_id, user) for d in dirs]
+    if not refresh:
+        for path in paths:
+            try:
+                text = path.read_text()
+            except OSError:  # absent, or not readable by this account
+                continue
+            try:
+                profile = TableProfile.model_validate_json(text)
+            except ValueError:
+                log.warning("ignoring unreadable profile cache %s", path)
+                continue
             return profile.model_copy(update={"cached": True})
-        except ValueError:
-            log.warning("ignoring unreadable profile cache %s", path)
     profile = compute(con, ref, snapshot_id)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(profile.model_dump_json())
-        tmp.replace(path)  # atomic: concurrent readers never see half a file
-    except OSError as exc:  # a read-only home still profiles, it just does not cache
-        log.warning("could not cache profile of %s: %s", ref.display, exc)
+    for path in paths:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(profile.model_dump_json())
+            tmp.replace(path)  # atomic: concurrent readers never see half a file
+        except OSError as exc:  # not this account's to write: try the next one
+            log.debug("could not cache the profile of %s in %s: %s", ref.display, path, exc)
+            continue
+        break
     return profile
 
 

@@ -13,7 +13,7 @@ from workspace.lake import names, snapshots
 from workspace.lake.engine import open_connection, retry_on_contention, write_lock
 from workspace.lake.errors import QueryError, ReadOnlyError, WorkspaceError
 from workspace.lake.settings import Settings
-from workspace.lake.sqlerrors import clean_message
+from workspace.lake.sqlerrors import clean_message, write_refusal
 from workspace.lake.writes import WriteMode, WriteResult, registered_source, write_sql_source
 
 if TYPE_CHECKING:
@@ -198,7 +198,13 @@ class Workspace:
         if _is_dask(data):
             from workspace.lake.dask_io import write_dask
 
-            return write_dask(self, ref, data, mode=mode, evolve=evolve, message=message)
+            try:
+                return write_dask(self, ref, data, mode=mode, evolve=evolve, message=message)
+            except (duckdb.Error, OSError) as exc:  # workers write the files first
+                refused = write_refusal(exc, layer=ref.layer, table=ref.display)
+                if refused is not None:
+                    raise refused from None
+                raise
         with registered_source(self, data) as source_sql:
             return write_sql_source(
                 self, ref, source_sql, mode=mode, evolve=evolve, message=message
@@ -233,12 +239,18 @@ class Workspace:
             raise ReadOnlyError(f"Cannot drop {name!r}: this workspace was opened read-only.")
         ref = self.resolve(name)
         what = f"dropping {ref.display}"
-        with write_lock(self.settings, ref.catalog, what=what):
-            retry_on_contention(
-                lambda: self.con.execute(f"DROP TABLE {ref.sql}"),
-                timeout=self.settings.write_timeout,
-                what=what,
-            )
+        try:
+            with write_lock(self.settings, ref.catalog, what=what):
+                retry_on_contention(
+                    lambda: self.con.execute(f"DROP TABLE {ref.sql}"),
+                    timeout=self.settings.write_timeout,
+                    what=what,
+                )
+        except (duckdb.Error, OSError) as exc:
+            refused = write_refusal(exc, layer=ref.layer, table=ref.display)
+            if refused is not None:
+                raise refused from None
+            raise
 
 
 def _is_dask(data: Any) -> bool:

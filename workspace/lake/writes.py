@@ -47,6 +47,7 @@ from workspace.lake.errors import (
     WorkspaceError,
 )
 from workspace.lake.names import TableRef
+from workspace.lake.sqlerrors import write_refusal
 
 if TYPE_CHECKING:
     from workspace.lake.workspace import Workspace
@@ -252,7 +253,12 @@ def write_sql_source(
     try:
         with write_lock(ws.settings, ref.catalog, what=f"writing {ref.display}"):
             rows = retry_on_contention(attempt, timeout=timeout, what=f"writing {ref.display}")
-    except duckdb.Error as exc:  # a failed cast, a constraint, bad SQL in an expression
+    except (duckdb.Error, OSError) as exc:  # a failed cast, a constraint, bad SQL, the OS
+        refused = write_refusal(exc, layer=ref.layer, table=ref.display)
+        if refused is not None:  # the OS decides who writes a layer; we only say so clearly
+            raise refused from None
+        if not isinstance(exc, duckdb.Error):
+            raise
         if "to ducklake - unsupported type" in str(exc).lower():
             raise UnsupportedDataError(
                 f"Cannot write {ref.display}: {str(exc).split(' - ')[-1]} cannot be stored "

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import duckdb
 
 from workspace.lake.errors import QueryError
-from workspace.lake.sqlerrors import clean_message
+from workspace.lake.sqlerrors import clean_message, statement_target, write_refusal
 from workspace.sql.result import SqlResult
 
 Output = Literal["duckdb", "pandas"]
@@ -200,6 +200,7 @@ def _run_last(
         except duckdb.ParserException:
             pass  # DESCRIBE, SHOW, SUMMARIZE: cannot be wrapped; their results are small
         except duckdb.Error as exc:
+            _raise_if_refused(exc, stmt)
             message = _describe(exc, stmt, total, line_shift=1)
             raise QueryError(message, statement=statement, index=stmt.index) from None
         else:
@@ -234,9 +235,23 @@ def _execute(
         query: str | duckdb.Statement = stmt.text if stmt.text is not None else stmt.parsed
         return con.execute(query, params or None)
     except duckdb.Error as exc:
+        _raise_if_refused(exc, stmt)
         raise QueryError(
             _describe(exc, stmt, total), statement=stmt.text, index=stmt.index
         ) from None
+
+
+def _raise_if_refused(exc: duckdb.Error, stmt: Statement) -> None:
+    """The OS refused the write (a shared layer): one line saying what to do instead.
+
+    Without it the user sees DuckLake's "attempt to write a readonly database" and a hint
+    about ``ducklake_max_retry_count`` that does not apply.
+    """
+    target = statement_target(stmt.text.strip() if stmt.text else None)
+    layer, table = target if target is not None else (None, None)
+    refused = write_refusal(exc, layer=layer, table=table)
+    if refused is not None:
+        raise refused from None
 
 
 def _is_frame(obj: object) -> bool:
