@@ -25,6 +25,10 @@ Environment
     see ``hub_config/`` for the z2jh example) enforce the same two settings.
 ``WORKSPACE_IDLE_TIMEOUT``
     Seconds of inactivity after which the idle culler stops a user server (default 3600).
+``WORKSPACE_LOGIN_MAX_FAILURES`` (5), ``WORKSPACE_LOGIN_FAILURE_WINDOW`` (900),
+``WORKSPACE_LOGIN_LOCKOUT_SECONDS`` (900)
+    Login lockout: that many failed logins for one user name within the window (seconds)
+    lock the name for that many seconds (see ``workspace/hub/auth.py``; 0 failures: off).
 
 Roles (RBAC)
 ------------
@@ -48,8 +52,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from jupyterhub.auth import PAMAuthenticator
-
+from workspace.hub.auth import WorkspaceAuthenticator
 from workspace.hub.deployment import (
     ADMINS_GROUP,
     HubPaths,
@@ -93,19 +96,18 @@ c.ConfigurableHTTPProxy.should_start = True
 ensure_secret(paths.cookie_secret)
 
 
-# -- who can log in: PAM (the OS accounts) and the registry ------------------------------------
-class WorkspaceAuthenticator(PAMAuthenticator):
-    """PAM passwords; only users in ``users.yaml`` may log in (re-read at each login).
-
-    Reading the registry at login means ``workspace users add/remove`` takes effect at once,
-    and a user removed while the hub was down cannot log in with a stale hub record.
-    """
-
-    def check_allowed(self, username, authentication=None):  # type: ignore[no-untyped-def]
-        return username in load_registry(paths).users
-
-
+# -- who can log in: PAM (the OS accounts), the registry, a lockout after failed logins -------
 c.JupyterHub.authenticator_class = WorkspaceAuthenticator
+c.WorkspaceAuthenticator.hub_dir = str(paths.dir)
+c.WorkspaceAuthenticator.lockout_max_failures = int(
+    os.environ.get("WORKSPACE_LOGIN_MAX_FAILURES") or 5
+)
+c.WorkspaceAuthenticator.lockout_window = float(
+    os.environ.get("WORKSPACE_LOGIN_FAILURE_WINDOW") or 900
+)
+c.WorkspaceAuthenticator.lockout_seconds = float(
+    os.environ.get("WORKSPACE_LOGIN_LOCKOUT_SECONDS") or 900
+)
 c.Authenticator.allowed_users = set(registry.users)
 c.Authenticator.admin_users = registry.admins()
 c.Authenticator.allow_existing_users = False
