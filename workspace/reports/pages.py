@@ -34,6 +34,7 @@ header.top{background:#24292f;color:#fff;padding:.6em 1.5em;display:flex;gap:1em
 align-items:baseline}
 header.top a{color:#fff;text-decoration:none;font-weight:600}
 header.top .who{margin-left:auto;font-size:.9em;opacity:.85}
+header.top a.logout{font-weight:400;font-size:.9em}
 main{padding:1em 1.5em;max-width:80em}
 .card{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:1em;margin:0 0 1em}
 .card h2{margin:.1em 0 .3em;font-size:1.2em}
@@ -45,7 +46,8 @@ table{border-collapse:collapse}td,th{padding:.2em .8em .2em 0;text-align:left}
 iframe.report{width:100%;height:80vh;border:1px solid #d0d7de;background:#fff}
 </style></head>
 <body><header class="top"><a href="{{ base }}">Reports</a>
-{% if viewer %}<span class="who">{{ viewer }}</span>{% endif %}</header>
+{% if viewer %}<span class="who">{{ viewer }}</span>
+<a class="logout" href="{{ logout_url }}">Log out</a>{% endif %}</header>
 <main>{% block main %}{% endblock %}</main></body></html>
 """
 
@@ -70,7 +72,7 @@ _GALLERY = """{% extends "base.html" %}{% from "history.html" import history %}
 <a class="latest" href="{{ p.latest_url }}">{{ p.latest.when }}</a>
 <span class="state state-{{ p.latest.state }}">{{ p.latest.state }}</span>
 · <a href="{{ p.latest_url }}">stable link</a></p>
-{% else %}<p class="muted">No report yet.</p>{% endif %}
+{% endif %}
 <details><summary>History</summary>{{ history(p.runs) }}</details>
 </section>{% else %}<p>No pipeline reports are shared with you yet.</p>{% endfor %}
 {% endblock %}"""
@@ -153,8 +155,11 @@ class GalleryEntry:
     runs: list[RunRow] = field(default_factory=list)
 
 
-def render(template: str, **context: Any) -> str:
+def render(template: str, *, logout_url: str = "/hub/logout", **context: Any) -> str:
     """Render one of ``gallery``, ``pipeline``, ``run``, ``error`` (autoescaped).
+
+    Every page has a "Log out" link to ``logout_url`` (the hub's logout) when it shows a
+    viewer.
 
     Examples
     --------
@@ -162,4 +167,4 @@ def render(template: str, **context: Any) -> str:
     ...                       hint=None)
     True
     """
-    return _ENV.get_template(f"{template}.html").render(**context)
+    return _ENV.get_template(f"{template}.html").render(logout_url=logout_url, **context)

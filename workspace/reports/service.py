@@ -4,7 +4,9 @@ each pipeline is shared with.
 Routes, under the service prefix (``/services/reports/``):
 
 ``""``
-    Gallery: every pipeline the viewer may see, its latest report and recent runs.
+    Gallery: every pipeline the viewer may see that has at least one report (pipelines
+    that never wrote one, e.g. engineering jobs, are not listed), its latest report and
+    recent runs. Every page links to the hub's logout.
 ``pipelines/NAME``
     One pipeline's history.
 ``pipelines/NAME/latest``
@@ -69,6 +71,8 @@ class ReportsApp:
         self.jobs = JobsService(settings, scheduled_root)
         self.root = Path(scheduled_root)
         self.prefix = prefix if prefix.endswith("/") else prefix + "/"
+        hub_base = os.environ.get("JUPYTERHUB_BASE_URL") or "/"
+        self.logout_url = hub_base.rstrip("/") + "/hub/logout"
         self._code: OrderedDict[tuple[str, float], str] = OrderedDict()
 
     # -- urls -----------------------------------------------------------------------------
@@ -176,7 +180,15 @@ class _Base(HubOAuthenticated, RequestHandler):
         user = self.current_user
         name = user.get("name") if isinstance(user, dict) else None
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(render(template, base=self.reports.prefix, viewer=name, **context))
+        self.finish(
+            render(
+                template,
+                base=self.reports.prefix,
+                viewer=name,
+                logout_url=self.reports.logout_url,
+                **context,
+            )
+        )
 
     def deny(self, viewer: Viewer, what: str) -> None:
         """403 for hidden *and* unknown things (404 only for viewers who see everything)."""
@@ -232,6 +244,7 @@ class _Base(HubOAuthenticated, RequestHandler):
             render(
                 "error",
                 base=self.reports.prefix,
+                logout_url=self.reports.logout_url,
                 viewer=user.get("name") if isinstance(user, dict) else None,
                 heading=heading,
                 message=message,
@@ -249,7 +262,8 @@ class GalleryHandler(_Base):
             for access in self.reports.pipelines().values()
             if can_view(viewer, access)
         ]
-        self.page("gallery", pipelines=entries)
+        # Only pipelines with a report: a gallery of reports, not of every job.
+        self.page("gallery", pipelines=[e for e in entries if e.latest is not None])
 
 
 class PipelineHandler(_Base):
