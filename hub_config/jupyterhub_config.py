@@ -33,6 +33,10 @@ Environment
 ``WORKSPACE_LOGIN_LOCKOUT_SECONDS`` (900)
     Login lockout: that many failed logins for one user name within the window (seconds)
     lock the name for that many seconds (see ``workspace/hub/auth.py``; 0 failures: off).
+``WORKSPACE_LOGIN_MAX_FAILURES`` (5), ``WORKSPACE_LOGIN_FAILURE_WINDOW`` (900),
+``WORKSPACE_LOGIN_LOCKOUT_SECONDS`` (900)
+    Login lockout: that many failed logins for one user name within the window (seconds)
+    lock the name for that many seconds (see ``workspace/hub/auth.py``; 0 failures: off).
 
 Roles (RBAC)
 ------------
@@ -65,6 +69,7 @@ from workspace.hub.deployment import (
     ensure_secret,
     load_registry,
 )
+from workspace.hub.singleuser import lab_server_args, server_path
 from workspace.lake.settings import Settings
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821
@@ -148,10 +153,28 @@ c.JupyterHub.template_vars = {
 }
 
 
+
+def _reports_only(user):  # type: ignore[no-untyped-def]
+    """No server of one's own (stakeholders): /hub/home links to the reports instead of
+    offering "Start My Server" (hub_config/templates/home.html)."""
+    if user is None or user.admin:
+        return False
+    return not any(g.name in SERVER_GROUPS for g in user.groups)
+
+
+c.JupyterHub.template_paths = [str(Path(__file__).resolve().parent / "templates")]
+c.JupyterHub.template_vars = {
+    "workspace_reports_only": _reports_only,
+    "workspace_reports_url": "/services/reports/",
+}
+
+
 # -- single-user servers: one OS account each -----------------------------------------------
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
 c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
-c.Spawner.args = ["--MappingKernelManager.default_kernel_name=workspace"]
+# The workspace kernel only (default and the only one in the Launcher); `workspace` on the
+# PATH of terminals (workspace/hub/singleuser.py).
+c.Spawner.args = lab_server_args(BIN)
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 c.Spawner.environment = {
@@ -159,6 +182,7 @@ c.Spawner.environment = {
     "WORKSPACE_CATALOG": settings.catalog.raw,
     "WORKSPACE_DATA_PATH": str(settings.data_path),
     "WORKSPACE_USER": lambda spawner: spawner.user.name,
+    "PATH": server_path(os.environ.get("PATH"), BIN),
 }
 c.Spawner.mem_limit = os.environ.get("WORKSPACE_MEM_LIMIT") or "4G"
 c.Spawner.cpu_limit = float(os.environ.get("WORKSPACE_CPU_LIMIT") or 2)

@@ -56,6 +56,7 @@ def test_lab_prints_a_working_url(tmp_path: Path) -> None:
         status, body = _get(f"{api}/kernelspecs?token={token}")
         specs = json.loads(body)
         assert specs["default"] == "workspace"
+        assert list(specs["kernelspecs"]) == ["workspace"]  # no plain "Python 3" in the Launcher
         assert specs["kernelspecs"]["workspace"]["spec"]["display_name"] == "Python (workspace)"
         status, body = _get(f"{api}/contents/tour?token={token}")
         names = sorted(item["name"] for item in json.loads(body)["content"])

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from workspace.cli.jobs_common import scheduled_option
+from workspace.hub.singleuser import lab_server_args
 
 
 def free_port(host: str, start: int, tries: int = 50) -> int:
@@ -91,7 +92,8 @@ def lab(host: str, port: int, token: str | None, scheduled: Path, scheduler: boo
         # jupyter_server_config.d/workspace.json; explicit here so JUPYTER_NO_CONFIG works)
         "--ServerApp.jpserver_extensions",
         "workspace.server=True",
-        "--MappingKernelManager.default_kernel_name=workspace",
+        # the workspace kernel only; `workspace` on the terminals' PATH
+        *lab_server_args(),
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--LabApp.default_url={default}",
