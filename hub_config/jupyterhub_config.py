@@ -29,14 +29,6 @@ Environment
 ``WORKSPACE_LOGIN_LOCKOUT_SECONDS`` (900)
     Login lockout: that many failed logins for one user name within the window (seconds)
     lock the name for that many seconds (see ``workspace/hub/auth.py``; 0 failures: off).
-``WORKSPACE_LOGIN_MAX_FAILURES`` (5), ``WORKSPACE_LOGIN_FAILURE_WINDOW`` (900),
-``WORKSPACE_LOGIN_LOCKOUT_SECONDS`` (900)
-    Login lockout: that many failed logins for one user name within the window (seconds)
-    lock the name for that many seconds (see ``workspace/hub/auth.py``; 0 failures: off).
-``WORKSPACE_LOGIN_MAX_FAILURES`` (5), ``WORKSPACE_LOGIN_FAILURE_WINDOW`` (900),
-``WORKSPACE_LOGIN_LOCKOUT_SECONDS`` (900)
-    Login lockout: that many failed logins for one user name within the window (seconds)
-    lock the name for that many seconds (see ``workspace/hub/auth.py``; 0 failures: off).
 
 Roles (RBAC)
 ------------
@@ -151,23 +143,6 @@ c.JupyterHub.template_vars = {
     "workspace_reports_only": _reports_only,
     "workspace_reports_url": "/services/reports/",
 }
-
-
-
-def _reports_only(user):  # type: ignore[no-untyped-def]
-    """No server of one's own (stakeholders): /hub/home links to the reports instead of
-    offering "Start My Server" (hub_config/templates/home.html)."""
-    if user is None or user.admin:
-        return False
-    return not any(g.name in SERVER_GROUPS for g in user.groups)
-
-
-c.JupyterHub.template_paths = [str(Path(__file__).resolve().parent / "templates")]
-c.JupyterHub.template_vars = {
-    "workspace_reports_only": _reports_only,
-    "workspace_reports_url": "/services/reports/",
-}
-
 
 # -- single-user servers: one OS account each -----------------------------------------------
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
