@@ -23,8 +23,10 @@ from tornado.httpclient import HTTPClientError
 
 from workspace.jobs.service import JobsService
 from workspace.jobs.service_models import (
+    AudienceRequest,
     CountQuery,
     NextTimes,
+    OwnerRequest,
     PipelineList,
     RunsQuery,
     TriggerRequest,
@@ -174,6 +176,57 @@ class ResumeHandler(JobsHandler):
         self.send(await self.call(lambda s: s.resume(name)))
 
 
+class ApproveHandler(JobsHandler):
+    """Approve a pipeline pending review (behind the hub: engineers and admins only)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        if await self.forwarded():
+            return
+        user = self.current_user.username
+        self.send(await self.call(lambda s: s.approve(name, by=user)))
+
+
+class OwnerHandler(JobsHandler):
+    """Hand a pipeline over to another owner (recorded)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        if await self.forwarded():
+            return
+        request, user = self.body(OwnerRequest), self.current_user.username
+        self.send(
+            await self.call(
+                lambda s: s.transfer_owner(name, request.owner, by=user, reason=request.reason)
+            )
+        )
+
+
+class AudienceHandler(JobsHandler):
+    """Share a pipeline's reports with groups and users (empty lists: private)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def put(self, name: str) -> None:
+        if await self.forwarded():
+            return
+        audience, user = self.body(AudienceRequest).audience(), self.current_user.username
+        self.send(await self.call(lambda s: s.set_audience(name, audience, by=user)))
+
+
+class HistoryHandler(JobsHandler):
+    """A pipeline's promotions, approvals, owners and audiences."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        if await self.forwarded():
+            return
+        self.send(await self.call(lambda s: s.history(name)))
+
+
 class RunsHandler(JobsHandler):
     @tornado.web.authenticated
     @authorized
@@ -260,6 +313,10 @@ ROUTES: tuple[tuple[str, type[WorkspaceHandler]], ...] = (
     (f"jobs/pipelines/{_NAME}/trigger", TriggerHandler),
     (f"jobs/pipelines/{_NAME}/pause", PauseHandler),
     (f"jobs/pipelines/{_NAME}/resume", ResumeHandler),
+    (f"jobs/pipelines/{_NAME}/approve", ApproveHandler),
+    (f"jobs/pipelines/{_NAME}/owner", OwnerHandler),
+    (f"jobs/pipelines/{_NAME}/audience", AudienceHandler),
+    (f"jobs/pipelines/{_NAME}/history", HistoryHandler),
     ("jobs/runs", RunsHandler),
     (f"jobs/runs/{_RUN}", RunHandler),
     (f"jobs/runs/{_RUN}/report", ReportHandler),

@@ -10,7 +10,7 @@ import tornado.web
 from pydantic import BaseModel
 
 from workspace.jobs.promote import PromoteError as PromoteFailed
-from workspace.server import schedule_ops
+from workspace.server import schedule_ops, schedule_remote
 from workspace.server.base import WorkspaceHandler, authorized, error_response
 from workspace.server.models import (
     CronQuery,
@@ -71,6 +71,8 @@ class PromoteHandler(ScheduleHandler):
     @authorized
     async def post(self) -> None:
         request = self.body(PromoteRequest)
+        if await schedule_remote.forward_promote(self, request):  # behind the hub
+            return
         settings, root, scheduled = self.ws_settings, self.root_dir, self.scheduled
         done = await self.blocking(schedule_ops.promote, settings, root, scheduled, request)
         if done.test_id is not None:
@@ -94,6 +96,8 @@ class PromotionReportHandler(ScheduleHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, test_id: str) -> None:
+        if await schedule_remote.forward_report(self, test_id):  # behind the hub
+            return
         path = await self.blocking(schedule_ops.test_report, self.ws_settings, test_id)
         await self.send_report(path)
 

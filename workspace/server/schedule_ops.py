@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,14 +28,11 @@ from zoneinfo import ZoneInfo
 from workspace.jobs.api_errors import ConflictError
 from workspace.jobs.promote import PromoteError, promote_notebook
 from workspace.jobs.schedule import CronSchedule, ScheduleError
+from workspace.jobs.service_promote import PROMOTE_DIR, TEST_RECORD
 from workspace.jobs.spec import SPEC_FILE
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 from workspace.server.models import CronPreview, NotebookInfo, NotebookParameter, PromoteRequest
-
-#: Where promotion test runs keep their files: ``<home>/jobs/promote/<name>-<time>/``.
-PROMOTE_DIR = ("jobs", "promote")
-_TEST_ID = re.compile(r"^[a-z][a-z0-9_]*-\d{8}T\d{6,12}$")
 
 
 class NotebookNotFoundError(WorkspaceError, LookupError):
@@ -152,7 +151,7 @@ def notebook_info(root_dir: str | Path, path: str, scheduled: Path) -> NotebookI
         suggested_name=name,
         has_parameters_cell=tagged,
         parameters=params,
-        existing=(scheduled / name / SPEC_FILE).is_file(),
+        existing=os.access(scheduled / name / SPEC_FILE, os.F_OK),  # False if unreadable
     )
 
 
@@ -187,21 +186,44 @@ class Promotion:
     error: WorkspaceError | None = None
 
 
-def test_report(settings: Settings, test_id: str) -> Path:
-    """The report of a promotion test run (``<home>/jobs/promote/<test_id>/``).
+def test_report(settings: Settings, test_id: str, *, user: str | None = None) -> Path:
+    """The report of a promotion test run (``<home>/jobs/promote/<test_id>/``) that ``user``
+    started (default: the settings' user, the server's own).
+
+    A test run is the user's when its record (``test.json``, written when the run started)
+    names them, or, for a run without a record (``workspace promote`` in a terminal), when
+    its folder belongs to this process's OS account. Unknown ids, malformed ids and other
+    people's test runs answer the same :class:`NotebookNotFoundError` (404): the route
+    does not tell whether someone else's test exists. Engineers and admins read every
+    test's report through the scheduler service, which knows their roles.
 
     Examples
     --------
     >>> test_report(settings, "../../etc")  # doctest: +SKIP
     Traceback (most recent call last):
-    LookupError: No promotion test run '../../etc'.
+    NotebookNotFoundError: No report of a promotion test run '../../etc'.
     """
-    base = settings.home.joinpath(*PROMOTE_DIR)
-    if _TEST_ID.match(test_id):
-        for report in sorted((base / test_id).glob("attempt/report.html")):
-            if report.resolve().is_relative_to(base.resolve()):
-                return report
-    raise NotebookNotFoundError(f"No report of a promotion test run {test_id!r}.")
+    from workspace.jobs.service_promote import PromotionNotFoundError, promotion_test
+
+    who = user or settings.user
+    missing = NotebookNotFoundError(f"No report of a promotion test run {test_id!r}.")
+    try:
+        test = promotion_test(settings, test_id)
+    except (PromotionNotFoundError, OSError):  # OSError: a folder this account cannot read
+        raise missing from None
+    if test.report is None or not _started_by(settings, test_id, test.requested_by, who):
+        raise missing
+    return test.report
+
+
+def _started_by(settings: Settings, test_id: str, requested_by: str | None, user: str) -> bool:
+    if requested_by is not None:
+        return requested_by == user
+    try:
+        uid = settings.home.joinpath(*PROMOTE_DIR, test_id).stat().st_uid
+    except OSError:
+        return False
+    return uid == os.geteuid()
 
 
 def promote(
@@ -235,8 +257,14 @@ def promote(
         )
     from workspace.jobs.runner import load_notebook
 
-    base = settings.home.joinpath(*PROMOTE_DIR)
-    before = set(base.glob(f"{request.name}-*")) if base.is_dir() else set()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    test_id = f"{request.name}-{stamp}"
+    workdir = settings.home.joinpath(*PROMOTE_DIR, test_id)
+    workdir.mkdir(parents=True, exist_ok=True)
+    # who started the test: only they may read its report (test_report)
+    (workdir / TEST_RECORD).write_text(
+        json.dumps({"pipeline": request.name, "requested_by": settings.user}), encoding="utf-8"
+    )
     try:
         result = promote_notebook(
             file,
@@ -249,13 +277,12 @@ def promote(
             settings=settings,
             kernel=_kernel(load_notebook(file)),
             progress=progress,
+            workdir=workdir,
         )
     except PromoteError as exc:
-        new = sorted(set(base.glob(f"{request.name}-*")) - before) if base.is_dir() else []
-        test_id = new[-1].name if new else None
-        if test_id is None:
+        if not (workdir / "attempt").is_dir():  # failed before the test ran
             raise
         return Promotion(folder=None, test_id=test_id, error=exc)
-    report = result.test.report
-    test_id = report.parent.parent.name if report is not None else None
-    return Promotion(folder=result.folder, test_id=test_id)
+    return Promotion(
+        folder=result.folder, test_id=test_id if result.test.report is not None else None
+    )

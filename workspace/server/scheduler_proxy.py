@@ -129,9 +129,17 @@ class SchedulerProxy:
         return local_jobs + path[index + len(marker) :]
 
     async def forward(
-        self, method: str, path: str, query: Mapping[str, list[bytes]], body: bytes
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, list[bytes]],
+        body: bytes,
+        *,
+        timeout: float | None = None,
     ) -> Relayed:
         """Send the request to the service; its answer (any status) as :class:`Relayed`.
+
+        ``timeout`` overrides the proxy's for a slow route (a promotion's test run).
 
         Raises :class:`OSError` (or a tornado timeout) when the service cannot be reached.
         """
@@ -151,7 +159,7 @@ class SchedulerProxy:
             },
             body=(body or b"{}") if method not in ("GET", "HEAD", "DELETE") else None,
             follow_redirects=False,
-            request_timeout=self.timeout,
+            request_timeout=timeout or self.timeout,
         )
         try:
             response: HTTPResponse = await AsyncHTTPClient().fetch(request, raise_error=False)
