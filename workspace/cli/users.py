@@ -8,9 +8,11 @@ is updated through its REST API, so no restart is needed.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
+from workspace.cli.jobs_common import scheduled_option
 from workspace.hub.deployment import GROUPS
 
 
@@ -77,14 +79,51 @@ def list_(as_json: bool) -> None:
 @users.command("remove")
 @click.argument("name")
 @click.option("--delete-home", is_flag=True, help="Also delete the user's home directory.")
-def remove(name: str, delete_home: bool) -> None:
-    """Unregister NAME, delete it from the hub and remove its OS account."""
+@click.option(
+    "--transfer-to",
+    metavar="OTHER",
+    default=None,
+    help="Make OTHER (a registered user with a Lab) the owner of NAME's pipelines instead "
+    "of pausing them.",
+)
+@click.option(
+    "--keep-sandbox",
+    is_flag=True,
+    help="Keep NAME's sandbox ($WORKSPACE_HOME/sandboxes/NAME), given to root, instead of "
+    "deleting it.",
+)
+@scheduled_option
+def remove(
+    name: str, delete_home: bool, transfer_to: str | None, keep_sandbox: bool, scheduled: Path
+) -> None:
+    """Remove NAME: pause (or transfer) their pipelines, delete their sandbox, delete them
+    from the hub and the registry, and remove their OS account."""
     from workspace.hub.users import remove_user
 
-    registered, removed = remove_user(name, delete_home=delete_home)
-    parts = []
-    if registered:
-        parts.append("unregistered")
-    if removed:
-        parts.append("OS account removed" + (" with its home" if delete_home else ""))
-    click.echo(f"User {name}: {', '.join(parts) or 'nothing to do'}.")
+    result = remove_user(
+        name,
+        delete_home=delete_home,
+        keep_sandbox=keep_sandbox,
+        transfer_to=transfer_to,
+        scheduled_root=scheduled.absolute(),
+    )
+    lines = [f"User {name} removed:"]
+    if result.transferred:
+        lines.append(
+            f"  pipelines transferred to {result.transfer_to}: {', '.join(result.transferred)}"
+        )
+    if result.paused:
+        lines.append(
+            f"  pipelines paused: {', '.join(result.paused)} (resume with "
+            "`workspace jobs resume PIPELINE`)"
+        )
+    if not result.transferred and not result.paused:
+        lines.append("  pipelines: none owned")
+    if result.sandbox is not None:
+        lines.append(f"  sandbox deleted: {result.sandbox}")
+    elif keep_sandbox:
+        lines.append("  sandbox kept (now owned by root)")
+    lines.append("  unregistered from the hub" if result.registered else "  was not registered")
+    if result.os_account_removed:
+        lines.append("  OS account removed" + (" with its home" if result.home_deleted else ""))
+    click.echo("\n".join(lines))

@@ -13,6 +13,7 @@ A workspace user is three things:
 
 from __future__ import annotations
 
+import getpass
 import grp
 import json
 import os
@@ -29,13 +30,16 @@ from typing import Any
 from workspace.hub.deployment import (
     ADMINS_GROUP,
     GROUPS,
+    SERVER_GROUPS,
     HubPaths,
+    Registry,
     UserEntry,
     load_registry,
     save_registry,
     validate_user_name,
 )
 from workspace.lake.errors import WorkspaceError
+from workspace.lake.settings import Settings
 
 ROOT_NEEDED = "per-user OS accounts need root; run as root or see README (Team deployment)"
 
@@ -298,28 +302,165 @@ def list_users(paths: HubPaths | None = None) -> list[UserInfo]:
     ]
 
 
+@dataclass
+class RemoveResult:
+    """What ``workspace users remove`` did."""
+
+    name: str
+    registered: bool  # was in the registry (now unregistered)
+    os_account_removed: bool
+    home_deleted: bool
+    sandbox: Path | None  # the sandbox folder that was deleted (None: there was none)
+    paused: list[str]  # the user's pipelines now paused
+    transferred: list[str]  # the user's pipelines now owned by ``transfer_to``
+    transfer_to: str | None
+
+
+def sandbox_dir(name: str, paths: HubPaths) -> Path:
+    """``$WORKSPACE_HOME/sandboxes/NAME``."""
+    return paths.dir.parent / "sandboxes" / name
+
+
+def _check_heir(name: str, heir: str, registry: Registry) -> None:
+    """``heir`` may take over ``name``'s pipelines: a registered user who has a Lab."""
+    if heir == name:
+        raise UserAdminError(f"cannot transfer {name}'s pipelines to {name}, who is being removed")
+    entry = registry.users.get(heir)
+    if entry is None:
+        raise UserAdminError(
+            f"cannot transfer {name}'s pipelines to {heir!r}: not a workspace user "
+            "(see `workspace users list`)"
+        )
+    if entry.group not in SERVER_GROUPS and not entry.admin:
+        raise UserAdminError(
+            f"cannot transfer {name}'s pipelines to {heir}: {entry.group} do not own "
+            f"pipelines; pick an analyst, scientist, engineer or admin"
+        )
+
+
+def hand_over_pipelines(
+    name: str,
+    *,
+    transfer_to: str | None,
+    scheduled_root: Path,
+    settings: Settings,
+    by: str,
+) -> tuple[list[str], list[str]]:
+    """Pause ``name``'s pipelines, or make ``transfer_to`` their owner. Returns (paused,
+    transferred) pipeline names.
+
+    Owners are what the scheduler's run store records; the change goes through
+    :class:`~workspace.jobs.service.JobsService` (pause, and ``transfer_owner``, which
+    records who handed the pipeline over and when). Nothing to do without a run store.
+    """
+    from workspace.jobs.models import PipelineNotFoundError
+    from workspace.jobs.service import JobsService
+    from workspace.jobs.spec import PipelineSpecError
+    from workspace.jobs.store import store_path
+
+    if not store_path(settings).exists():
+        return [], []
+    service = JobsService(settings, scheduled_root)
+    try:
+        service.sync_owners()  # folders the service has not met yet get their owner
+        owned = sorted(p.name for p in service.store.list_pipelines() if p.owner == name)
+        paused: list[str] = []
+        transferred: list[str] = []
+        for pipeline in owned:
+            if transfer_to is not None:
+                service.transfer_owner(pipeline, transfer_to, by=by, reason=f"{name} was removed")
+                transferred.append(pipeline)
+                continue
+            try:
+                service.pause(pipeline, requested_by=by)
+            except (PipelineNotFoundError, PipelineSpecError):
+                service.store.pause(pipeline)  # its folder is gone or invalid: the record
+            paused.append(pipeline)
+        return paused, transferred
+    finally:
+        service.store.close()
+
+
 def remove_user(
     name: str,
     *,
     delete_home: bool = False,
+    keep_sandbox: bool = False,
+    transfer_to: str | None = None,
+    scheduled_root: Path | None = None,
     paths: HubPaths | None = None,
     os_accounts: bool = True,
-) -> tuple[bool, bool]:
-    """Unregister ``name``, delete it from a running hub and remove its OS account.
+    by: str | None = None,
+) -> RemoveResult:
+    """Remove a workspace user: their pipelines, sandbox, hub user, registry entry and OS
+    account.
 
-    Returns (was registered, OS account removed).
+    In this order, so that a failure leaves nothing half-removed that matters:
+
+    1. their pipelines are paused (no scheduled run any more; manual runs by engineers still
+       work), or handed over to ``transfer_to`` (a registered user with a Lab);
+    2. their server is stopped and the hub user deleted (a running hub);
+    3. the registry entry goes;
+    4. their sandbox ``$WORKSPACE_HOME/sandboxes/NAME`` is deleted, unless ``keep_sandbox``
+       (then it is given to root, so an account that later gets the same uid cannot read
+       it);
+    5. the OS account is removed (with its home if ``delete_home``).
+
+    Examples
+    --------
+    >>> remove_user("ada", transfer_to="bob").transferred  # doctest: +SKIP
+    ['daily_sales']
     """
+    from workspace.jobs.locations import scheduled_root as default_scheduled_root
+
     paths = paths or HubPaths.resolve()
     registry = load_registry(paths)
-    registered = registry.users.pop(name, None) is not None
+    registered = name in registry.users
     if not registered and not (os_accounts and os_account_exists(name)):
         raise UserAdminError(f"no workspace user {name!r}; see `workspace users list`")
-    if os_accounts and os_account_exists(name):
+    if transfer_to is not None:
+        _check_heir(name, transfer_to, registry)
+    if os_accounts:
         _require_root()
+    settings = Settings.resolve(paths.dir.parent)
+    paused, transferred = hand_over_pipelines(
+        name,
+        transfer_to=transfer_to,
+        scheduled_root=Path(scheduled_root) if scheduled_root else default_scheduled_root(),
+        settings=settings,
+        by=by or getpass.getuser(),
+    )
     client = HubClient.for_paths(paths)
     if client is not None:
         client.delete_user(name)
     if registered:
+        registry.users.pop(name)
         save_registry(registry, paths)
+    sandbox: Path | None = None
+    folder = sandbox_dir(name, paths)
+    if folder.exists() and keep_sandbox:
+        _give_to_root(folder)
+    elif folder.exists():
+        shutil.rmtree(folder)
+        sandbox = folder
     removed = remove_os_account(name, delete_home=delete_home) if os_accounts else False
-    return registered, removed
+    return RemoveResult(
+        name=name,
+        registered=registered,
+        os_account_removed=removed,
+        home_deleted=removed and delete_home,
+        sandbox=sandbox,
+        paused=paused,
+        transferred=transferred,
+        transfer_to=transfer_to,
+    )
+
+
+def _give_to_root(folder: Path) -> None:
+    """chown -R root:root and 0700 on the top, so no user (nor a reused uid) can read it."""
+    for root, dirs, files in os.walk(folder):
+        for entry in [root, *(os.path.join(root, d) for d in dirs)]:
+            os.chown(entry, 0, 0, follow_symlinks=False)
+        for f in files:
+            os.chown(os.path.join(root, f), 0, 0, follow_symlinks=False)
+    os.chmod(folder, 0o700)
