@@ -124,8 +124,12 @@ class Hub:
                 self.proc.wait(timeout=10)
 
 
-def start_hub(home: Path, *, services: str = "", timeout: float = 60) -> Hub:
-    """Start ``workspace hub`` for ``home`` on free ports and wait until its API answers."""
+def start_hub(
+    home: Path, *, services: str = "", timeout: float = 60, env: dict[str, str] | None = None
+) -> Hub:
+    """Start ``workspace hub`` for ``home`` on free ports and wait until its API answers.
+
+    ``env`` adds environment variables (``WORKSPACE_LOGIN_LOCKOUT_SECONDS``...)."""
     ports = {
         "WORKSPACE_HUB_PORT": free_port(),
         "WORKSPACE_HUB_API_PORT": free_port(),
@@ -138,6 +142,7 @@ def start_hub(home: Path, *, services: str = "", timeout: float = 60) -> Hub:
         WORKSPACE_HUB_SERVICES=services,
         WORKSPACE_SCHEDULED=str(home / "scheduled"),
         **{k: str(v) for k, v in ports.items()},
+        **(env or {}),
     )
     log_path = home / "hub.log"
     log = log_path.open("w")
@@ -299,3 +304,41 @@ def remove_os_user(name: str) -> None:
     subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True, check=False)
     subprocess.run(["userdel", "-r", "-f", name], capture_output=True, check=False)
     subprocess.run(["groupdel", name], capture_output=True, check=False)
+
+
+def run_in_terminal(
+    session: requests.Session, hub: Hub, name: str, command: str, timeout: float = 60
+) -> str:
+    """Open a Lab terminal on ``name``'s server, type ``command``, return what it printed.
+
+    The output is read until a marker echoed after the command appears.
+    """
+    base = f"{hub.url}/user/{name}"
+    xsrf = session.cookies.get("_xsrf", path=f"/user/{name}/") or ""
+    headers = {"X-XSRFToken": xsrf}
+    resp = session.post(base + "/api/terminals", json={}, headers=headers, timeout=60)
+    assert resp.status_code == 200, (resp.status_code, resp.text[:500])
+    term = resp.json()["name"]
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    ws_url = base.replace("http://", "ws://") + f"/terminals/websocket/{term}"
+    conn = websocket.create_connection(
+        ws_url, header=[f"Cookie: {cookie}", f"X-XSRFToken: {xsrf}"], timeout=timeout
+    )
+    marker = "END-" + secrets.token_hex(4)
+    out: list[str] = []
+    try:
+        # the marker is printed by the shell, not echoed as typed: split it in the command
+        conn.send(json.dumps(["stdin", f"{command}; echo {marker[:4]}''{marker[4:]}\r"]))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = json.loads(conn.recv())
+            if msg[0] == "stdout":
+                out.append(msg[1])
+                if marker in "".join(out):
+                    break
+        else:
+            raise AssertionError(f"no end marker from the terminal in {timeout}s: {out!r}")
+    finally:
+        conn.close()
+        session.delete(f"{base}/api/terminals/{term}", headers=headers, timeout=30)
+    return "".join(out)
