@@ -151,7 +151,7 @@ def notebook_info(root_dir: str | Path, path: str, scheduled: Path) -> NotebookI
         suggested_name=name,
         has_parameters_cell=tagged,
         parameters=params,
-        existing=(scheduled / name / SPEC_FILE).is_file(),
+        existing=os.access(scheduled / name / SPEC_FILE, os.F_OK),  # False if unreadable
     )
 
 
