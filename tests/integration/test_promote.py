@@ -14,6 +14,8 @@ from support.notebooks import make_notebook as shared_notebook
 import workspace
 from workspace.cli.main import cli
 from workspace.jobs.spec import load_pipeline
+from workspace.jobs.store import RunStore
+from workspace.lake.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +56,10 @@ def test_promote_writes_a_valid_pipeline(home: Path, tmp_path: Path) -> None:
     assert f"pipeline daily_sales: {folder}" in result.stdout
     p = load_pipeline(folder)
     assert p.schedule is not None and p.schedule.cron == "0 6 * * *"
-    assert p.schedule.timezone == "Europe/Amsterdam" and p.owner == "ada"
+    assert p.schedule.timezone == "Europe/Amsterdam" and p.owner is None  # not in the file
+    with RunStore.open(Settings.resolve()) as store:  # the promoter, recorded by the platform
+        gov = store.governance("daily_sales")
+        assert (gov.owner, gov.approval, gov.promoted_by) == ("ada", "approved", "ada")
     assert [(t.name, t.notebook, t.parameters) for t in p.tasks] == [
         ("daily_sales", "Daily Sales.ipynb", {"scale": 0.5, "region": "eu"})
     ]

@@ -24,6 +24,9 @@ from workspace.cli.jobs_common import (
     scheduled_option,
 )
 from workspace.cli.jobs_promote import promote
+from workspace.cli.jobs_remote import SchedulerClient
+from workspace.cli.jobs_review import commands as review_commands
+from workspace.cli.jobs_review import list_remote
 from workspace.cli.jobs_run import run as run_notebook_command
 from workspace.lake.errors import WorkspaceError
 
@@ -157,11 +160,17 @@ def jobs(ctx: click.Context, scheduled: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def list_(ctx: click.Context, as_json: bool) -> None:
-    """List the pipelines, their schedule, state and last run."""
+    """List the pipelines, their schedule, state (pending review, paused...), owner and last
+    run. Behind the hub (WORKSPACE_SCHEDULER_URL set), as the scheduler service shows them."""
+    client = SchedulerClient.from_env()
+    if client is not None:
+        list_remote(client, as_json)
+        return
     found, broken = _scan(_root(ctx))
     with _store() as store:
         paused = _paused(store)
         last = {n: store.list_runs(pipeline=n, limit=1) for n in found}
+        records = store.list_governance()
     rows: list[dict[str, Any]] = []
     for name, p in sorted(found.items()):
         runs = last[name]
@@ -174,6 +183,8 @@ def list_(ctx: click.Context, as_json: bool) -> None:
                 "after": p.after,
                 "enabled": p.enabled,
                 "paused": paused.get(name, False),
+                "approval": records[name].approval if name in records else "approved",
+                "owner": records[name].owner if name in records else None,
                 "tasks": len(p.tasks),
                 "last_run": runs[0].model_dump(mode="json") if runs else None,
             }
@@ -185,12 +196,13 @@ def list_(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"No pipelines in {_root(ctx).absolute()}.")
     for r in rows:
         state = "paused" if r["paused"] else ("enabled" if r["enabled"] else "disabled")
+        state = "pending" if r["approval"] == "pending" else state
         when = f"{r['schedule']} {r['timezone']}" if r["schedule"] else "manual"
         if r["after"]:
             when += f" + after {','.join(r['after'])}"
         lr = r["last_run"]
         last_txt = f"last: {lr['state']} {lr['run_id']}" if lr else "never run"
-        click.echo(f"{r['name']:<28} {state:<9} {when:<32} {last_txt}")
+        click.echo(f"{r['name']:<28} {state:<9} {when:<32} {r['owner'] or '-':<14} {last_txt}")
     for folder, error in broken.items():
         click.secho(f"{folder:<28} invalid   {error}", fg="red")
 
@@ -204,8 +216,11 @@ def show(ctx: click.Context, name: str) -> None:
     with _store() as store:
         paused = _paused(store).get(p.name, False)
         runs = store.list_runs(pipeline=p.name, limit=5)
-    click.echo(f"{p.name}  ({'paused' if paused else 'enabled' if p.enabled else 'disabled'})")
-    for label, value in (("description", p.description), ("owner", p.owner)):
+        gov = store.list_governance().get(p.name)
+    owner = gov.owner if gov else None
+    state = "paused" if paused else "enabled" if p.enabled else "disabled"
+    click.echo(f"{p.name}  ({'pending review' if gov and gov.pending else state})")
+    for label, value in (("description", p.description), ("owner", owner)):
         if value:
             click.echo(f"  {label}: {value}")
     click.echo(f"  folder: {p.folder}")
@@ -253,7 +268,7 @@ def trigger(
     with _store() as store:
         _register(store, p.name)
         run = store.create_manual_run(
-            p.name, parameters=params, owner=p.owner, requested_by=getpass.getuser()
+            p.name, parameters=params, requested_by=getpass.getuser()
         )
         if not wait:
             click.echo(f"run {run.run_id}: queued (the scheduler service will run it)")
@@ -422,6 +437,9 @@ def _zone(name: str) -> dt.tzinfo:
 
     return ZoneInfo(name)
 
+
+for _command in review_commands:
+    jobs.add_command(_command)
 
 commands: list[click.Command] = [run_notebook_command, jobs, promote]
 
