@@ -52,12 +52,13 @@ def visible(root: Path, viewer: Viewer) -> list[str]:
 
 
 def test_audience_rules(root: Path) -> None:
-    assert visible(root, _viewer("sam", "stakeholders")) == ["open", "sales"]
-    assert visible(root, _viewer("bob", "analysts")) == ["open", "sales"]
-    assert visible(root, _viewer("grace", "scientists")) == ["hr", "open"]
+    # private by default: "open" (no audience) is its owner's, engineers' and admins' only
+    assert visible(root, _viewer("sam", "stakeholders")) == ["sales"]
+    assert visible(root, _viewer("bob", "analysts")) == ["sales"]
+    assert visible(root, _viewer("grace", "scientists")) == ["hr"]
     # the owner sees their pipelines, even private (empty audience) and broken ones
     assert visible(root, _viewer("ada", "analysts")) == ["broken", "empty", "open", "sales"]
-    assert visible(root, _viewer("eve", "analysts")) == ["hr", "open"]
+    assert visible(root, _viewer("eve", "analysts")) == ["hr"]
 
 
 def test_engineers_and_admins_see_everything(root: Path) -> None:
@@ -74,7 +75,7 @@ def test_without_the_reports_scope_nothing_is_visible(root: Path) -> None:
 
 
 def test_read_access_is_tolerant_of_absence_and_fails_closed(root: Path) -> None:
-    assert read_access(root / "open").public and read_access(root / "open").owner == "ada"
+    assert not read_access(root / "open").public and read_access(root / "open").owner == "ada"
     sales = read_access(root / "sales")
     assert sales.audience == Audience(groups=["stakeholders"], users=["bob"])
     assert not sales.public
@@ -97,3 +98,37 @@ def test_pages_escape_everything_from_specs() -> None:
     evil = '"><script>alert(1)</script>'
     page = render("error", base="/r/", viewer=evil, heading=evil, message=evil, hint=evil)
     assert "<script>" not in page and "&lt;script&gt;" in page and "&#34;&gt;" in page
+
+
+def test_owner_and_audience_come_from_the_run_store(tmp_path: Path) -> None:
+    import nbformat
+
+    from workspace.jobs.service import JobsService
+    from workspace.lake.settings import Settings
+
+    root = tmp_path / "scheduled"
+    for name, extra in (("sales", "owner: ada\naudience: {groups: [stakeholders]}\n"),
+                        ("mine", "owner: bob\n")):  # fmt: skip
+        folder = _pipeline(root, name, extra)
+        cell = nbformat.v4.new_code_cell("x = 1")
+        cell.metadata["tags"] = ["parameters"]
+        nbformat.write(nbformat.v4.new_notebook(cells=[cell]), folder / "a.ipynb")
+    jobs = JobsService(Settings.resolve(tmp_path / "home"), root)
+    try:
+        sam, bob = _viewer("sam", "stakeholders"), _viewer("bob", "analysts")
+        found = scan_pipelines(root, jobs=jobs)  # first meeting: initial values adopted
+        assert (found["sales"].owner, found["mine"].owner) == ("ada", "bob")
+        assert can_view(sam, found["sales"]) and not can_view(sam, found["mine"])
+        # the owner unshares, hands over; later edits of the file change nothing
+        jobs.set_audience("sales", None, by="ada")
+        jobs.transfer_owner("mine", "carol", by="bob")
+        (root / "mine" / "pipeline.yaml").write_text(
+            "owner: bob\naudience: {users: [sam]}\n" + TASKS
+        )
+        found = scan_pipelines(root, jobs=jobs)
+        assert not can_view(sam, found["sales"]) and found["mine"].owner == "carol"
+        assert not can_view(bob, found["mine"]) and not can_view(sam, found["mine"])
+        jobs.set_audience("mine", Audience(groups=["stakeholders"]), by="carol")
+        assert can_view(sam, scan_pipelines(root, jobs=jobs)["mine"])
+    finally:
+        jobs.store.close()

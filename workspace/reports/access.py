@@ -1,41 +1,40 @@
 """Who may see which pipeline's reports: the viewer (from hub OAuth) and each pipeline's audience.
 
-A pipeline declares its audience in ``scheduled/<name>/pipeline.yaml``::
-
-    owner: ada
-    audience:
-      groups: [stakeholders]
-      users: [grace]
+A pipeline's owner and audience are what the scheduler service recorded in the run store
+(:mod:`workspace.jobs.store_pipelines`): the owner from the identity that promoted it, the
+audience set by its owner (``workspace jobs share NAME --group stakeholders``, the Pipelines
+panel, ``PUT .../pipelines/NAME/audience``). ``pipeline.yaml``'s ``owner:``/``audience:`` are
+only initial values of an operator-installed folder, adopted once (:func:`scan_pipelines`
+with ``jobs``).
 
 Rules (:func:`can_view`):
 
 * the viewer needs the scope ``custom:reports:view`` (admins and holders of
   ``custom:pipelines:manage`` need nothing more);
 * admins, engineers (group ``engineers`` or scope ``custom:pipelines:manage``) and the
-  pipeline's ``owner`` always see it;
-* no ``audience`` key: every viewer sees it;
-* an ``audience``: its users, and members of its groups, see it. An empty or null audience
-  means "owner and engineers only", and an audience that does not parse (a string, unknown
-  keys, a broken ``pipeline.yaml``) fails closed the same way;
-* a pipeline known only from the run store (its folder is gone) has no declared audience:
-  only engineers and admins see it.
-
-``spec.py`` does not know ``audience`` yet, so it is parsed here from the YAML directly,
-ignoring every other field.
+  pipeline's owner always see it;
+* **private by default**: without an audience only they see it;
+* an audience: its users, and members of its groups, see it. An audience that does not parse
+  fails closed the same way;
+* a pipeline known only from the run store (its folder is gone) keeps its recorded owner and
+  audience; with no record, only engineers and admins see it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from workspace.jobs.spec import Audience
+
+if TYPE_CHECKING:
+    from workspace.jobs.service import JobsService
 
 __all__ = [
     "MANAGE_SCOPE",
@@ -73,7 +72,8 @@ class _SpecFields(BaseModel):
 class PipelineAccess:
     """What decides who sees a pipeline's reports.
 
-    ``restricted`` is False only when pipeline.yaml has no ``audience`` key at all.
+    ``restricted`` is always True now (no audience means private); ``public`` stays for
+    callers that ask.
     """
 
     name: str
@@ -118,21 +118,41 @@ def read_access(folder: Path) -> PipelineAccess:
         owner=fields.owner,
         description=fields.description,
         audience=fields.audience,
-        restricted="audience" in data,
+        restricted=True,
     )
 
 
-def scan_pipelines(scheduled_root: Path, known: Iterable[str] = ()) -> dict[str, PipelineAccess]:
-    """Every pipeline under ``scheduled_root`` (one folder each) plus ``known`` names from
-    the run store that have no folder any more (restricted to engineers and admins)."""
+def scan_pipelines(
+    scheduled_root: Path, known: Iterable[str] = (), *, jobs: JobsService | None = None
+) -> dict[str, PipelineAccess]:
+    """Every pipeline under ``scheduled_root`` (named by its folder) plus ``known`` names
+    from the run store that have no folder any more.
+
+    With ``jobs`` (the reports service), owner and audience are the run store's records (a
+    folder not met yet is registered, adopting its initial values once); without it, the
+    files' values (tests, tools), still private unless an audience is given.
+    """
     found: dict[str, PipelineAccess] = {}
     for spec in sorted(scheduled_root.glob(f"*/{SPEC_FILE}")):
-        access = read_access(spec.parent)
-        if PIPELINE_NAME.match(access.name):
-            found.setdefault(access.name, access)
+        name = spec.parent.name
+        if PIPELINE_NAME.match(name):
+            found[name] = replace(read_access(spec.parent), name=name)
     for name in known:
         found.setdefault(name, PipelineAccess(name, problem="no pipeline.yaml"))
-    return found
+    if jobs is None:
+        return found
+    return {name: _recorded(jobs, access) for name, access in found.items()}
+
+
+def _recorded(jobs: JobsService, access: PipelineAccess) -> PipelineAccess:
+    """``access`` with the owner and audience the run store records (fails closed)."""
+    from workspace.lake.errors import WorkspaceError
+
+    try:
+        gov = jobs.governance(access.name)
+    except WorkspaceError:  # no record and no valid folder: engineers and admins only
+        return replace(access, owner=None, audience=None, problem=access.problem or "unknown")
+    return replace(access, owner=gov.owner, audience=gov.audience, restricted=True)
 
 
 @dataclass(frozen=True)

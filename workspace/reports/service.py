@@ -86,7 +86,8 @@ class ReportsApp:
     # -- data -----------------------------------------------------------------------------
 
     def pipelines(self) -> dict[str, PipelineAccess]:
-        return scan_pipelines(self.root, (p.name for p in self.jobs.store.list_pipelines()))
+        names = (p.name for p in self.jobs.store.list_pipelines())
+        return scan_pipelines(self.root, names, jobs=self.jobs)  # recorded owner/audience
 
     def row(self, run: Run) -> RunRow:
         return RunRow(
