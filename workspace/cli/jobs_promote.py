@@ -119,10 +119,12 @@ def _promote_remote(
 ) -> None:
     """``workspace promote`` through the scheduler service (behind the hub)."""
     say = progress_printer(quiet=quiet)
-    if notebook.suffix != ".ipynb" or not notebook.is_file():
+    if notebook.suffix != ".ipynb":
         raise click.ClickException(f"{notebook} is not a notebook file (.ipynb).")
     try:
         content = json.loads(notebook.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise click.ClickException(f"Cannot read {notebook}: {exc.strerror}.") from None
     except ValueError as exc:
         raise click.ClickException(f"{notebook} is not valid notebook JSON: {exc}") from None
     body = {
