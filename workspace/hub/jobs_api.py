@@ -387,6 +387,17 @@ class CancelHandler(JobsHandler):
         self.send(await self.call(self.service.cancel, run_id, requested_by=self.identity.name))
 
 
+class LineageHandler(JobsHandler):
+    """``GET lineage?table=``: the pipelines that wrote a lake table; their runs only for
+    pipelines the caller may see (:func:`workspace.jobs.lineage.visible_lineage`)."""
+
+    async def get(self) -> None:
+        from workspace.jobs.lineage import LineageQuery, visible_lineage
+
+        table = self.query(LineageQuery).table
+        self.send(await self.call(visible_lineage, self.service, table, self.identity.can_change))
+
+
 class NextHandler(JobsHandler):
     async def get(self) -> None:
         n = self.query(CountQuery).n
@@ -444,6 +455,7 @@ ROUTES: tuple[tuple[str, type[JobsHandler], str], ...] = (
     (rf"runs/{_RUN}/attempts/(?P<attempt_id>\d+)/log", AttemptLogHandler, "attempt_log"),
     (f"runs/{_RUN}/repair", RepairHandler, "repair"),
     (f"runs/{_RUN}/cancel", CancelHandler, "cancel"),
+    ("lineage", LineageHandler, "lineage"),
     ("next", NextHandler, "next"),
 )
 

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import models_json_schema
 
+from workspace.jobs.lineage import TableLineage
 from workspace.jobs.models import Attempt, Pipeline, Run, RunEvent, RunState, Task
 from workspace.jobs.spec import Audience
 from workspace.jobs.store_pipelines import Approval, PipelineEvent
@@ -366,6 +367,7 @@ SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
     RepairResponse,
     CancelResponse,
     NextTimes,
+    TableLineage,
     ErrorResponse,
 )
 

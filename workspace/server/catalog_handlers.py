@@ -21,6 +21,7 @@ from workspace.server.models import (
     ProfileQuery,
     TablesQuery,
 )
+from workspace.server.scheduler_proxy import SchedulerProxy
 
 
 class LayersHandler(WorkspaceHandler):
@@ -56,13 +57,23 @@ class TablesHandler(WorkspaceHandler):
 
 
 class TableHandler(WorkspaceHandler):
-    """``GET catalog/tables/{name}?at=``."""
+    """``GET catalog/tables/{name}?at=``. Behind the hub the table's writers come from the
+    scheduler service (:func:`catalog_ops.remote_writers`), never from the run store."""
 
     @tornado.web.authenticated
     @authorized
     async def get(self, name: str) -> None:
         at = self.query(AtQuery).at
-        self.send(await self.on_lake(lambda ws: catalog_ops.table_detail(ws, name, at=at)))
+        proxy = SchedulerProxy.from_env()  # behind the hub: the run store is the service's
+        local = proxy is None
+        detail = await self.on_lake(
+            lambda ws: catalog_ops.table_detail(ws, name, at=at, local_lineage=local)
+        )
+        if proxy is not None:
+            detail.writers, detail.lineage_error = await catalog_ops.remote_writers(
+                proxy, detail.name
+            )
+        self.send(detail)
 
 
 class PreviewHandler(WorkspaceHandler):

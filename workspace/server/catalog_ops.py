@@ -9,6 +9,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import TypeVar
@@ -21,6 +22,7 @@ from workspace.lake.settings import Settings
 from workspace.lake.workspace import Workspace
 from workspace.server.models import Snippets, TableDetail, TablesQuery, Writer
 from workspace.server.preview import TablePreview, preview
+from workspace.server.scheduler_proxy import SchedulerProxy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -100,17 +102,56 @@ def snippets(name: str) -> Snippets:
     )
 
 
-def writers(settings: Settings, name: str) -> list[Writer]:
-    """The pipeline tasks that wrote ``name``, newest first (from the run records)."""
+#: What the Pipelines tab says when the writers of a table cannot be listed.
+LINEAGE_UNAVAILABLE = "Pipeline lineage is unavailable right now; the rest of the table is shown."
+#: Seconds the scheduler service may take to list a table's writers.
+LINEAGE_TIMEOUT = 10.0
+
+Lineage = tuple[list[Writer], str | None]
+
+
+def writers(settings: Settings, name: str) -> Lineage:
+    """The pipeline tasks that wrote ``name``, newest first, read from the run store
+    read-only (a missing or unreadable store: none); and why they are unknown, if they are.
+
+    Never raises: lineage must not break the table detail.
+    """
     try:
         from workspace.jobs.lineage import table_writers
-    except ImportError:  # pragma: no cover - an install without lineage records
-        return []
-    return [Writer.model_validate(w) for w in table_writers(settings, name)]
+
+        return [
+            Writer.model_validate(w, from_attributes=True) for w in table_writers(settings, name)
+        ], None
+    except Exception:  # lineage is an extra: log it, show the rest of the table
+        log.warning("could not list the writers of %s", name, exc_info=True)
+        return [], LINEAGE_UNAVAILABLE
 
 
-def table_detail(ws: Workspace, name: str, *, at: int | None = None) -> TableDetail:
-    """Everything known about a table; with ``at`` its columns and rows at that snapshot."""
+async def remote_writers(proxy: SchedulerProxy, name: str) -> Lineage:
+    """Behind the hub: the writers of ``name`` from the scheduler service (as the server's
+    user, who sees the runs of their own pipelines only). Never raises."""
+    try:
+        relayed = await proxy.forward(
+            "GET", "lineage", {"table": [name.encode()]}, b"", timeout=LINEAGE_TIMEOUT
+        )
+        if relayed.status != 200:
+            log.warning("lineage of %s: the scheduler answered %s", name, relayed.status)
+            return [], LINEAGE_UNAVAILABLE
+        data = json.loads(relayed.body)
+        return [Writer.model_validate(w) for w in data["writers"]], None
+    except Exception:  # the service is down, slow, or answered something else
+        log.warning("lineage of %s: the scheduler service did not answer", name, exc_info=True)
+        return [], LINEAGE_UNAVAILABLE
+
+
+def table_detail(
+    ws: Workspace, name: str, *, at: int | None = None, local_lineage: bool = True
+) -> TableDetail:
+    """Everything known about a table; with ``at`` its columns and rows at that snapshot.
+
+    ``local_lineage=False`` leaves the writers empty (the caller fills them from the
+    scheduler service, :func:`remote_writers`).
+    """
 
     def build() -> TableDetail:
         d = ws.catalog.describe(name)
@@ -130,8 +171,9 @@ def table_detail(ws: Workspace, name: str, *, at: int | None = None) -> TableDet
                 for col, ctype, nullable, *_ in ws.con.execute(f"DESCRIBE {source}").fetchall()
             ]
             data["row_count"] = _count(ws, source)
+        found, error = writers(ws.settings, d.name) if local_lineage else ([], None)
         return TableDetail(
-            **data, at=at, writers=writers(ws.settings, d.name), snippets=snippets(d.name)
+            **data, at=at, writers=found, lineage_error=error, snippets=snippets(d.name)
         )
 
     return on_table(ws, name, build)

@@ -84,9 +84,11 @@ class Writer(_Payload):
 
     pipeline: str
     task: str
-    last_run_id: str
-    last_written: datetime
-    runs: int
+    last_run_id: str | None = Field(
+        None, description="Null when you may not see the pipeline's runs (not yours)."
+    )
+    last_written: datetime | None = None
+    runs: int | None = None
 
 
 class Snippets(_Payload):
@@ -101,6 +103,9 @@ class TableDetail(TableDescription):
 
     at: int | None = Field(None, description="The snapshot the columns and rows describe.")
     writers: list[Writer]
+    lineage_error: str | None = Field(
+        None, description="Why the writers could not be listed (lineage unavailable), else null."
+    )
     snippets: Snippets
 
 
