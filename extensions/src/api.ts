@@ -241,6 +241,8 @@ export interface ITableDetail {
   tags: string[];
   classification: Classification | string | null;
   writers: IWriter[];
+  /** Why the writers could not be listed (lineage unavailable), else null. */
+  lineage_error?: string | null;
   snippets: { sql: string; ibis: string };
 }
 

@@ -280,7 +280,11 @@ function TableDetail(props: {
           />
         </TabPanel>
         <TabPanel id="pipelines" active={tab}>
-          <PipelinesTab writers={detail.writers} actions={actions} />
+          <PipelinesTab
+            writers={detail.writers}
+            error={detail.lineage_error ?? null}
+            actions={actions}
+          />
         </TabPanel>
       </div>
     </div>
@@ -1008,9 +1012,17 @@ function SnapshotsTab(props: {
 
 function PipelinesTab(props: {
   writers: IWriter[];
+  error: string | null;
   actions: IDetailActions;
 }): JSX.Element {
   const open = props.actions.openPipeline;
+  if (!props.writers.length && props.error) {
+    return (
+      <EmptyState title="Pipeline lineage unavailable">
+        <p data-testid="lineage-error">{props.error}</p>
+      </EmptyState>
+    );
+  }
   if (!props.writers.length) {
     return (
       <EmptyState title="No pipeline writes this table">

@@ -17,7 +17,7 @@ import {
   Notification,
   WidgetTracker
 } from '@jupyterlab/apputils';
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 
 import { APIError } from '../api';
 import { CatalogPanel } from './browser';
@@ -44,6 +44,9 @@ export namespace CommandIDs {
 export const CATALOG_PANEL_ID = 'workspace-catalog';
 
 const TABLE_ROW_SELECTOR = '.aw-TableRow[data-name]';
+
+/** Wait after a cell ran before refreshing the catalog (several cells: one refresh). */
+const REFRESH_DELAY_MS = 800;
 
 function detailId(name: string): string {
   return `workspace-table:${name}`;
@@ -158,6 +161,20 @@ export const catalogPlugin: JupyterFrontEndPlugin<void> = {
         name: w => w.content.tableName
       });
     }
+
+    // The user's own writes (ws.write, %%sql in a notebook) change the catalog: refresh
+    // the visible panel after a cell ran (debounced), and when the window gets focus
+    // again. The server answers from the catalogs' current snapshots, so a refresh is cheap.
+    let pending: number | undefined;
+    const refreshSoon = () => {
+      if (!panel.isVisible) {
+        return; // showing the panel refreshes it
+      }
+      window.clearTimeout(pending);
+      pending = window.setTimeout(() => panel.refresh(), REFRESH_DELAY_MS);
+    };
+    NotebookActions.executed.connect(refreshSoon);
+    window.addEventListener('focus', refreshSoon);
 
     // highlight the table whose detail is the current main-area widget
     if (labShell) {
