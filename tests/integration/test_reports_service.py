@@ -45,7 +45,7 @@ CODE_MARKER = "SECRET_CODE_" + SUFFIX
 PIPELINES = {
     "sales": f"owner: {GRACE}\naudience: {{groups: [stakeholders]}}\n",
     "hr": f"owner: {ENG}\naudience: {{users: [{GRACE}]}}\n",
-    "open_kpis": "description: Everyone's numbers\n",
+    "open_kpis": "description: No audience, so private (owner-less: engineers, admins)\n",
 }
 
 
@@ -238,7 +238,7 @@ def test_stakeholder_sees_only_their_audience(deployment: Deployment) -> None:
     gallery = deployment.reports(sam)
     assert gallery.status_code == 200, gallery.text[:500]
     assert gallery.url.startswith(deployment.url + "/services/reports/")  # OAuth done
-    assert _cards(gallery.text) == ["open_kpis", "sales"]
+    assert _cards(gallery.text) == ["sales"]  # no audience = private
     assert "/pipelines/hr" not in gallery.text and ">hr<" not in gallery.text
     csp = gallery.headers["Content-Security-Policy"]
     assert "script-src" not in csp and "default-src 'none'" in csp
@@ -302,7 +302,7 @@ def test_outside_the_audience_is_403_and_unknown_looks_the_same(deployment: Depl
 
 def test_audience_user_owner_and_engineer(deployment: Deployment) -> None:
     grace = deployment.login(GRACE)  # named in hr's audience, owner of sales, not stakeholder
-    assert _cards(deployment.reports(grace).text) == ["hr", "open_kpis", "sales"]
+    assert _cards(deployment.reports(grace).text) == ["hr", "sales"]
     sales_run = deployment.runs["sales"][1]
     own = deployment.reports(grace, f"runs/{sales_run}")
     assert "show code" in own.text
