@@ -112,6 +112,8 @@ def hub(host: str, port: int | None, grant_traverse: bool) -> None:
             fh.write(password + "\n")
         os.chmod(paths.admin_password, 0o600)
 
+    scheduled = Path(os.environ.get("WORKSPACE_SCHEDULED") or "scheduled").absolute()
+    paths.scheduled_file.write_text(f"{scheduled}\n", encoding="utf-8")
     env = dict(os.environ)
     env.update(
         {
@@ -121,9 +123,7 @@ def hub(host: str, port: int | None, grant_traverse: bool) -> None:
             "WORKSPACE_HUB_HOST": host,
             "WORKSPACE_HUB_PORT": str(port),
             # the services run in the hub folder: give them the pipelines folder absolute
-            "WORKSPACE_SCHEDULED": str(
-                Path(os.environ.get("WORKSPACE_SCHEDULED") or "scheduled").absolute()
-            ),
+            "WORKSPACE_SCHEDULED": str(scheduled),
         }
     )
     env.pop("WORKSPACE_USER", None)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from workspace.cli.jobs_common import scheduled_option
 from workspace.hub.deployment import GROUPS
 
 
@@ -92,9 +91,20 @@ def list_(as_json: bool) -> None:
     help="Keep NAME's sandbox ($WORKSPACE_HOME/sandboxes/NAME), given to root, instead of "
     "deleting it.",
 )
-@scheduled_option
+@click.option(
+    "--scheduled",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="WORKSPACE_SCHEDULED",
+    default=None,
+    help="Folder of the pipelines (default: env WORKSPACE_SCHEDULED, else the folder the "
+    "last `workspace hub` used, else ./scheduled).",
+)
 def remove(
-    name: str, delete_home: bool, transfer_to: str | None, keep_sandbox: bool, scheduled: Path
+    name: str,
+    delete_home: bool,
+    transfer_to: str | None,
+    keep_sandbox: bool,
+    scheduled: Path | None,
 ) -> None:
     """Remove NAME: pause (or transfer) their pipelines, delete their sandbox, delete them
     from the hub and the registry, and remove their OS account."""
@@ -105,7 +115,7 @@ def remove(
         delete_home=delete_home,
         keep_sandbox=keep_sandbox,
         transfer_to=transfer_to,
-        scheduled_root=scheduled.absolute(),
+        scheduled_root=scheduled.absolute() if scheduled else None,
     )
     lines = [f"User {name} removed:"]
     if result.transferred:

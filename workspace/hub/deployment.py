@@ -20,6 +20,8 @@ Everything lives in ``$WORKSPACE_HOME/hub/``:
     The token of the admin service ``workspace-cli`` (0600), which the CLI uses for that.
 ``admin-password``
     The first admin's initial password (0600), written by the first ``workspace hub``.
+``scheduled``
+    The absolute pipelines folder the hub's services use, written by ``workspace hub``.
 """
 
 from __future__ import annotations
@@ -164,6 +166,20 @@ class HubPaths:
     @property
     def pid_file(self) -> Path:
         return self.dir / "jupyterhub.pid"
+
+    @property
+    def scheduled_file(self) -> Path:
+        """The pipelines folder the hub's services use, written by ``workspace hub`` (so that
+        ``workspace users remove`` finds the same pipelines wherever it runs)."""
+        return self.dir / "scheduled"
+
+    def scheduled_root(self) -> Path | None:
+        """The pipelines folder recorded by the last ``workspace hub`` (None: never started)."""
+        try:
+            text = self.scheduled_file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return Path(text) if text else None
 
     @property
     def url_file(self) -> Path:

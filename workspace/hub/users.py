@@ -406,6 +406,9 @@ def remove_user(
        it);
     5. the OS account is removed (with its home if ``delete_home``).
 
+    ``scheduled_root`` defaults to ``$WORKSPACE_SCHEDULED``, else the folder the last
+    ``workspace hub`` gave its services, else ``./scheduled``.
+
     Examples
     --------
     >>> remove_user("ada", transfer_to="bob").transferred  # doctest: +SKIP
@@ -426,7 +429,12 @@ def remove_user(
     paused, transferred = hand_over_pipelines(
         name,
         transfer_to=transfer_to,
-        scheduled_root=Path(scheduled_root) if scheduled_root else default_scheduled_root(),
+        scheduled_root=Path(
+            scheduled_root
+            or os.environ.get("WORKSPACE_SCHEDULED")
+            or paths.scheduled_root()
+            or default_scheduled_root()
+        ),
         settings=settings,
         by=by or getpass.getuser(),
     )
