@@ -251,6 +251,9 @@ SERVICE_ENV = {
 }
 if os.environ.get("WORKSPACE_SCHEDULED"):
     SERVICE_ENV["WORKSPACE_SCHEDULED"] = os.environ["WORKSPACE_SCHEDULED"]
+# Pipeline kernels run as this unprivileged account (created by `workspace hub`), never as
+# root; it owns the shared lake (see docs/security.md).
+RUNNER_USER = os.environ.get("WORKSPACE_RUNNER_USER") or "ws-runner"
 
 _wanted = os.environ.get("WORKSPACE_HUB_SERVICES")
 WANTED = (
@@ -288,7 +291,7 @@ if "scheduler" in WANTED:
                 "name": "scheduler",
                 "url": f"http://127.0.0.1:{_port('WORKSPACE_SCHEDULER_PORT', 8082)}",
                 "command": [sys.executable, "-m", "workspace.cli.main", "scheduler", "--hub"],
-                "environment": SERVICE_ENV,
+                "environment": {**SERVICE_ENV, "WORKSPACE_RUNNER_USER": RUNNER_USER},
                 "oauth_no_confirm": True,
                 "oauth_client_allowed_scopes": SERVICE_OAUTH_SCOPES,
                 "display": True,
