@@ -254,6 +254,9 @@ if os.environ.get("WORKSPACE_SCHEDULED"):
 # Pipeline kernels run as this unprivileged account (created by `workspace hub`), never as
 # root; it owns the shared lake (see docs/security.md).
 RUNNER_USER = os.environ.get("WORKSPACE_RUNNER_USER") or "ws-runner"
+# Who may promote a pipeline straight into production (see docs/pipelines.md).
+if os.environ.get("WORKSPACE_AUTO_APPROVE"):
+    SERVICE_ENV["WORKSPACE_AUTO_APPROVE"] = os.environ["WORKSPACE_AUTO_APPROVE"]
 
 _wanted = os.environ.get("WORKSPACE_HUB_SERVICES")
 WANTED = (

@@ -222,7 +222,8 @@ def test_pipeline_code_runs_as_the_runner_without_secrets(
     assert (out["secret"], out["home"], out["runs"]) == ("denied", "denied", "denied")
     # it wrote the shared lake and its own sandbox; the kernel's scratch folder is gone
     assert {w.table for w in result.writes} == {"silver.isolation_probe", "sandbox.scratch_probe"}
-    assert list((home / "jobs" / "scratch").iterdir()) == []
+    left = Path(tempfile.gettempdir()).glob("ws-kernel-*")
+    assert [p for p in left if p.stat().st_uid == account.uid] == []
     # the attempt's files are the service's alone ...
     for path in [attempt, *attempt.iterdir()]:
         st = path.stat()

@@ -177,7 +177,7 @@ class _Client(PapermillNotebookClient):
             # Unix sockets in the kernel's private folder, not TCP ports any account could
             # connect to
             km.transport = "ipc"
-            km.ip = str(control.connection_file.with_name("kernel-ipc"))
+            km.ip = str(control.connection_file.with_name("k"))
         await super().async_start_new_kernel(**kwargs)
         self.ws_control.kernel_started(self.km)
 

@@ -7,7 +7,8 @@ runner account named by ``WORKSPACE_RUNNER_USER`` (``ws-runner`` in the team dep
 
 * a clean environment (:func:`kernel_environment`): no hub token, no service secrets;
 * a private scratch folder (:class:`KernelScratch`) owned by the runner, holding the kernel's
-  connection file, its ``HOME`` and the files it reports back through (lake writes, outputs);
+  connection file and Unix sockets, its ``HOME`` and the files it reports back through (lake
+  writes, outputs);
   the attempt folder itself stays private to the service (umask 077);
 * umask 022, so the lake files it writes stay readable by users;
 * no supplementary groups.
@@ -22,9 +23,9 @@ import grp
 import logging
 import os
 import pwd
-import secrets
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,29 +174,17 @@ def kernel_environment(
     return kept | {k: v for k, v in extra.items() if k not in _SECRET}
 
 
-def _traversable_dir(path: Path) -> None:
-    """``path`` exists, belongs to the current account and is 0711 (enter, not list)."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o711)
-
-
 class KernelScratch:
-    """A private folder for one kernel: ``$WORKSPACE_HOME/jobs/scratch/<random>``.
+    """A private folder for one kernel, in the system's temporary folder.
 
-    Owned by the runner (0700) under folders others may enter but not list, so no other
-    account but the service can find or read it. Removed when the attempt ends.
+    Created 0700 under a random name and given to the runner, so no other account but the
+    service can read it; short enough for the kernel's Unix sockets (a socket path has at
+    most 107 bytes). Removed when the attempt ends.
     """
 
-    def __init__(self, settings: Settings, runner: RunnerAccount | None) -> None:
+    def __init__(self, runner: RunnerAccount | None) -> None:
         self.runner = runner
-        root = settings.home / "jobs" / "scratch"
-        if runner is not None:
-            for folder in (settings.home / "jobs", root):
-                _traversable_dir(folder)
-        else:
-            root.mkdir(parents=True, exist_ok=True)
-        self.path = root / secrets.token_hex(16)
-        self.path.mkdir(mode=0o700)
+        self.path = Path(tempfile.mkdtemp(prefix="ws-kernel-"))
         if runner is not None:
             runner.chown(self.path)
 
@@ -284,3 +273,48 @@ def _own(path: str, runner: RunnerAccount, mode: int) -> int:
     os.lchown(path, runner.uid, runner.gid)
     os.chmod(path, mode)
     return 1
+
+
+def runner_for_service() -> RunnerAccount | None:
+    """The runner account when this process may hand files to it (it runs as root)."""
+    runner = runner_account()
+    return runner if runner is not None and os.geteuid() == 0 else None
+
+
+def traversable(base: Path, target: Path) -> None:
+    """Let other accounts enter (not list) every folder from ``base`` down to ``target``.
+
+    Used on the service's private folders that lead to something the runner must reach;
+    what is inside stays protected by its own mode.
+    """
+    path = base
+    for part in ("", *target.relative_to(base).parts):
+        path = path / part if part else path
+        if path.is_dir():
+            os.chmod(path, os.stat(path).st_mode & 0o7777 | 0o111)
+
+
+def give_tree(runner: RunnerAccount, top: Path) -> None:
+    """Make ``top`` and everything below it the runner's; ``top`` itself 0700."""
+    for root, dirs, files in os.walk(top):
+        for name in [*dirs, *files]:
+            os.lchown(os.path.join(root, name), runner.uid, runner.gid)
+    os.chown(top, runner.uid, runner.gid)
+    os.chmod(top, 0o700)
+
+
+def share_with_runner(runner: RunnerAccount, top: Path) -> None:
+    """Let the runner read ``top`` (a pipeline's folder): group runner, 0750 / 0640.
+
+    The kernel starts in the pipeline's folder and may read the files next to its notebook;
+    other accounts may not.
+    """
+    for root, dirs, files in os.walk(top):
+        for name in dirs:
+            os.lchown(os.path.join(root, name), 0, runner.gid)
+            os.chmod(os.path.join(root, name), 0o750)
+        for name in files:
+            os.lchown(os.path.join(root, name), 0, runner.gid)
+            os.chmod(os.path.join(root, name), 0o640)
+    os.chown(top, 0, runner.gid)
+    os.chmod(top, 0o750)

@@ -58,6 +58,7 @@ import nbformat
 import yaml
 
 from workspace.jobs.context import AttemptResult, RunContext
+from workspace.jobs.isolation import give_tree, runner_for_service, share_with_runner, traversable
 from workspace.jobs.spec import _NAME, SPEC_FILE, Pipeline, load_pipeline, parse_pipeline
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
@@ -110,7 +111,16 @@ def throwaway_lake(settings: Settings, folder: Path) -> Iterator[dict[str, str]]
             ):
                 src.backup(dst)
             _redirect(copy, data, lake / "shared")
-        yield settings.env() | {
+        env = settings.env()
+        runner = runner_for_service()
+        if runner is not None:
+            # Under the scheduler service the test kernel runs as the runner account: the
+            # copy is its own, and so is the sandbox (inside the copy, thrown away with it;
+            # the promoting user's sandbox is theirs alone).
+            traversable(settings.home, folder)
+            give_tree(runner, lake)
+            env["WORKSPACE_HOME"] = str(lake)
+        yield env | {
             "WORKSPACE_CATALOG": f"sqlite:///{copy}",
             "WORKSPACE_DATA_PATH": str(data),
             "WORKSPACE_DASK_SCHEDULER": "",
@@ -257,6 +267,9 @@ def promote_notebook(
         )
     nb = load_notebook(notebook)
     validate_parameters(notebook, params, nb, kernel_name=kernel)
+    runner = runner_for_service()
+    if runner is not None and notebook.parent.is_relative_to(settings.home):
+        share_with_runner(runner, notebook.parent)  # the test kernel starts beside it
     task = adhoc_pipeline(notebook).tasks[0].name
     spec_text = _spec(
         notebook,
@@ -313,3 +326,6 @@ def _write(target: Path, notebook: Path, spec_text: str, *, force: bool) -> None
             os.replace(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    runner = runner_for_service()
+    if runner is not None:  # its kernels start in the folder and read what lies beside
+        share_with_runner(runner, target)

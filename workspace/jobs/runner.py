@@ -42,7 +42,6 @@ from workspace.jobs.context import (
 from workspace.jobs.errors import InvalidNotebookError, JobError, ParameterError
 from workspace.jobs.isolation import KernelScratch, kernel_environment, runner_account
 from workspace.jobs.outputs import OUTPUTS_ENV, read_outputs
-from workspace.lake.settings import Settings
 from workspace.lake.writes import WRITE_LOG_ENV
 
 # fmt: off
@@ -261,7 +260,7 @@ def run_notebook(
     # The kernel runs the pipeline's code: as the runner account when one is configured,
     # in a scratch folder of its own, with an environment cleared of the service's secrets.
     runner = runner_account()
-    scratch = KernelScratch(_settings_for(env), runner) if runner is not None else None
+    scratch = KernelScratch(runner) if runner is not None else None
     kernel_dir = scratch.path if scratch is not None else attempt_dir
     outputs_path, writes_path = kernel_dir / OUTPUTS, kernel_dir / WRITES
     extra = {
@@ -316,11 +315,6 @@ def run_notebook(
     if report:
         result.report = _render(result, context, executed_path, attempt_dir / REPORT)
     return result
-
-
-def _settings_for(env: dict[str, str] | None) -> Settings:
-    home = (env or {}).get("WORKSPACE_HOME") or os.environ.get("WORKSPACE_HOME")
-    return Settings.resolve(home=home)
 
 
 def _execute(
