@@ -247,3 +247,46 @@ def test_pipeline_code_runs_as_the_runner_without_secrets(
     seen = json.loads(read.stdout.strip().splitlines()[-1])
     # the outsider is the pipeline's owner here: its group reads the sandbox
     assert seen == {"attempt": "denied", "sandbox": "read", "catalog": "read"}, read.stderr
+
+
+def test_the_dashboard_is_served_through_the_labs_authenticated_proxy(tmp_path: Path) -> None:
+    """``/dask/status`` on the owner's Jupyter server reaches the private socket; without
+    the server's token it is refused."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    from tests.support.hub import free_port
+    from workspace.lake.settings import Settings
+    from workspace.scale import cluster, shutdown
+
+    client = cluster(settings=Settings.resolve(home=tmp_path / "h", user="o"), n_workers=1)
+    port, token = free_port(), "dashboard-test-token"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
+         f"--port={port}", "--ip=127.0.0.1", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={tmp_path}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/dask/status"
+        deadline, body, status = time.monotonic() + 60, b"", 0
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}?token={token}", timeout=10) as resp:
+                    status, body = resp.status, resp.read()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.5)
+        assert status == 200 and b"bokeh" in body.lower(), (status, body[:300])
+        try:  # no token: the login page (or a refusal), never the dashboard
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                where, body = resp.geturl(), resp.read()
+            assert "/login" in where and b"bokeh" not in body.lower(), where
+        except urllib.error.HTTPError as refused:
+            assert refused.code in (401, 403)
+        assert client.status == "running"
+    finally:
+        server.terminate()
+        server.wait(30)
+        shutdown()

@@ -83,4 +83,5 @@ def test_a_pipeline_run_records_who_writes_the_table(tmp_path: Path) -> None:
             "pipeline": "lineage_demo",
             "task": "load",
         }
-    assert history[lines[0]["snapshot_id"]].author == "pipelines"
+    # a pipeline commits as its own sandbox identity
+    assert history[lines[0]["snapshot_id"]].author == "pipeline_lineage_demo"
