@@ -18,6 +18,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import dask
+
 if TYPE_CHECKING:
     from distributed import LocalCluster
 
@@ -64,7 +66,10 @@ def serve_private(local: LocalCluster) -> str | None:
 
     local.sync(_move)
     base = os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
-    return f"{base.rstrip('/')}/{PROXY_PREFIX}/status"
+    link = f"{base.rstrip('/')}/{PROXY_PREFIX}/status"
+    # the Client's and cluster's widgets show this link instead of the closed TCP port
+    dask.config.set({"distributed.dashboard.link": link})
+    return link
 
 
 def proxy_entry() -> dict[str, Any]:
