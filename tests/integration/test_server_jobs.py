@@ -100,6 +100,7 @@ async def test_pipelines_from_the_server_root(jp_fetch: Fetch, scheduled: Path) 
     [etl] = body["pipelines"]
     assert etl["name"] == "etl" and etl["owner"] == "data-platform" and len(etl["next_runs"]) == 3
     assert etl["schedule"]["timezone"] == "Europe/Amsterdam"
+    assert etl["can_manage"] and etl["can_approve"]  # a single-user Lab's user manages all
     status, detail = await call(jp_fetch, "GET", "jobs/pipelines/etl")
     assert status == 200 and [t["depends_on"] for t in detail["tasks"]] == [[], ["load"]]
     status, body = await call(jp_fetch, "GET", "jobs/pipelines/nope")

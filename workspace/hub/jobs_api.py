@@ -57,6 +57,7 @@ from workspace.jobs.service_models import (
     NextTimes,
     OwnerRequest,
     PipelineList,
+    PipelineSummary,
     PromotionRequest,
     RunsQuery,
     TriggerRequest,
@@ -214,7 +215,18 @@ class NotFoundHandler(JobsHandler):
 
 class PipelinesHandler(JobsHandler):
     async def get(self) -> None:
-        self.send(PipelineList(pipelines=await self.call(self.service.pipelines, n=3)))
+        pipelines = await self.call(self.service.pipelines, n=3)
+        self.send(PipelineList(pipelines=with_permissions(self.identity, pipelines)))
+
+
+def with_permissions(identity: Identity, pipelines: list[PipelineSummary]) -> list[PipelineSummary]:
+    """``pipelines`` with what ``identity`` may do to each (``can_manage``, ``can_approve``),
+    so that the Lab offers only those actions (the routes still check every request)."""
+    approve = identity.has(SCOPE_MANAGE)
+    return [
+        p.model_copy(update={"can_manage": identity.can_change(p.owner), "can_approve": approve})
+        for p in pipelines
+    ]
 
 
 class PipelineHandler(JobsHandler):

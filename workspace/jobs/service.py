@@ -400,7 +400,20 @@ class JobsService:
             attempts=attempts,
             outputs={t.task_key: dict(t.outputs) for t in d.tasks if t.outputs},
             events=d.events,
+            **self._effective_parameters(d.run),
         )
+
+    def _effective_parameters(self, run: Run) -> dict[str, Any]:
+        """The parameters a run's notebooks get, merged as the engine merges them
+        (:func:`workspace.jobs.dag.parameters_for`), from the pipeline's current spec; without
+        a valid spec, the run's own overrides."""
+        try:
+            spec = load_pipeline(self.root / run.pipeline)  # this folder only: polled often
+        except (WorkspaceError, OSError):
+            return {"effective_parameters": dict(run.parameters), "task_parameters": {}}
+        merged = {**spec.parameters, **run.parameters}
+        tasks = {t.name: {**merged, **t.parameters} for t in spec.tasks}
+        return {"effective_parameters": merged, "task_parameters": tasks}
 
     def _log_link(self, attempt: Any) -> str | None:
         if self.log_links is None:

@@ -230,6 +230,14 @@ class PipelineSummary(_Payload):
     audience: Audience | None = Field(
         None, description="Who reads its reports besides the owner; null: private."
     )
+    can_manage: bool = Field(
+        False,
+        description="Whether the caller may trigger, pause, share and hand over this pipeline "
+        "(its owner, engineers, admins; everyone in a single-user Lab).",
+    )
+    can_approve: bool = Field(
+        False, description="Whether the caller may approve pipelines pending review."
+    )
     schedule: ScheduleInfo | None = None
     after: list[str] = Field(default_factory=list)
     next_runs: list[datetime] = Field(default_factory=list)
@@ -307,6 +315,16 @@ class RunDetailResponse(_Payload):
     attempts: list[AttemptInfo]
     outputs: dict[str, dict[str, Any]] = Field(description="Outputs by task key.")
     events: list[RunEvent]
+    effective_parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The run's parameters: the pipeline's parameters merged with the run's "
+        "overrides (``run.parameters``, which win).",
+    )
+    task_parameters: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="By task name, what its notebook gets before fan-out items and fan-in "
+        "lists: the run's parameters merged with the task's own (which win).",
+    )
 
 
 class RepairResponse(_Payload):

@@ -132,7 +132,10 @@ class PipelinesHandler(JobsHandler):
     async def get(self) -> None:
         if await self.forwarded():
             return
-        self.send(PipelineList(pipelines=await self.call(lambda s: s.pipelines(n=3))))
+        pipelines = await self.call(lambda s: s.pipelines(n=3))
+        # without the hub, the server's user is the workspace's only user: they manage all
+        everything = {"can_manage": True, "can_approve": True}
+        self.send(PipelineList(pipelines=[p.model_copy(update=everything) for p in pipelines]))
 
 
 class PipelineHandler(JobsHandler):

@@ -178,6 +178,11 @@ class PromoteResponse(_Payload):
     message: str
     report_url: str | None = None
     pipeline_url: str
+    approval: Literal["pending", "approved"] | None = Field(
+        None,
+        description="Under the hub: 'pending' (it waits for an engineer's approval before it "
+        "runs) or 'approved'; null: promoted directly (no review).",
+    )
 
 
 class PromoteError(jobs_models.ErrorResponse):

@@ -65,6 +65,7 @@ def lab_body(service: dict[str, Any], api_base: str) -> dict[str, Any]:
         "message": service.get("message") or service.get("error") or "",
         "report_url": report,
         "pipeline_url": url_path_join(api_base, "jobs/pipelines", str(service.get("pipeline"))),
+        "approval": service.get("approval"),
     }
 
 
