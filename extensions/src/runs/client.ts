@@ -4,6 +4,7 @@
 import { requestAPI } from '../api';
 
 import {
+  IAudience,
   IAttemptLog,
   ICancelResponse,
   ICronPreview,
@@ -60,6 +61,18 @@ export const jobs = {
   },
   resume(name: string): Promise<IPipelineSummary> {
     return post<IPipelineSummary>(`jobs/pipelines/${enc(name)}/resume`);
+  },
+  /** Approve a pipeline pending review (engineers and admins). */
+  approve(name: string): Promise<IPipelineSummary> {
+    return post<IPipelineSummary>(`jobs/pipelines/${enc(name)}/approve`);
+  },
+  /** Share the pipeline's reports (both lists empty: private again). */
+  setAudience(name: string, audience: IAudience): Promise<IPipelineSummary> {
+    return requestAPI<IPipelineSummary>(`jobs/pipelines/${enc(name)}/audience`, {
+      method: 'PUT',
+      cache: 'no-cache',
+      body: JSON.stringify(audience)
+    });
   },
   runs(pipeline: string, limit = 20): Promise<IRunList> {
     return get<IRunList>('jobs/runs' + query({ pipeline, limit }));

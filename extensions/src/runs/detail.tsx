@@ -335,7 +335,10 @@ function RunDetailView(props: IViewProps): JSX.Element {
   }
   const canRepair = REPAIRABLE.includes(run.state);
   const canCancel = isActive(run.state);
-  const params = Object.entries(run.parameters ?? {});
+  const overrides = run.parameters ?? {};
+  const { shown: params, perTask } = effectiveParameters(detail);
+  const requester =
+    run.requested_by || run.triggered_by || (run.trigger === 'schedule' ? 'scheduler' : null);
 
   return (
     <div
@@ -430,7 +433,7 @@ function RunDetailView(props: IViewProps): JSX.Element {
               run {run.triggered_by.slice(0, 8)}
             </button>
           ) : (
-            run.triggered_by || '—'
+            <span data-testid="run-requested-by">{requester || '—'}</span>
           )}
         </MetaItem>
         {run.scheduled_for && (
@@ -451,14 +454,34 @@ function RunDetailView(props: IViewProps): JSX.Element {
           {run.started_at ? durationBetween(run.started_at, run.finished_at) : '—'}
         </MetaItem>
         <MetaItem label="Parameters" wide>
-          {params.length === 0 ? (
+          {params.length === 0 && perTask.length === 0 ? (
             <span className="awr-muted">none</span>
           ) : (
-            <span className="awr-Params">
+            <span className="awr-Params" data-testid="run-parameters">
               {params.map(([k, v]) => (
-                <code key={k} className="awr-Param">
+                <code
+                  key={k}
+                  className={'awr-Param' + (k in overrides ? ' awr-mod-override' : '')}
+                  data-testid="run-param"
+                  data-name={k}
+                  title={
+                    k in overrides
+                      ? 'Set for this run (overrides the pipeline)'
+                      : "From the pipeline's parameters"
+                  }
+                >
                   {k} = {JSON.stringify(v)}
                 </code>
+              ))}
+              {perTask.map(([task, entries]) => (
+                <span key={task} className="awr-Params-task">
+                  <span className="awr-muted">{task}:</span>
+                  {entries.map(([k, v]) => (
+                    <code key={k} className="awr-Param" title={`Set by task ${task}`}>
+                      {k} = {JSON.stringify(v)}
+                    </code>
+                  ))}
+                </span>
               ))}
             </span>
           )}
@@ -865,3 +888,29 @@ function Timeline(props: { detail: IRunDetail }): JSX.Element {
   );
 }
 
+/**
+ * What the run's notebooks get: with one task, that task's parameters; with several, the
+ * run's (pipeline merged with the run's overrides) plus what each task sets differently.
+ * Older servers send no effective parameters: the run's own overrides.
+ */
+function effectiveParameters(detail: IRunDetail): {
+  shown: [string, any][];
+  perTask: [string, [string, any][]][];
+} {
+  const effective = detail.effective_parameters ?? detail.run.parameters ?? {};
+  const tasks = detail.task_parameters ?? {};
+  const names = Object.keys(tasks);
+  if (names.length === 1) {
+    return { shown: Object.entries(tasks[names[0]]), perTask: [] };
+  }
+  const perTask: [string, [string, any][]][] = [];
+  for (const name of names) {
+    const differs = Object.entries(tasks[name]).filter(
+      ([k, v]) => !(k in effective) || JSON.stringify(effective[k]) !== JSON.stringify(v)
+    );
+    if (differs.length) {
+      perTask.push([name, differs]);
+    }
+  }
+  return { shown: Object.entries(effective), perTask };
+}

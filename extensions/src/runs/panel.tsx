@@ -14,13 +14,14 @@ import { jobs } from './client';
 import {
   ActionButton,
   ErrorBanner,
-  RelTime,
   StateBadge,
   errorMessage
 } from './components';
 import { absoluteTime, durationBetween, shortTime } from './format';
 import { jobsChanged } from './events';
-import { pauseIcon, pipelinesIcon, playIcon, resumeIcon } from './icons';
+import { pipelinesIcon, playIcon } from './icons';
+import { PipelineRow } from './pipelinerow';
+import { askAudience } from './share';
 import { IPipelineSummary, IRun, isActive } from './types';
 
 /** Poll intervals, ms. */
@@ -188,6 +189,38 @@ export class RunsPanel extends ReactWidget {
     );
   }
 
+  approve(name: string): Promise<void> {
+    return this._action(
+      'approve:' + name,
+      () => jobs.approve(name),
+      () =>
+        Notification.success(`${name} approved: it may run now.`, {
+          autoClose: 4000
+        })
+    );
+  }
+
+  /** Ask who may read the pipeline's reports, then save it. */
+  async share(name: string): Promise<void> {
+    const current = (this._pipelines ?? []).find(p => p.name === name);
+    const audience = await askAudience(name, current?.audience);
+    if (audience === null) {
+      return;
+    }
+    const who = [...audience.groups, ...audience.users];
+    return this._action(
+      'share:' + name,
+      () => jobs.setAudience(name, audience),
+      () =>
+        Notification.success(
+          who.length
+            ? `${name} is shared with ${who.join(', ')}.`
+            : `${name} is private again.`,
+          { autoClose: 4000 }
+        )
+    );
+  }
+
   render(): JSX.Element {
     return (
       <RunsPanelView
@@ -201,6 +234,8 @@ export class RunsPanel extends ReactWidget {
         onSelect={name => this.select(name)}
         onTrigger={name => void this.trigger(name)}
         onPause={(name, paused) => void this.setPaused(name, paused)}
+        onApprove={name => void this.approve(name)}
+        onShare={name => void this.share(name)}
         onOpenRun={id => this._openRun(id)}
         onRefresh={() => void this.refresh()}
         onDismissError={() => {
@@ -233,6 +268,8 @@ interface IViewProps {
   onSelect: (name: string) => void;
   onTrigger: (name: string) => void;
   onPause: (name: string, paused: boolean) => void;
+  onApprove: (name: string) => void;
+  onShare: (name: string) => void;
   onOpenRun: (runId: string) => void;
   onRefresh: () => void;
   onDismissError: () => void;
@@ -289,6 +326,8 @@ function RunsPanelView(props: IViewProps): JSX.Element {
               onSelect={props.onSelect}
               onTrigger={props.onTrigger}
               onPause={props.onPause}
+              onApprove={props.onApprove}
+              onShare={props.onShare}
             />
           ))}
         </ul>
@@ -332,112 +371,6 @@ function RunsPanelView(props: IViewProps): JSX.Element {
   );
 }
 
-function PipelineRow(props: {
-  pipeline: IPipelineSummary;
-  selected: boolean;
-  busy: Set<string>;
-  onSelect: (name: string) => void;
-  onTrigger: (name: string) => void;
-  onPause: (name: string, paused: boolean) => void;
-}): JSX.Element {
-  const p = props.pipeline;
-  const state = p.last_run_state ?? 'none';
-  const next = p.paused ? null : p.next_runs[0];
-  return (
-    <li
-      className={
-        'awr-PipelineRow' +
-        (props.selected ? ' jp-mod-selected awr-mod-selected' : '') +
-        (p.error ? ' awr-mod-invalid' : '')
-      }
-      data-testid="pipeline-row"
-      data-name={p.name}
-      data-state={state}
-      data-paused={p.paused ? 'true' : 'false'}
-      role="option"
-      aria-selected={props.selected}
-      tabIndex={0}
-      onClick={() => props.onSelect(p.name)}
-      onKeyDown={e => {
-        if (e.key === 'Enter' || e.key === ' ') {
-          e.preventDefault();
-          props.onSelect(p.name);
-        }
-      }}
-    >
-      <div className="awr-PipelineRow-top">
-        <span className="awr-PipelineRow-name" title={p.description ? `${p.name}: ${p.description}` : p.name}>
-          {p.name}
-        </span>
-        {p.paused && (
-          <span className="awr-Tag awr-mod-paused" title="Paused: no scheduled runs start">
-            Paused
-          </span>
-        )}
-        <span className="awr-PipelineRow-actions">
-          <ActionButton
-            label="Run now"
-            title={`Trigger a run of ${p.name} now`}
-            icon={playIcon}
-            iconOnly
-            testid="pipeline-trigger"
-            disabled={!!p.error}
-            busy={props.busy.has('trigger:' + p.name)}
-            onClick={() => props.onTrigger(p.name)}
-          />
-          {p.paused ? (
-            <ActionButton
-              label="Resume"
-              title="Resume the schedule"
-              icon={resumeIcon}
-              iconOnly
-              testid="pipeline-resume"
-              busy={props.busy.has('pause:' + p.name)}
-              onClick={() => props.onPause(p.name, false)}
-            />
-          ) : (
-            <ActionButton
-              label="Pause"
-              title="Pause the schedule: no scheduled run starts until resumed"
-              icon={pauseIcon}
-              iconOnly
-              testid="pipeline-pause"
-              busy={props.busy.has('pause:' + p.name)}
-              onClick={() => props.onPause(p.name, true)}
-            />
-          )}
-        </span>
-      </div>
-      <div className="awr-PipelineRow-meta">
-        <StateBadge state={p.last_run_state} small />
-        {next && (
-          <span className="awr-PipelineRow-next">
-            next <RelTime iso={next} />
-          </span>
-        )}
-      </div>
-      <div className="awr-PipelineRow-schedule">
-        {p.schedule ? (
-          <span title={`cron ${p.schedule.cron} in ${p.schedule.timezone}`}>
-            <code>{p.schedule.cron}</code>
-            <span className="awr-sep">·</span>
-            {p.schedule.timezone}
-          </span>
-        ) : p.after.length ? (
-          <span>after {p.after.join(', ')}</span>
-        ) : (
-          <span>manual only</span>
-        )}
-      </div>
-      {p.error && (
-        <div className="awr-PipelineRow-error" title={p.error}>
-          {p.error}
-        </div>
-      )}
-    </li>
-  );
-}
-
 const TRIGGER_LABELS: Record<string, string> = {
   schedule: 'Scheduled',
   manual: 'Manual',
@@ -463,6 +396,13 @@ function RunsSection(props: {
     content = (
       <div className="awr-Loading">
         <span className="awr-Spinner" /> Loading runs…
+      </div>
+    );
+  } else if (props.runs.length === 0 && props.summary?.approval === 'pending') {
+    content = (
+      <div className="awr-Empty awr-mod-small" data-testid="runs-none">
+        {props.pipeline} is pending review: it can run once an engineer or admin
+        approves it.
       </div>
     );
   } else if (props.runs.length === 0) {

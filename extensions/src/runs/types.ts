@@ -42,6 +42,14 @@ export interface IScheduleInfo {
   catchup: string;
 }
 
+/** Who reads a pipeline's reports besides its owner, engineers and admins. */
+export interface IAudience {
+  groups: string[];
+  users: string[];
+}
+
+export type Approval = 'pending' | 'approved';
+
 export interface IPipelineSummary {
   name: string;
   description?: string | null;
@@ -49,6 +57,17 @@ export interface IPipelineSummary {
   enabled: boolean;
   paused: boolean;
   registered: boolean;
+  /** 'pending' review: it cannot run until an engineer or admin approves it. */
+  approval?: Approval;
+  approved_by?: string | null;
+  approved_at?: string | null;
+  promoted_by?: string | null;
+  /** null: private (owner, engineers and admins only). */
+  audience?: IAudience | null;
+  /** The caller may trigger, pause, share and hand over this pipeline. */
+  can_manage?: boolean;
+  /** The caller may approve pipelines pending review (engineers, admins). */
+  can_approve?: boolean;
   schedule?: IScheduleInfo | null;
   after: string[];
   next_runs: string[];
@@ -94,6 +113,10 @@ export interface IRun {
   created_at: string;
   started_at?: string | null;
   finished_at?: string | null;
+  /** The pipeline's owner when the run was created. */
+  owner?: string | null;
+  /** Who asked for the run: a user for manual runs, 'scheduler' for ticks and `after:`. */
+  requested_by?: string | null;
 }
 
 export interface IRunList {
@@ -154,6 +177,10 @@ export interface IRunDetail {
   attempts: IAttempt[];
   outputs: Record<string, Record<string, any>>;
   events: IRunEvent[];
+  /** The pipeline's parameters merged with the run's overrides (`run.parameters`). */
+  effective_parameters?: Record<string, any>;
+  /** By task name: the effective parameters with the task's own on top. */
+  task_parameters?: Record<string, Record<string, any>>;
 }
 
 export interface IAttemptLog {
@@ -213,6 +240,8 @@ export interface IPromoteResponse {
   message: string;
   report_url?: string | null;
   pipeline_url?: string | null;
+  /** Under the hub: 'pending' until an engineer or admin approves it. */
+  approval?: Approval | null;
 }
 
 /** States after which a run no longer changes by itself. */

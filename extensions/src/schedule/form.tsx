@@ -161,6 +161,8 @@ interface IResult {
   message: string;
   pipeline?: string;
   reportUrl?: string | null;
+  /** 'pending': it waits for an engineer's approval before it can run. */
+  approval?: string | null;
   fieldErrors?: { field: string; message: string }[];
 }
 
@@ -308,7 +310,8 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         ok: true,
         message: res.message,
         pipeline: res.pipeline,
-        reportUrl: res.report_url
+        reportUrl: res.report_url,
+        approval: res.approval ?? null
       });
       setPhase('done');
     } catch (err) {
@@ -525,16 +528,26 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
           className={'aws-Result' + (result.ok ? ' aws-mod-ok' : ' aws-mod-failed')}
           data-testid="schedule-result"
           data-ok={result.ok ? 'true' : 'false'}
+          data-approval={result.approval ?? ''}
           role={result.ok ? 'status' : 'alert'}
         >
           <div className="aws-ResultTitle">
-            {result.ok
-              ? `Scheduled: pipeline ${result.pipeline}`
-              : result.conflict
-                ? 'This pipeline already exists'
-                : 'Not scheduled'}
+            {result.ok && result.approval === 'pending'
+              ? `Pipeline ${result.pipeline} is pending review`
+              : result.ok
+                ? `Scheduled: pipeline ${result.pipeline}`
+                : result.conflict
+                  ? 'This pipeline already exists'
+                  : 'Not scheduled'}
           </div>
           <div className="aws-ResultMessage">{result.message}</div>
+          {result.ok && result.approval === 'pending' && (
+            <div className="aws-ResultNote" data-testid="schedule-pending">
+              The test run passed. An engineer or admin approves it before it runs
+              (the Pipelines panel shows it as <b>Pending review</b> until then). It
+              is private until you share it from the Pipelines panel.
+            </div>
+          )}
           <div className="aws-ResultLinks">
             {result.ok && result.pipeline && (
               <button
