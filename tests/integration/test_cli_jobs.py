@@ -168,6 +168,23 @@ def test_list_show_next_pause_resume(scheduled: Path) -> None:
     assert "daily" in unknown.stderr  # names the pipelines there
 
 
+def test_list_shows_after_cycles_invalid(scheduled: Path) -> None:
+    for name, after in (("ping", "pong"), ("pong", "ping"), ("selfish", "selfish")):
+        (scheduled / name).mkdir()
+        (scheduled / name / "pipeline.yaml").write_text(
+            f"after: [{after}]\ntasks: [{{name: a, notebook: a.ipynb}}]\n"
+        )
+        make_notebook(scheduled / name / "a.ipynb", "", "pass")
+    data = json.loads(invoke("jobs", "list", "--json").stdout)
+    assert {p["name"] for p in data["pipelines"]} == {"daily", "manual"}
+    assert "cycle, ping -> pong -> ping" in data["invalid"]["ping"]
+    assert "pipeline.yaml: after[0]: names the pipeline itself" in data["invalid"]["selfish"]
+    listed = invoke("jobs", "list").stdout
+    assert any(line.startswith("pong") and "invalid" in line for line in listed.splitlines())
+    shown = invoke("jobs", "show", "ping")
+    assert shown.exit_code != 0 and "cycle" in (shown.stderr + shown.stdout)
+
+
 def test_scheduled_option_and_default(tmp_path: Path, home: Path) -> None:
     empty = tmp_path / "elsewhere"
     empty.mkdir()

@@ -195,6 +195,27 @@ def test_after_triggers_once_per_upstream_success(make: Any, root: Path) -> None
     assert {r.state for r in down} == {RunState.SUCCEEDED}
 
 
+def test_after_cycles_never_run(make: Any, root: Path) -> None:
+    add_pipeline(root, "ping", "after: [pong]\ntasks: [{name: a, notebook: nb.ipynb}]\n")
+    add_pipeline(root, "pong", "after: [ping]\ntasks: [{name: a, notebook: nb.ipynb}]\n")
+    add_pipeline(root, "selfish", "after: [selfish]\ntasks: [{name: a, notebook: nb.ipynb}]\n")
+    add_pipeline(root, "orphan", "after: [nowhere]\ntasks: [{name: a, notebook: nb.ipynb}]\n")
+    s = make(Clock(T0))
+    s.tick_once()
+    assert s.catalog.pipelines == {}
+    assert {Path(k).name for k in s.catalog.errors} == {"ping", "pong", "selfish", "orphan"}
+    assert "ping -> pong -> ping" in s.catalog.errors[str(root / "ping")]
+    # a run started by hand (of a pipeline valid before) never triggers the cycle
+    add_pipeline(root, "ping", "tasks: [{name: a, notebook: nb.ipynb}]\n")
+    s.tick_once()
+    s.store.create_manual_run("ping")
+    for _ in range(20):
+        s.tick_once()
+        time.sleep(0.01)
+    assert len(s.store.list_runs(pipeline="ping")) == 1
+    assert s.store.list_runs(pipeline="selfish") == []
+
+
 def test_max_active_runs(make: Any, root: Path) -> None:
     add_pipeline(root, "p", "max_active_runs: 2\ntasks: [{name: a, notebook: nb.ipynb}]\n")
     s = make(executor=FakeExecutor(0.15))

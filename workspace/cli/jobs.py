@@ -49,17 +49,15 @@ def _store() -> RunStore:
 
 def _scan(root: Path) -> tuple[dict[str, Pipeline], dict[str, str]]:
     """Valid pipelines by name, and the errors of invalid ones by folder name."""
-    from workspace.jobs.spec import SPEC_FILE, load_pipeline
+    from workspace.jobs.spec import PipelineSpecError, scan
 
     found: dict[str, Pipeline] = {}
     broken: dict[str, str] = {}
-    for spec in sorted(root.glob(f"*/{SPEC_FILE}")):
-        try:
-            p = load_pipeline(spec.parent)
-        except WorkspaceError as exc:
-            broken[spec.parent.name] = str(exc).splitlines()[0]
+    for name, p in scan(root).items():  # after: is checked across the pipelines
+        if isinstance(p, PipelineSpecError):
+            broken[name] = str(p).splitlines()[0]
         else:
-            found[p.name] = p
+            found[name] = p
     return found, broken
 
 
@@ -69,7 +67,7 @@ def _pipeline(ctx: click.Context, name: str) -> Pipeline:
     root = _root(ctx)
     if (root / name / SPEC_FILE).is_file():
         p = load_pipeline(root / name)
-        if p.name == name:
+        if p.name == name and not p.after:  # after: is checked against the other pipelines
             return p
     found, broken = _scan(root)
     if name in found:

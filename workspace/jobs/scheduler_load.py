@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, RootModel, ValidationError
 
-from workspace.jobs.spec import SPEC_FILE, Pipeline, PipelineSpecError, load_pipeline
+from workspace.jobs.spec import Pipeline, PipelineSpecError, scan
 from workspace.lake.errors import WorkspaceError
 
 log = logging.getLogger(__name__)
@@ -161,28 +161,13 @@ class PipelineCatalog:
         errors_before = dict(self.errors)
         self.errors = {}
         found: dict[str, Pipeline] = {}
-        for spec in sorted(self.root.glob(f"*/{SPEC_FILE}")):
-            key = str(spec.parent)
-            try:
-                pipeline = load_pipeline(spec.parent)
-            except PipelineSpecError as exc:
+        for name, spec in scan(self.root).items():
+            key = str(self.root / name)
+            if isinstance(spec, PipelineSpecError):
                 self.errors[key] = errors_before.get(key, "")
-                self._report(key, str(exc))
+                self._report(key, str(spec))
                 continue
-            except OSError as exc:
-                self.errors[key] = errors_before.get(key, "")
-                self._report(key, f"{spec}: cannot be read: {exc}")
-                continue
-            if pipeline.name in found:
-                other = found[pipeline.name].folder
-                self.errors[key] = errors_before.get(key, "")
-                self._report(
-                    key,
-                    f"{spec}: name {pipeline.name!r} is already used by {other}; "
-                    "give one of them another name",
-                )
-                continue
-            found[pipeline.name] = pipeline
+            found[name] = spec
         pools_path = self.root / POOLS_FILE
         try:
             self.pools = load_pools(pools_path)

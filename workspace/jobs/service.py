@@ -51,7 +51,7 @@ from workspace.jobs.service_models import (
     ScheduleInfo,
     TaskSpecInfo,
 )
-from workspace.jobs.spec import SPEC_FILE, Audience, PipelineSpecError, load_pipeline
+from workspace.jobs.spec import SPEC_FILE, Audience, PipelineSpecError, load_pipeline, scan
 from workspace.jobs.spec import Pipeline as PipelineSpec
 from workspace.jobs.store import RunStore
 from workspace.jobs.store_pipelines import Governance
@@ -107,13 +107,7 @@ class JobsService:
 
     def _specs(self) -> dict[str, PipelineSpec | PipelineSpecError]:
         """Every pipeline folder: its spec, or the error that makes it invalid."""
-        found: dict[str, PipelineSpec | PipelineSpecError] = {}
-        for path in sorted(self.root.glob(f"*/{SPEC_FILE}")):
-            try:
-                found[path.parent.name] = load_pipeline(path.parent)  # named by its folder
-            except PipelineSpecError as exc:
-                found[path.parent.name] = exc
-        return found
+        return scan(self.root)  # named by its folder; after: checked across pipelines
 
     def spec(self, name: str) -> PipelineSpec:
         """The valid spec of ``name``: 404 if there is none, 400 if it is invalid."""

@@ -191,3 +191,39 @@ def test_audience_of_reports_is_part_of_the_spec() -> None:
     assert parse_pipeline(GOOD, source=SRC, name="refresh").audience is None
     with pytest.raises(PipelineSpecError, match="audience"):
         parse_pipeline(GOOD + "audience:\n  teams: [x]\n", source=SRC, name="refresh")
+
+
+def _pipeline_folder(root: Path, name: str, after: list[str]) -> None:
+    folder = root / name
+    folder.mkdir(parents=True)
+    tasks = "tasks: [{name: a, notebook: a.ipynb}]\n"
+    (folder / "pipeline.yaml").write_text(f"after: {after}\n{tasks}")
+    _notebook(folder / "a.ipynb")
+
+
+def test_after_cycles_and_unknown_targets_are_rejected_at_load(tmp_path: Path) -> None:
+    from workspace.jobs.spec import scan
+
+    root = tmp_path / "scheduled"
+    _pipeline_folder(root, "ping", ["pong"])
+    _pipeline_folder(root, "pong", ["ping"])
+    _pipeline_folder(root, "selfish", ["selfish"])
+    _pipeline_folder(root, "orphan", ["nowhere"])
+    _pipeline_folder(root, "fine", ["ping"])  # downstream of a cycle, not part of it
+    _pipeline_folder(root, "up", [])
+    _pipeline_folder(root, "down", ["up"])
+    (root / "broken").mkdir()
+    (root / "broken" / "pipeline.yaml").write_text("tasks: []\n")
+    _pipeline_folder(root, "after_broken", ["broken"])  # an invalid folder is still known
+    found = scan(root)
+    errors = {n: str(e) for n, e in found.items() if isinstance(e, PipelineSpecError)}
+    assert set(errors) == {"ping", "pong", "selfish", "orphan", "broken"}
+    assert errors["ping"].startswith(f"{root}/ping/pipeline.yaml: after: ")
+    assert "cycle, ping -> pong -> ping" in errors["ping"]
+    assert "cycle, pong -> ping -> pong" in errors["pong"]
+    assert errors["selfish"].startswith(f"{root}/selfish/pipeline.yaml: after[0]: ")
+    assert "names the pipeline itself ('selfish')" in errors["selfish"]
+    assert errors["orphan"].startswith(f"{root}/orphan/pipeline.yaml: after[0]: 'nowhere' is")
+    assert "not a pipeline under" in errors["orphan"]
+    with pytest.raises(PipelineSpecError, match="after"):
+        discover(root)
