@@ -123,24 +123,36 @@ class EventTracker:
 class AlertSender:
     """Hands events to :func:`workspace.jobs.alerts.notify` with the pipeline's ``alerts:``.
 
-    Sinks come from ``<home>/alerts.yaml`` (read once; a missing file means no sinks, an
-    invalid one is logged and no alert is sent). Never raises.
+    Sinks come from ``alerts.yaml``, re-read whenever the file changes (its mtime and size,
+    like pipeline folders): a sink added while the scheduler runs is used by the next alert,
+    and a file created later is found. A missing file means no sinks; an invalid one is
+    logged and no alert is sent until it is fixed. Never raises.
     """
 
     def __init__(self, store: RunStore, alerts_file: Path) -> None:
         self.store = store
         self.alerts_file = alerts_file
-        self._sinks: dict[str, Any] | None = None
+        self._sinks: dict[str, Any] = {}
+        self._signature: tuple[int, int, int] | bool | None = False  # False: never read
 
-    def _load(self) -> dict[str, Any]:
-        if self._sinks is None:
+    def sinks(self) -> dict[str, Any]:
+        """The sinks of ``alerts.yaml``, re-read if the file changed since the last call."""
+        try:
+            st = self.alerts_file.stat()
+            signature: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            signature = None
+        if signature != self._signature:
             from workspace.jobs.alerts import load_sinks
 
+            self._signature = signature
             try:
-                self._sinks = load_sinks(self.alerts_file) if self.alerts_file.is_file() else {}
+                self._sinks = load_sinks(self.alerts_file) if signature is not None else {}
             except WorkspaceError as exc:
                 log.error("%s; alerts are not sent until it is fixed", exc)
                 self._sinks = {}
+            else:
+                log.info("%s: %d alert sink(s)", self.alerts_file, len(self._sinks))
         return self._sinks
 
     def send(self, kind: EventKind, run: Run, spec: Pipeline | None, *, now: datetime) -> None:
@@ -154,6 +166,6 @@ class AlertSender:
             event = event_from_run(
                 self.store.get_run_detail(run.run_id), kind, sla_limit=limit.get(kind), now=now
             )
-            notify(event, pipeline_alerts=spec.alerts, sinks=self._load())
+            notify(event, pipeline_alerts=spec.alerts, sinks=self.sinks())
         except Exception:  # an alert must never stop the scheduler
             log.exception("%s alert for run %s not sent", kind, run.run_id)

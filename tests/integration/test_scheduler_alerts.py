@@ -1,0 +1,119 @@
+"""The scheduler's alerts against real local receivers (127.0.0.1 only): a sink added to
+``alerts.yaml`` while it runs is used."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.notebooks import make_notebook
+
+from workspace.jobs.context import AttemptResult, AttemptSpec
+from workspace.jobs.executors import Executor
+from workspace.jobs.models import RunState
+from workspace.jobs.scheduler import Scheduler
+from workspace.lake.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class _Handle:
+    spec: AttemptSpec
+    done_at: float
+
+
+class TimedExecutor(Executor):
+    """Attempts of pipeline ``fail`` fail at once; others succeed after ``duration`` s."""
+
+    name = "timed"
+
+    def __init__(self, duration: float) -> None:
+        super().__init__()
+        self.duration = duration
+
+    def _submit(self, spec: AttemptSpec) -> _Handle:
+        wait = 0.0 if spec.context.pipeline == "fail" else self.duration
+        return _Handle(spec, time.monotonic() + wait)
+
+    def _poll(self, handle: _Handle) -> AttemptResult | None:
+        if time.monotonic() < handle.done_at:
+            return None
+        now = datetime.now(UTC)
+        status = "failed" if handle.spec.context.pipeline == "fail" else "succeeded"
+        return AttemptResult(status, now, now, handle.spec.attempt_dir, error="boom")
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[Any]]]:
+    bodies: list[Any] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", bodies
+    server.shutdown()
+    server.server_close()
+
+
+def _pipeline(root: Path, name: str, extra: str = "") -> None:
+    folder = root / name
+    folder.mkdir(parents=True)
+    make_notebook(folder / "nb.ipynb")
+    (folder / "pipeline.yaml").write_text(f"{extra}tasks: [{{name: a, notebook: nb.ipynb}}]\n")
+
+
+def _wait(s: Scheduler, until: Any, seconds: float, durations: list[float]) -> None:
+    deadline = time.monotonic() + seconds
+    while not until():
+        assert time.monotonic() < deadline, s.store.list_runs()
+        durations.append(s.tick_once().seconds)
+        time.sleep(0.02)
+
+
+def test_a_sink_added_while_the_scheduler_runs_is_used(
+    tmp_path: Path, receiver: tuple[str, list[Any]]
+) -> None:
+    url, bodies = receiver
+    settings = Settings.resolve(tmp_path / "home", user="scheduler")
+    root = tmp_path / "scheduled"
+    _pipeline(root, "fail", "alerts: {on_failure: true, sinks: [team]}\n")
+    s = Scheduler(settings, root, executor=TimedExecutor(0.0))
+    try:
+        s.tick_once()
+        first = s.store.create_manual_run("fail")  # no alerts.yaml yet: not configured
+        durations: list[float] = []
+        _wait(s, lambda: s.store.get_run(first.run_id).state.finished, 10, durations)
+        settle = time.monotonic() + 0.5  # its alert found no sink
+        _wait(s, lambda: time.monotonic() > settle, 5, durations)
+        assert bodies == [] and s.store.get_run(first.run_id).state == RunState.FAILED
+        (settings.home / "alerts.yaml").write_text(f"team: {{type: webhook, url: '{url}'}}\n")
+        second = s.store.create_manual_run("fail")
+        _wait(s, lambda: len(bodies) == 1, 10, durations)
+        assert second.run_id in bodies[0]["text"]
+        # an edit of the file (another URL) is picked up as well
+        (settings.home / "alerts.yaml").write_text(
+            f"team: {{type: webhook, url: '{url}/v2', tries: 1}}\n"
+        )
+        third = s.store.create_manual_run("fail")
+        _wait(s, lambda: len(bodies) == 2, 10, durations)
+        assert third.run_id in bodies[1]["text"]
+    finally:
+        s.shutdown()
