@@ -11,7 +11,8 @@ Each iteration (:meth:`Scheduler.tick_once`):
    retries left, else failed; running runs without a driver in this process are adopted;
 5. starts queued runs within ``max_active_runs`` and steps every run's
    :class:`~workspace.jobs.orchestrator.RunDriver` (the executor runs the notebooks);
-6. emits failure/success/SLA events once per run through :meth:`Scheduler.on_event`.
+6. emits failure/success/SLA events once per run through :meth:`Scheduler.on_event`; their
+   alerts are sent by a worker thread (bounded queue, a deadline per alert).
 
 All state lives in the run store, so the process can be killed at any point and restarted.
 
@@ -35,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from workspace.jobs.alerts import ALERTS_FILE
 from workspace.jobs.executors import Executor, get_executor
 from workspace.jobs.models import (
     InvalidTransitionError,
@@ -97,6 +99,8 @@ class Scheduler:
         Returns the current UTC time (tests inject one); it also drives the store.
     executor
         An executor instance to use instead of ``executor_name`` (tests, embedding).
+    alert_deadline
+        Seconds one alert may take to reach its sinks (they are sent off the loop).
 
     Examples
     --------
@@ -117,6 +121,7 @@ class Scheduler:
         stale_after: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] | None = None,
         executor: Executor | None = None,
+        alert_deadline: float = 60.0,
     ) -> None:
         self.settings = settings
         self.root = Path(scheduled_root)
@@ -135,7 +140,7 @@ class Scheduler:
         self._handled: set[tuple[str, str]] = set()
         self._warned: set[str] = set()
         self._events = EventTracker(self.store, self.on_event)
-        self._alerts = AlertSender(self.store, settings.home / "alerts.yaml")
+        self._alerts = AlertSender(self.store, settings.home / ALERTS_FILE, deadline=alert_deadline)
         self._closed = False
         self._report = TickReport(at=self.clock())
 
@@ -217,13 +222,15 @@ class Scheduler:
                     retry=True,
                 )
         self._drivers.clear()
+        self._alerts.close()
         self.store.close()
         log.info("scheduler stopped")
 
     def on_event(self, kind: EventKind, run: Run, detail: str) -> None:
         """Hook called once per run event: ``failure``, ``success``, ``sla_start``,
-        ``sla_duration``. Logs it and sends the alert (:mod:`workspace.jobs.alerts`, sinks
-        from ``<home>/alerts.yaml``, filtered by the pipeline's ``alerts:`` flags)."""
+        ``sla_duration``. Logs it and queues the alert (:mod:`workspace.jobs.alerts`, sinks
+        from ``<home>/alerts.yaml``, filtered by the pipeline's ``alerts:`` flags); a worker
+        thread sends it, so a slow sink never holds up the loop."""
         level = logging.INFO if kind == "success" else logging.WARNING
         log.log(level, "%s: run %s: %s", kind, run.run_id, detail)
         spec = self.catalog.pipelines.get(run.pipeline)

@@ -21,7 +21,11 @@ sla_start
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -121,20 +125,44 @@ class EventTracker:
 
 
 class AlertSender:
-    """Hands events to :func:`workspace.jobs.alerts.notify` with the pipeline's ``alerts:``.
+    """Sends alerts off the scheduler loop: :meth:`send` only queues, never blocks.
+
+    The loop builds the alert from the run's detail and puts it on a bounded queue; a worker
+    thread hands it to :func:`workspace.jobs.alerts.notify` with the pipeline's ``alerts:``.
+    Each alert has an overall ``deadline``: a sink still busy then (a webhook that accepts
+    the connection and never answers) is abandoned and the next alert goes out; at most
+    ``max_stuck`` abandoned deliveries may linger before further alerts are dropped (logged).
+    A full queue drops the new alert (logged). Never raises.
 
     Sinks come from ``alerts.yaml``, re-read whenever the file changes (its mtime and size,
     like pipeline folders): a sink added while the scheduler runs is used by the next alert,
     and a file created later is found. A missing file means no sinks; an invalid one is
-    logged and no alert is sent until it is fixed. Never raises.
+    logged and no alert is sent until it is fixed.
     """
 
-    def __init__(self, store: RunStore, alerts_file: Path) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        alerts_file: Path,
+        *,
+        deadline: float = 60.0,
+        queue_size: int = 100,
+        max_stuck: int = 4,
+    ) -> None:
         self.store = store
         self.alerts_file = alerts_file
+        self.deadline = deadline
+        self.max_stuck = max_stuck
+        self.delivered = 0  # alerts whose notify() finished (sinks may still have failed)
+        self.abandoned = 0  # alerts past their deadline, or dropped
+        self._queue: queue.Queue[tuple[Any, Any] | None] = queue.Queue(maxsize=queue_size)
         self._sinks: dict[str, Any] = {}
         self._signature: tuple[int, int, int] | bool | None = False  # False: never read
+        self._stuck: list[threading.Thread] = []
+        self._worker: threading.Thread | None = None
+        self._lock = threading.Lock()
 
+    # -- alerts.yaml ------------------------------------------------------------------
     def sinks(self) -> dict[str, Any]:
         """The sinks of ``alerts.yaml``, re-read if the file changed since the last call."""
         try:
@@ -155,17 +183,94 @@ class AlertSender:
                 log.info("%s: %d alert sink(s)", self.alerts_file, len(self._sinks))
         return self._sinks
 
+    # -- the loop's side --------------------------------------------------------------
     def send(self, kind: EventKind, run: Run, spec: Pipeline | None, *, now: datetime) -> None:
-        """Build the alert for ``kind`` from the run's detail and notify its sinks."""
+        """Build the alert for ``kind`` from the run's detail and queue it for its sinks."""
         if spec is None:
             return
         try:
-            from workspace.jobs.alerts import event_from_run, notify
+            from workspace.jobs.alerts import event_from_run
 
             limit = {"sla_start": spec.sla.start_within, "sla_duration": spec.sla.max_duration}
             event = event_from_run(
                 self.store.get_run_detail(run.run_id), kind, sla_limit=limit.get(kind), now=now
             )
-            notify(event, pipeline_alerts=spec.alerts, sinks=self.sinks())
         except Exception:  # an alert must never stop the scheduler
             log.exception("%s alert for run %s not sent", kind, run.run_id)
+            return
+        self._start()
+        try:
+            self._queue.put_nowait((event, spec.alerts))
+        except queue.Full:
+            self.abandoned += 1
+            log.error(
+                "%s alert for run %s dropped: %d alerts are already waiting for their sinks",
+                kind,
+                run.run_id,
+                self._queue.maxsize,
+            )
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Deliver what is queued for up to ``timeout`` seconds, then stop the worker."""
+        with self._lock:
+            worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        end = time.monotonic() + timeout
+        with contextlib.suppress(queue.Full):
+            self._queue.put(None, timeout=timeout)
+        worker.join(max(0.0, end - time.monotonic()))
+        if worker.is_alive():
+            log.warning("alerts still waiting for their sinks were not sent (shutdown)")
+
+    # -- the worker's side ------------------------------------------------------------
+    def _start(self) -> None:
+        with self._lock:
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._work, name="workspace-alerts", daemon=True
+                )
+                self._worker.start()
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            try:
+                self._deliver(*item)
+            except Exception:
+                log.exception("alert for run %s not sent", getattr(item[0], "run_id", "?"))
+
+    def _deliver(self, event: Any, alerts: Any) -> None:
+        from workspace.jobs import alerts as alerts_module
+
+        self._stuck = [t for t in self._stuck if t.is_alive()]
+        if len(self._stuck) >= self.max_stuck:
+            self.abandoned += 1
+            log.error(
+                "%s alert for run %s dropped: %d earlier alerts are still stuck in their sinks",
+                event.kind,
+                event.run_id,
+                len(self._stuck),
+            )
+            return
+        sinks = self.sinks()
+        thread = threading.Thread(
+            target=alerts_module.notify,
+            args=(event,),
+            kwargs={"pipeline_alerts": alerts, "sinks": sinks},
+            name=f"workspace-alert-{event.run_id}",
+            daemon=True,
+        )
+        thread.start()
+        thread.join(self.deadline)
+        if thread.is_alive():
+            self._stuck.append(thread)
+            self.abandoned += 1
+            log.error(
+                "%s alert for run %s: its sinks (%s) did not finish within %gs; abandoned",
+                event.kind,
+                event.run_id,
+                ", ".join(alerts.sinks),
+                self.deadline,
+            )
+        else:
+            self.delivered += 1
