@@ -174,6 +174,35 @@ def test_pause_and_resume(make: Any, root: Path) -> None:
     assert [t.hour for t in scheduled_times(s.store, "hourly")] == [3]
 
 
+@pytest.mark.parametrize("restart", [False, True])
+def test_reenabling_never_backfills_ticks_missed_while_disabled(
+    make: Any, root: Path, restart: bool
+) -> None:
+    spec = "schedule: {cron: '0 * * * *', catchup: all, max_catchup: 10}\n"
+    spec += "tasks: [{name: a, notebook: nb.ipynb}]\n"
+    folder = add_pipeline(root, "hourly", spec)
+    clock = Clock(T0)
+    s = make(clock)
+    s.tick_once()  # enabled at 00:30
+    clock.advance(hours=1)
+    assert len(s.tick_once().created) == 1  # 01:00
+    drain(s)
+    (folder / "pipeline.yaml").write_text("enabled: false\n" + spec)
+    s.tick_once()
+    clock.advance(hours=3)  # 02:00, 03:00 and 04:00 pass while disabled
+    assert s.tick_once().created == []
+    if restart:
+        s.shutdown()
+    (folder / "pipeline.yaml").write_text("enabled: true\n" + spec)
+    if restart:
+        s = make(clock)
+    assert s.tick_once().created == []  # nothing from before the re-enabling (04:30)
+    clock.advance(hours=1)
+    assert len(s.tick_once().created) == 1
+    drain(s)
+    assert [t.hour for t in scheduled_times(s.store, "hourly")] == [1, 5]
+
+
 def test_after_triggers_once_per_upstream_success(make: Any, root: Path) -> None:
     add_pipeline(root, "up", "tasks: [{name: a, notebook: nb.ipynb}]\n")
     s = make(Clock(T0))

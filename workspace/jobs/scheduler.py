@@ -243,7 +243,9 @@ class Scheduler:
             for name, pipeline in self.catalog.pipelines.items():
                 digest = spec_hash(pipeline)
                 if self._hashes.get(name) != digest:
-                    self.store.upsert_pipeline(name, spec_hash=digest, owner=pipeline.owner)
+                    self.store.upsert_pipeline(
+                        name, spec_hash=digest, owner=pipeline.owner, enabled=pipeline.enabled
+                    )
                     self._hashes[name] = digest
             for driver in self._drivers.values():
                 driver.pools = dict(self.catalog.pools)

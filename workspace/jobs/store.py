@@ -105,6 +105,7 @@ _MIGRATIONS: tuple[Callable[[], str], ...] = (
     lambda: resources.files("workspace.jobs").joinpath("store_schema_2.sql").read_text("utf-8"),
     lambda: resources.files("workspace.jobs").joinpath("store_schema_3.sql").read_text("utf-8"),
     lambda: resources.files("workspace.jobs").joinpath("store_schema_4.sql").read_text("utf-8"),
+    lambda: resources.files("workspace.jobs").joinpath("store_schema_5.sql").read_text("utf-8"),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -258,9 +259,18 @@ class RunStore(GovernanceMixin, RunLifecycleMixin, StoreRows):
     # -- pipelines ------------------------------------------------------------------------
 
     def upsert_pipeline(
-        self, name: str, *, spec_hash: str | None = None, owner: str | _Keep | None = KEEP
+        self,
+        name: str,
+        *,
+        spec_hash: str | None = None,
+        owner: str | _Keep | None = KEEP,
+        enabled: bool | None = None,
     ) -> Pipeline:
         """Register a pipeline (``enabled_at`` = now) or update its spec hash.
+
+        ``enabled`` is the ``enabled:`` of its ``pipeline.yaml`` (None: not known). The store
+        remembers when a pipeline was seen disabled; seen enabled again, its ``enabled_at``
+        becomes now, so catch-up never runs a tick from before the re-enabling.
 
         ``owner`` only fills in a pipeline that has no recorded owner and whose folder's
         values were not adopted yet (recorded as an ``owner`` event); it never replaces one:
@@ -281,6 +291,18 @@ class RunStore(GovernanceMixin, RunLifecycleMixin, StoreRows):
                 "WHERE pipelines.spec_hash IS NOT excluded.spec_hash",
                 (name, now, spec_hash, now),
             )
+            if enabled is False:
+                con.execute(
+                    "UPDATE pipelines SET disabled_at = ?, updated_at = ? "
+                    "WHERE name = ? AND disabled_at IS NULL",
+                    (now, now, name),
+                )
+            elif enabled:
+                con.execute(
+                    "UPDATE pipelines SET enabled_at = ?, disabled_at = NULL, updated_at = ? "
+                    "WHERE name = ? AND disabled_at IS NOT NULL",
+                    (now, now, name),
+                )
             if not isinstance(owner, _Keep) and owner:
                 changed = con.execute(
                     "UPDATE pipelines SET owner = ?, updated_at = ? "
