@@ -25,6 +25,9 @@ Rules (every route):
   whose recorded owner is the caller (the owner the scheduler service recorded from the
   promoting identity, never a ``pipeline.yaml`` claim);
 * approving a pipeline pending review needs ``custom:pipelines:manage`` (engineers, admins);
+* seeing a pipeline in full (detail, runs, history, last run, parameters) needs the right to
+  change it (:meth:`Identity.can_see`); others get its headline in listings and 404 from its
+  detail routes (:mod:`workspace.hub.jobs_visibility`);
 * promoting needs either scope (replacing an existing pipeline: the right to change it);
 * anyone else (e.g. stakeholders, who only have ``custom:reports:view``) gets 403 with a
   message naming the scope they lack.
@@ -81,6 +84,14 @@ class Identity:
         if self.has(SCOPE_MANAGE):
             return True
         return self.has(SCOPE_RUN) and owner is not None and owner == self.name
+
+    def can_see(self, owner: str | None) -> bool:
+        """Whether the identity may see a pipeline owned by ``owner`` in full: its detail,
+        runs, last run, parameters and history. The same people who may change it (its
+        owner, engineers, admins); everyone else sees only its headline in listings
+        (:mod:`workspace.hub.jobs_visibility`). A pipeline's audience reads its reports in
+        the reports service, not its runs."""
+        return self.can_change(owner)
 
     @classmethod
     def from_hub_model(cls, model: dict[str, Any]) -> Identity:
@@ -149,7 +160,7 @@ def require_see(identity: Identity, pipeline: str, owner: str | None) -> None:
     """403 unless ``identity`` may read the runs, reports and logs of ``pipeline``: runs are
     private to the pipeline's owner, engineers (``custom:pipelines:manage``) and admins."""
     require_read(identity)
-    if identity.can_change(owner):
+    if identity.can_see(owner):
         return
     raise HTTPError(
         403,

@@ -47,7 +47,9 @@ from workspace.hub.hub_auth import (
     require_read,
     require_see,
 )
+from workspace.hub.jobs_visibility import PathScrubber, shaped
 from workspace.jobs.api_errors import error_body
+from workspace.jobs.models import PipelineNotFoundError
 from workspace.jobs.report import REPORT_CSP
 from workspace.jobs.service import JobsService
 from workspace.jobs.service_models import (
@@ -62,7 +64,7 @@ from workspace.jobs.service_models import (
     RunsQuery,
     TriggerRequest,
 )
-from workspace.jobs.service_promote import auto_approved
+from workspace.jobs.service_promote import PromotionNotFoundError, auto_approved
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -170,6 +172,9 @@ class JobsHandler(RequestHandler):
         self.set_default_headers()
         if body.status == 401:
             self.set_header("WWW-Authenticate", "token")
+        identity: Identity | None = getattr(self, "identity", None)
+        if identity is None or not identity.admin:  # no server paths in messages
+            body.error = self.scrubber().text(body.error)
         self.finish(body.model_dump_json())
 
     # -- helpers ----------------------------------------------------------------------------
@@ -200,8 +205,32 @@ class JobsHandler(RequestHandler):
         return model.model_validate(data)
 
     def send(self, payload: BaseModel, status: int = 200) -> None:
+        """Answer ``payload`` as the caller may see it (:mod:`workspace.hub.jobs_visibility`):
+        others' pipelines reduced to their headline, no server paths unless an admin asks."""
         self.set_status(status)
-        self.finish(payload.model_dump_json())
+        payload = shaped(self.identity, payload)
+        if self.identity.admin:
+            self.finish(payload.model_dump_json())
+        else:
+            data = json.loads(payload.model_dump_json())  # pydantic's JSON (NaN -> null)
+            self.finish(json.dumps(self.scrubber()(data), separators=(",", ":")))
+
+    def scrubber(self) -> PathScrubber:
+        """Removes the service's folders (home, lake data, scheduled/) from payloads."""
+        settings = self.service.settings
+        return PathScrubber.for_service(settings.home, settings.data_path, self.service.root)
+
+    async def visible(self, name: str) -> None:
+        """404, as for an unknown pipeline, unless the caller may see pipeline ``name``
+        (:meth:`~workspace.hub.hub_auth.Identity.can_see`)."""
+        try:
+            owner = await self.call(self.service.owner, name)
+        except WorkspaceError:
+            if self.identity.can_see(None):  # engineers, admins: the real error (400, 404)
+                raise
+            raise PipelineNotFoundError(name) from None
+        if not self.identity.can_see(owner):
+            raise PipelineNotFoundError(name)
 
 
 class NotFoundHandler(JobsHandler):
@@ -230,8 +259,11 @@ def with_permissions(identity: Identity, pipelines: list[PipelineSummary]) -> li
 
 
 class PipelineHandler(JobsHandler):
+    """``GET pipelines/{name}``: for those who may see it; 404 for everyone else."""
+
     async def get(self, name: str) -> None:
         n = self.query(CountQuery).n
+        await self.visible(name)
         self.send(await self.call(self.service.pipeline, name, n=n))
 
 
@@ -297,8 +329,7 @@ class HistoryHandler(JobsHandler):
     """``GET pipelines/{name}/history``: promotions, approvals, owners, audiences."""
 
     async def get(self, name: str) -> None:
-        owner = await self.call(self.service.owner, name)
-        require_see(self.identity, name, owner)
+        await self.visible(name)
         self.send(await self.call(self.service.history, name))
 
 
@@ -329,19 +360,18 @@ class PromoteHandler(JobsHandler):
 
 class PromotionReportHandler(JobsHandler):
     """``GET promotions/{test_id}/report``: the report of a promotion test run, for the
-    person who promoted and for engineers and admins."""
+    person who promoted and for engineers and admins; 404 for anyone else, as for an unknown
+    test (no hint that it exists)."""
 
     async def get(self, test_id: str) -> None:
-        test = await self.call(self.service.promotion_test, test_id)
+        unknown = PromotionNotFoundError(f"No promotion test run {test_id!r}.")
+        try:
+            test = await self.call(self.service.promotion_test, test_id)
+        except PromotionNotFoundError:
+            raise unknown from None
         mine = test.requested_by is not None and test.requested_by == self.identity.name
         if not (mine or self.identity.has(SCOPE_MANAGE)):
-            raise HTTPError(
-                403,
-                "%s %r may not read promotion test %r: it belongs to the person who promoted.",
-                self.identity.kind.capitalize(),
-                self.identity.name,
-                test_id,
-            )
+            raise unknown
         if test.report is None:
             raise HTTPError(404, "Promotion test %r has no report.", test_id)
         content = await self.call(test.report.read_bytes)
@@ -427,7 +457,7 @@ class HomeHandler(JobsHandler):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
                 html.escape(p.name),
                 html.escape(p.owner or ""),
-                html.escape(str(p.last_run_state or "")),
+                html.escape(str(p.last_run_state or "") if me.can_see(p.owner) else ""),
                 "yes" if me.can_change(p.owner) else "no",
             )
             for p in pipelines

@@ -1,0 +1,158 @@
+"""What the scheduler API shows to whom: payloads shaped for the caller.
+
+Every JSON answer of :mod:`workspace.hub.jobs_api` leaves through
+:meth:`~workspace.hub.jobs_api.JobsHandler.send` (errors through ``write_error``), which
+applies the two rules of this module:
+
+* **Pipelines are private to whoever may see them** (:meth:`Identity.can_see
+  <workspace.hub.hub_auth.Identity.can_see>`: the owner, engineers, admins). In listings, a
+  pipeline the caller may not see keeps only its public headline (:data:`PUBLIC_SUMMARY_FIELDS`:
+  name, description, owner, schedule and next times, paused, enabled, review state); its last
+  run, review and sharing details, errors, tasks and parameters are left out
+  (:func:`public_summary`). The detail routes answer 404 for such a pipeline themselves.
+* **No filesystem path of the service for non-admins** (:class:`PathScrubber`): the workspace
+  home, the lake's data folder and the ``scheduled/`` folder are replaced in every string of the
+  payload (report, notebook and log paths become relative to the workspace home, a pipeline's
+  folder becomes ``scheduled/NAME``, messages and logs lose the prefix). Parameters and
+  outputs, the owner's own values, are left as they are. Reports and logs are reached through
+  the API's ``report_url``/``log_url`` links. Hub admins keep the absolute paths.
+
+Examples
+--------
+>>> scrub = PathScrubber([("/srv/ws/home", ""), ("/srv/ws/scheduled", "scheduled")])
+>>> scrub({"report_path": "/srv/ws/home/jobs/runs/r1/run.html", "n": 1})
+{'report_path': 'jobs/runs/r1/run.html', 'n': 1}
+>>> scrub("Pipeline 'p' already exists at /srv/ws/scheduled/p; pass --force")
+"Pipeline 'p' already exists at scheduled/p; pass --force"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from workspace.hub.hub_auth import Identity
+from workspace.jobs.service_models import PipelineList, PipelineSummary
+
+#: Fields of a pipeline every scheduler user sees (the rest only who may see the pipeline).
+PUBLIC_SUMMARY_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "owner",
+        "enabled",
+        "paused",
+        "registered",
+        "approval",
+        "schedule",
+        "after",
+        "next_runs",
+        "can_manage",
+        "can_approve",
+    }
+)
+#: Keys whose values are the pipeline owner's own data, shown as they are.
+USER_DATA_KEYS = frozenset(
+    {"parameters", "outputs", "item_value", "effective_parameters", "task_parameters"}
+)
+#: Labels of the service's folders in scrubbed payloads ("" makes paths relative to it).
+HOME_LABEL, DATA_LABEL, SCHEDULED_LABEL = "", "lake-data", "scheduled"
+
+
+def public_summary(pipeline: PipelineSummary) -> PipelineSummary:
+    """``pipeline`` (a summary or a detail) with only :data:`PUBLIC_SUMMARY_FIELDS` set.
+
+    A whitelist: a field added later stays private until it is listed here.
+
+    Examples
+    --------
+    >>> p = PipelineSummary(name="p", owner="ada", last_run_id="r1", promoted_by="ada")
+    >>> public_summary(p).model_dump(include={"owner", "last_run_id", "promoted_by"})
+    {'owner': 'ada', 'promoted_by': None, 'last_run_id': None}
+    """
+    keep = PUBLIC_SUMMARY_FIELDS & set(type(pipeline).model_fields)
+    return type(pipeline).model_validate(pipeline.model_dump(include=keep))
+
+
+def shaped(identity: Identity, payload: BaseModel) -> BaseModel:
+    """``payload`` with the pipelines ``identity`` may not see reduced to their headline."""
+    if isinstance(payload, PipelineList):
+        return PipelineList(
+            pipelines=[
+                p if identity.can_see(p.owner) else public_summary(p) for p in payload.pipelines
+            ]
+        )
+    if isinstance(payload, PipelineSummary) and not identity.can_see(payload.owner):
+        return public_summary(payload)  # e.g. after handing one's pipeline over
+    return payload
+
+
+def _relative(label: str, slash: str | None) -> str:
+    """What replaces a folder: ``label/`` before a path in it, else the label itself."""
+    if slash:
+        return f"{label}/" if label else ""
+    return label or "."
+
+
+class PathScrubber:
+    """Replaces the service's folders in the strings of a JSON-like value.
+
+    Parameters
+    ----------
+    roots
+        ``(absolute folder, label)`` pairs; ``folder/x`` becomes ``label/x`` (``x`` when the
+        label is empty) and the bare folder becomes the label (or ``.``).
+    """
+
+    def __init__(self, roots: Iterable[tuple[str, str]]) -> None:
+        pairs: dict[str, str] = {}
+        for folder, label in roots:
+            folder = folder.rstrip(os.sep)
+            if folder and os.path.isabs(folder):
+                pairs.setdefault(folder, label)
+        # longest first: a scheduled/ folder inside the home keeps its own label
+        self.roots = [
+            (folder, re.compile(re.escape(folder) + r"(?:(/)|(?![\w.-]))"), label)
+            for folder, label in sorted(pairs.items(), key=lambda kv: len(kv[0]), reverse=True)
+        ]
+
+    @classmethod
+    def for_service(cls, home: Path, data_path: Path, scheduled: Path) -> PathScrubber:
+        """The scrubber of a scheduler's folders, as given and as resolved (symlinks); the
+        lake's data folder only when it is not inside the home (paths in it stay relative)."""
+        folders = [(home, HOME_LABEL), (scheduled, SCHEDULED_LABEL)]
+        if not Path(data_path).resolve().is_relative_to(Path(home).resolve()):
+            folders.append((data_path, DATA_LABEL))
+        roots: list[tuple[str, str]] = []
+        for path, label in folders:
+            roots += [(str(Path(path).absolute()), label), (str(Path(path).resolve()), label)]
+        return cls(roots)
+
+    def text(self, value: str) -> str:
+        """``value`` without the service's folders."""
+        for folder, pattern, label in self.roots:
+            if folder in value:
+                value = pattern.sub(lambda m, label=label: _relative(label, m.group(1)), value)
+        return value
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if isinstance(value, dict):
+            return {k: v if k in USER_DATA_KEYS else self(v) for k, v in value.items()}
+        return value
+
+
+__all__ = [
+    "PUBLIC_SUMMARY_FIELDS",
+    "PathScrubber",
+    "public_summary",
+    "shaped",
+]
