@@ -45,16 +45,18 @@ def _free_port() -> int:
 
 
 def _pipelines(root: Path) -> Path:
-    """scheduled/ with p_alice (owner alice) and p_bob (owner bob), one quick notebook each."""
+    """scheduled/ with p_alice (owner alice) and p_bob (owner bob), one quick notebook each
+    and a pipeline parameter (``region: <name>_region``)."""
     for name, owner in (("p_alice", "alice"), ("p_bob", "bob")):
         folder = root / name
         folder.mkdir(parents=True)
         (folder / "pipeline.yaml").write_text(
             f"description: {name}\nowner: {owner}\ndefaults: {{kernel: python3}}\n"
+            f"parameters: {{region: {name}_region}}\n"
             "tasks:\n - {name: only, notebook: nb.ipynb}\n"
         )
         cells = [
-            nbformat.v4.new_code_cell("x = 1\nfail = False"),
+            nbformat.v4.new_code_cell("x = 1\nfail = False\nregion = ''\nnote = ''"),
             nbformat.v4.new_code_cell("assert not fail, 'asked to fail'\ny = x + 1"),
         ]
         cells[0].metadata["tags"] = ["parameters"]
@@ -77,6 +79,7 @@ c.JupyterHub.pid_file = "{tmp}/jupyterhub.pid"
 c.JupyterHub.authenticator_class = "dummy"
 c.DummyAuthenticator.password = {password!r}
 c.Authenticator.allow_all = True
+c.Authenticator.admin_users = {{"ada"}}  # a hub admin (no group)
 c.JupyterHub.spawner_class = "simple"
 c.JupyterHub.custom_scopes = {{
     "custom:pipelines:run": {{"description": "Trigger one's own pipelines."}},
@@ -402,6 +405,136 @@ def test_a_browser_logs_in_through_the_hub(hub: Hub) -> None:
     )
     denied = sam.get(page, headers={"Accept": "text/html"}, timeout=30)
     assert denied.status_code == 403 and RUN in denied.text
+
+
+# -- what the API shows to whom: pipelines private to who may see them, no server paths -------
+
+SECRET = "alice-secret-7f3a"
+
+
+@pytest.fixture(scope="module")
+def alice_run(hub: Hub) -> dict[str, Any]:
+    """A finished run of p_alice with a parameter only alice (and engineers) may read."""
+    made = hub.call("alice", "POST", "pipelines/p_alice/trigger", {"parameters": {"note": SECRET}})
+    assert made.status_code == 201, made.text
+    run_id = made.json()["run_id"]
+    done = _wait("alice's run", lambda: _finished(hub, "alice", run_id), 120, hub.log)
+    assert done["run"]["state"] == "succeeded", json.dumps(done, indent=1)[-3000:]
+    assert done["attempts"] and done["run"]["report_path"], done
+    return done
+
+
+def test_a_pipeline_detail_is_404_for_those_who_may_not_see_it(
+    hub: Hub, alice_run: dict[str, Any]
+) -> None:
+    unknown = hub.call("bob", "GET", "pipelines/p_nobody")
+    assert unknown.status_code == 404, unknown.text
+    for path in ("pipelines/p_alice", "pipelines/p_alice?n=1", "pipelines/p_alice/history"):
+        denied = hub.call("bob", "GET", path)
+        assert denied.status_code == 404, (path, denied.status_code, denied.text)
+        # the same answer as for a pipeline that does not exist
+        assert denied.json()["error"] == unknown.json()["error"].replace("p_nobody", "p_alice")
+        assert alice_run["run"]["run_id"] not in denied.text
+    for user in ("alice", "eve"):  # the owner and engineers see it in full
+        detail = hub.call(user, "GET", "pipelines/p_alice")
+        assert detail.status_code == 200, (user, detail.text)
+        body = detail.json()
+        assert body["parameters"] == {"region": "p_alice_region"} and body["last_run_id"]
+        assert body["tasks"][0]["notebook"] == "nb.ipynb"
+        assert hub.call(user, "GET", "pipelines/p_alice/history").status_code == 200
+
+
+def test_listings_show_others_pipelines_without_runs_parameters_or_paths(
+    hub: Hub, alice_run: dict[str, Any]
+) -> None:
+    run_id = alice_run["run"]["run_id"]
+    listed = hub.call("bob", "GET", "pipelines")
+    assert listed.status_code == 200, listed.text
+    entries = {p["name"]: p for p in listed.json()["pipelines"]}
+    theirs = entries["p_alice"]
+    assert (theirs["owner"], theirs["description"], theirs["paused"]) == ("alice", "p_alice", False)
+    for key in ("last_run_id", "last_run_state", "promoted_by", "approved_by", "audience", "error"):
+        assert theirs[key] is None, (key, theirs)
+    for private in (run_id, SECRET, "p_alice_region", str(hub.home)):
+        assert private not in listed.text, private
+    # bob's own pipeline, and every pipeline for alice and eve, keep their last run
+    bob_run = hub.call("bob", "POST", "pipelines/p_bob/trigger").json()["run_id"]
+    mine = {p["name"]: p for p in hub.call("bob", "GET", "pipelines").json()["pipelines"]}
+    assert mine["p_bob"]["last_run_id"] == bob_run
+    for user in ("alice", "eve"):
+        full = {p["name"]: p for p in hub.call(user, "GET", "pipelines").json()["pipelines"]}
+        assert full["p_alice"]["last_run_id"] and full["p_alice"]["last_run_state"], user
+    hub.call("bob", "POST", f"runs/{bob_run}/cancel")
+    # upcoming times are schedule information only: names and times, nothing of the runs
+    upcoming = hub.call("bob", "GET", "next?n=50")
+    assert upcoming.status_code == 200, upcoming.text
+    assert all(set(t) == {"pipeline", "at"} for t in upcoming.json()["times"])
+    for private in (run_id, SECRET, "p_alice_region", str(hub.home)):
+        assert private not in upcoming.text, private
+
+
+def test_no_payload_for_a_non_admin_carries_a_server_path(
+    hub: Hub, alice_run: dict[str, Any]
+) -> None:
+    run_id = alice_run["run"]["run_id"]
+    attempt = alice_run["attempts"][0]["attempt_id"]
+    folders = {str(hub.home), str(hub.home.resolve()), str(hub.home.parent / "scheduled")}
+    common = ["pipelines", "runs", "next", "lineage?table=silver.x", "runs/nope", "nope"]
+    own = [
+        "pipelines/p_alice",
+        "pipelines/p_alice/history",
+        "runs?pipeline=p_alice",
+        f"runs/{run_id}",
+        f"runs/{run_id}/attempts/{attempt}/log",
+    ]
+    reads = {"alice": common + own, "eve": common + own, "bob": common + own}
+    for user, paths in reads.items():
+        for path in paths:
+            resp = hub.call(user, "GET", path)
+            assert resp.status_code < 500, (user, path, resp.text)
+            for folder in folders:
+                assert folder not in resp.text, (user, path, folder, resp.text[:3000])
+    # the owner gets the files as paths relative to the workspace, and links to open them
+    detail = hub.call("alice", "GET", f"runs/{run_id}").json()
+    assert detail["run"]["report_path"].startswith("jobs/"), detail["run"]
+    first = detail["attempts"][0]
+    assert first["notebook_path"].startswith("jobs/") and first["report_url"], first
+    # errors that name a folder of the service name it relative to the workspace too
+    nb = json.loads(nbformat.writes(nbformat.v4.new_notebook()))
+    exists = hub.call("alice", "POST", "promotions", {"name": "p_alice", "notebook": nb})
+    assert 400 <= exists.status_code < 500, exists.text
+    assert not any(folder in exists.text for folder in folders), exists.text
+    # a hub admin (who runs the deployment) keeps the absolute paths
+    hub.tokens["ada"] = hub.hub_api("POST", "users/ada/tokens", {"note": "test"})["token"]
+    admin = hub.call("ada", "GET", f"runs/{run_id}")
+    assert admin.status_code == 200, admin.text
+    assert admin.json()["run"]["report_path"].startswith(str(hub.home)), admin.json()["run"]
+
+
+def test_promotion_reports_are_404_for_unknown_and_foreign_tests(hub: Hub) -> None:
+    cell = nbformat.v4.new_code_cell("y = 1")
+    cell.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    body = {
+        "name": "p_promo",
+        "notebook": json.loads(nbformat.writes(nb)),
+        "kernel": "python3",
+        "timeout": 120,
+    }
+    made = hub.call("alice", "POST", "promotions", body)
+    assert made.status_code == 201, (made.status_code, made.text, hub.log()[-3000:])
+    promoted = made.json()
+    test_id = promoted["test_id"]
+    assert hub.call("alice", "GET", f"promotions/{test_id}/report").status_code == 200
+    assert hub.call("eve", "GET", f"promotions/{test_id}/report").status_code == 200
+    unknown_id = "p_promo-20200101T000000000000"
+    for user, tid in (("bob", test_id), ("bob", unknown_id), ("alice", unknown_id)):
+        resp = hub.call(user, "GET", f"promotions/{tid}/report")
+        assert resp.status_code == 404, (user, tid, resp.status_code, resp.text)
+        assert resp.json()["error"] == f"No promotion test run {tid!r}.", resp.text
+    # the answer names the new pipeline's folder relative to the workspace, not its path
+    assert promoted["folder"] == "scheduled/p_promo", promoted
+    assert str(hub.home) not in made.text
 
 
 # -- without a hub: the store records, the migration, the CLI's refusal -----------------------
