@@ -45,3 +45,11 @@ export const resumeIcon = new LabIcon({
   <g class="jp-icon3" fill="#616161"><path d="M5 5h2.5v14H5z"/><path d="M10 5.5v13a.8.8 0 0 0 1.2.7l9-6.5a.8.8 0 0 0 0-1.4l-9-6.5a.8.8 0 0 0-1.2.7z"/></g>
 </svg>`
 });
+
+/** Share (three connected dots). */
+export const shareIcon = new LabIcon({
+  name: 'analytics-workspace:share',
+  svgstr: `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
+  <g class="jp-icon3" fill="#616161"><path d="M18 16.1c-.8 0-1.5.3-2 .8l-7.1-4.2c.1-.2.1-.5.1-.7s0-.5-.1-.7l7-4.1c.5.5 1.3.8 2.1.8 1.7 0 3-1.3 3-3s-1.3-3-3-3-3 1.3-3 3c0 .2 0 .5.1.7l-7 4.1C7.5 8.3 6.8 8 6 8c-1.7 0-3 1.3-3 3s1.3 3 3 3c.8 0 1.5-.3 2.1-.8l7.1 4.2c-.1.2-.1.4-.1.6 0 1.6 1.3 2.9 2.9 2.9s2.9-1.3 2.9-2.9-1.3-2.9-2.9-2.9z"/></g>
+</svg>`
+});

@@ -5,7 +5,7 @@
 import * as React from 'react';
 
 import { ActionButton, RelTime, StateBadge } from './components';
-import { pauseIcon, playIcon, resumeIcon } from './icons';
+import { pauseIcon, playIcon, resumeIcon, shareIcon } from './icons';
 import { audienceLabel } from './share';
 import { IPipelineSummary } from './types';
 
@@ -64,23 +64,10 @@ export function PipelineRow(props: IPipelineRowProps): JSX.Element {
         >
           {p.name}
         </span>
-        {pending ? (
-          <span
-            className="awr-Tag awr-mod-pending"
-            data-testid="pipeline-pending"
-            title={
-              `Pending review${p.promoted_by ? `: promoted by ${p.promoted_by}` : ''}. ` +
-              'It cannot run until an engineer or admin approves it.'
-            }
-          >
-            Pending review
+        {p.paused && !pending && (
+          <span className="awr-Tag awr-mod-paused" title="Paused: no scheduled runs start">
+            Paused
           </span>
-        ) : (
-          p.paused && (
-            <span className="awr-Tag awr-mod-paused" title="Paused: no scheduled runs start">
-              Paused
-            </span>
-          )
         )}
         <span className="awr-PipelineRow-actions">
           {approve && (
@@ -96,7 +83,9 @@ export function PipelineRow(props: IPipelineRowProps): JSX.Element {
           {manage && (
             <ActionButton
               label="Share"
-              title={`Who reads the reports of ${p.name}: ${audienceLabel(p.audience)}`}
+              title={`Share the reports of ${p.name} (now: ${audienceLabel(p.audience)})`}
+              icon={shareIcon}
+              iconOnly
               testid="pipeline-share"
               busy={props.busy.has('share:' + p.name)}
               onClick={() => props.onShare(p.name)}
@@ -140,15 +129,23 @@ export function PipelineRow(props: IPipelineRowProps): JSX.Element {
         </span>
       </div>
       <div className="awr-PipelineRow-meta">
-        <StateBadge state={p.last_run_state} small />
+        {pending ? (
+          <span
+            className="awr-Tag awr-mod-pending"
+            data-testid="pipeline-pending"
+            title={
+              `Pending review${p.promoted_by ? `: promoted by ${p.promoted_by}` : ''}. ` +
+              'It cannot run until an engineer or admin approves it.'
+            }
+          >
+            Pending review
+          </span>
+        ) : (
+          <StateBadge state={p.last_run_state} small />
+        )}
         {next && (
           <span className="awr-PipelineRow-next">
             next <RelTime iso={next} />
-          </span>
-        )}
-        {p.owner && (
-          <span className="awr-PipelineRow-owner" title={`Owned by ${p.owner}`}>
-            {p.owner}
           </span>
         )}
         <span
@@ -164,6 +161,12 @@ export function PipelineRow(props: IPipelineRowProps): JSX.Element {
         </span>
       </div>
       <div className="awr-PipelineRow-schedule">
+        {p.owner && (
+          <span className="awr-PipelineRow-owner" title={`Owned by ${p.owner}`}>
+            {p.owner}
+            <span className="awr-sep">·</span>
+          </span>
+        )}
         {pending ? (
           <span className="awr-muted" data-testid="pipeline-pending-note">
             Waits for an engineer or admin to approve it; it cannot run until then.

@@ -543,9 +543,9 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
           <div className="aws-ResultMessage">{result.message}</div>
           {result.ok && result.approval === 'pending' && (
             <div className="aws-ResultNote" data-testid="schedule-pending">
-              The test run passed. An engineer or admin approves it before it runs
-              (the Pipelines panel shows it as <b>Pending review</b> until then). It
-              is private until you share it from the Pipelines panel.
+              The Pipelines panel shows it as <b>Pending review</b> until an engineer
+              or admin approves it; then it runs. Its reports are private until you
+              share them from the Pipelines panel.
             </div>
           )}
           <div className="aws-ResultLinks">
