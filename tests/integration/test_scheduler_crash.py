@@ -61,7 +61,7 @@ def _setup(tmp_path: Path, retries: int) -> tuple[Settings, Path, list[datetime]
 
 
 def _start(
-    tmp_path: Path, settings: Settings, root: Path, crash: str | None
+    tmp_path: Path, settings: Settings, root: Path, crash: str | None, stale: float = STALE
 ) -> subprocess.Popen[bytes]:
     script = tmp_path / "run_scheduler.py"
     script.write_text(SCRIPT)
@@ -71,7 +71,7 @@ def _start(
     log = open(tmp_path / f"scheduler-{crash or 'restart'}.log", "wb")  # noqa: SIM115
     with log:
         return subprocess.Popen(
-            [sys.executable, str(script), str(settings.home), str(root), str(STALE)],
+            [sys.executable, str(script), str(settings.home), str(root), str(stale)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -84,7 +84,8 @@ def _start(
         ("after_create_run", 0, False, RunState.SUCCEEDED),
         ("after_claim", 1, True, RunState.SUCCEEDED),
         ("mid_attempt", 1, True, RunState.SUCCEEDED),
-        ("mid_attempt", 0, True, RunState.FAILED),
+        # the kernel died with the scheduler: not the task's fault, no retry is used
+        ("mid_attempt", 0, True, RunState.SUCCEEDED),
         # the other runs' attempts may be orphaned too: retries let them finish
         ("before_finish_run", 1, None, RunState.SUCCEEDED),
     ],
@@ -136,10 +137,44 @@ def test_restart_after_sigkill(
                 AttemptState.LOST,
                 AttemptState.SUCCEEDED,
             ]
+        said = [e.message for e in crashed.events if "lost" in e.message]
+        assert len(said) == 1 and "without using one of its retries" in said[0], said
         assert crashed.run.state == final
         others = [d for d in details if d is not crashed]
         assert all(d.run.state == RunState.SUCCEEDED for d in others)
     else:
         assert orphaned is None or lost == []
         assert {d.run.state for d in details} == {final}
+    store.close()
+
+
+def test_a_quick_restart_requeues_its_own_orphans_at_once(tmp_path: Path) -> None:
+    """Killed mid-attempt, restarted at once with a 120 s stale window: the new process sees
+    that the attempts' scheduler (same host, its pid gone) is dead and requeues them now."""
+    settings, root, _ = _setup(tmp_path, retries=0)
+    proc = _start(tmp_path, settings, root, "mid_attempt", stale=120)
+    assert proc.wait(90) == -signal.SIGKILL, (tmp_path / "scheduler-mid_attempt.log").read_text()
+    store = RunStore.open(settings)
+    restarted = _start(tmp_path, settings, root, None, stale=120)
+    try:
+        deadline = time.monotonic() + 60  # well inside the stale window
+        while True:
+            runs = store.list_runs(pipeline="daily")
+            if len(runs) == 3 and all(r.state.finished for r in runs):
+                break
+            if time.monotonic() > deadline:
+                log = (tmp_path / "scheduler-restart.log").read_text()
+                pytest.fail(f"orphans not requeued at once: {runs}\n{log}")
+            time.sleep(0.2)
+    finally:
+        restarted.send_signal(signal.SIGINT)
+        try:
+            restarted.wait(30)
+        except subprocess.TimeoutExpired:
+            restarted.kill()
+            restarted.wait()
+    details = [store.get_run_detail(r.run_id) for r in store.list_runs(pipeline="daily")]
+    assert {d.run.state for d in details} == {RunState.SUCCEEDED}  # retries: 0, yet no failure
+    lost = [a for d in details for a in d.attempts if a.state == AttemptState.LOST]
+    assert len(lost) == 1 and "is no longer running" in (lost[0].error or ""), lost
     store.close()

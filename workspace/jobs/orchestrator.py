@@ -45,6 +45,20 @@ HANDLER_SUFFIX = ".on_failure"
 #: Parameters an ``on_failure`` notebook may declare to learn what failed.
 HANDLER_PARAMETERS = ("failed_task", "failed_error", "failed_report", "failed_run_id")
 Progress = Callable[[str], None]
+#: Attempts of one task (per repair generation) lost to the infrastructure that are retried
+#: without using the task's retries: a scheduler that stopped under it. Losses beyond this
+#: count as failures.
+INFRA_RETRIES = 3
+
+
+def spent_retries(failures: int, lost: int) -> int:
+    """Retries a task has used: its failed or timed-out attempts, plus the attempts lost to
+    the infrastructure beyond the free :data:`INFRA_RETRIES`.
+
+    >>> spent_retries(0, 3), spent_retries(1, 5)
+    (0, 3)
+    """
+    return failures + max(0, lost - INFRA_RETRIES)
 
 
 @dataclass
@@ -320,8 +334,12 @@ class RunDriver:
         handler = r.name.endswith(HANDLER_SUFFIX)
         task = self.pipeline.task(r.name.removesuffix(HANDLER_SUFFIX))
         retries = self.pipeline.retries_for(task)
+        failures, lost = self.store.retry_counts(self.run_id, r.task_key)
+        # the task's retries are spent on its own failures only (see spent_retries)
         retry = (
-            not handler and result.status in ("failed", "timed_out") and r.number <= retries.count
+            not handler
+            and result.status in ("failed", "timed_out")
+            and spent_retries(failures, lost) < retries.count
         )
         report = str(result.report) if result.report else None
         self.store.finish_attempt(

@@ -7,8 +7,11 @@ Each iteration (:meth:`Scheduler.tick_once`):
 2. creates the run of every due schedule tick (``create_scheduled_run`` is idempotent, so a
    crash between two ticks never duplicates or loses a run);
 3. creates one run per successful upstream run for pipelines with ``after:``;
-4. settles attempts whose heartbeat is stale (their scheduler died): requeued if the task has
-   retries left, else failed; running runs without a driver in this process are adopted;
+4. settles orphaned attempts: their heartbeat is stale, or the earlier scheduler process on
+   this host that ran them is gone (found at once after a restart). Their kernel died with
+   that scheduler, so they are queued again without using the task's retries (at most
+   ``INFRA_RETRIES`` times per task; later losses use its retries, then fail it); running
+   runs without a driver in this process are adopted;
 5. starts queued runs within ``max_active_runs`` and steps every run's
    :class:`~workspace.jobs.orchestrator.RunDriver` (the executor runs the notebooks);
 6. emits failure/success/SLA events once per run through :meth:`Scheduler.on_event`; their
@@ -28,6 +31,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +44,7 @@ from typing import Any
 from workspace.jobs.alerts import ALERTS_FILE
 from workspace.jobs.executors import Executor, get_executor
 from workspace.jobs.models import (
+    Attempt,
     InvalidTransitionError,
     PipelinePausedError,
     Run,
@@ -46,7 +52,7 @@ from workspace.jobs.models import (
     Trigger,
 )
 from workspace.jobs.models import Pipeline as PipelineRecord
-from workspace.jobs.orchestrator import HANDLER_SUFFIX, RunDriver
+from workspace.jobs.orchestrator import HANDLER_SUFFIX, INFRA_RETRIES, RunDriver, spent_retries
 from workspace.jobs.schedule import due_ticks
 from workspace.jobs.scheduler_crash import crash_point, crash_store
 from workspace.jobs.scheduler_events import AlertSender, EventKind, EventTracker
@@ -59,6 +65,17 @@ __all__ = ["Scheduler", "SchedulerError", "TickReport"]
 
 log = logging.getLogger(__name__)
 _MANY = 10_000
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (it may belong to another user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass
@@ -333,24 +350,16 @@ class Scheduler:
         return {r.attempt_id for d in self._drivers.values() for r in d._running.values()}
 
     def _settle_orphans_and_adopt(self) -> list[Run]:
-        orphans = self.store.find_orphaned_attempts(self.stale_after)
-        if orphans:
-            own = self._own_attempts()
-            for attempt in orphans:
-                if attempt.attempt_id in own:  # our loop was slow: we are alive
-                    self.store.heartbeat(attempt.attempt_id)
-                    continue
-                run = self.store.get_run(attempt.run_id)
-                name = attempt.task_key.split("[")[0]
-                if self._can_retry(run, attempt.task_key, attempt.number) and self.store.requeue(
-                    attempt.attempt_id, stale_after=self.stale_after
-                ):
-                    log.warning("attempt %d of %s lost; retrying", attempt.attempt_id, name)
-                    self._report.requeued.append(attempt.attempt_id)
-            failed = self.store.fail_orphaned_attempts(self.stale_after)
-            for attempt in failed:
-                log.warning("attempt %d of run %s lost; failed", attempt.attempt_id, attempt.run_id)
-                self._report.failed_orphans.append(attempt.attempt_id)
+        orphans = {a.attempt_id: a for a in self.store.find_orphaned_attempts(self.stale_after)}
+        stale = set(orphans)
+        own = self._own_attempts()
+        for attempt in self._left_by_a_dead_scheduler(own):
+            orphans.setdefault(attempt.attempt_id, attempt)
+        for attempt in orphans.values():
+            if attempt.attempt_id in own:  # our loop was slow: we are alive
+                self.store.heartbeat(attempt.attempt_id)
+                continue
+            self._settle_orphan(attempt, stale=attempt.attempt_id in stale)
         running = self.store.list_runs(states=[RunState.RUNNING], limit=_MANY)
         for run in running:
             if run.run_id not in self._drivers and self._drive(run):
@@ -358,12 +367,72 @@ class Scheduler:
                 self._report.adopted.append(run.run_id)
         return running
 
-    def _can_retry(self, run: Run, task_key: str, number: int) -> bool:
+    def _left_by_a_dead_scheduler(self, own: set[int]) -> list[Attempt]:
+        """Running attempts of an earlier scheduler process on this host that is gone (a
+        quick restart after kill -9): settled at once, not after the stale window."""
+        host, me = socket.gethostname(), os.getpid()
+        found = []
+        for attempt in self.store.running_attempts():
+            where, _, pid = (attempt.worker or "").rpartition(":")
+            if attempt.attempt_id in own or where != host or not pid.isdigit():
+                continue
+            if int(pid) != me and not _alive(int(pid)):
+                found.append(attempt)
+        return found
+
+    def _settle_orphan(self, attempt: Attempt, *, stale: bool) -> None:
+        """Queue an orphaned attempt's task again, or fail it when it cannot run again.
+
+        Its kernel died with its scheduler (as on a SIGTERM stop, which requeues), so the
+        loss is not the task's fault: up to ``INFRA_RETRIES`` losses per task are retried
+        without using the task's retries; later ones use them.
+        """
+        run = self.store.get_run(attempt.run_id)
         spec = self.catalog.pipelines.get(run.pipeline)
-        if spec is None or run.state != RunState.RUNNING or task_key.endswith(HANDLER_SUFFIX):
-            return False
-        task = next((t for t in spec.tasks if t.name == task_key.split("[")[0]), None)
-        return task is not None and number <= spec.retries_for(task).count
+        name = attempt.task_key.split("[")[0]
+        failures, lost = self.store.retry_counts(attempt.run_id, attempt.task_key)
+        can_run = spec is not None and run.state == RunState.RUNNING
+        free = can_run and lost < INFRA_RETRIES
+        retry = free
+        if (
+            can_run
+            and not free
+            and spec is not None
+            and not attempt.task_key.endswith(HANDLER_SUFFIX)
+        ):
+            task = next((t for t in spec.tasks if t.name == name), None)
+            count = spec.retries_for(task).count if task is not None else 0
+            retry = spent_retries(failures, lost + 1) <= count
+        how = (
+            f"heartbeat lost (last at {attempt.heartbeat_at.isoformat()})"
+            if stale
+            else f"its scheduler ({attempt.worker}) is no longer running"
+        )
+        what = f"attempt {attempt.number} lost: {how}; its kernel stopped with it"
+        if free:
+            event = (
+                f"{what}. Not the task's fault: it runs again without using one of its retries "
+                f"(infrastructure retry {lost + 1} of {INFRA_RETRIES})."
+            )
+        elif retry:
+            event = f"{what}. The task runs again (this used one of its retries)."
+        else:
+            event = f"{what}. The task failed: no retries left, or its run has ended."
+        done = self.store.abandon_attempt(
+            attempt.attempt_id,
+            requeue=retry,
+            error=how,
+            event=event,
+            stale_after=self.stale_after if stale else None,
+        )
+        if done is None:
+            return  # it sent a heartbeat meanwhile
+        if retry:
+            log.warning("attempt %d of %s lost (%s); queued again", attempt.attempt_id, name, how)
+            self._report.requeued.append(attempt.attempt_id)
+        else:
+            log.warning("attempt %d of run %s lost; failed", attempt.attempt_id, attempt.run_id)
+            self._report.failed_orphans.append(attempt.attempt_id)
 
     def _drive(self, run: Run) -> bool:
         spec = self.catalog.pipelines.get(run.pipeline)

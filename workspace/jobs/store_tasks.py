@@ -393,8 +393,15 @@ class RunLifecycleMixin(TableWritesMixin, StoreRows):
         ).fetchall()
         return [_attempt(r) for r in rows]
 
-    def _abandon(self, con: sqlite3.Connection, attempt: Attempt, task_state: TaskState) -> None:
-        message = f"heartbeat lost (last at {attempt.heartbeat_at.isoformat()})"
+    def _abandon(
+        self,
+        con: sqlite3.Connection,
+        attempt: Attempt,
+        task_state: TaskState,
+        message: str | None = None,
+        event: str | None = None,
+    ) -> None:
+        message = message or f"heartbeat lost (last at {attempt.heartbeat_at.isoformat()})"
         con.execute(
             "UPDATE attempts SET state = 'lost', finished_at = ?, error = ? WHERE attempt_id = ?",
             (self._now(), message, attempt.attempt_id),
@@ -402,8 +409,59 @@ class RunLifecycleMixin(TableWritesMixin, StoreRows):
         con.execute("DELETE FROM pool_slots WHERE attempt_id = ?", (attempt.attempt_id,))
         task = self._require_task(con, attempt.run_id, attempt.task_key)
         self._set_task(con, task, task_state, message)
-        self._event(con, attempt.run_id, f"attempt {attempt.number} {message}; task {task_state}",
+        self._event(con, attempt.run_id,
+                    event or f"attempt {attempt.number} {message}; task {task_state}",
                     task_key=attempt.task_key, level="warning")  # fmt: skip
+
+    def retry_counts(self, run_id: str, task_key: str) -> tuple[int, int]:
+        """``(failures, lost)`` among a task's finished attempts in the run's current repair
+        generation: attempts that failed or timed out, and attempts lost to the
+        infrastructure (a scheduler that stopped, a kernel that did not start).
+
+        The orchestrator spends the task's ``retries`` on failures only; lost attempts are
+        retried on their own, bounded budget.
+        """
+        with self._tx(write=False) as con:
+            run = self._require_run(con, run_id)
+            row = con.execute(
+                "SELECT count(*) FILTER (WHERE state IN ('failed', 'timed_out')), "
+                "count(*) FILTER (WHERE state = 'lost') FROM attempts "
+                "WHERE run_id = ? AND task_key = ? AND repair_generation = ?",
+                (run_id, task_key, run.repair_generation),
+            ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def abandon_attempt(
+        self,
+        attempt_id: int,
+        *,
+        requeue: bool,
+        error: str,
+        event: str | None = None,
+        stale_after: timedelta | None = None,
+    ) -> Attempt | None:
+        """Mark a running attempt ``lost`` with ``error``; queue its task again (``requeue``)
+        or fail it. ``event`` is the line for the run's history (default: from ``error``).
+
+        With ``stale_after``, nothing happens (None) if the attempt sent a heartbeat since.
+        """
+        with self._tx() as con:
+            attempt = self._require_attempt(con, attempt_id)
+            if attempt.state != AttemptState.RUNNING:
+                raise InvalidTransitionError(f"attempt {attempt_id}", attempt.state, "lost")
+            if stale_after is not None and attempt.heartbeat_at >= self.clock() - stale_after:
+                return None
+            state = TaskState.QUEUED if requeue else TaskState.FAILED
+            self._abandon(con, attempt, state, error, event)
+            return self._require_attempt(con, attempt_id)
+
+    def running_attempts(self) -> list[Attempt]:
+        """Every running attempt (of any run), oldest first."""
+        with self._tx(write=False) as con:
+            rows = con.execute(
+                "SELECT * FROM attempts WHERE state = 'running' ORDER BY attempt_id"
+            ).fetchall()
+        return [_attempt(r) for r in rows]
 
     def fail_orphaned_attempts(self, stale_after: timedelta) -> list[Attempt]:
         """Mark orphaned attempts ``lost`` and their tasks ``failed``; returns them."""
