@@ -10,6 +10,10 @@ pipeline run stops there); ``%tb`` shows the full traceback when it is needed.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
+import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,6 +29,47 @@ def configure_altair() -> None:
     import altair as alt
 
     alt.renderers.enable("mimetype")
+
+
+class _WhenImported(importlib.abc.MetaPathFinder):
+    """Runs ``callback`` right after the module ``name`` is first imported.
+
+    Importing altair takes 1.5-2 s of CPU; a kernel that never draws a chart should not pay
+    it at start (pipeline kernels start by the dozen on a busy machine).
+    """
+
+    def __init__(self, name: str, callback: Callable[[], None]) -> None:
+        self.name, self.callback = name, callback
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)  # once; the regular finders locate the module
+        spec = importlib.util.find_spec(fullname)
+        loader = getattr(spec, "loader", None)
+        if spec is None or loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        exec_module, callback = loader.exec_module, self.callback
+
+        class _Loader(importlib.abc.Loader):
+            def create_module(self, spec: Any) -> Any:
+                return loader.create_module(spec)
+
+            def exec_module(self, module: Any) -> None:
+                exec_module(module)
+                sys.modules[fullname] = module  # callback may import it by name
+                callback()
+
+        spec.loader = _Loader()
+        return spec
+
+
+def configure_altair_when_imported() -> None:
+    """:func:`configure_altair` now if altair is loaded, else as soon as a cell imports it."""
+    if "altair" in sys.modules:
+        configure_altair()
+    elif not any(isinstance(f, _WhenImported) for f in sys.meta_path):
+        sys.meta_path.insert(0, _WhenImported("altair", configure_altair))
 
 
 def error_lines(exc: BaseException) -> list[str]:
@@ -66,4 +111,4 @@ def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Load the workspace into a kernel: ``%%sql``, ``ws``, offline charts, clear errors."""
     ipython.run_line_magic("load_ext", "workspace.sql")
     quiet_workspace_errors(ipython)
-    configure_altair()
+    configure_altair_when_imported()

@@ -4,6 +4,7 @@ state in the real run store."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,3 +203,80 @@ tasks:
         "fragile": ["failed", "succeeded"],  # history kept
         "after": ["succeeded"],
     }
+
+
+def _flaky_kernel(tmp_path: Path, fails: int) -> Path:
+    """A kernel spec ``flaky`` whose first ``fails`` starts die before answering."""
+    counter = tmp_path / "kernel-starts"
+    code = (
+        "import os, sys\n"
+        f"p = {str(counter)!r}\n"
+        "n = int(open(p).read()) if os.path.exists(p) else 0\n"
+        "open(p, 'w').write(str(n + 1))\n"
+        f"if n < {fails}: sys.exit(3)\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'ipykernel_launcher', '-f', sys.argv[1]])"
+    )
+    spec = tmp_path / "jupyter" / "kernels" / "flaky"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-c", code, "{connection_file}"],
+                "display_name": "flaky",
+                "language": "python",
+            }
+        )
+    )
+    return counter
+
+
+def test_a_kernel_that_does_not_start_is_retried_without_using_retries(
+    tmp_path: Path,
+    store: RunStore,
+    executor: SubprocessExecutor,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from workspace.jobs import orchestrator
+
+    monkeypatch.setattr(orchestrator, "INFRA_BACKOFF", 0.0, raising=False)
+    counter = _flaky_kernel(tmp_path, fails=2)
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    folder = _pipeline(
+        tmp_path,
+        "defaults: {kernel: flaky, retries: 0}\ntasks: [{name: a, notebook: a.ipynb}]\n",
+        {"a.ipynb": ("", "print('ran')")},
+    )
+    _, detail = _run(folder, store, executor, settings)
+    assert counter.read_text() == "3"
+    assert detail.run.state == RunState.SUCCEEDED, detail.attempts  # retries: 0, yet it ran
+    assert [a.state for a in detail.attempts] == ["lost", "lost", "succeeded"]
+    assert all("The kernel did not start" in (a.error or "") for a in detail.attempts[:2])
+    said = [e.message for e in detail.events if "infrastructure" in e.message]
+    assert len(said) == 2 and "without using one of its retries" in said[0]
+    assert "infrastructure retry 2 of 3" in said[1]
+
+
+def test_kernel_start_failures_are_bounded(
+    tmp_path: Path,
+    store: RunStore,
+    executor: SubprocessExecutor,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from workspace.jobs import orchestrator
+
+    monkeypatch.setattr(orchestrator, "INFRA_BACKOFF", 0.0, raising=False)
+    _flaky_kernel(tmp_path, fails=100)
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    folder = _pipeline(
+        tmp_path,
+        "defaults: {kernel: flaky, retries: {count: 1, backoff: 0.1s}}\n"
+        "tasks: [{name: a, notebook: a.ipynb}]\n",
+        {"a.ipynb": ("", "print('ran')")},
+    )
+    _, detail = _run(folder, store, executor, settings)
+    assert detail.run.state == RunState.FAILED
+    # 3 free infrastructure retries, then the task's own retry, then it fails
+    assert [a.state for a in detail.attempts] == ["lost"] * 3 + ["failed", "failed"]
+    assert "The kernel did not start" in (detail.attempts[-1].error or "")

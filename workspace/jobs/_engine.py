@@ -57,6 +57,7 @@ class Control:
         self.cancel_event = cancel_event
         self.cancel_file = cancel_file
         self.reason: str | None = None  # "cancelled" | "timed_out" once the watchdog fired
+        self.kernel_ready = False  # the kernel answered kernel_info: it started
         self.nb: NotebookNode | None = None
         self.current_cell: int | None = None
         self.pid: int | None = None
@@ -182,6 +183,13 @@ class _Client(PapermillNotebookClient):
         self.ws_control.kernel_started(self.km)
 
     start_new_kernel = run_sync(async_start_new_kernel)
+
+    async def async_start_new_kernel_client(self) -> Any:
+        kc = await super().async_start_new_kernel_client()  # waits for kernel_info
+        self.ws_control.kernel_ready = True
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int, *a: Any, **kw: Any):
         self.ws_control.current_cell = cell_index

@@ -158,7 +158,9 @@ class AttemptResult:
     ``error`` is a one-line message for people; ``cell_index``/``cell_source`` locate the
     failing cell (index in the executed notebook), ``ename``/``evalue`` the exception.
     ``writes`` are the lake writes the notebook committed, in order (also when it failed
-    later: a committed write stays).
+    later: a committed write stays). ``infrastructure`` is True when the attempt failed
+    before running any of the notebook because its kernel did not start: not the task's
+    fault, so it is retried without using up the task's retries.
     """
 
     status: Status
@@ -174,6 +176,7 @@ class AttemptResult:
     cell_source: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
     writes: list[TableWrite] = field(default_factory=list)
+    infrastructure: bool = False
 
     @property
     def ok(self) -> bool:

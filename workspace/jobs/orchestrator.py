@@ -46,9 +46,11 @@ HANDLER_SUFFIX = ".on_failure"
 HANDLER_PARAMETERS = ("failed_task", "failed_error", "failed_report", "failed_run_id")
 Progress = Callable[[str], None]
 #: Attempts of one task (per repair generation) lost to the infrastructure that are retried
-#: without using the task's retries: a scheduler that stopped under it. Losses beyond this
-#: count as failures.
+#: without using the task's retries: a scheduler that stopped under it, a kernel that did
+#: not start. Losses beyond this count as failures.
 INFRA_RETRIES = 3
+#: Seconds before the n-th infrastructure retry (times n): a busy machine gets time.
+INFRA_BACKOFF = 5.0
 
 
 def spent_retries(failures: int, lost: int) -> int:
@@ -335,6 +337,9 @@ class RunDriver:
         task = self.pipeline.task(r.name.removesuffix(HANDLER_SUFFIX))
         retries = self.pipeline.retries_for(task)
         failures, lost = self.store.retry_counts(self.run_id, r.task_key)
+        if result.infrastructure and lost < INFRA_RETRIES:
+            self._requeue_infrastructure(r, result, lost + 1)
+            return
         # the task's retries are spent on its own failures only (see spent_retries)
         retry = (
             not handler
@@ -375,6 +380,21 @@ class RunDriver:
                 [NewTask(key=key, name=f"{task.name}{HANDLER_SUFFIX}", item_value=info)],
             )
             self.store.set_task_state(self.run_id, key, TaskState.QUEUED)
+
+    def _requeue_infrastructure(self, r: _Running, result: AttemptResult, nth: int) -> None:
+        """The attempt's kernel did not start: queue the task again, keeping its retries."""
+        error = result.error or "The kernel did not start."
+        self.store.abandon_attempt(
+            r.attempt_id,
+            requeue=True,
+            error=error,
+            event=f"attempt {r.number} lost: {error} This is an infrastructure failure, not "
+            f"the task's: it runs again without using one of its retries (infrastructure "
+            f"retry {nth} of {INFRA_RETRIES}).",
+        )
+        delay = INFRA_BACKOFF * nth
+        self._not_before[r.task_key] = time.monotonic() + delay
+        self.say(f"  {r.task_key}: attempt {r.number}: {error}; retrying in {delay:g}s")
 
     def _maybe_finish(self, detail: RunDetail, states: Mapping[str, str | None]) -> bool:
         if self._running or any(t.state in ("pending", "queued", "running") for t in detail.tasks):

@@ -363,6 +363,10 @@ def _execute(
     except Exception as exc:  # kernel start failures, I/O errors: never a success
         status, info = "failed", _cell_info(control, control.current_cell)
         info["error"] = f"The run failed: {type(exc).__name__}: {exc}"
+        if not control.kernel_ready and control.reason is None:
+            # e.g. nbclient's "Kernel didn't respond in 60 seconds": an infrastructure failure
+            info["infrastructure"] = True
+            info["error"] = f"The kernel did not start: {type(exc).__name__}: {exc}"
         log.warning("attempt of %s failed outside a cell", context.task, exc_info=True)
     return status, info
 
