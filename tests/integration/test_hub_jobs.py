@@ -35,6 +35,7 @@ SLEEP = 12  # seconds the notebook sleeps between its start mark and its output
 def _setup(scheduled: Path) -> None:
     marks = scheduled.parent / "marks"
     marks.mkdir()
+    marks.chmod(0o777)  # pipeline code runs as the ws-runner account, not as root
     write_pipeline(
         scheduled,
         PIPELINE,
