@@ -105,6 +105,11 @@ tasks:
         "fanout[2]": "succeeded",
         "summary": "succeeded",
     }
+    reasons = {t.task_key: t.reason for t in detail.tasks}
+    assert reasons["publish"] == "run_if: gate.passed == True is false (gate.passed was False)"
+    assert reasons["after_publish"] == (
+        "upstream skipped: publish (run_if: all_success needs success)"
+    )
     outputs = {t.task_key: t.outputs for t in detail.tasks}
     assert outputs["summary"] == {"total": 14} and outputs["gate"] == {"passed": False}
     assert detail.run.state == RunState.SUCCEEDED
@@ -157,10 +162,12 @@ tasks:
     assert detail.run.state == RunState.FAILED
     broken = [a for a in detail.attempts if a.task_key == "broken"]
     assert (
-        len(broken) == 1 and broken[0].failing_cell == 1 and "ValueError" in (broken[0].error or "")
+        len(broken) == 1 and broken[0].failing_cell == 2 and "ValueError" in (broken[0].error or "")
     )
     flaky_attempts = [a for a in detail.attempts if a.task_key == "flaky"]
     assert [str(a.state) for a in flaky_attempts] == ["failed", "succeeded"]
+    for a in detail.attempts:  # every attempt records its log (Dask ones too: executors.py)
+        assert a.log_path and a.log_path.endswith("runner.log") and Path(a.log_path).is_file()
 
 
 def test_repair_reruns_only_failed_tasks_and_dependents_under_the_same_run(

@@ -80,7 +80,7 @@ def notebook_text(path: Path) -> str:
     Examples
     --------
     >>> notebook_text(Path("executed.ipynb"))  # doctest: +SKIP
-    '[cell 2]\\nloaded 1500 rows\\n'
+    '[cell 3]\\nloaded 1500 rows\\n'
     """
     nb: dict[str, Any] = json.loads(path.read_text("utf-8"))
     parts: list[str] = []
@@ -92,7 +92,7 @@ def notebook_text(path: Path) -> str:
         if not {"papermill-error-cell-tag", "injected-parameters"}
         & set(c.get("metadata", {}).get("tags", []))
     ]
-    for index, cell in enumerate(cells):
+    for index, cell in enumerate(cells, 1):  # 1-based, as people count cells
         chunk: list[str] = []
         for out in cell.get("outputs", []) or []:
             if out.get("output_type") == "stream":

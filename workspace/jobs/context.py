@@ -156,7 +156,8 @@ class AttemptResult:
     """How one attempt ended. ``status`` is never ``"succeeded"`` after any failure.
 
     ``error`` is a one-line message for people; ``cell_index``/``cell_source`` locate the
-    failing cell (index in the executed notebook), ``ename``/``evalue`` the exception.
+    failing cell (``cell_index`` is 1-based, counted in the notebook the user wrote, as in
+    "cell 3"), ``ename``/``evalue`` the exception.
     ``writes`` are the lake writes the notebook committed, in order (also when it failed
     later: a committed write stays). ``infrastructure`` is True when the attempt failed
     before running any of the notebook because its kernel did not start: not the task's

@@ -127,6 +127,42 @@ def decide(
     return "run"
 
 
+def explain(
+    task: Task,
+    upstream_states: Mapping[str, str | None],
+    outputs: Mapping[str, Sequence[Mapping[str, Any]]],
+    decision: Decision,
+) -> str:
+    """Why :func:`decide` said ``skip`` or ``upstream_failed``: the rule, and what it saw.
+
+    Examples
+    --------
+    >>> from workspace.jobs.spec import Task
+    >>> t = Task(name="b", notebook="b.ipynb", depends_on=["a"],
+    ...          run_if={"output": "a.passed", "op": "==", "value": True})
+    >>> explain(t, {"a": "succeeded"}, {"a": [{"passed": False}]}, "skip")
+    'run_if: a.passed == True is false (a.passed was False)'
+    """
+    rule = task.run_if
+    states = {d: upstream_states.get(d) for d in task.depends_on}
+    listed = ", ".join(f"{d}: {s}" for d, s in states.items())
+    if decision == "upstream_failed":
+        failed = [d for d, s in states.items() if s in FAILED]
+        return f"upstream {'task' if len(failed) == 1 else 'tasks'} did not succeed ({listed})"
+    if rule == "any_failed":
+        return f"run_if: any_failed, but no upstream task failed ({listed})"
+    skipped = [d for d, s in states.items() if s == "skipped"]
+    if skipped:
+        return f"upstream skipped: {', '.join(skipped)} (run_if: all_success needs success)"
+    if isinstance(rule, OutputCondition):
+        seen = [out.get(rule.name) for out in outputs.get(rule.task, [])]
+        shown = repr(seen[0]) if len(seen) == 1 else f"{seen!r} (one per item)"
+        return (
+            f"run_if: {rule.output} {rule.op} {rule.value!r} is false ({rule.output} was {shown})"
+        )
+    return f"run_if: {rule}"
+
+
 def expand_items(task: Task, run_query: Callable[[str], list[tuple[Any, ...]]]) -> list[Any]:
     """The items a ``for_each`` task fans out over (``[None]`` for a plain task).
 

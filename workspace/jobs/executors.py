@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
@@ -30,6 +32,8 @@ from workspace.jobs.errors import ExecutorError
 __all__ = ["DaskExecutor", "Executor", "SubprocessExecutor", "executor_names", "get_executor"]
 
 CANCEL_FILE = "CANCEL"
+#: The attempt's log in its folder (the run store records its path as ``log_path``).
+RUNNER_LOG = "runner.log"
 
 
 def _failed(spec: AttemptSpec, message: str, status: str = "failed") -> AttemptResult:
@@ -129,7 +133,7 @@ class SubprocessExecutor(Executor):
     def _submit(self, spec: AttemptSpec) -> _ProcHandle:
         path = spec.attempt_dir / "attempt.json"
         path.write_text(json.dumps(spec.to_dict()))
-        log = open(spec.attempt_dir / "runner.log", "wb")  # noqa: SIM115 - owned by the child
+        log = open(spec.attempt_dir / RUNNER_LOG, "wb")  # noqa: SIM115 - owned by the child
         with log:
             proc = subprocess.Popen(
                 [self.python, "-m", "workspace.jobs.runner", str(path)],
@@ -157,7 +161,7 @@ class SubprocessExecutor(Executor):
         return _failed(
             handle.spec,
             f"The runner process exited with code {code} without a result; see "
-            f"{handle.spec.attempt_dir / 'runner.log'}.",
+            f"{handle.spec.attempt_dir / RUNNER_LOG}.",
         )
 
     def _cancel(self, handle: _ProcHandle) -> None:
@@ -174,10 +178,38 @@ class SubprocessExecutor(Executor):
                 handle.proc.wait()
 
 
+class _ThisThread(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ident = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread == self.ident
+
+
 def _run_on_worker(spec_data: dict[str, Any]) -> dict[str, Any]:
+    """Run one attempt on a Dask worker, logging to ``runner.log`` in its folder like the
+    subprocess executor (the worker's other tasks run in other threads: not logged)."""
     from workspace.jobs.runner import run_spec
 
-    return run_spec(AttemptSpec.from_dict(spec_data)).to_dict()
+    spec = AttemptSpec.from_dict(spec_data)
+    spec.attempt_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(spec.attempt_dir / RUNNER_LOG, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_ThisThread())
+    loggers = [logging.getLogger(name) for name in ("workspace", "papermill", "nbclient")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        logging.getLogger("workspace.jobs.runner").warning(
+            "attempt %s of %s/%s on Dask worker pid %d",
+            spec.context.attempt, spec.context.pipeline, spec.context.task, os.getpid(),
+        )  # fmt: skip
+        return run_spec(spec).to_dict()
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+        handler.close()
 
 
 class _DaskHandle:

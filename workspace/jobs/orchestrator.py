@@ -26,7 +26,7 @@ from typing import Any
 
 from workspace.jobs import dag
 from workspace.jobs.context import AttemptResult, AttemptSpec, RunContext
-from workspace.jobs.executors import Executor
+from workspace.jobs.executors import RUNNER_LOG, Executor
 from workspace.jobs.isolation import (
     pipeline_sandbox_user,
     prepare_pipeline_sandbox,
@@ -221,9 +221,10 @@ class RunDriver:
                 state = TaskState.SKIPPED if decision == "skip" else TaskState.UPSTREAM_FAILED
                 if not existing:
                     self._add(task.name, [NewTask(key=task.name, name=task.name)])
+                why = dag.explain(task, states, outputs, decision)
                 for key in pending or [task.name]:
-                    self.store.set_task_state(self.run_id, key, state, reason=f"run_if: {decision}")
-                self.say(f"  {task.name}: {state}")
+                    self.store.set_task_state(self.run_id, key, state, reason=why)
+                self.say(f"  {task.name}: {state}: {why}")
                 continue
             if existing:  # repaired (or pre-created) rows: run them again
                 for key in pending:
@@ -259,12 +260,16 @@ class RunDriver:
             if self._not_before.get(t.task_key, 0.0) > now:
                 continue
             task, notebook, params = self._what_to_run(t, detail, outputs)
+            run = detail.run
+            folder = runs_dir(self.settings) / self.run_id / t.task_key
+            expected = folder / f"g{run.repair_generation}-attempt-{t.attempts + 1}"
             attempt = self.store.claim_task(
                 self.run_id,
                 t.task_key,
                 executor=self.executor.name,
                 worker=self._worker,
                 pid=os.getpid(),
+                log_path=str(expected / RUNNER_LOG),  # every executor writes it (executors.py)
                 pool=task.pool,
                 pool_capacity=self.pools.get(task.pool, 1) if task.pool else None,
                 max_running_tasks=self.pipeline.concurrency,
@@ -272,7 +277,6 @@ class RunDriver:
             )
             if attempt is None:
                 continue  # no free slot in the pool or the pipeline's concurrency
-            run = detail.run
             ctx = RunContext(
                 run_id=self.run_id,
                 pipeline=self.pipeline.name,
@@ -284,10 +288,7 @@ class RunDriver:
                 notebook=notebook,
                 parameters=params,
                 context=ctx,
-                attempt_dir=runs_dir(self.settings)
-                / self.run_id
-                / t.task_key
-                / f"g{run.repair_generation}-attempt-{attempt.number}",
+                attempt_dir=folder / f"g{run.repair_generation}-attempt-{attempt.number}",
                 kernel_name=task.kernel or self.pipeline.defaults.kernel,
                 timeout=self.pipeline.timeout_for(task),
                 env=self._kernel_settings(run.owner).env(),

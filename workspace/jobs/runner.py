@@ -387,7 +387,9 @@ def _cell_info(control: Control, index: int | None) -> dict[str, Any]:
         return {}
     injected = sum("injected-parameters" in _tags(c) for c in cells[:index])
     source = cells[index].source
-    return {"cell_index": index - injected, "cell_source": source[:500]}
+    # numbered as people count the cells of the notebook they wrote: 1-based, without the
+    # injected parameters cell ("cell 3" is the third cell)
+    return {"cell_index": index - injected + 1, "cell_source": source[:500]}
 
 
 def _tags(cell: nbformat.NotebookNode) -> list[str]:

@@ -89,7 +89,9 @@ class RunLifecycleMixin(TableWritesMixin, StoreRows):
                 if active >= max_active_runs:
                     return False
             con.execute(
-                "UPDATE runs SET state = 'running', started_at = ? WHERE run_id = ?",
+                # a repaired run keeps when it first started
+                "UPDATE runs SET state = 'running', started_at = coalesce(started_at, ?) "
+                "WHERE run_id = ?",
                 (self._now(), run_id),
             )
             self._event(con, run_id, "started")

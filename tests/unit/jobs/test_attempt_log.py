@@ -25,5 +25,5 @@ def test_cells_are_numbered_as_in_the_users_notebook(tmp_path: Path) -> None:
     path = tmp_path / "executed.ipynb"
     nbformat.write(nb, path)
     text = notebook_text(path)
-    assert text.startswith("[cell 1]\nloaded 1500 rows\n")
-    assert "[cell 2]\nZeroDivisionError: division by zero" in text
+    assert text.startswith("[cell 2]\nloaded 1500 rows\n")  # 1-based: parameters is cell 1
+    assert "[cell 3]\nZeroDivisionError: division by zero" in text

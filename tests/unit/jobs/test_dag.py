@@ -98,3 +98,28 @@ def test_fan_out_over_a_query_with_a_bound() -> None:
     assert expand_items(task, lambda q: [("a",), ("b",)]) == ["a", "b"]
     with pytest.raises(WorkspaceError, match="3 items, more than max_items=2"):
         expand_items(task, lambda q: [("a",), ("b",), ("c",)])
+
+
+def test_skip_and_upstream_failed_reasons_say_what_was_seen() -> None:
+    from workspace.jobs.dag import explain
+
+    gate = Task(
+        name="publish",
+        notebook="p.ipynb",
+        depends_on=["gate"],
+        run_if={"output": "gate.rows", "op": ">", "value": 10},
+    )
+    assert decide(gate, {"gate": "succeeded"}, {"gate": [{"rows": 3}]}) == "skip"
+    why = explain(gate, {"gate": "succeeded"}, {"gate": [{"rows": 3}]}, "skip")
+    assert why == "run_if: gate.rows > 10 is false (gate.rows was 3)"
+    fan = explain(gate, {"gate": "succeeded"}, {"gate": [{"rows": 30}, {"rows": 3}]}, "skip")
+    assert "(gate.rows was [30, 3] (one per item))" in fan
+    cleanup = Task(name="c", notebook="c.ipynb", depends_on=["a"], run_if="any_failed")
+    assert "no upstream task failed (a: succeeded)" in explain(
+        cleanup, {"a": "succeeded"}, {}, "skip"
+    )
+    plain = Task(name="b", notebook="b.ipynb", depends_on=["a"])
+    assert explain(plain, {"a": "failed"}, {}, "upstream_failed") == (
+        "upstream task did not succeed (a: failed)"
+    )
+    assert "upstream skipped: a" in explain(plain, {"a": "skipped"}, {}, "skip")

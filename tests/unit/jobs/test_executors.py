@@ -98,6 +98,8 @@ def test_dask_executor(tmp_path):
         result = wait(executor, handle, limit=90)
         assert result.status == "succeeded", result.error
         assert result.outputs == {"n": 5}
+        log = (result.attempt_dir / "runner.log").read_text()  # the attempt's log_path
+        assert "on Dask worker pid" in log
         slow = executor.submit(make_spec(tmp_path, "import time\ntime.sleep(60)", "slow"))
         time.sleep(2)
         executor.cancel(slow)

@@ -83,7 +83,7 @@ def test_errors_in_cells_fail_with_the_cell(tmp_path, source, ename, message):
     assert result.status == "failed"
     assert result.ename == ename
     assert message in result.error
-    assert result.cell_index == 2  # the source notebook's index, injected cell not counted
+    assert result.cell_index == 3  # 1-based in the source notebook, injected cell not counted
     assert result.cell_source == source
 
 
@@ -94,7 +94,7 @@ def test_kernel_death_fails(tmp_path):
     assert result.status == "failed"
     assert "kernel died" in result.error and "SIGKILL" in result.error
     assert "memory" in result.error
-    assert result.cell_index == 1
+    assert result.cell_index == 2
     assert result.executed_notebook.exists()
 
 
@@ -113,7 +113,7 @@ def test_cell_timeout(tmp_path):
     result = run(make_nb(tmp_path, "import time\ntime.sleep(60)"), tmp_path, cell_timeout=1)
     assert result.status == "timed_out"
     assert "cell timeout of 1s" in result.error
-    assert result.cell_index == 1
+    assert result.cell_index == 2
     assert time.monotonic() - started < 20
 
 
@@ -122,7 +122,7 @@ def test_notebook_timeout(tmp_path):
     result = run(nb, tmp_path, timeout=4)
     assert result.status == "timed_out"
     assert "timeout of 4s" in result.error
-    assert result.cell_index == 3
+    assert result.cell_index == 4
 
 
 def test_cancel_event_and_cancel_file(tmp_path):

@@ -546,3 +546,14 @@ def test_exactly_one_run_when_processes_race(store: RunStore) -> None:
     runs = store.list_runs(pipeline="sales", limit=1000)
     assert len(runs) == 20 == len({r.scheduled_for for r in runs})
     assert all(len(store.get_run_detail(r.run_id).tasks) == 2 for r in runs)
+
+
+def test_repair_keeps_when_the_run_first_started(store: RunStore, clock: Clock) -> None:
+    run_id = running_run(store, ["a"])
+    started = store.get_run(run_id).started_at
+    run_task(store, run_id, "a", "failed", error="boom")
+    store.finish_run(run_id, "failed")
+    clock.tick(minutes=30)
+    store.repair(run_id)
+    assert store.start_run(run_id)
+    assert store.get_run(run_id).started_at == started
