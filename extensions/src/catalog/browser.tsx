@@ -13,24 +13,12 @@ import {
   closeIcon
 } from '@jupyterlab/ui-components';
 
-import {
-  ILayer,
-  ILayersResponse,
-  ITableItem,
-  ITablesResponse,
-  isAbortError,
-  query,
-  requestAPI
-} from '../api';
-import {
-  ClassificationBadge,
-  EmptyState,
-  ErrorState,
-  PiiBadge,
-  Spinner,
-  formatCount
-} from './components';
-import { catalogIcon, tableIcon } from './icons';
+import { ILayer, ILayersResponse, ITableItem, catalog, isAbortError } from '../api';
+import { EmptyState, ErrorState, Spinner } from '../common/components';
+import { formatCount } from '../common/format';
+import { catalogIcon, tableIcon } from '../common/icons';
+import { ClassificationBadge, PiiBadge } from './badges';
+import { hasPii, matchedLabels, splitTableName, tableTooltip } from './match';
 
 /** Tables fetched per page in the tree and in search results. */
 export const PAGE_SIZE = 200;
@@ -148,7 +136,8 @@ function CatalogBrowser(props: {
   React.useEffect(() => {
     const controller = new AbortController();
     setLayers(prev => ({ status: 'loading', data: prev.data }));
-    requestAPI<ILayersResponse>('catalog/layers', { signal: controller.signal })
+    catalog
+      .layers({ signal: controller.signal })
       .then(data => setLayers({ status: 'ready', data }))
       .catch(error => {
         if (!isAbortError(error)) {
@@ -341,16 +330,11 @@ function usePagedTables(
       moreError: undefined
     }));
     const run = () => {
-      requestAPI<ITablesResponse>(
-        'catalog/tables' +
-          query({
-            layer: params.layer,
-            q: params.q,
-            offset: 0,
-            limit: PAGE_SIZE
-          }),
-        { signal: controller.signal }
-      )
+      catalog
+        .tables(
+          { layer: params.layer, q: params.q, offset: 0, limit: PAGE_SIZE },
+          { signal: controller.signal }
+        )
         .then(page => {
           if (id !== seq.current) {
             return;
@@ -398,16 +382,11 @@ function usePagedTables(
     moreController.current = controller;
     const offset = stateRef.current.items.length;
     setState(prev => ({ ...prev, more: true, moreError: undefined }));
-    requestAPI<ITablesResponse>(
-      'catalog/tables' +
-        query({
-          layer: params.layer,
-          q: params.q,
-          offset,
-          limit: PAGE_SIZE
-        }),
-      { signal: controller.signal }
-    )
+    catalog
+      .tables(
+        { layer: params.layer, q: params.q, offset, limit: PAGE_SIZE },
+        { signal: controller.signal }
+      )
       .then(page => {
         if (id !== seq.current) {
           return;
@@ -608,10 +587,6 @@ function SearchResults(props: {
   );
 }
 
-function hasPii(item: ITableItem): boolean {
-  return (item.tags || []).some(t => t.toLowerCase() === 'pii');
-}
-
 export function TableRow(props: {
   item: ITableItem;
   showLayer: boolean;
@@ -619,17 +594,9 @@ export function TableRow(props: {
   selected: boolean;
 }): JSX.Element {
   const { item, showLayer } = props;
-  const dot = item.name.indexOf('.');
-  const short = dot >= 0 ? item.name.slice(dot + 1) : item.name;
-  const tooltip = [
-    item.name,
-    item.description || 'No description',
-    item.owner ? `Owner: ${item.owner}` : '',
-    item.tags && item.tags.length ? `Tags: ${item.tags.join(', ')}` : ''
-  ]
-    .filter(Boolean)
-    .join('\n');
-  const matched = (item.matched || []).filter(Boolean);
+  const { prefix, short } = splitTableName(item.name);
+  const tooltip = tableTooltip(item);
+  const matched = matchedLabels(item);
   return (
     <div
       className={`aw-TableRow${props.selected ? ' aw-mod-selected' : ''}${
@@ -652,9 +619,7 @@ export function TableRow(props: {
       <div className="aw-TableRow-main">
         <tableIcon.react tag="span" className="aw-TableRow-icon" />
         <span className="aw-TableRow-name">
-          {showLayer && dot >= 0 ? (
-            <span className="aw-TableRow-layer">{item.name.slice(0, dot + 1)}</span>
-          ) : null}
+          {showLayer && prefix ? <span className="aw-TableRow-layer">{prefix}</span> : null}
           {short}
         </span>
         {hasPii(item) ? <PiiBadge /> : null}

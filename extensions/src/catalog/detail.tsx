@@ -19,18 +19,11 @@ import {
   ITableDetail,
   ITableProfile,
   IWriter,
-  isAbortError,
-  query,
-  requestAPI,
-  tablePath
+  catalog,
+  isAbortError
 } from '../api';
+import { EmptyState, ErrorState, Spinner } from '../common/components';
 import {
-  ClassificationBadge,
-  EmptyState,
-  ErrorState,
-  LayerChip,
-  PiiBadge,
-  Spinner,
   formatBytes,
   formatCount,
   formatNumber,
@@ -39,8 +32,9 @@ import {
   formatTimeLong,
   formatValue,
   isNumericType
-} from './components';
-import { tableIcon } from './icons';
+} from '../common/format';
+import { tableIcon } from '../common/icons';
+import { ClassificationBadge, LayerChip, PiiBadge } from './badges';
 
 /** Rows per preview page. */
 export const PREVIEW_PAGE = 50;
@@ -128,9 +122,8 @@ function TableDetail(props: {
   React.useEffect(() => {
     const controller = new AbortController();
     setLoading(true);
-    requestAPI<ITableDetail>(tablePath(name) + query({ at }), {
-      signal: controller.signal
-    })
+    catalog
+      .table(name, at, { signal: controller.signal })
       .then(d => {
         setDetail(d);
         setError(null);
@@ -579,11 +572,8 @@ function PreviewTab(props: {
   React.useEffect(() => {
     const controller = new AbortController();
     setLoading(true);
-    requestAPI<IPreviewResponse>(
-      `${tablePath(name)}/preview` +
-        query({ offset, limit: PREVIEW_PAGE, at }),
-      { signal: controller.signal }
-    )
+    catalog
+      .preview(name, { offset, limit: PREVIEW_PAGE, at }, { signal: controller.signal })
       .then(p => {
         setLoaded({ page: p, at });
         setError(null);
@@ -703,10 +693,8 @@ function ProfileTab(props: { name: string; refreshKey: number }): JSX.Element {
     setLoading(true);
     const refresh = forced.current;
     forced.current = false;
-    requestAPI<ITableProfile>(
-      `${tablePath(name)}/profile` + query({ refresh: refresh ? 'true' : undefined }),
-      { signal: controller.signal }
-    )
+    catalog
+      .profile(name, refresh, { signal: controller.signal })
       .then(p => {
         setProfile(p);
         setError(null);

@@ -20,9 +20,10 @@ import {
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 
 import { APIError } from '../api';
+import { catalogIcon, tableIcon } from '../common/icons';
+import { IWorkspaceRuns } from '../tokens';
 import { CatalogPanel } from './browser';
 import { IDetailActions, TableDetailWidget } from './detail';
-import { catalogIcon, tableIcon } from './icons';
 import { getSnippets, insertCodeCell, rememberSnippets } from './insert';
 
 export { CatalogPanel } from './browser';
@@ -36,8 +37,6 @@ export namespace CommandIDs {
   export const insertIbis = 'workspace:insert-ibis';
   export const copyName = 'workspace:copy-table-name';
   export const refreshCatalog = 'workspace:refresh-catalog';
-  /** Registered by the runs plugin. */
-  export const openRuns = 'workspace:open-runs';
 }
 
 /** Id of the sidebar panel. */
@@ -57,13 +56,14 @@ export const catalogPlugin: JupyterFrontEndPlugin<void> = {
   description:
     'Browse the lake catalog: layers, tables, schema, preview, profile, snapshots.',
   autoStart: true,
-  optional: [ILabShell, ILayoutRestorer, ICommandPalette, INotebookTracker],
+  optional: [ILabShell, ILayoutRestorer, ICommandPalette, INotebookTracker, IWorkspaceRuns],
   activate: (
     app: JupyterFrontEnd,
     labShell: ILabShell | null,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
-    notebooks: INotebookTracker | null
+    notebooks: INotebookTracker | null,
+    runs: IWorkspaceRuns | null
   ) => {
     const { commands, shell } = app;
     const tracker = new WidgetTracker<MainAreaWidget<TableDetailWidget>>({
@@ -118,13 +118,7 @@ export const catalogPlugin: JupyterFrontEndPlugin<void> = {
         insertSql: n => insertSnippet(n, 'sql'),
         insertIbis: n => insertSnippet(n, 'ibis'),
         copyName,
-        get openPipeline() {
-          return commands.hasCommand(CommandIDs.openRuns)
-            ? (pipeline: string) => {
-                void commands.execute(CommandIDs.openRuns, { pipeline });
-              }
-            : null;
-        },
+        openPipeline: runs ? (pipeline: string) => runs.openPipeline(pipeline) : null,
         loaded: detail => rememberSnippets(detail),
         close: () => main.dispose()
       };

@@ -9,7 +9,7 @@ import {
   NotebookPanel
 } from '@jupyterlab/notebook';
 
-import { ITableDetail, requestAPI, tablePath } from '../api';
+import { ITableDetail, catalog } from '../api';
 
 /** The kernel spec the workspace installs ("Python (workspace)"). */
 export const WORKSPACE_KERNEL = 'workspace';
@@ -31,7 +31,7 @@ export async function getSnippets(
   if (cached) {
     return cached;
   }
-  const detail = await requestAPI<ITableDetail>(tablePath(name));
+  const detail = await catalog.table(name);
   rememberSnippets(detail);
   return detail.snippets;
 }

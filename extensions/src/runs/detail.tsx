@@ -10,26 +10,6 @@ import type { Message } from '@lumino/messaging';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { absoluteUrl } from '../api';
-import { jobs } from './client';
-import {
-  ActionButton,
-  ErrorBanner,
-  JsonBlock,
-  RelTime,
-  StateBadge,
-  errorMessage
-} from './components';
-import {
-  absoluteTime,
-  clockTime,
-  durationBetween,
-  shortTime
-} from './format';
-import { IGraphNode, TaskGraph, buildNodes } from './graph';
-import { jobsChanged } from './events';
-import { playIcon } from './icons';
-import { FAST_INTERVAL, IDLE_INTERVAL } from './panel';
 import {
   IAttempt,
   IAttemptLog,
@@ -37,21 +17,38 @@ import {
   IRun,
   IRunDetail,
   ITask,
-  isActive
-} from './types';
+  absoluteUrl,
+  errorMessage,
+  isActive,
+  jobs
+} from '../api';
+import {
+  ActionButton,
+  ErrorBanner,
+  JsonBlock,
+  RelTime,
+  StateBadge
+} from '../common/components';
+import { absoluteTime, clockTime, durationBetween, shortTime } from '../common/format';
+import { playIcon } from '../common/icons';
+import { IWorkspaceRuns } from '../tokens';
+import { IGraphNode, TaskGraph, buildNodes } from './graph';
+import { FAST_INTERVAL, IDLE_INTERVAL } from './panel';
 
 const REPAIRABLE = ['failed', 'timed_out', 'cancelled'];
 
 export interface IRunDetailOptions {
   runId: string;
-  openRun: (runId: string) => void;
+  /** Opens other runs and carries the "runs changed" signal. */
+  runs: IWorkspaceRuns;
 }
 
 export class RunDetailWidget extends ReactWidget {
   constructor(options: IRunDetailOptions) {
     super();
     this.runId = options.runId;
-    this._openRun = options.openRun;
+    this._runs = options.runs;
+    this._openRun = runId => options.runs.openRun(runId);
     this.addClass('awr-RunDetail');
     this._poll = new Poll({
       auto: true,
@@ -153,7 +150,7 @@ export class RunDetailWidget extends ReactWidget {
       this._busy = null;
       this.update();
       void this.refresh();
-      jobsChanged.emit(this.runId);
+      this._runs.notifyRunsChanged(this.runId);
     }
   }
 
@@ -264,6 +261,7 @@ export class RunDetailWidget extends ReactWidget {
     );
   }
 
+  private _runs: IWorkspaceRuns;
   private _openRun: (runId: string) => void;
   private _poll: Poll;
   private _detail: IRunDetail | null = null;

@@ -4,8 +4,8 @@
  */
 import * as React from 'react';
 
-import { durationBetween, stateLabel } from './format';
-import { ITask, ITaskSpecInfo } from './types';
+import { ITask, ITaskSpecInfo } from '../api';
+import { durationBetween, stateLabel } from '../common/format';
 
 /** A task of the graph: one spec task and the run's task rows of it. */
 export interface IGraphNode {

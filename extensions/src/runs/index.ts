@@ -13,14 +13,16 @@ import {
   WidgetTracker
 } from '@jupyterlab/apputils';
 
+import { stateLabel } from '../common/format';
+import { pipelinesIcon } from '../common/icons';
+import { IWorkspaceRuns, SharedCommandIDs } from '../tokens';
 import { RunDetailWidget } from './detail';
-import { stateLabel } from './format';
-import { pipelinesIcon } from './icons';
 import { RunsPanel } from './panel';
+import { WorkspaceRuns } from './service';
 
 export namespace CommandIDs {
-  export const openRuns = 'workspace:open-runs';
-  export const openRun = 'workspace:open-run';
+  export const openRuns = SharedCommandIDs.openRuns;
+  export const openRun = SharedCommandIDs.openRun;
   export const refreshRuns = 'workspace:refresh-runs';
 }
 
@@ -31,17 +33,19 @@ function shortId(runId: string): string {
 
 export const PALETTE_CATEGORY = 'Analytics Workspace';
 
-const runsPlugin: JupyterFrontEndPlugin<void> = {
+const runsPlugin: JupyterFrontEndPlugin<IWorkspaceRuns> = {
   id: '@analytics-workspace/lab:runs',
   description: 'The Pipelines panel: scheduled pipelines, their runs and run details.',
   autoStart: true,
+  provides: IWorkspaceRuns,
   optional: [ICommandPalette, ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null
-  ) => {
+  ): IWorkspaceRuns => {
     const { commands, shell } = app;
+    const runs = new WorkspaceRuns(commands);
     const tracker = new WidgetTracker<MainAreaWidget<RunDetailWidget>>({
       namespace: 'workspace-run'
     });
@@ -52,10 +56,7 @@ const runsPlugin: JupyterFrontEndPlugin<void> = {
         void existing.content.refresh();
         return existing;
       }
-      const content = new RunDetailWidget({
-        runId,
-        openRun: id => void commands.execute(CommandIDs.openRun, { runId: id })
-      });
+      const content = new RunDetailWidget({ runId, runs });
       const widget = new MainAreaWidget({ content });
       widget.id = 'workspace-run-' + runId.replace(/[^A-Za-z0-9_-]/g, '_');
       widget.addClass('awr-RunDetailArea');
@@ -73,9 +74,7 @@ const runsPlugin: JupyterFrontEndPlugin<void> = {
       return widget;
     };
 
-    const panel = new RunsPanel({
-      openRun: runId => void commands.execute(CommandIDs.openRun, { runId })
-    });
+    const panel = new RunsPanel({ runs });
     shell.add(panel, 'left', { rank: 310 });
     if (restorer) {
       restorer.add(panel, panel.id);
@@ -128,7 +127,8 @@ const runsPlugin: JupyterFrontEndPlugin<void> = {
       palette.addItem({ command: CommandIDs.openRun, category: PALETTE_CATEGORY });
       palette.addItem({ command: CommandIDs.refreshRuns, category: PALETTE_CATEGORY });
     }
+    return runs;
   }
 };
 
-export default [runsPlugin] as JupyterFrontEndPlugin<void>[];
+export default [runsPlugin] as JupyterFrontEndPlugin<any>[];

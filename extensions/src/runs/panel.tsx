@@ -10,33 +10,28 @@ import { ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import { Poll } from '@lumino/polling';
 
-import { jobs } from './client';
-import {
-  ActionButton,
-  ErrorBanner,
-  StateBadge,
-  errorMessage
-} from './components';
-import { absoluteTime, durationBetween, shortTime } from './format';
-import { jobsChanged } from './events';
-import { pipelinesIcon, playIcon } from './icons';
+import { IPipelineSummary, IRun, errorMessage, isActive, jobs } from '../api';
+import { ActionButton, ErrorBanner, StateBadge } from '../common/components';
+import { absoluteTime, durationBetween, shortTime } from '../common/format';
+import { pipelinesIcon, playIcon } from '../common/icons';
+import { IWorkspaceRuns } from '../tokens';
 import { PipelineRow } from './pipelinerow';
 import { askAudience } from './share';
-import { IPipelineSummary, IRun, isActive } from './types';
 
 /** Poll intervals, ms. */
 export const FAST_INTERVAL = 3000;
 export const IDLE_INTERVAL = 30000;
 
 export interface IRunsPanelOptions {
-  /** Open the detail of a run in the main area. */
-  openRun: (runId: string) => void;
+  /** Opens runs (main area) and carries the "runs changed" signal. */
+  runs: IWorkspaceRuns;
 }
 
 export class RunsPanel extends ReactWidget {
   constructor(options: IRunsPanelOptions) {
     super();
-    this._openRun = options.openRun;
+    this._runsService = options.runs;
+    this._openRun = runId => options.runs.openRun(runId);
     this.id = 'workspace-runs';
     this.addClass('awr-RunsPanel');
     this.title.icon = pipelinesIcon;
@@ -48,7 +43,7 @@ export class RunsPanel extends ReactWidget {
       name: 'analytics-workspace:runs-panel',
       standby: () => this.isHidden || 'when-hidden'
     });
-    jobsChanged.connect(this._onJobsChanged, this);
+    this._runsService.runsChanged.connect(this._onJobsChanged, this);
   }
 
   private _onJobsChanged(): void {
@@ -81,7 +76,7 @@ export class RunsPanel extends ReactWidget {
     if (this.isDisposed) {
       return;
     }
-    jobsChanged.disconnect(this._onJobsChanged, this);
+    this._runsService.runsChanged.disconnect(this._onJobsChanged, this);
     this._poll.dispose();
     super.dispose();
   }
@@ -157,7 +152,7 @@ export class RunsPanel extends ReactWidget {
     } finally {
       this._busy.delete(key);
       this.update();
-      jobsChanged.emit(key); // refreshes this panel too
+      this._runsService.notifyRunsChanged(key); // refreshes this panel too
     }
   }
 
@@ -207,7 +202,7 @@ export class RunsPanel extends ReactWidget {
     if (audience === null) {
       return;
     }
-    const who = [...audience.groups, ...audience.users];
+    const who = [...(audience.groups ?? []), ...(audience.users ?? [])];
     return this._action(
       'share:' + name,
       () => jobs.setAudience(name, audience),
@@ -246,6 +241,7 @@ export class RunsPanel extends ReactWidget {
     );
   }
 
+  private _runsService: IWorkspaceRuns;
   private _openRun: (runId: string) => void;
   private _poll: Poll;
   private _pipelines: IPipelineSummary[] | null = null;

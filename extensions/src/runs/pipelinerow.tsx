@@ -4,10 +4,10 @@
  */
 import * as React from 'react';
 
-import { ActionButton, RelTime, StateBadge } from './components';
-import { pauseIcon, playIcon, resumeIcon, shareIcon } from './icons';
+import { IPipelineSummary } from '../api';
+import { ActionButton, RelTime, StateBadge } from '../common/components';
+import { pauseIcon, playIcon, resumeIcon, shareIcon } from '../common/icons';
 import { audienceLabel } from './share';
-import { IPipelineSummary } from './types';
 
 export interface IPipelineRowProps {
   pipeline: IPipelineSummary;
@@ -29,7 +29,7 @@ export function PipelineRow(props: IPipelineRowProps): JSX.Element {
   const p = props.pipeline;
   const state = p.last_run_state ?? 'none';
   const pending = p.approval === 'pending';
-  const next = p.paused || pending ? null : p.next_runs[0];
+  const next = p.paused || pending ? null : p.next_runs?.[0];
   const manage = may(p.can_manage);
   const approve = pending && !!p.can_approve;
   const shared = !!p.audience && audienceLabel(p.audience) !== 'Private';
@@ -177,7 +177,7 @@ export function PipelineRow(props: IPipelineRowProps): JSX.Element {
             <span className="awr-sep">·</span>
             {p.schedule.timezone}
           </span>
-        ) : p.after.length ? (
+        ) : p.after?.length ? (
           <span>after {p.after.join(', ')}</span>
         ) : (
           <span>manual only</span>

@@ -8,7 +8,7 @@ import * as React from 'react';
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { ReactWidget } from '@jupyterlab/ui-components';
 
-import { IAudience } from './types';
+import { IAudience } from '../api';
 
 /** The hub groups of the team deployment (README "Hub groups map to roles"). */
 export const AUDIENCE_GROUPS: ReadonlyArray<string> = [

@@ -7,16 +7,17 @@ import * as React from 'react';
 import { Dialog } from '@jupyterlab/apputils';
 import { ReactWidget } from '@jupyterlab/ui-components';
 
-import { APIError, absoluteUrl } from '../api';
-import { schedule } from '../runs/client';
-import { errorMessage } from '../runs/components';
-import { browserTimezone, relativeTime } from '../runs/format';
 import {
+  APIError,
   ICronPreview,
   INotebookParameter,
   INotebookScheduleInfo,
-  IPromoteResponse
-} from '../runs/types';
+  IPromoteResponse,
+  absoluteUrl,
+  errorMessage,
+  schedule
+} from '../api';
+import { browserTimezone, relativeTime } from '../common/format';
 
 /** Pipeline names the server accepts (workspace/jobs/spec.py `_NAME`). */
 export const NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
@@ -171,6 +172,8 @@ export interface IScheduleFormProps {
   /** Save the notebook before it is read (it may have unsaved changes). */
   prepare: () => Promise<void>;
   openPipeline: (name: string) => void;
+  /** A pipeline was scheduled (the Pipelines panel refreshes). */
+  scheduled?: (name: string) => void;
   /** Close the dialog. */
   close: () => void;
   /** Register the submit function so the dialog's Enter key can call it. */
@@ -314,6 +317,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         approval: res.approval ?? null
       });
       setPhase('done');
+      props.scheduled?.(res.pipeline);
     } catch (err) {
       const api = err instanceof APIError ? err : null;
       setResult({

@@ -14,16 +14,16 @@ import {
   NotebookPanel
 } from '@jupyterlab/notebook';
 
-import { clockIcon } from '../runs/icons';
+import { clockIcon } from '../common/icons';
+import { IWorkspaceRuns } from '../tokens';
 import { ScheduleDialog, ScheduleFormWidget } from './form';
 
 export const SCHEDULE_COMMAND = 'workspace:schedule-notebook';
-const OPEN_RUNS_COMMAND = 'workspace:open-runs';
 
 /** Open the scheduling dialog for a notebook. */
 export async function scheduleNotebook(
-  app: JupyterFrontEnd,
-  panel: NotebookPanel
+  panel: NotebookPanel,
+  runs: IWorkspaceRuns | null
 ): Promise<void> {
   const context = panel.context;
   await context.ready;
@@ -39,8 +39,9 @@ export async function scheduleNotebook(
     close: () => dialog?.reject(),
     openPipeline: name => {
       dialog?.reject();
-      void app.commands.execute(OPEN_RUNS_COMMAND, { pipeline: name });
-    }
+      runs?.openPipeline(name);
+    },
+    scheduled: name => runs?.notifyRunsChanged(name)
   });
   dialog = new ScheduleDialog({
     title: `Schedule ${panel.title.label || 'notebook'}`,
@@ -56,7 +57,7 @@ export async function scheduleNotebook(
 class ScheduleButtonExtension
   implements DocumentRegistry.IWidgetExtension<NotebookPanel, INotebookModel>
 {
-  constructor(private _app: JupyterFrontEnd) {}
+  constructor(private _runs: IWorkspaceRuns | null) {}
 
   createNew(panel: NotebookPanel): ToolbarButton {
     const button = new ToolbarButton({
@@ -64,7 +65,7 @@ class ScheduleButtonExtension
       label: 'Schedule',
       tooltip: 'Schedule this notebook: test-run it, then run it as a pipeline on a cron schedule',
       dataset: { testid: 'schedule-notebook' },
-      onClick: () => void scheduleNotebook(this._app, panel)
+      onClick: () => void scheduleNotebook(panel, this._runs)
     });
     button.addClass('aws-ToolbarButton');
     const toolbar = panel.toolbar;
@@ -83,11 +84,12 @@ const schedulePlugin: JupyterFrontEndPlugin<void> = {
   description: 'Schedule this notebook: turn a notebook into a scheduled pipeline.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ICommandPalette],
+  optional: [ICommandPalette, IWorkspaceRuns],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    runs: IWorkspaceRuns | null
   ) => {
     const current = (): NotebookPanel | null => tracker.currentWidget;
     app.commands.addCommand(SCHEDULE_COMMAND, {
@@ -98,14 +100,14 @@ const schedulePlugin: JupyterFrontEndPlugin<void> = {
       execute: () => {
         const panel = current();
         if (panel) {
-          return scheduleNotebook(app, panel);
+          return scheduleNotebook(panel, runs);
         }
       }
     });
     tracker.currentChanged.connect(() =>
       app.commands.notifyCommandChanged(SCHEDULE_COMMAND)
     );
-    app.docRegistry.addWidgetExtension('Notebook', new ScheduleButtonExtension(app));
+    app.docRegistry.addWidgetExtension('Notebook', new ScheduleButtonExtension(runs));
     app.contextMenu.addItem({
       command: SCHEDULE_COMMAND,
       selector: '.jp-Notebook',

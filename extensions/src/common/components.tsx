@@ -1,7 +1,12 @@
+/**
+ * Components shared by the panels: state badge, relative time, buttons, error
+ * banner and states, empty states, spinners and the loading/error block of a tab.
+ */
 import * as React from 'react';
 
 import { LabIcon } from '@jupyterlab/ui-components';
 
+import { APIError } from '../api';
 import { absoluteTime, relativeTime, stateLabel } from './format';
 
 /** A coloured pill for a run, task or attempt state (spinner while running). */
@@ -120,10 +125,104 @@ export function JsonBlock(props: { value: any }): JSX.Element {
   );
 }
 
-/** The message of anything thrown by requestAPI. */
-export function errorMessage(err: unknown): string {
-  if (err && typeof err === 'object' && 'message' in err) {
-    return String((err as any).message) || 'Unknown error';
+export function Spinner(props: { label?: string; small?: boolean }): JSX.Element {
+  return (
+    <div
+      className={`aw-Loading${props.small ? ' aw-Loading-small' : ''}`}
+      role="status"
+      aria-live="polite"
+      data-testid="catalog-loading"
+    >
+      <span className="aw-Spinner" />
+      {props.label ? <span className="aw-Loading-label">{props.label}</span> : null}
+    </div>
+  );
+}
+
+export function ErrorState(props: {
+  error: unknown;
+  onRetry?: () => void;
+  title?: string;
+  testid?: string;
+}): JSX.Element {
+  const { error } = props;
+  const status = error instanceof APIError ? error.status : undefined;
+  const message =
+    error instanceof Error ? error.message : String(error ?? 'Unknown error');
+  let title = props.title;
+  if (!title) {
+    title =
+      status === 403
+        ? 'Permission denied'
+        : status === 0
+          ? 'Server unreachable'
+          : 'Something went wrong';
   }
-  return String(err);
+  return (
+    <div
+      className={`aw-ErrorState${status === 403 ? ' aw-ErrorState-denied' : ''}`}
+      data-testid={props.testid ?? 'catalog-error'}
+      data-status={status ?? ''}
+      role="alert"
+    >
+      <div className="aw-ErrorState-title">{title}</div>
+      <div className="aw-ErrorState-message">{message}</div>
+      {error instanceof APIError && error.errors.length > 0 ? (
+        <ul className="aw-ErrorState-fields">
+          {error.errors.map((e, i) => (
+            <li key={i}>
+              <code>{e.field}</code>: {e.message}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {props.onRetry ? (
+        <button
+          className="jp-Button jp-mod-styled jp-mod-reject aw-Button"
+          onClick={props.onRetry}
+        >
+          Retry
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+export function EmptyState(props: {
+  title: string;
+  children?: React.ReactNode;
+  testid?: string;
+  compact?: boolean;
+}): JSX.Element {
+  return (
+    <div
+      className={`aw-EmptyState${props.compact ? ' aw-EmptyState-compact' : ''}`}
+      data-testid={props.testid ?? 'catalog-empty'}
+    >
+      <div className="aw-EmptyState-title">{props.title}</div>
+      {props.children ? (
+        <div className="aw-EmptyState-body">{props.children}</div>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * The loading or error block of a view that loads its data: the error (with a
+ * Retry) when loading failed and nothing is shown yet, else a spinner while
+ * nothing is loaded. `null` once there is data: render it.
+ */
+export function LoadingOrError(props: {
+  data: unknown;
+  error: unknown;
+  label: string;
+  onRetry: () => void;
+}): JSX.Element | null {
+  if (props.error && !props.data) {
+    return <ErrorState error={props.error} onRetry={props.onRetry} />;
+  }
+  if (!props.data) {
+    return <Spinner label={props.label} />;
+  }
+  return null;
 }
