@@ -15,6 +15,7 @@ Needs root (``useradd``; ``runuser`` to act as the analyst's account).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -184,3 +185,28 @@ def test_a_pipeline_yaml_cannot_claim_another_pipelines_name_or_owner(dep: Deplo
         if e["kind"] == "owner"
     ]
     assert owners[-1] == (VICTIM, ANALYST, VICTIM)
+
+
+def test_another_analyst_reads_no_promotion_test_run_from_disk(dep: Deployment) -> None:
+    """The service keeps promotion test runs (notebook, executed copy, report, throwaway lake)
+    private: another analyst's plain file reads are refused."""
+    promote = dep.hub.home / "jobs" / "promote"
+    files = [p for p in promote.rglob("*") if p.is_file()]
+    assert any(p.name == "report.html" for p in files), files
+    code = (
+        "import json\n"
+        "seen = {}\n"
+        f"for p in {[str(p) for p in files]!r}:\n"
+        "    try:\n"
+        "        open(p, 'rb').read(1); seen[p] = 'read'\n"
+        "    except PermissionError:\n"
+        "        seen[p] = 'denied'\n"
+        "print(json.dumps(seen))\n"
+    )
+    proc = subprocess.run(
+        ["runuser", "-u", VICTIM, "--", sys.executable, "-c", code],
+        capture_output=True, text=True, timeout=120, check=False, cwd="/tmp",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert [p for p, how in seen.items() if how != "denied"] == []
