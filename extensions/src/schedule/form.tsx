@@ -1,171 +1,24 @@
 /**
- * "Schedule this notebook": the form (pipeline name, cron with presets and a live preview,
- * timezone, notebook parameters) and the promotion with its progress and result.
+ * "Schedule this notebook": the form (pipeline name, the cron field, the notebook's
+ * parameters) and the promotion with its progress and result. The state is one
+ * reducer (state.ts); the pieces are CronField, ParameterList and ResultPanel.
  */
 import * as React from 'react';
 
 import { Dialog } from '@jupyterlab/apputils';
 import { ReactWidget } from '@jupyterlab/ui-components';
 
-import {
-  APIError,
-  ICronPreview,
-  INotebookParameter,
-  INotebookScheduleInfo,
-  IPromoteResponse,
-  absoluteUrl,
-  errorMessage,
-  schedule
-} from '../api';
-import { browserTimezone, relativeTime } from '../common/format';
+import { errorMessage, fieldError, schedule } from '../api';
+import { browserTimezone } from '../common/format';
+import { cronRequest, nameError as nameProblem } from './cron';
+import { CronField } from './cronfield';
+import { ParameterList } from './parameters';
+import { changedParameters } from './params';
+import { Progress, ResultPanel } from './result';
+import { Phase, formReducer, initialState } from './state';
 
-/** Pipeline names the server accepts (workspace/jobs/spec.py `_NAME`). */
-export const NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
-
-export const DEFAULT_CRON = '0 6 * * *';
-
-export const CRON_PRESETS: { label: string; cron: string }[] = [
-  { label: 'Hourly', cron: '0 * * * *' },
-  { label: 'Daily 06:00', cron: '0 6 * * *' },
-  { label: 'Weekdays 06:00', cron: '0 6 * * 1-5' },
-  { label: 'Weekly Monday', cron: '0 6 * * 1' }
-];
-
-/** The kind of input a papermill type gets. */
-type InputKind = 'int' | 'float' | 'bool' | 'text';
-
-/**
- * The kind of input of a parameter: its declared type (`top_n: int = 5`), else what its
- * default looks like (papermill reports the type "None" for unannotated variables).
- */
-export function inputKind(p: INotebookParameter): InputKind {
-  const t = (p.type ?? '').toLowerCase();
-  if (t === 'int' || t === 'float' || t === 'bool') {
-    return t;
-  }
-  if (t && t !== 'none') {
-    return 'text';
-  }
-  const d = (p.default ?? '').trim();
-  if (/^[+-]?\d+$/.test(d)) {
-    return 'int';
-  }
-  if (/^[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)$/.test(d)) {
-    return 'float';
-  }
-  if (d === 'True' || d === 'False') {
-    return 'bool';
-  }
-  return 'text';
-}
-
-/** The type shown next to a parameter. */
-export function typeLabel(p: INotebookParameter): string {
-  const t = (p.type ?? '').toLowerCase();
-  if (t && t !== 'none') {
-    return p.type!;
-  }
-  const kind = inputKind(p);
-  if (kind !== 'text') {
-    return kind;
-  }
-  const d = (p.default ?? '').trim();
-  if (/^[rbuRBU]{0,2}(['"]).*\1$/s.test(d)) {
-    return 'str';
-  }
-  if (d.startsWith('[')) {
-    return 'list';
-  }
-  if (d.startsWith('{')) {
-    return 'dict';
-  }
-  return d === 'None' || d === '' ? 'any' : 'expr';
-}
-
-/** The default of a parameter (Python source text) as the value of its input. */
-export function initialValue(p: INotebookParameter): string | boolean {
-  const text = (p.default ?? '').trim();
-  const kind = inputKind(p);
-  if (kind === 'bool') {
-    return text === 'True';
-  }
-  if (kind === 'text') {
-    const m = /^(?:[rbuRBU]{0,2})?(['"])(.*)\1$/s.exec(text);
-    if (m) {
-      return m[2];
-    }
-    return text === 'None' ? '' : text;
-  }
-  return text;
-}
-
-/** The JSON value sent for an input (numbers as numbers, str as text). */
-function jsonValue(p: INotebookParameter, value: string | boolean): any {
-  const kind = inputKind(p);
-  if (kind === 'bool') {
-    return !!value;
-  }
-  if (kind === 'int' || kind === 'float') {
-    const n = Number(value);
-    return value === '' || isNaN(n) ? value : n;
-  }
-  const type = typeLabel(p);
-  if (type === 'list' || type === 'dict') {
-    // list, dict, ...: JSON if it parses, else the text
-    try {
-      return JSON.parse(String(value));
-    } catch {
-      return value;
-    }
-  }
-  return value;
-}
-
-function formatIn(iso: string, timeZone: string): string {
-  const d = new Date(iso);
-  try {
-    return new Intl.DateTimeFormat(undefined, {
-      weekday: 'short',
-      year: 'numeric',
-      month: 'short',
-      day: 'numeric',
-      hour: '2-digit',
-      minute: '2-digit',
-      timeZone,
-      timeZoneName: 'short'
-    }).format(d);
-  } catch {
-    return d.toLocaleString();
-  }
-}
-
-let timezoneList: string[] | null = null;
-function timezones(): string[] {
-  if (timezoneList === null) {
-    try {
-      timezoneList = (Intl as any).supportedValuesOf('timeZone') as string[];
-    } catch {
-      timezoneList = [];
-    }
-    if (!timezoneList.includes('UTC')) {
-      timezoneList = ['UTC', ...timezoneList];
-    }
-  }
-  return timezoneList;
-}
-
-type Phase = 'form' | 'running' | 'done';
-
-interface IResult {
-  ok: boolean;
-  conflict?: boolean;
-  message: string;
-  pipeline?: string;
-  reportUrl?: string | null;
-  /** 'pending': it waits for an engineer's approval before it can run. */
-  approval?: string | null;
-  fieldErrors?: { field: string; message: string }[];
-}
+export { CRON_PRESETS, DEFAULT_CRON, NAME_PATTERN } from './cron';
+export { initialValue, inputKind, typeLabel } from './params';
 
 export interface IScheduleFormProps {
   path: string;
@@ -182,42 +35,30 @@ export interface IScheduleFormProps {
   onPhase?: (phase: Phase) => void;
 }
 
-export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
-  const [info, setInfo] = React.useState<INotebookScheduleInfo | null>(null);
-  const [loadError, setLoadError] = React.useState<string | null>(null);
-  const [name, setName] = React.useState('');
-  const [cron, setCron] = React.useState(DEFAULT_CRON);
-  const [timezone, setTimezone] = React.useState(browserTimezone());
-  const [values, setValues] = React.useState<Record<string, string | boolean>>({});
-  const [preview, setPreview] = React.useState<ICronPreview | null>(null);
-  const [previewError, setPreviewError] = React.useState<string | null>(null);
-  const [previewLoading, setPreviewLoading] = React.useState(false);
-  const [phase, setPhaseState] = React.useState<Phase>('form');
-  const [result, setResult] = React.useState<IResult | null>(null);
-  const [elapsed, setElapsed] = React.useState(0);
-  const [touched, setTouched] = React.useState(false);
+/** Wait after the last keystroke in the cron or timezone before previewing, ms. */
+const PREVIEW_DEBOUNCE_MS = 350;
 
-  const setPhase = (p: Phase) => {
-    setPhaseState(p);
-    props.onPhase?.(p);
-  };
+export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
+  const [state, dispatch] = React.useReducer(formReducer, browserTimezone(), initialState);
+  const { info, name, cron, timezone, phase, result } = state;
+
+  // Tell the dialog when the phase changes (not for the first one).
+  const lastPhase = React.useRef<Phase>(phase);
+  React.useEffect(() => {
+    if (lastPhase.current !== phase) {
+      lastPhase.current = phase;
+      props.onPhase?.(phase);
+    }
+  }, [phase]);
 
   // Load the notebook's parameters (after saving it).
   const load = React.useCallback(async () => {
-    setLoadError(null);
-    setInfo(null);
+    dispatch({ type: 'load' });
     try {
       await props.prepare();
-      const nb = await schedule.notebook(props.path);
-      setInfo(nb);
-      setName(nb.suggested_name);
-      const v: Record<string, string | boolean> = {};
-      for (const p of nb.parameters) {
-        v[p.name] = initialValue(p);
-      }
-      setValues(v);
+      dispatch({ type: 'loaded', info: await schedule.notebook(props.path) });
     } catch (err) {
-      setLoadError(errorMessage(err));
+      dispatch({ type: 'loadFailed', message: errorMessage(err) });
     }
   }, [props.path]);
 
@@ -227,36 +68,29 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
 
   // Live cron preview, debounced.
   React.useEffect(() => {
-    const text = cron.trim();
-    if (!text) {
-      setPreview(null);
-      setPreviewError('Enter a cron expression, e.g. 0 6 * * * (every day at 06:00).');
+    const request = cronRequest(cron, timezone);
+    if (request.cron === null) {
+      dispatch({ type: 'previewEmpty' });
       return;
     }
+    const text = request.cron;
     let stale = false;
     const controller = new AbortController();
-    setPreviewLoading(true);
+    dispatch({ type: 'previewStart' });
     const timer = window.setTimeout(() => {
       schedule
-        .cron(text, timezone.trim() || 'UTC', { signal: controller.signal })
-        .then(p => {
+        .cron(text, request.timezone, { signal: controller.signal })
+        .then(preview => {
           if (!stale) {
-            setPreview(p);
-            setPreviewError(null);
+            dispatch({ type: 'previewDone', preview });
           }
         })
         .catch(err => {
           if (!stale) {
-            setPreview(null);
-            setPreviewError(errorMessage(err));
-          }
-        })
-        .finally(() => {
-          if (!stale) {
-            setPreviewLoading(false);
+            dispatch({ type: 'previewFailed', message: errorMessage(err) });
           }
         });
-    }, 350);
+    }, PREVIEW_DEBOUNCE_MS);
     return () => {
       stale = true;
       window.clearTimeout(timer);
@@ -270,64 +104,36 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
       return;
     }
     const start = Date.now();
-    setElapsed(0);
+    dispatch({ type: 'tick', elapsed: 0 });
     const t = window.setInterval(
-      () => setElapsed(Math.round((Date.now() - start) / 1000)),
+      () => dispatch({ type: 'tick', elapsed: Math.round((Date.now() - start) / 1000) }),
       1000
     );
     return () => window.clearInterval(t);
   }, [phase]);
 
-  const nameError =
-    name === ''
-      ? 'A pipeline needs a name.'
-      : !NAME_PATTERN.test(name)
-        ? 'Use lowercase letters, digits and _, starting with a letter (e.g. sales_report).'
-        : null;
+  const nameError = nameProblem(name);
 
   const submit = async (force = false) => {
-    setTouched(true);
+    dispatch({ type: 'touch' });
     if (!info || nameError || phase === 'running') {
       return;
     }
-    const parameters: Record<string, any> = {};
-    for (const p of info.parameters) {
-      const v = values[p.name];
-      if (v !== undefined && v !== initialValue(p)) {
-        parameters[p.name] = jsonValue(p, v);
-      }
-    }
-    setResult(null);
-    setPhase('running');
+    const parameters = changedParameters(info.parameters, state.values);
+    dispatch({ type: 'submit' });
     try {
       await props.prepare();
-      const res: IPromoteResponse = await schedule.promote({
+      const response = await schedule.promote({
         path: props.path,
         name,
-        cron: cron.trim() || null,
-        timezone: timezone.trim() || 'UTC',
+        ...cronRequest(cron, timezone),
         parameters,
         force
       });
-      setResult({
-        ok: true,
-        message: res.message,
-        pipeline: res.pipeline,
-        reportUrl: res.report_url,
-        approval: res.approval ?? null
-      });
-      setPhase('done');
-      props.scheduled?.(res.pipeline);
-    } catch (err) {
-      const api = err instanceof APIError ? err : null;
-      setResult({
-        ok: false,
-        conflict: api?.status === 409,
-        message: errorMessage(err),
-        reportUrl: api?.body?.report_url ?? null,
-        fieldErrors: api?.errors ?? []
-      });
-      setPhase(api?.status === 409 || (api?.errors?.length ?? 0) > 0 ? 'form' : 'done');
+      dispatch({ type: 'promoted', response });
+      props.scheduled?.(response.pipeline);
+    } catch (error) {
+      dispatch({ type: 'promoteFailed', error });
     }
   };
 
@@ -337,11 +143,11 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
     props.bindSubmit(() => void submitRef.current(false));
   }, []);
 
-  if (loadError) {
+  if (state.loadError) {
     return (
       <div className="aws-Form" data-testid="schedule-form">
         <div className="awr-Error" role="alert">
-          <span className="awr-Error-text">{loadError}</span>
+          <span className="awr-Error-text">{state.loadError}</span>
         </div>
         <button type="button" className="awr-Button" onClick={() => void load()}>
           Retry
@@ -359,9 +165,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
     );
   }
 
-  const fieldError = (field: string) =>
-    result?.fieldErrors?.find(e => e.field === field || e.field.endsWith('.' + field))
-      ?.message;
+  const nameFieldError = fieldError(result?.fieldErrors, 'name');
   const disabled = phase !== 'form';
 
   return (
@@ -388,13 +192,13 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
           spellCheck={false}
           autoComplete="off"
           aria-invalid={!!nameError}
-          onChange={e => setName(e.target.value)}
-          onBlur={() => setTouched(true)}
+          onChange={e => dispatch({ type: 'setName', name: e.target.value })}
+          onBlur={() => dispatch({ type: 'touch' })}
         />
-        {(touched || name !== info.suggested_name) && nameError ? (
+        {(state.touched || name !== info.suggested_name) && nameError ? (
           <div className="aws-FieldError">{nameError}</div>
-        ) : fieldError('name') ? (
-          <div className="aws-FieldError">{fieldError('name')}</div>
+        ) : nameFieldError ? (
+          <div className="aws-FieldError">{nameFieldError}</div>
         ) : info.existing && name === info.suggested_name ? (
           <div className="aws-Hint aws-mod-warn">
             A pipeline named <b>{name}</b> already exists; submitting offers to
@@ -407,197 +211,36 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         )}
       </div>
 
-      <div className="aws-Row">
-        <div className="aws-Field aws-mod-grow">
-          <label htmlFor="aws-cron">Schedule (cron)</label>
-          <input
-            id="aws-cron"
-            className="jp-mod-styled aws-Input aws-mod-code"
-            data-testid="schedule-cron"
-            value={cron}
-            disabled={disabled}
-            spellCheck={false}
-            autoComplete="off"
-            placeholder="min hour day month weekday"
-            onChange={e => setCron(e.target.value)}
-          />
-        </div>
-        <div className="aws-Field aws-mod-tz">
-          <label htmlFor="aws-tz">Timezone</label>
-          <input
-            id="aws-tz"
-            className="jp-mod-styled aws-Input"
-            data-testid="schedule-timezone"
-            list="aws-tz-list"
-            value={timezone}
-            disabled={disabled}
-            spellCheck={false}
-            autoComplete="off"
-            onChange={e => setTimezone(e.target.value)}
-          />
-          <datalist id="aws-tz-list">
-            {timezones().map(z => (
-              <option key={z} value={z} />
-            ))}
-          </datalist>
-        </div>
-      </div>
-      <div className="aws-Presets" role="group" aria-label="Cron presets">
-        {CRON_PRESETS.map(p => (
-          <button
-            key={p.cron}
-            type="button"
-            className={'aws-Preset' + (cron.trim() === p.cron ? ' aws-mod-active' : '')}
-            disabled={disabled}
-            title={p.cron}
-            onClick={() => setCron(p.cron)}
-          >
-            {p.label}
-          </button>
-        ))}
-      </div>
-      <div
-        className={'aws-Preview' + (previewError ? ' aws-mod-error' : '')}
-        aria-live="polite"
-      >
-        {previewError ? (
-          <div className="aws-PreviewError" data-testid="cron-error">
-            {previewError}
-          </div>
-        ) : preview ? (
-          <>
-            <div className="aws-PreviewDesc" data-testid="cron-description">
-              {preview.description}
-              <span className="awr-muted"> ({preview.timezone})</span>
-              {previewLoading && <span className="awr-Spinner aws-PreviewSpin" />}
-            </div>
-            <ul className="aws-PreviewNext" data-testid="cron-next">
-              {preview.next.map(t => (
-                <li key={t}>
-                  {formatIn(t, preview.timezone)}{' '}
-                  <span className="awr-muted">{relativeTime(t)}</span>
-                </li>
-              ))}
-            </ul>
-          </>
-        ) : (
-          <div className="awr-muted">
-            <span className="awr-Spinner" /> Checking the schedule…
-          </div>
-        )}
-      </div>
+      <CronField
+        cron={cron}
+        timezone={timezone}
+        preview={state.preview}
+        previewError={state.previewError}
+        previewLoading={state.previewLoading}
+        disabled={disabled}
+        onCron={value => dispatch({ type: 'setCron', cron: value })}
+        onTimezone={value => dispatch({ type: 'setTimezone', timezone: value })}
+      />
 
-      <div className="aws-Section">Parameters</div>
-      {!info.has_parameters_cell ? (
-        <div className="aws-Guidance" data-testid="schedule-no-parameters">
-          <b>This notebook has no parameters cell.</b> It will run as it is, with
-          the values written in it. To make values configurable per pipeline or
-          run: put them in one code cell (e.g. <code>day = "2024-01-01"</code>),
-          select that cell, open the Property Inspector (the gear icon in the right
-          sidebar), add the cell tag <code>parameters</code> under{' '}
-          <i>Common Tools → Cell Tags</i>, save, and reopen this dialog.
-        </div>
-      ) : info.parameters.length === 0 ? (
-        <div className="aws-Hint">The parameters cell defines no variables.</div>
-      ) : (
-        <div className="aws-Params">
-          {info.parameters.map(p => (
-            <ParameterInput
-              key={p.name}
-              param={p}
-              value={values[p.name]}
-              disabled={disabled}
-              error={fieldError(p.name)}
-              onChange={v => setValues({ ...values, [p.name]: v })}
-            />
-          ))}
-        </div>
-      )}
+      <ParameterList
+        info={info}
+        values={state.values}
+        disabled={disabled}
+        errors={result?.fieldErrors}
+        onChange={(param, value) => dispatch({ type: 'setValue', name: param, value })}
+      />
 
-      {phase === 'running' && (
-        <div className="aws-Progress" data-testid="schedule-progress">
-          <span className="awr-Spinner aws-ProgressSpin" />
-          <div>
-            <div>Test-running the notebook against a copy of the lake…</div>
-            <div className="awr-muted">
-              {elapsed} s — this usually takes 10–60 s. Your real tables are not
-              touched.
-            </div>
-          </div>
-        </div>
-      )}
+      {phase === 'running' && <Progress elapsed={state.elapsed} />}
 
       {result && (
-        <div
-          className={'aws-Result' + (result.ok ? ' aws-mod-ok' : ' aws-mod-failed')}
-          data-testid="schedule-result"
-          data-ok={result.ok ? 'true' : 'false'}
-          data-approval={result.approval ?? ''}
-          role={result.ok ? 'status' : 'alert'}
-        >
-          <div className="aws-ResultTitle">
-            {result.ok && result.approval === 'pending'
-              ? `Pipeline ${result.pipeline} is pending review`
-              : result.ok
-                ? `Scheduled: pipeline ${result.pipeline}`
-                : result.conflict
-                  ? 'This pipeline already exists'
-                  : 'Not scheduled'}
-          </div>
-          <div className="aws-ResultMessage">{result.message}</div>
-          {result.ok && result.approval === 'pending' && (
-            <div className="aws-ResultNote" data-testid="schedule-pending">
-              The Pipelines panel shows it as <b>Pending review</b> until an engineer
-              or admin approves it; then it runs. Its reports are private until you
-              share them from the Pipelines panel.
-            </div>
-          )}
-          <div className="aws-ResultLinks">
-            {result.ok && result.pipeline && (
-              <button
-                type="button"
-                className="awr-Button awr-mod-accept"
-                data-testid="schedule-open-pipeline"
-                onClick={() => props.openPipeline(result.pipeline!)}
-              >
-                Open pipeline
-              </button>
-            )}
-            {result.conflict && (
-              <button
-                type="button"
-                className="awr-Button awr-mod-warn"
-                data-testid="schedule-replace"
-                onClick={() => void submit(true)}
-              >
-                Replace {name}
-              </button>
-            )}
-            {result.reportUrl && (
-              <a
-                className="awr-Button awr-mod-link"
-                data-testid="schedule-report"
-                href={absoluteUrl(result.reportUrl)}
-                target="_blank"
-                rel="noopener noreferrer"
-              >
-                Test run report ↗
-              </a>
-            )}
-            {!result.ok && !result.conflict && phase === 'done' && (
-              <button
-                type="button"
-                className="awr-Button"
-                onClick={() => {
-                  setResult(null);
-                  setPhase('form');
-                }}
-              >
-                Edit and retry
-              </button>
-            )}
-          </div>
-        </div>
+        <ResultPanel
+          result={result}
+          phase={phase}
+          name={name}
+          openPipeline={props.openPipeline}
+          replace={() => void submit(true)}
+          editAgain={() => dispatch({ type: 'editAgain' })}
+        />
       )}
 
       <div className="aws-Actions">
@@ -614,10 +257,10 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
             type="submit"
             className="awr-Button awr-mod-accept aws-Submit"
             data-testid="schedule-submit"
-            disabled={!!nameError || !!previewError || phase === 'running'}
+            disabled={!!nameError || !!state.previewError || phase === 'running'}
             title={
               nameError ??
-              previewError ??
+              state.previewError ??
               'Test-run the notebook, then add it to the scheduled pipelines'
             }
           >
@@ -632,71 +275,6 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
         )}
       </div>
     </form>
-  );
-}
-
-function ParameterInput(props: {
-  param: INotebookParameter;
-  value: string | boolean | undefined;
-  disabled: boolean;
-  error?: string;
-  onChange: (v: string | boolean) => void;
-}): JSX.Element {
-  const p = props.param;
-  const kind = inputKind(p);
-  const id = 'aws-param-' + p.name;
-  const changed = props.value !== undefined && props.value !== initialValue(p);
-  return (
-    <div className="aws-Param">
-      <label htmlFor={id} className="aws-ParamLabel">
-        <code>{p.name}</code>
-        <span className="aws-ParamType">{typeLabel(p)}</span>
-      </label>
-      {kind === 'bool' ? (
-        <label className="aws-Check">
-          <input
-            id={id}
-            type="checkbox"
-            data-testid={'param-' + p.name}
-            checked={!!props.value}
-            disabled={props.disabled}
-            onChange={e => props.onChange(e.target.checked)}
-          />
-          {props.value ? 'True' : 'False'}
-        </label>
-      ) : (
-        <input
-          id={id}
-          className="jp-mod-styled aws-Input aws-mod-code"
-          data-testid={'param-' + p.name}
-          type={kind === 'text' ? 'text' : 'number'}
-          step={kind === 'int' ? 1 : kind === 'float' ? 'any' : undefined}
-          value={String(props.value ?? '')}
-          placeholder={p.default ?? ''}
-          disabled={props.disabled}
-          spellCheck={false}
-          onChange={e => props.onChange(e.target.value)}
-        />
-      )}
-      <div className="aws-ParamHelp">
-        {props.error ? (
-          <span className="aws-FieldError">{props.error}</span>
-        ) : (
-          <>
-            {p.help && (
-              <span>
-                {p.help}
-                <span className="awr-sep">·</span>
-              </span>
-            )}
-            <span className="awr-muted">
-              default <code>{p.default ?? 'None'}</code>
-              {changed && ' · changed'}
-            </span>
-          </>
-        )}
-      </div>
-    </div>
   );
 }
 
