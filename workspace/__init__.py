@@ -1,5 +1,9 @@
 """Analytics Workspace: a notebook-centric lakehouse on DuckLake, Ibis, ``%%sql`` and Dask.
 
+``Workspace``, ``WorkspaceError`` and ``connect`` are loaded from :mod:`workspace.lake` on
+first use, so that importing a light submodule (the Jupyter server extension, the hub's
+configuration helpers) does not load DuckDB, pandas and PyArrow.
+
 Examples
 --------
 >>> import workspace
@@ -10,14 +14,26 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
-
-from workspace.lake import Workspace, WorkspaceError, connect
 
 if TYPE_CHECKING:
     from distributed import Client
 
+    from workspace.lake import Workspace, WorkspaceError, connect
+
 __version__ = "0.1.0"
+
+#: Names re-exported from :mod:`workspace.lake`, imported when first used.
+_FROM_LAKE = frozenset({"Workspace", "WorkspaceError", "connect"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_LAKE:
+        value = getattr(importlib.import_module("workspace.lake"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'workspace' has no attribute {name!r}")
 
 
 def cluster(**kwargs: Any) -> Client:

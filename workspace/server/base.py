@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
@@ -31,11 +31,12 @@ from jupyter_server.base.handlers import APIHandler
 from pydantic import BaseModel
 
 from workspace.jobs.api_errors import error_body
-from workspace.jobs.report import REPORT_CSP
 from workspace.jobs.service_models import ErrorResponse
 from workspace.lake.settings import Settings
-from workspace.lake.workspace import Workspace
 from workspace.server.lake_access import LakeConnections
+
+if TYPE_CHECKING:
+    from workspace.lake.workspace import Workspace
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -140,6 +141,8 @@ class WorkspaceHandler(APIHandler):
 
     async def send_report(self, path: Path) -> None:
         """Answer a rendered report as HTML under :data:`REPORT_CSP` (no script runs)."""
+        from workspace.jobs.report import REPORT_CSP  # nbconvert: only for reports
+
         content = await self.blocking(path.read_bytes)
         self.set_header("Content-Security-Policy", REPORT_CSP)
         self.set_header("Referrer-Policy", "no-referrer")

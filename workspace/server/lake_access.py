@@ -21,13 +21,13 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from typing import TypeVar
-
-import duckdb
+from typing import TYPE_CHECKING, TypeVar
 
 from workspace.lake.errors import ConfigurationError
 from workspace.lake.settings import Settings
-from workspace.lake.workspace import Workspace
+
+if TYPE_CHECKING:
+    from workspace.lake.workspace import Workspace
 
 T = TypeVar("T")
 
@@ -87,6 +87,8 @@ class LakeConnections:
         if ws is None:
             for old_key in [k for k in cache if k[0] == key[0]]:
                 self._close(cache.pop(old_key))
+            from workspace.lake.workspace import Workspace  # DuckDB: on the first catalog call
+
             ws = Workspace(settings, read_only=True)
             cache[key] = ws
             with self._lock:
@@ -95,6 +97,8 @@ class LakeConnections:
 
     def run(self, settings: Settings, fn: Callable[[Workspace], T]) -> T:
         """Call ``fn`` with this thread's workspace; drop the connection if DuckDB failed."""
+        import duckdb
+
         ws = self.get(settings)
         try:
             return fn(ws)
@@ -109,6 +113,8 @@ class LakeConnections:
             self._close(cache.pop(key))
 
     def _close(self, ws: Workspace) -> None:
+        import duckdb
+
         with self._lock:
             if ws in self._all:
                 self._all.remove(ws)
@@ -119,6 +125,10 @@ class LakeConnections:
         """Close every connection (server shutdown). Threads must be idle."""
         with self._lock:
             opened, self._all = self._all, []
+        if not opened:
+            return
+        import duckdb
+
         for ws in opened:
             with contextlib.suppress(duckdb.Error):
                 ws.close()
