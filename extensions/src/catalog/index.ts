@@ -113,7 +113,6 @@ export const catalogPlugin: JupyterFrontEndPlugin<void> = {
         shell.activateById(existing.id);
         return existing;
       }
-      let main: MainAreaWidget<TableDetailWidget>;
       const actions: IDetailActions = {
         insertSql: n => insertSnippet(n, 'sql'),
         insertIbis: n => insertSnippet(n, 'ibis'),
@@ -123,7 +122,7 @@ export const catalogPlugin: JupyterFrontEndPlugin<void> = {
         close: () => main.dispose()
       };
       const content = new TableDetailWidget(name, actions);
-      main = new MainAreaWidget({ content });
+      const main = new MainAreaWidget({ content });
       main.id = detailId(name);
       main.title.label = name;
       main.title.caption = `Table ${name}`;
