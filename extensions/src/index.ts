@@ -6,10 +6,6 @@ import schedulePlugins from './schedule';
 
 export * from './api';
 
-const plugins: JupyterFrontEndPlugin<any>[] = [
-  catalogPlugin,
-  ...runsPlugins,
-  ...schedulePlugins
-];
+const plugins: JupyterFrontEndPlugin<any>[] = [catalogPlugin, ...runsPlugins, ...schedulePlugins];
 
 export default plugins;

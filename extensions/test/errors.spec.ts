@@ -42,7 +42,10 @@ describe('errorFromResponse', () => {
   });
 
   test('keeps a failed promotion report url in the body', () => {
-    const err = errorFromResponse(400, 'Bad Request', { error: 'test run failed', report_url: '/r' });
+    const err = errorFromResponse(400, 'Bad Request', {
+      error: 'test run failed',
+      report_url: '/r'
+    });
     expect(err.body.report_url).toBe('/r');
   });
 });

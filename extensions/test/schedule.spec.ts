@@ -25,7 +25,11 @@ const INFO = {
   path: 'reports/sales.ipynb',
   suggested_name: 'sales',
   has_parameters_cell: true,
-  parameters: [param('top_n', 'int', '5'), param('region', 'None', '"EU"'), param('debug', 'None', 'False')],
+  parameters: [
+    param('top_n', 'int', '5'),
+    param('region', 'None', '"EU"'),
+    param('debug', 'None', 'False')
+  ],
   existing: false
 } as INotebookScheduleInfo;
 
@@ -40,11 +44,16 @@ describe('cron helpers', () => {
   test('activePreset ignores surrounding spaces', () => {
     expect(activePreset(' 0 6 * * 1-5 ')?.label).toBe('Weekdays 06:00');
     expect(activePreset('*/5 * * * *')).toBeUndefined();
-    expect(CRON_PRESETS.map(p => activePreset(p.cron)?.cron)).toEqual(CRON_PRESETS.map(p => p.cron));
+    expect(CRON_PRESETS.map(p => activePreset(p.cron)?.cron)).toEqual(
+      CRON_PRESETS.map(p => p.cron)
+    );
   });
 
   test('cronRequest trims, no cron is null, no timezone is UTC', () => {
-    expect(cronRequest(' 0 6 * * * ', ' Europe/Paris ')).toEqual({ cron: '0 6 * * *', timezone: 'Europe/Paris' });
+    expect(cronRequest(' 0 6 * * * ', ' Europe/Paris ')).toEqual({
+      cron: '0 6 * * *',
+      timezone: 'Europe/Paris'
+    });
     expect(cronRequest('  ', '')).toEqual({ cron: null, timezone: 'UTC' });
   });
 
@@ -97,7 +106,9 @@ describe('parameters', () => {
   });
 
   test('changedParameters sends only what differs from the defaults', () => {
-    expect(changedParameters(INFO.parameters, { top_n: '5', region: 'EU', debug: false })).toEqual({});
+    expect(changedParameters(INFO.parameters, { top_n: '5', region: 'EU', debug: false })).toEqual(
+      {}
+    );
     expect(changedParameters(INFO.parameters, { top_n: '10', region: 'US', debug: true })).toEqual({
       top_n: 10,
       region: 'US',
@@ -177,12 +188,21 @@ describe('formReducer', () => {
       } as any
     });
     expect(s.phase).toBe('done');
-    expect(s.result).toEqual({ ok: true, message: 'Scheduled', pipeline: 'sales', reportUrl: '/r', approval: 'pending' });
+    expect(s.result).toEqual({
+      ok: true,
+      message: 'Scheduled',
+      pipeline: 'sales',
+      reportUrl: '/r',
+      approval: 'pending'
+    });
   });
 
   test('a conflict goes back to the form and offers to replace', () => {
     const error = new APIError('exists', 409, [], { status: 409, error: 'exists' });
-    const s = formReducer(formReducer(loaded(), { type: 'submit' }), { type: 'promoteFailed', error });
+    const s = formReducer(formReducer(loaded(), { type: 'submit' }), {
+      type: 'promoteFailed',
+      error
+    });
     expect(s.phase).toBe('form');
     expect(s.result).toMatchObject({ ok: false, conflict: true, message: 'exists' });
   });
@@ -206,7 +226,12 @@ describe('formReducer', () => {
 
   test('a network failure is done without a report', () => {
     const s = formReducer(loaded(), { type: 'promoteFailed', error: new Error('offline') });
-    expect(s.result).toMatchObject({ ok: false, conflict: false, message: 'offline', reportUrl: null });
+    expect(s.result).toMatchObject({
+      ok: false,
+      conflict: false,
+      message: 'offline',
+      reportUrl: null
+    });
     expect(s.phase).toBe('done');
   });
 

@@ -148,7 +148,10 @@ export const catalog = {
     return get(`${tablePath(name)}/preview` + query(params), init);
   },
   profile(name: string, refresh: boolean, init?: Init): Promise<ITableProfile> {
-    return get(`${tablePath(name)}/profile` + query({ refresh: refresh ? 'true' : undefined }), init);
+    return get(
+      `${tablePath(name)}/profile` + query({ refresh: refresh ? 'true' : undefined }),
+      init
+    );
   }
 };
 

@@ -70,9 +70,7 @@ export class CatalogPanel extends ReactWidget {
 
   /** Focus the search box. */
   focusSearch(): void {
-    const input = this.node.querySelector<HTMLInputElement>(
-      '[data-testid="catalog-search"]'
-    );
+    const input = this.node.querySelector<HTMLInputElement>('[data-testid="catalog-search"]');
     input?.focus();
     input?.select();
   }
@@ -86,13 +84,7 @@ export class CatalogPanel extends ReactWidget {
   }
 
   protected render(): JSX.Element {
-    return (
-      <CatalogBrowser
-        panel={this}
-        openTable={this._openTable}
-        selected={this._selected}
-      />
-    );
+    return <CatalogBrowser panel={this} openTable={this._openTable} selected={this._selected} />;
   }
 
   private _openTable: (name: string) => void;
@@ -165,20 +157,10 @@ function CatalogBrowser(props: {
   let body: JSX.Element;
   if (q) {
     body = (
-      <SearchResults
-        q={q}
-        refreshKey={refreshKey}
-        openTable={openTable}
-        selected={selected}
-      />
+      <SearchResults q={q} refreshKey={refreshKey} openTable={openTable} selected={selected} />
     );
   } else if (layers.status === 'error') {
-    body = (
-      <ErrorState
-        error={layers.error}
-        onRetry={() => setRetryKey(k => k + 1)}
-      />
-    );
+    body = <ErrorState error={layers.error} onRetry={() => setRetryKey(k => k + 1)} />;
   } else if (!layers.data) {
     body = <Spinner label="Loading catalog…" />;
   } else if (!layers.data.exists) {
@@ -414,10 +396,7 @@ function usePagedTables(
   return [state, loadMore, retry];
 }
 
-function LoadMore(props: {
-  state: IPagedState;
-  onLoadMore: () => void;
-}): JSX.Element | null {
+function LoadMore(props: { state: IPagedState; onLoadMore: () => void }): JSX.Element | null {
   const { state } = props;
   if (state.status !== 'ready' || state.items.length >= state.total) {
     return null;
@@ -547,8 +526,7 @@ function SearchResults(props: {
     content = (
       <EmptyState title="No matching tables">
         <p>
-          Nothing matches <strong>{props.q}</strong> in table names,
-          descriptions, columns or tags.
+          Nothing matches <strong>{props.q}</strong> in table names, descriptions, columns or tags.
         </p>
       </EmptyState>
     );

@@ -53,8 +53,7 @@ function detailId(name: string): string {
 
 export const catalogPlugin: JupyterFrontEndPlugin<void> = {
   id: '@analytics-workspace/lab:catalog',
-  description:
-    'Browse the lake catalog: layers, tables, schema, preview, profile, snapshots.',
+  description: 'Browse the lake catalog: layers, tables, schema, preview, profile, snapshots.',
   autoStart: true,
   optional: [ILabShell, ILayoutRestorer, ICommandPalette, INotebookTracker, IWorkspaceRuns],
   activate: (
@@ -89,14 +88,10 @@ export const catalogPlugin: JupyterFrontEndPlugin<void> = {
     const insertSnippet = async (name: string, kind: 'sql' | 'ibis') => {
       try {
         const snippets = await getSnippets(name);
-        const code =
-          kind === 'sql' ? `%%sql\n${snippets.sql}` : snippets.ibis;
+        const code = kind === 'sql' ? `%%sql\n${snippets.sql}` : snippets.ibis;
         await insertCodeCell(app, notebooks, code);
       } catch (err) {
-        const message =
-          err instanceof APIError || err instanceof Error
-            ? err.message
-            : String(err);
+        const message = err instanceof APIError || err instanceof Error ? err.message : String(err);
         Notification.error(`Could not insert code for ${name}: ${message}`, {
           autoClose: 6000
         });
@@ -218,24 +213,21 @@ export const catalogPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     commands.addCommand(CommandIDs.insertSql, {
-      label: args =>
-        args.name ? `Insert SQL Cell for ${args.name}` : 'Insert SQL Cell',
+      label: args => (args.name ? `Insert SQL Cell for ${args.name}` : 'Insert SQL Cell'),
       caption: 'Insert a %%sql cell reading the table into the current notebook',
       isEnabled: args => !!nameOf(args),
       execute: args => insertSnippet(nameOf(args), 'sql')
     });
 
     commands.addCommand(CommandIDs.insertIbis, {
-      label: args =>
-        args.name ? `Insert Ibis Code for ${args.name}` : 'Insert Ibis Code',
+      label: args => (args.name ? `Insert Ibis Code for ${args.name}` : 'Insert Ibis Code'),
       caption: 'Insert Python code reading the table with ibis into the current notebook',
       isEnabled: args => !!nameOf(args),
       execute: args => insertSnippet(nameOf(args), 'ibis')
     });
 
     commands.addCommand(CommandIDs.copyName, {
-      label: args =>
-        args.name ? `Copy Table Name ${args.name}` : 'Copy Table Name',
+      label: args => (args.name ? `Copy Table Name ${args.name}` : 'Copy Table Name'),
       caption: 'Copy the table name to the clipboard',
       isEnabled: args => !!nameOf(args),
       execute: args => {

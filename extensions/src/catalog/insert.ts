@@ -3,11 +3,7 @@
  * notebook, or into a new notebook on the "workspace" kernel.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import {
-  INotebookTracker,
-  NotebookActions,
-  NotebookPanel
-} from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 
 import { ITableDetail, catalog } from '../api';
 
@@ -24,9 +20,7 @@ export function rememberSnippets(detail: ITableDetail): void {
 }
 
 /** The snippets of a table, from the cache or `GET catalog/tables/{name}`. */
-export async function getSnippets(
-  name: string
-): Promise<ITableDetail['snippets']> {
+export async function getSnippets(name: string): Promise<ITableDetail['snippets']> {
   const cached = snippetCache.get(name);
   if (cached) {
     return cached;
@@ -36,9 +30,7 @@ export async function getSnippets(
   return detail.snippets;
 }
 
-async function newWorkspaceNotebook(
-  app: JupyterFrontEnd
-): Promise<NotebookPanel> {
+async function newWorkspaceNotebook(app: JupyterFrontEnd): Promise<NotebookPanel> {
   const commands = app.commands;
   let widget: any;
   if (commands.hasCommand('notebook:create-new')) {
@@ -85,8 +77,7 @@ export async function insertCodeCell(
   const notebook = panel.content;
   const cells = notebook.model?.cells;
   const only = cells && cells.length === 1 ? cells.get(0) : null;
-  const reuseEmpty =
-    !!only && only.type === 'code' && only.sharedModel.getSource().trim() === '';
+  const reuseEmpty = !!only && only.type === 'code' && only.sharedModel.getSource().trim() === '';
   if (reuseEmpty) {
     notebook.activeCellIndex = 0;
   } else {

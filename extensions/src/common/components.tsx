@@ -17,9 +17,7 @@ export function StateBadge(props: {
   const state = props.state || 'none';
   return (
     <span
-      className={
-        'awr-StateBadge awr-state-' + state + (props.small ? ' awr-mod-small' : '')
-      }
+      className={'awr-StateBadge awr-state-' + state + (props.small ? ' awr-mod-small' : '')}
       data-state={state}
       title={stateLabel(props.state)}
     >
@@ -34,10 +32,7 @@ export function StateBadge(props: {
 }
 
 /** A relative time ("in 3 h") with the absolute time as tooltip. */
-export function RelTime(props: {
-  iso: string | null | undefined;
-  empty?: string;
-}): JSX.Element {
+export function RelTime(props: { iso: string | null | undefined; empty?: string }): JSX.Element {
   if (!props.iso) {
     return <span className="awr-muted">{props.empty ?? '—'}</span>;
   }
@@ -83,9 +78,7 @@ export function ActionButton(props: {
       {props.busy ? (
         <span className="awr-Spinner" aria-hidden="true" />
       ) : (
-        props.icon && (
-          <props.icon.react tag="span" className="awr-Button-icon" />
-        )
+        props.icon && <props.icon.react tag="span" className="awr-Button-icon" />
       )}
       {!props.iconOnly && <span className="awr-Button-label">{props.label}</span>}
     </button>
@@ -120,9 +113,7 @@ export function ErrorBanner(props: {
 
 /** JSON in a pre block. */
 export function JsonBlock(props: { value: any }): JSX.Element {
-  return (
-    <pre className="awr-Json">{JSON.stringify(props.value, null, 2)}</pre>
-  );
+  return <pre className="awr-Json">{JSON.stringify(props.value, null, 2)}</pre>;
 }
 
 export function Spinner(props: { label?: string; small?: boolean }): JSX.Element {
@@ -147,8 +138,7 @@ export function ErrorState(props: {
 }): JSX.Element {
   const { error } = props;
   const status = error instanceof APIError ? error.status : undefined;
-  const message =
-    error instanceof Error ? error.message : String(error ?? 'Unknown error');
+  const message = error instanceof Error ? error.message : String(error ?? 'Unknown error');
   let title = props.title;
   if (!title) {
     title =
@@ -177,10 +167,7 @@ export function ErrorState(props: {
         </ul>
       ) : null}
       {props.onRetry ? (
-        <button
-          className="jp-Button jp-mod-styled jp-mod-reject aw-Button"
-          onClick={props.onRetry}
-        >
+        <button className="jp-Button jp-mod-styled jp-mod-reject aw-Button" onClick={props.onRetry}>
           Retry
         </button>
       ) : null}
@@ -200,9 +187,7 @@ export function EmptyState(props: {
       data-testid={props.testid ?? 'catalog-empty'}
     >
       <div className="aw-EmptyState-title">{props.title}</div>
-      {props.children ? (
-        <div className="aw-EmptyState-body">{props.children}</div>
-      ) : null}
+      {props.children ? <div className="aw-EmptyState-body">{props.children}</div> : null}
     </div>
   );
 }

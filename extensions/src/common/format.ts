@@ -56,10 +56,7 @@ export function shortTime(iso: string | null | undefined): string {
 }
 
 /** "in 3 h", "5 min ago", "just now". */
-export function relativeTime(
-  iso: string | null | undefined,
-  now: number = Date.now()
-): string {
+export function relativeTime(iso: string | null | undefined, now: number = Date.now()): string {
   const d = parseTime(iso);
   if (!d) {
     return '';

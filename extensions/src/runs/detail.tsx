@@ -22,13 +22,7 @@ import {
   isActive,
   jobs
 } from '../api';
-import {
-  ActionButton,
-  ErrorBanner,
-  JsonBlock,
-  RelTime,
-  StateBadge
-} from '../common/components';
+import { ActionButton, ErrorBanner, JsonBlock, RelTime, StateBadge } from '../common/components';
 import { absoluteTime, clockTime, durationBetween, shortTime } from '../common/format';
 import { playIcon } from '../common/icons';
 import { IWorkspaceRuns } from '../tokens';
@@ -155,16 +149,18 @@ export class RunDetailWidget extends ReactWidget {
   }
 
   private _repair = () =>
-    this._action('repair', () => jobs.repair(this.runId), r => {
-      const n = r.reset?.length ?? 0;
-      Notification.info(
-        `Run ${this.runId} re-queued: ${n} task${n === 1 ? '' : 's'} reset.`,
-        { autoClose: 4000 }
-      );
-    });
+    this._action(
+      'repair',
+      () => jobs.repair(this.runId),
+      r => {
+        const n = r.reset?.length ?? 0;
+        Notification.info(`Run ${this.runId} re-queued: ${n} task${n === 1 ? '' : 's'} reset.`, {
+          autoClose: 4000
+        });
+      }
+    );
 
-  private _cancel = () =>
-    this._action('cancel', () => jobs.cancel(this.runId));
+  private _cancel = () => this._action('cancel', () => jobs.cancel(this.runId));
 
   private _triggerAgain = () => {
     const run = this._detail?.run;
@@ -490,8 +486,8 @@ function RunDetailView(props: IViewProps): JSX.Element {
         <span className="awr-SectionBar-title">
           Tasks{' '}
           <span className="awr-muted">
-            {detail.tasks.filter(t => t.state === 'succeeded').length}/
-            {detail.tasks.length} succeeded
+            {detail.tasks.filter(t => t.state === 'succeeded').length}/{detail.tasks.length}{' '}
+            succeeded
           </span>
         </span>
         <div className="awr-Segmented" role="tablist">
@@ -565,7 +561,10 @@ function MetaItem(props: {
 function TimeText(props: { iso: string }): JSX.Element {
   return (
     <span title={absoluteTime(props.iso)}>
-      {shortTime(props.iso)} <span className="awr-muted">(<RelTime iso={props.iso} />)</span>
+      {shortTime(props.iso)}{' '}
+      <span className="awr-muted">
+        (<RelTime iso={props.iso} />)
+      </span>
     </span>
   );
 }
@@ -618,9 +617,7 @@ function TaskList(props: {
             <StateBadge state={n.state} small />
           </div>
           {open && (
-            <ul className="awr-TaskList awr-mod-nested">
-              {n.tasks.map(t => renderTask(t, true))}
-            </ul>
+            <ul className="awr-TaskList awr-mod-nested">{n.tasks.map(t => renderTask(t, true))}</ul>
           )}
         </li>
       );
@@ -800,9 +797,7 @@ function AttemptRows(props: {
         <td title={absoluteTime(a.started_at)}>{shortTime(a.started_at)}</td>
         <td>{durationBetween(a.started_at, a.finished_at)}</td>
         <td className="awr-muted">
-          {[a.executor, a.worker, a.pool && `pool ${a.pool}`]
-            .filter(Boolean)
-            .join(' · ')}
+          {[a.executor, a.worker, a.pool && `pool ${a.pool}`].filter(Boolean).join(' · ')}
         </td>
         <td className="awr-Attempts-links">
           {a.report_url && (
@@ -850,9 +845,7 @@ function AttemptRows(props: {
               </div>
             ) : (
               <>
-                {log.log?.truncated && (
-                  <div className="awr-muted">… earlier output cut off</div>
-                )}
+                {log.log?.truncated && <div className="awr-muted">… earlier output cut off</div>}
                 <pre className="awr-Log" data-testid="attempt-log-text">
                   {log.log?.text || '(empty log)'}
                 </pre>

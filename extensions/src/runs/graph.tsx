@@ -48,10 +48,7 @@ export function aggregateState(tasks: ITask[]): string {
 }
 
 /** Group the run's tasks under the pipeline's spec tasks, in spec order. */
-export function buildNodes(
-  spec: ITaskSpecInfo[] | null,
-  tasks: ITask[]
-): IGraphNode[] {
+export function buildNodes(spec: ITaskSpecInfo[] | null, tasks: ITask[]): IGraphNode[] {
   const byName = new Map<string, ITask[]>();
   for (const t of tasks) {
     const list = byName.get(t.name) ?? [];
@@ -144,9 +141,10 @@ function layout(nodes: IGraphNode[]): {
     const d = depth.get(n.name) ?? 0;
     (columns[d] = columns[d] ?? []).push(n);
   }
-  const colHeights = columns.map(col =>
-    (col ?? []).reduce((sum, n) => sum + nodeHeight(n), 0) +
-    GAP_Y * Math.max(0, (col ?? []).length - 1)
+  const colHeights = columns.map(
+    col =>
+      (col ?? []).reduce((sum, n) => sum + nodeHeight(n), 0) +
+      GAP_Y * Math.max(0, (col ?? []).length - 1)
   );
   const height = Math.max(HEAD_H, ...colHeights) + 2 * PAD;
   const placed = new Map<string, IPlaced>();
@@ -301,11 +299,7 @@ export function TaskGraph(props: {
                 </g>
               ))}
               {n.fanOut && n.tasks.length > MAX_ITEMS && (
-                <text
-                  className="awr-Graph-sub"
-                  x={16}
-                  y={HEAD_H + MAX_ITEMS * ITEM_H + 12}
-                >
+                <text className="awr-Graph-sub" x={16} y={HEAD_H + MAX_ITEMS * ITEM_H + 12}>
                   {`+${n.tasks.length - MAX_ITEMS} more`}
                 </text>
               )}

@@ -179,9 +179,7 @@ export class RunsPanel extends ReactWidget {
   }
 
   setPaused(name: string, paused: boolean): Promise<void> {
-    return this._action('pause:' + name, () =>
-      paused ? jobs.pause(name) : jobs.resume(name)
-    );
+    return this._action('pause:' + name, () => (paused ? jobs.pause(name) : jobs.resume(name)));
   }
 
   approve(name: string): Promise<void> {
@@ -208,9 +206,7 @@ export class RunsPanel extends ReactWidget {
       () => jobs.setAudience(name, audience),
       () =>
         Notification.success(
-          who.length
-            ? `${name} is shared with ${who.join(', ')}.`
-            : `${name} is private again.`,
+          who.length ? `${name} is shared with ${who.join(', ')}.` : `${name} is private again.`,
           { autoClose: 4000 }
         )
     );
@@ -279,11 +275,7 @@ function RunsPanelView(props: IViewProps): JSX.Element {
       <div className="awr-Empty awr-mod-error" data-testid="runs-error">
         <div className="awr-Empty-title">Could not load the pipelines</div>
         <div className="awr-Empty-text">{loadError}</div>
-        <ActionButton
-          label="Retry"
-          icon={refreshIcon}
-          onClick={props.onRefresh}
-        />
+        <ActionButton label="Retry" icon={refreshIcon} onClick={props.onRefresh} />
       </div>
     );
   } else if (pipelines === null) {
@@ -298,8 +290,8 @@ function RunsPanelView(props: IViewProps): JSX.Element {
         <pipelinesIcon.react tag="div" className="awr-Empty-icon" />
         <div className="awr-Empty-title">No pipelines yet</div>
         <div className="awr-Empty-text">
-          No pipelines yet — open a notebook and use <b>Schedule</b> in its
-          toolbar to turn it into a scheduled pipeline.
+          No pipelines yet — open a notebook and use <b>Schedule</b> in its toolbar to turn it into
+          a scheduled pipeline.
         </div>
       </div>
     );
@@ -343,24 +335,12 @@ function RunsPanelView(props: IViewProps): JSX.Element {
     <div className="awr-RunsPanel-content">
       <div className="awr-PanelHeader">
         <span className="awr-PanelHeader-title">Pipelines</span>
-        <button
-          type="button"
-          className="awr-IconButton"
-          title="Refresh"
-          onClick={props.onRefresh}
-        >
+        <button type="button" className="awr-IconButton" title="Refresh" onClick={props.onRefresh}>
           <refreshIcon.react tag="span" />
         </button>
       </div>
-      <ErrorBanner
-        message={props.actionError}
-        onDismiss={props.onDismissError}
-      />
-      <div
-        className={
-          'awr-RunsPanel-body' + (props.selected ? ' awr-mod-hasSelection' : '')
-        }
-      >
+      <ErrorBanner message={props.actionError} onDismiss={props.onDismissError} />
+      <div className={'awr-RunsPanel-body' + (props.selected ? ' awr-mod-hasSelection' : '')}>
         {body}
       </div>
     </div>
@@ -397,8 +377,7 @@ function RunsSection(props: {
   } else if (props.runs.length === 0 && props.summary?.approval === 'pending') {
     content = (
       <div className="awr-Empty awr-mod-small" data-testid="runs-none">
-        {props.pipeline} is pending review: it can run once an engineer or admin
-        approves it.
+        {props.pipeline} is pending review: it can run once an engineer or admin approves it.
       </div>
     );
   } else if (props.runs.length === 0) {
@@ -429,17 +408,10 @@ function RunsSection(props: {
   );
 }
 
-function RunRow(props: {
-  run: IRun;
-  onOpen: (runId: string) => void;
-}): JSX.Element {
+function RunRow(props: { run: IRun; onOpen: (runId: string) => void }): JSX.Element {
   const r = props.run;
   const when = r.started_at ?? r.scheduled_for ?? r.created_at;
-  const whenLabel = r.started_at
-    ? 'Started'
-    : r.scheduled_for
-      ? 'Scheduled for'
-      : 'Created';
+  const whenLabel = r.started_at ? 'Started' : r.scheduled_for ? 'Scheduled for' : 'Created';
   return (
     <li
       className="awr-RunRow"

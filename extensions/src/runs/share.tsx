@@ -53,8 +53,8 @@ class AudienceBody extends ReactWidget implements Dialog.IBodyWidget<IAudience> 
     return (
       <div data-testid="share-dialog">
         <p className="awr-ShareDialog-text">
-          Who may read the reports of <b>{this._pipeline}</b>, besides you, engineers
-          and admins. Nothing checked and no user: private.
+          Who may read the reports of <b>{this._pipeline}</b>, besides you, engineers and admins.
+          Nothing checked and no user: private.
         </p>
         <fieldset className="awr-ShareDialog-groups">
           <legend>Groups</legend>

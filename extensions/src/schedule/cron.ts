@@ -16,8 +16,7 @@ export const CRON_PRESETS: { label: string; cron: string }[] = [
 ];
 
 /** The message shown (and the request not sent) when the cron field is empty. */
-export const EMPTY_CRON_MESSAGE =
-  'Enter a cron expression, e.g. 0 6 * * * (every day at 06:00).';
+export const EMPTY_CRON_MESSAGE = 'Enter a cron expression, e.g. 0 6 * * * (every day at 06:00).';
 
 /** What is wrong with a pipeline name, or null when the server accepts it. */
 export function nameError(name: string): string | null {
@@ -36,7 +35,10 @@ export function activePreset(cron: string): { label: string; cron: string } | un
 }
 
 /** The values the request sends: a trimmed cron (null when empty), a timezone (UTC when empty). */
-export function cronRequest(cron: string, timezone: string): { cron: string | null; timezone: string } {
+export function cronRequest(
+  cron: string,
+  timezone: string
+): { cron: string | null; timezone: string } {
   return { cron: cron.trim() || null, timezone: timezone.trim() || 'UTC' };
 }
 

@@ -71,10 +71,7 @@ export function CronField(props: {
           </button>
         ))}
       </div>
-      <div
-        className={'aws-Preview' + (previewError ? ' aws-mod-error' : '')}
-        aria-live="polite"
-      >
+      <div className={'aws-Preview' + (previewError ? ' aws-mod-error' : '')} aria-live="polite">
         {previewError ? (
           <div className="aws-PreviewError" data-testid="cron-error">
             {previewError}

@@ -201,8 +201,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
           <div className="aws-FieldError">{nameFieldError}</div>
         ) : info.existing && name === info.suggested_name ? (
           <div className="aws-Hint aws-mod-warn">
-            A pipeline named <b>{name}</b> already exists; submitting offers to
-            replace it.
+            A pipeline named <b>{name}</b> already exists; submitting offers to replace it.
           </div>
         ) : (
           <div className="aws-Hint">

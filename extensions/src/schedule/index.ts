@@ -2,17 +2,10 @@
  * "Schedule this notebook": a notebook toolbar button and the command
  * `workspace:schedule-notebook`, which open the scheduling form.
  */
-import {
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
-import {
-  INotebookModel,
-  INotebookTracker,
-  NotebookPanel
-} from '@jupyterlab/notebook';
+import { INotebookModel, INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
 import { clockIcon } from '../common/icons';
 import { IWorkspaceRuns } from '../tokens';
@@ -54,9 +47,10 @@ export async function scheduleNotebook(
 }
 
 /** Adds the "Schedule" button to every notebook's toolbar. */
-class ScheduleButtonExtension
-  implements DocumentRegistry.IWidgetExtension<NotebookPanel, INotebookModel>
-{
+class ScheduleButtonExtension implements DocumentRegistry.IWidgetExtension<
+  NotebookPanel,
+  INotebookModel
+> {
   constructor(private _runs: IWorkspaceRuns | null) {}
 
   createNew(panel: NotebookPanel): ToolbarButton {
@@ -104,9 +98,7 @@ const schedulePlugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
-    tracker.currentChanged.connect(() =>
-      app.commands.notifyCommandChanged(SCHEDULE_COMMAND)
-    );
+    tracker.currentChanged.connect(() => app.commands.notifyCommandChanged(SCHEDULE_COMMAND));
     app.docRegistry.addWidgetExtension('Notebook', new ScheduleButtonExtension(runs));
     app.contextMenu.addItem({
       command: SCHEDULE_COMMAND,

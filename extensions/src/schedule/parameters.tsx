@@ -22,11 +22,10 @@ export function ParameterList(props: {
       <div className="aws-Section">Parameters</div>
       {!info.has_parameters_cell ? (
         <div className="aws-Guidance" data-testid="schedule-no-parameters">
-          <b>This notebook has no parameters cell.</b> It will run as it is, with
-          the values written in it. To make values configurable per pipeline or
-          run: put them in one code cell (e.g. <code>day = "2024-01-01"</code>),
-          select that cell, open the Property Inspector (the gear icon in the right
-          sidebar), add the cell tag <code>parameters</code> under{' '}
+          <b>This notebook has no parameters cell.</b> It will run as it is, with the values written
+          in it. To make values configurable per pipeline or run: put them in one code cell (e.g.{' '}
+          <code>day = "2024-01-01"</code>), select that cell, open the Property Inspector (the gear
+          icon in the right sidebar), add the cell tag <code>parameters</code> under{' '}
           <i>Common Tools → Cell Tags</i>, save, and reopen this dialog.
         </div>
       ) : info.parameters.length === 0 ? (

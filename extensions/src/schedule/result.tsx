@@ -25,8 +25,7 @@ export function Progress(props: { elapsed: number }): JSX.Element {
       <div>
         <div>Test-running the notebook against a copy of the lake…</div>
         <div className="awr-muted">
-          {props.elapsed} s — this usually takes 10–60 s. Your real tables are not
-          touched.
+          {props.elapsed} s — this usually takes 10–60 s. Your real tables are not touched.
         </div>
       </div>
     </div>
@@ -54,9 +53,8 @@ export function ResultPanel(props: {
       <div className="aws-ResultMessage">{result.message}</div>
       {result.ok && result.approval === 'pending' && (
         <div className="aws-ResultNote" data-testid="schedule-pending">
-          The Pipelines panel shows it as <b>Pending review</b> until an engineer
-          or admin approves it; then it runs. Its reports are private until you
-          share them from the Pipelines panel.
+          The Pipelines panel shows it as <b>Pending review</b> until an engineer or admin approves
+          it; then it runs. Its reports are private until you share them from the Pipelines panel.
         </div>
       )}
       <div className="aws-ResultLinks">

@@ -27,7 +27,10 @@ export { PREVIEW_PAGE } from './preview';
  * it, so a dropped table is noticed.
  */
 export class TableDetailWidget extends ReactWidget {
-  constructor(readonly tableName: string, private _actions: IDetailActions) {
+  constructor(
+    readonly tableName: string,
+    private _actions: IDetailActions
+  ) {
     super();
     this.addClass('aw-TableDetailWidget');
   }
@@ -49,9 +52,7 @@ export class TableDetailWidget extends ReactWidget {
   }
 
   protected render(): JSX.Element {
-    return (
-      <TableDetail widget={this} name={this.tableName} actions={this._actions} />
-    );
+    return <TableDetail widget={this} name={this.tableName} actions={this._actions} />;
   }
 
   private _shownOnce = false;
@@ -62,8 +63,7 @@ type TabId = 'schema' | 'preview' | 'profile' | 'snapshots' | 'pipelines';
 
 function isGone(error: unknown): boolean {
   return (
-    error instanceof APIError &&
-    (error.status === 404 || /no longer exists/i.test(error.message))
+    error instanceof APIError && (error.status === 404 || /no longer exists/i.test(error.message))
   );
 }
 
@@ -177,8 +177,7 @@ function TableDetail(props: {
     );
   }
 
-  const snapshot =
-    at !== null ? detail.snapshots.find(s => s.snapshot_id === at) : undefined;
+  const snapshot = at !== null ? detail.snapshots.find(s => s.snapshot_id === at) : undefined;
   const piiColumns = detail.columns.filter(c => c.pii).map(c => c.name);
 
   return (
@@ -237,11 +236,7 @@ function TableDetail(props: {
           </TabPanel>
         ) : null}
         <TabPanel id="snapshots" active={tab}>
-          <SnapshotsTab
-            snapshots={detail.snapshots}
-            at={at}
-            onView={viewSnapshot}
-          />
+          <SnapshotsTab snapshots={detail.snapshots} at={at} onView={viewSnapshot} />
         </TabPanel>
         <TabPanel id="pipelines" active={tab}>
           <PipelinesTab
@@ -289,11 +284,7 @@ function Tabs(props: {
   );
 }
 
-function TabPanel(props: {
-  id: TabId;
-  active: TabId;
-  children: React.ReactNode;
-}): JSX.Element {
+function TabPanel(props: { id: TabId; active: TabId; children: React.ReactNode }): JSX.Element {
   return (
     <div
       className="aw-TabPanel"

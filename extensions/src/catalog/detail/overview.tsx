@@ -6,7 +6,13 @@ import * as React from 'react';
 import { copyIcon, refreshIcon } from '@jupyterlab/ui-components';
 
 import { ITableDetail } from '../../api';
-import { formatBytes, formatCount, formatRelative, formatTime, formatTimeLong } from '../../common/format';
+import {
+  formatBytes,
+  formatCount,
+  formatRelative,
+  formatTime,
+  formatTimeLong
+} from '../../common/format';
 import { tableIcon } from '../../common/icons';
 import { ClassificationBadge, LayerChip, PiiBadge } from '../badges';
 import { IDetailActions } from './actions';
@@ -130,11 +136,7 @@ export function Header(props: {
           />
         ) : null}
       </div>
-      <p
-        className={`aw-TableDetail-description${
-          detail.description ? '' : ' aw-mod-missing'
-        }`}
-      >
+      <p className={`aw-TableDetail-description${detail.description ? '' : ' aw-mod-missing'}`}>
         {detail.description || 'No description.'}
       </p>
       {detail.tags && detail.tags.length ? (

@@ -25,8 +25,8 @@ export function PipelinesTab(props: {
     return (
       <EmptyState title="No pipeline writes this table">
         <p>
-          Tables written by scheduled pipelines list the pipeline and task here.
-          This one was written from a notebook or by the demo.
+          Tables written by scheduled pipelines list the pipeline and task here. This one was
+          written from a notebook or by the demo.
         </p>
       </EmptyState>
     );
@@ -44,7 +44,11 @@ export function PipelinesTab(props: {
       </thead>
       <tbody>
         {props.writers.map((w, i) => (
-          <tr key={`${w.pipeline}/${w.task}/${i}`} data-testid="pipeline-row" data-pipeline={w.pipeline}>
+          <tr
+            key={`${w.pipeline}/${w.task}/${i}`}
+            data-testid="pipeline-row"
+            data-pipeline={w.pipeline}
+          >
             <td>
               {open ? (
                 <button

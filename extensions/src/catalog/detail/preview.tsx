@@ -105,7 +105,11 @@ export function PreviewTab(props: {
             <tr>
               <th className="aw-Grid-index" />
               {page.columns.map((c, i) => (
-                <th key={c.name} className={numeric[i] ? 'aw-mod-numeric' : ''} title={`${c.name}: ${c.type}`}>
+                <th
+                  key={c.name}
+                  className={numeric[i] ? 'aw-mod-numeric' : ''}
+                  title={`${c.name}: ${c.type}`}
+                >
                   <div className="aw-PreviewTable-colName">{c.name}</div>
                   <div className="aw-PreviewTable-colType">{c.type}</div>
                 </th>

@@ -6,7 +6,13 @@ import * as React from 'react';
 
 import { IColumnProfile, ITableProfile, catalog, isAbortError } from '../../api';
 import { LoadingOrError } from '../../common/components';
-import { formatCount, formatNumber, formatRelative, formatTimeLong, formatValue } from '../../common/format';
+import {
+  formatCount,
+  formatNumber,
+  formatRelative,
+  formatTimeLong,
+  formatValue
+} from '../../common/format';
 
 export function ProfileTab(props: { name: string; refreshKey: number }): JSX.Element {
   const { name, refreshKey } = props;
@@ -106,10 +112,7 @@ function Stat(props: {
   );
 }
 
-function ProfileColumn(props: {
-  column: IColumnProfile;
-  rows: number | null;
-}): JSX.Element {
+function ProfileColumn(props: { column: IColumnProfile; rows: number | null }): JSX.Element {
   const c = props.column;
   const nullPct = c.null_pct ?? 0;
   return (
@@ -235,14 +238,7 @@ function TopValues(props: { values: [any, number][]; rows: number | null }): JSX
             <text className="aw-TopValues-label" x={0} y={rowH - 4}>
               {short}
             </text>
-            <rect
-              className="aw-Chart-bar"
-              x={labelW}
-              y={3}
-              width={w}
-              height={rowH - 6}
-              rx={1}
-            />
+            <rect className="aw-Chart-bar" x={labelW} y={3} width={w} height={rowH - 6} rx={1} />
             <text className="aw-TopValues-count" x={width} y={rowH - 4} textAnchor="end">
               {formatNumber(count, true)}
             </text>

@@ -37,11 +37,7 @@ export function SchemaTab(props: { detail: ITableDetail }): JSX.Element {
             <td className="aw-SchemaTable-nullable">
               {c.nullable === false ? 'NOT NULL' : c.nullable ? 'yes' : '–'}
             </td>
-            <td
-              className={`aw-SchemaTable-description${
-                c.description ? '' : ' aw-mod-missing'
-              }`}
-            >
+            <td className={`aw-SchemaTable-description${c.description ? '' : ' aw-mod-missing'}`}>
               {c.description || '–'}
             </td>
           </tr>

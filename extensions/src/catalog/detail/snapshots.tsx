@@ -41,7 +41,9 @@ export function SnapshotsTab(props: {
             >
               <td>
                 <code>{s.snapshot_id}</code>
-                {s.snapshot_id === latest ? <span className="aw-Tag aw-Tag-latest">latest</span> : null}
+                {s.snapshot_id === latest ? (
+                  <span className="aw-Tag aw-Tag-latest">latest</span>
+                ) : null}
               </td>
               <td title={formatTimeLong(s.time)}>{formatTime(s.time)}</td>
               <td>
