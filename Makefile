@@ -19,7 +19,7 @@ help:
 	@echo "make lab    the same, but a single-user JupyterLab (no hub) on $(HOST):$(PORT)"
 	@echo "make test   install test dependencies and run the whole suite"
 	@echo "make bench  run the benchmarks (prints ratios)"
-	@echo "make lint   ruff and mypy"
+	@echo "make lint   ruff, mypy, prettier and eslint"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,7 @@ $(VENV)/.test-installed: $(VENV)/.installed | $(LABEXT)
 test-deps: $(VENV)/.test-installed system-deps
 
 test: test-deps
+	cd extensions && PATH=$(BIN):$$PATH $(BIN)/jlpm test
 	rm -rf $(TEST_HOME) && mkdir -p $(TEST_HOME)
 	WORKSPACE_HOME=$(TEST_HOME)/demo $(BIN)/workspace demo --scale 0.01 --no-notebooks
 	WORKSPACE_HOME=$(TEST_HOME)/demo $(BIN)/python -m pytest -p no:cacheprovider \
@@ -102,6 +103,7 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check workspace tests
 	$(BIN)/ruff format --check workspace tests
 	$(BIN)/mypy
+	cd extensions && PATH=$(BIN):$$PATH $(BIN)/jlpm lint
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
