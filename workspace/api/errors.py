@@ -1,8 +1,10 @@
-"""The one mapping from exceptions to HTTP error bodies, shared by every HTTP layer.
+"""The one mapping from exceptions to HTTP error bodies, shared by every HTTP front end.
 
-Both the scheduler API (:mod:`workspace.hub.jobs_api`) and the Jupyter server extension
-(:mod:`workspace.server`) call :func:`error_body`; only framework-specific errors (tornado's
-``HTTPError``) are handled by the layer itself before it falls back to this function.
+The scheduler API (:mod:`workspace.hub.jobs_api`), the Jupyter server extension
+(:mod:`workspace.server`) and the reports service (:mod:`workspace.reports.service`) all call
+:func:`error_response` (or :func:`error_body` for non-tornado errors): validation -> 400 with
+the invalid fields, unknown object -> 404, forbidden -> 403, conflict or forbidden state
+change -> 409, anything unexpected -> 500 with a generic message (never for a user mistake).
 
 Examples
 --------
@@ -13,7 +15,9 @@ Examples
 from __future__ import annotations
 
 from pydantic import ValidationError
+from tornado.web import HTTPError
 
+from workspace.jobs.errors import ConflictError
 from workspace.jobs.models import InvalidTransitionError
 from workspace.jobs.service_models import ErrorResponse, FieldError
 from workspace.lake.errors import WorkspaceError
@@ -21,9 +25,7 @@ from workspace.lake.errors import WorkspaceError
 #: What a 500 says; the details go to the server log only.
 GENERIC_500 = "Internal error; the server log has the details."
 
-
-class ConflictError(WorkspaceError):
-    """The request conflicts with what exists (e.g. a pipeline of that name): 409."""
+__all__ = ["GENERIC_500", "ConflictError", "error_body", "error_response", "validation_body"]
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -82,3 +84,22 @@ def error_body(exc: BaseException, *, generic: str = GENERIC_500) -> ErrorRespon
     if isinstance(exc, WorkspaceError):
         return ErrorResponse(status=400, error=str(exc))
     return ErrorResponse(status=500, error=generic)
+
+
+def error_response(exc: BaseException, *, generic: str = GENERIC_500) -> ErrorResponse:
+    """:func:`error_body`, where tornado's :class:`~tornado.web.HTTPError` (authentication
+    401/403, a body that is not JSON) keeps its own status and message.
+
+    Examples
+    --------
+    >>> error_response(HTTPError(403, "no")).status
+    403
+    >>> error_response(KeyError("gold.x")).status
+    404
+    """
+    if isinstance(exc, HTTPError):
+        message = exc.log_message or exc.reason or ""
+        if exc.log_message and exc.args:
+            message = exc.log_message % exc.args
+        return ErrorResponse(status=exc.status_code, error=message or f"HTTP {exc.status_code}")
+    return error_body(exc, generic=generic)

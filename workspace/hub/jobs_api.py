@@ -36,6 +36,7 @@ from tornado.ioloop import IOLoop
 from tornado.netutil import bind_sockets
 from tornado.web import Application, HTTPError, RequestHandler
 
+from workspace.api.errors import error_response as api_error_response
 from workspace.hub.hub_auth import (
     SCOPE_MANAGE,
     ApiAuth,
@@ -48,7 +49,6 @@ from workspace.hub.hub_auth import (
     require_see,
 )
 from workspace.hub.jobs_visibility import PathScrubber, shaped
-from workspace.jobs.api_errors import error_body
 from workspace.jobs.models import PipelineNotFoundError
 from workspace.jobs.report import REPORT_CSP
 from workspace.jobs.service import JobsService
@@ -80,7 +80,7 @@ def error_response(exc: BaseException) -> ErrorResponse:
     """The status and message of any exception a handler raised (the one mapping).
 
     Tornado's :class:`HTTPError` (auth: 401/403, bad JSON) keeps its status; everything else
-    goes through :func:`workspace.jobs.api_errors.error_body`: validation -> 400, unknown
+    goes through :func:`workspace.api.errors.error_body`: validation -> 400, unknown
     object -> 404, forbidden state change -> 409, anything unexpected -> 500 with a generic
     message.
 
@@ -90,12 +90,7 @@ def error_response(exc: BaseException) -> ErrorResponse:
     >>> error_response(RunNotFoundError("abc")).status
     404
     """
-    if isinstance(exc, HTTPError):
-        message = exc.log_message or exc.reason or ""
-        if exc.log_message and exc.args:
-            message = exc.log_message % exc.args
-        return ErrorResponse(status=exc.status_code, error=message or f"HTTP {exc.status_code}")
-    return error_body(
+    return api_error_response(
         exc, generic="Internal error in the scheduler API; the server log has the details."
     )
 

@@ -27,3 +27,7 @@ class OutputError(JobError, ValueError):
 
 class ExecutorError(JobError):
     """An executor name is unknown or an executor is used outside its lifecycle."""
+
+
+class ConflictError(WorkspaceError):
+    """The request conflicts with what exists (e.g. a pipeline of that name): HTTP 409."""

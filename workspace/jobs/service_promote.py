@@ -39,7 +39,7 @@ from typing import Literal
 
 import nbformat
 
-from workspace.jobs.api_errors import ConflictError
+from workspace.jobs.errors import ConflictError
 from workspace.jobs.promote import PromoteError, promote_notebook
 from workspace.jobs.schedule import CronSchedule
 from workspace.jobs.service_models import PromotionRequest, PromotionResponse

@@ -41,7 +41,8 @@ from urllib.parse import quote
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado.web import Application, HTTPError, RequestHandler, authenticated
 
-from workspace.jobs.models import AttemptNotFoundError, Run, RunNotFoundError
+from workspace.api.errors import error_response
+from workspace.jobs.models import Run, RunNotFoundError
 from workspace.jobs.report import REPORT_CSP, render_report
 from workspace.jobs.service import JobsService, ReportNotFoundError
 from workspace.lake.settings import Settings
@@ -216,6 +217,10 @@ class _Base(HubOAuthenticated, RequestHandler):
         return run, access
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        if exc_info and exc_info[1] is not None:  # the one mapping: the page follows it
+            status_code = error_response(exc_info[1]).status
+            self.set_status(status_code)
         self.set_default_headers()
         if status_code == 403 and getattr(self, "_no_scope", False):
             heading, message, hint = (
@@ -361,7 +366,7 @@ class ReportHandler(_Base):
             else:
                 path = self.reports.jobs.report(run.run_id, attempt_id)
                 html = path.read_text(encoding="utf-8")
-        except (ReportNotFoundError, AttemptNotFoundError) as exc:
+        except LookupError as exc:  # no report, no attempt: 404 (not a bare 500)
             raise HTTPError(404, log_message=str(exc)) from None
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(html)

@@ -1,5 +1,5 @@
 """The base of every handler: JSON in and out, blocking work off the event loop, and the
-one error mapping (:func:`workspace.jobs.api_errors.error_body`).
+one error mapping (:func:`workspace.api.errors.error_response`).
 
 Errors always answer ``{"status", "error", "errors"}``: validation and
 :class:`~workspace.lake.errors.WorkspaceError` -> 400, :class:`PermissionError` -> 403,
@@ -30,7 +30,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from pydantic import BaseModel
 
-from workspace.jobs.api_errors import error_body
+from workspace.api.errors import error_response as api_error_response
 from workspace.jobs.service_models import ErrorResponse
 from workspace.lake.settings import Settings
 from workspace.server.lake_access import LakeConnections
@@ -59,12 +59,7 @@ def error_response(exc: BaseException) -> ErrorResponse:
     >>> error_response(KeyError("gold.x")).status
     404
     """
-    if isinstance(exc, tornado.web.HTTPError):
-        message = exc.log_message or exc.reason or ""
-        if exc.log_message and exc.args:
-            message = exc.log_message % exc.args
-        return ErrorResponse(status=exc.status_code, error=message or f"HTTP {exc.status_code}")
-    return error_body(exc, generic=GENERIC_500)
+    return api_error_response(exc, generic=GENERIC_500)
 
 
 class WorkspaceHandler(APIHandler):

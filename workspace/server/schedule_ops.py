@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from workspace.jobs.api_errors import ConflictError
+from workspace.api.errors import ConflictError
 from workspace.jobs.promote import PromoteError, promote_notebook
 from workspace.jobs.schedule import CronSchedule, ScheduleError
 from workspace.jobs.service_promote import PROMOTE_DIR, TEST_RECORD

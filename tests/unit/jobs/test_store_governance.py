@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workspace.jobs.api_errors import error_body
+from workspace.api.errors import error_body
 from workspace.jobs.models import InvalidTransitionError
 from workspace.jobs.spec import Audience, PipelineSpecError, parse_pipeline
 from workspace.jobs.store import SCHEMA_VERSION, PipelinePendingError, RunStore
