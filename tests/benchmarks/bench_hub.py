@@ -14,7 +14,19 @@ throwaway home. Users are made with ``workspace users add`` (sequentially: the C
   ready): p50/p95/max and failures, PASS/MISS vs the goal (p95 <= 10 s, 0 failures), and
   the p95 vs the same steps for a single user alone;
 - ``GET /hub/api/users`` with the admin token, p50/p95 idle vs during the 20 spawns (one
-  client, back to back, no think time).
+  client, back to back, no think time);
+- CPU per spawn: user + system CPU seconds of a user's server process tree (every process of
+  that OS account, reaped children included) from the hub's spawn to its first ``/lab`` 200
+  (through the proxy and the OAuth handshake), for the workspace's server as the hub spawns
+  it (``workspace.server``, ``jupyter_server_proxy`` and the rest of the hub config) vs a
+  bare ``jupyterhub-singleuser`` whose user config (``~/.jupyter``) turns off every
+  jpserver extension but ``jupyterlab`` (needed to answer ``/lab``). Spawns alternate
+  between the two users; medians. PASS/MISS vs the goal ratio <= 1.15;
+- 20 concurrent spawns p95 vs the CPU floor: 20 x bare CPU per spawn / cores, PASS/MISS vs
+  p95 <= 1.2 x floor.
+
+``--no-concurrent`` skips the 20 concurrent spawns and the API under load (several minutes on
+2 cores); ``--cpu-runs N`` sets the spawns per variant for the CPU figures (default 3).
 
 Timing figures only: nothing asserts on time. Servers, the hub, OS users and the home are
 removed in ``finally``.
@@ -22,7 +34,9 @@ removed in ``finally``.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import os
 import pwd
 import shutil
@@ -36,6 +50,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -56,6 +71,10 @@ CONCURRENT = 20
 GOAL_P95_S = 10.0
 IDLE_API_SAMPLES = 50
 SPAWN_TIMEOUT = 120.0
+GOAL_CPU_RATIO = 1.15
+GOAL_FLOOR_RATIO = 1.2
+#: The one server extension a bare baseline keeps: it serves ``/lab``.
+BARE_KEEPS = "jupyterlab"
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -182,6 +201,86 @@ def concurrent_spawns(
     return durations, failures, api_samples
 
 
+def installed_server_extensions() -> list[str]:
+    """The jpserver extensions this environment enables (``etc/jupyter/...config.d``)."""
+    folder = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d"
+    names: set[str] = set()
+    for path in folder.glob("*.json"):
+        config = json.loads(path.read_text())
+        names.update(config.get("ServerApp", {}).get("jpserver_extensions", {}))
+    return sorted(names)
+
+
+def make_bare(name: str) -> list[str]:
+    """Turn off every jpserver extension but jupyterlab in ``name``'s own Jupyter config.
+
+    Returns the extensions turned off.
+    """
+    account = pwd.getpwnam(name)
+    off = [e for e in installed_server_extensions() if e != BARE_KEEPS]
+    folder = Path(account.pw_dir) / ".jupyter"
+    folder.mkdir(exist_ok=True)
+    path = folder / "jupyter_server_config.json"
+    config = {"ServerApp": {"jpserver_extensions": dict.fromkeys(off, False)}}
+    path.write_text(json.dumps(config))
+    for item in (folder, path):
+        os.chown(item, account.pw_uid, account.pw_gid)
+    return off
+
+
+def account_cpu_s(name: str) -> float:
+    """User + system CPU seconds of every process of OS account ``name`` (and reaped children)."""
+    uid = pwd.getpwnam(name).pw_uid
+    total = 0.0
+    for proc in psutil.process_iter(["uids"]):
+        try:
+            if proc.info["uids"] is None or proc.info["uids"].real != uid:
+                continue
+            t = proc.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def spawn_cpu_s(hub: Hub, session: requests.Session, name: str) -> tuple[float, float]:
+    """(CPU s, wall s) of ``name``'s server from the spawn to its first ``/lab`` 200."""
+    if account_cpu_s(name) > 0:
+        raise AssertionError(f"{name} still has processes; stop the server first")
+    start = time.perf_counter()
+    spawn_and_wait(session, hub, name, timeout=SPAWN_TIMEOUT)
+    lab = open_lab(session, hub, name)
+    lab.raise_for_status()
+    wall = time.perf_counter() - start
+    return account_cpu_s(name), wall
+
+
+def wait_no_processes(name: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while account_cpu_s(name) > 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def cpu_per_spawn(
+    hub: Hub, bare: tuple[str, str], full: tuple[str, str], runs: int
+) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Spawn the bare and the workspace user in turn ``runs`` times each.
+
+    Returns (bare CPU s, workspace CPU s, bare wall s, workspace wall s) per spawn.
+    """
+    sessions = {name: login(hub, name, password) for name, password in (bare, full)}
+    cpu: dict[str, list[float]] = {bare[0]: [], full[0]: []}
+    wall: dict[str, list[float]] = {bare[0]: [], full[0]: []}
+    for _ in range(runs):
+        for name in (bare[0], full[0]):
+            c, w = spawn_cpu_s(hub, sessions[name], name)
+            cpu[name].append(c)
+            wall[name].append(w)
+            stop_server(hub, name)
+            wait_no_processes(name)
+    return cpu[bare[0]], cpu[full[0]], wall[bare[0]], wall[full[0]]
+
+
 def _account_exists(name: str) -> bool:
     try:
         pwd.getpwnam(name)
@@ -224,7 +323,42 @@ def keep_interpreter_reachable() -> Iterator[None]:
             print(f"(traverse re-granted during the run on: {', '.join(map(str, changed))})")
 
 
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--no-concurrent",
+        action="store_true",
+        help="skip the 20 concurrent spawns and the hub API under load",
+    )
+    parser.add_argument(
+        "--cpu-runs", type=int, default=3, help="spawns per variant for CPU per spawn"
+    )
+    return parser.parse_args()
+
+
+def report_cpu(
+    bare_cpu: list[float], full_cpu: list[float], bare_wall: list[float], full_wall: list[float]
+) -> float:
+    """Print the CPU per spawn figures; return the bare median (CPU s)."""
+    bare, full = statistics.median(bare_cpu), statistics.median(full_cpu)
+    ratio = full / bare
+    verdict = "PASS" if ratio <= GOAL_CPU_RATIO else "MISS"
+    print(
+        f"CPU per spawn (spawn -> first /lab 200, server process tree, median of "
+        f"{len(full_cpu)}): workspace {full:.2f} s, bare jupyterhub-singleuser "
+        f"(only {BARE_KEEPS}) {bare:.2f} s, ratio {ratio:.2f}x -> {verdict} "
+        f"(goal <= {GOAL_CPU_RATIO}x)"
+    )
+    print(
+        f"  samples: workspace {[round(x, 2) for x in full_cpu]}, "
+        f"bare {[round(x, 2) for x in bare_cpu]}; wall to /lab: workspace "
+        f"{statistics.median(full_wall):.2f} s, bare {statistics.median(bare_wall):.2f} s"
+    )
+    return bare
+
+
 def main() -> None:
+    args = parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root: the hub runs each server as its user's OS account")
     home = Path(tempfile.mkdtemp(prefix="ws-bench-hub-"))
@@ -232,6 +366,7 @@ def main() -> None:
     users: list[tuple[str, str]] = []
     hub: Hub | None = None
     admin_existed = _account_exists("admin")  # the first start makes it; shared by homes
+    cores = os.cpu_count() or 1
     try:
         bare = version_process_s()
         with interpreter_reachable(), keep_interpreter_reachable():
@@ -246,20 +381,26 @@ def main() -> None:
             idle = [timed_users_call(admin, hub) for _ in range(IDLE_API_SAMPLES)]
 
             start = time.perf_counter()
-            for _ in range(CONCURRENT + 1):
+            concurrent = 0 if args.no_concurrent else CONCURRENT
+            for _ in range(concurrent + 3):
                 users.append(add_user(hub))
+            turned_off = make_bare(users[1][0])
             print(
                 f"(setup: {len(users)} users via 'workspace users add' in "
-                f"{time.perf_counter() - start:.1f} s, not timed)"
+                f"{time.perf_counter() - start:.1f} s, not timed; the bare user's config "
+                f"turns off {', '.join(turned_off)})"
             )
 
             solo_name, solo_password = users[0]
             lab_s, solo_ready = one_user(hub, solo_name, solo_password)
             stop_server(hub, solo_name)
 
-            durations, failures, loaded = concurrent_spawns(hub, users[1:])
+            cpu = cpu_per_spawn(hub, users[1], users[2], args.cpu_runs)
 
-        print(f"cores: {os.cpu_count()}")
+            if concurrent:
+                durations, failures, loaded = concurrent_spawns(hub, users[3:])
+
+        print(f"cores: {cores}")
         print(
             f"hub start -> ready: {hub_start:.2f} s "
             f"(bare 'jupyterhub --version' {bare:.2f} s, ratio {hub_start / bare:.1f}x)"
@@ -269,6 +410,11 @@ def main() -> None:
             f"(GET /hub/api/ round trip {round_trip * 1000:.1f} ms, "
             f"ratio {lab_s / round_trip:.0f}x)"
         )
+        bare_cpu = report_cpu(*cpu)
+        if not concurrent:
+            print(f"{CONCURRENT} concurrent spawns: skipped (--no-concurrent)")
+            return
+        floor = CONCURRENT * bare_cpu / cores
         if durations:
             p95 = pct(durations, 0.95)
             verdict = "PASS" if p95 <= GOAL_P95_S and not failures else "MISS"
@@ -278,6 +424,12 @@ def main() -> None:
                 f"failures {len(failures)}/{CONCURRENT} -> {verdict} (goal p95 <= "
                 f"{GOAL_P95_S:.0f} s, 0 failures); single user alone {solo_ready:.2f} s, "
                 f"p95 ratio {p95 / solo_ready:.1f}x"
+            )
+            verdict = "PASS" if p95 <= GOAL_FLOOR_RATIO * floor and not failures else "MISS"
+            print(
+                f"{CONCURRENT} concurrent spawns vs the CPU floor ({CONCURRENT} x bare "
+                f"{bare_cpu:.2f} s / {cores} cores = {floor:.1f} s): p95 {p95:.2f} s, ratio "
+                f"{p95 / floor:.2f}x -> {verdict} (goal <= {GOAL_FLOOR_RATIO}x, 0 failures)"
             )
         else:
             print(f"{CONCURRENT} concurrent spawns: all failed -> MISS")

@@ -7,8 +7,6 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import dask
-
 from workspace.lake.errors import ConfigurationError, WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -35,7 +33,7 @@ _active: _Active | None = None
 #: The scheduler's and workers' own HTTP endpoints (info pages, logs, metrics, proxy) answer
 #: anyone on the machine: a local cluster serves none of them. Its dashboard, if any, is
 #: moved to a private socket by :func:`_private_dashboard`.
-_PRIVATE_HTTP = {
+_PRIVATE_HTTP: dict[str, list[str]] = {
     "distributed.scheduler.http.routes": [],
     "distributed.worker.http.routes": [],
 }
@@ -130,6 +128,7 @@ def cluster(
         _announce(client, f"Dask scheduler {address}", quiet)
         return client
 
+    import dask  # here, not at import: the Lab's proxy entry imports this package
     from distributed.security import Security
 
     workers = n_workers or os.cpu_count() or 1

@@ -18,8 +18,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import dask
-
 if TYPE_CHECKING:
     from distributed import LocalCluster
 
@@ -65,6 +63,8 @@ def serve_private(local: LocalCluster) -> str | None:
         scheduler.http_server = server
 
     local.sync(_move)
+    import dask  # here, not at import: every Lab loads proxy_entry at start
+
     base = os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
     link = f"{base.rstrip('/')}/{PROXY_PREFIX}/status"
     # the Client's and cluster's widgets show this link instead of the closed TCP port
