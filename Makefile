@@ -19,7 +19,7 @@ help:
 	@echo "make lab    the same, but a single-user JupyterLab (no hub) on $(HOST):$(PORT)"
 	@echo "make test   install test dependencies and run the whole suite"
 	@echo "make bench  run the benchmarks (prints ratios)"
-	@echo "make lint   ruff, mypy, prettier and eslint"
+	@echo "make lint   ruff, mypy, import layers and cycles, module size, prettier and eslint"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -99,10 +99,15 @@ test: test-deps
 bench: test-deps
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# Every check runs (the first failure does not hide the others); exits 1 if any failed.
+# lint-imports: the layer and no-cycle contracts in pyproject.toml ([tool.importlinter]).
+LINT_STEPS := "ruff check workspace tests" "ruff format --check workspace tests" "mypy" \
+  "lint-imports --no-cache" "python tests/tools/check_modules.py"
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check workspace tests
-	$(BIN)/ruff format --check workspace tests
-	$(BIN)/mypy
+	@failed=""; for step in $(LINT_STEPS); do \
+	  echo "== $$step"; $(BIN)/$$step || failed="$$failed [$$step]"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make lint (Python): failed:$$failed"; exit 1; fi; echo "make lint (Python): clean"
 	cd extensions && PATH=$(BIN):$$PATH $(BIN)/jlpm lint
 
 clean:

@@ -49,11 +49,15 @@ class _WhenImported(importlib.abc.MetaPathFinder):
         loader = getattr(spec, "loader", None)
         if spec is None or loader is None or not hasattr(loader, "exec_module"):
             return spec
-        exec_module, callback = loader.exec_module, self.callback
+        exec_module, create_module, callback = (
+            loader.exec_module,
+            loader.create_module,
+            self.callback,
+        )
 
         class _Loader(importlib.abc.Loader):
             def create_module(self, spec: Any) -> Any:
-                return loader.create_module(spec)
+                return create_module(spec)
 
             def exec_module(self, module: Any) -> None:
                 exec_module(module)

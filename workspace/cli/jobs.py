@@ -265,9 +265,7 @@ def trigger(
     _check_run_parameters(p, params)
     with _store() as store:
         _register(store, p.name)
-        run = store.create_manual_run(
-            p.name, parameters=params, requested_by=getpass.getuser()
-        )
+        run = store.create_manual_run(p.name, parameters=params, requested_by=getpass.getuser())
         if not wait:
             click.echo(f"run {run.run_id}: queued (the scheduler service will run it)")
             return
