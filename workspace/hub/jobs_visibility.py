@@ -1,7 +1,7 @@
 """What the scheduler API shows to whom: payloads shaped for the caller.
 
 Every JSON answer of :mod:`workspace.hub.jobs_api` leaves through
-:meth:`~workspace.hub.jobs_api.JobsHandler.send` (errors through ``write_error``), which
+:meth:`~workspace.hub.jobs_authz.HubScopes.present` (errors through ``write_error``), which
 applies the two rules of this module:
 
 * **Pipelines are private to whoever may see them** (:meth:`Identity.can_see
@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable
@@ -75,7 +76,7 @@ def public_summary(pipeline: PipelineSummary) -> PipelineSummary:
     >>> public_summary(p).model_dump(include={"owner", "last_run_id", "promoted_by"})
     {'owner': 'ada', 'promoted_by': None, 'last_run_id': None}
     """
-    keep = PUBLIC_SUMMARY_FIELDS & set(type(pipeline).model_fields)
+    keep = set(PUBLIC_SUMMARY_FIELDS & set(type(pipeline).model_fields))
     return type(pipeline).model_validate(pipeline.model_dump(include=keep))
 
 
@@ -97,6 +98,10 @@ def _relative(label: str, slash: str | None) -> str:
     if slash:
         return f"{label}/" if label else ""
     return label or "."
+
+
+def _sub(label: str, match: re.Match[str]) -> str:
+    return _relative(label, match.group(1))
 
 
 class PathScrubber:
@@ -137,7 +142,7 @@ class PathScrubber:
         """``value`` without the service's folders."""
         for folder, pattern, label in self.roots:
             if folder in value:
-                value = pattern.sub(lambda m, label=label: _relative(label, m.group(1)), value)
+                value = pattern.sub(functools.partial(_sub, label), value)
         return value
 
     def __call__(self, value: Any) -> Any:

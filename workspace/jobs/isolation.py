@@ -253,8 +253,8 @@ def prepare_lake(settings: Settings, runner: RunnerAccount) -> int:
     if catalog is not None and catalog.parent.is_relative_to(settings.home):
         targets.insert(0, catalog.parent)  # the lake folder (SQLite's journal files too)
     elif catalog is not None:  # a catalog elsewhere: only its own files
-        for f in catalog.parent.glob(catalog.name + "*"):
-            changed += _own(str(f), runner, 0o644)
+        for sidecar in catalog.parent.glob(catalog.name + "*"):
+            changed += _own(str(sidecar), runner, 0o644)
     for top in targets:
         if not top.exists():
             continue

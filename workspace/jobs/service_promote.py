@@ -195,7 +195,7 @@ def promote(
         pipeline=name,
         ok=True,
         message=f"Pipeline {name} promoted; the test run passed; {review}.",
-        approval=recorded.get("approval"),  # type: ignore[arg-type]
+        approval=recorded.get("approval"),
         owner=recorded.get("owner"),
         folder=str(result.folder),
         test_id=test_id,
