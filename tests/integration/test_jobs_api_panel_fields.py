@@ -9,8 +9,10 @@ from pathlib import Path
 import nbformat
 from test_jobs_api import Api, api_fixture  # noqa: F401 - fixture "api"
 
+from workspace.api.routes import with_permissions
 from workspace.hub.hub_auth import SCOPE_MANAGE, SCOPE_RUN, Identity
-from workspace.hub.jobs_api import with_permissions
+from workspace.hub.jobs_authz import HubScopes
+from workspace.hub.jobs_visibility import PathScrubber
 from workspace.jobs.service_models import PipelineSummary
 
 REGIONAL = """\
@@ -70,7 +72,10 @@ def test_permissions_follow_the_callers_scopes() -> None:
     listing = [mine, theirs, platform]
 
     def flags(identity: Identity) -> list[tuple[bool, bool]]:
-        return [(p.can_manage, p.can_approve) for p in with_permissions(identity, listing)]
+        return [
+            (p.can_manage, p.can_approve)
+            for p in with_permissions(HubScopes(identity, PathScrubber([])), listing)
+        ]
 
     analyst = Identity("alice", frozenset({"analysts"}), frozenset({SCOPE_RUN}))
     assert flags(analyst) == [(True, False), (False, False), (False, False)]

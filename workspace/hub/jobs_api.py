@@ -4,8 +4,9 @@ Routes live under ``{base_url}api/jobs/`` and are described in ``jobs_openapi.ya
 request is authenticated by an :class:`~workspace.hub.hub_auth.ApiAuth`: the standalone
 scheduler's API token (``Authorization: token <T>`` or ``?token=<T>``), or, as a JupyterHub
 service (``workspace scheduler --hub``), the hub's OAuth (a hub token, or the service's
-cookie in a browser). Every route then checks the caller's scopes
-(:func:`~workspace.hub.hub_auth.require_read`, :func:`~workspace.hub.hub_auth.require_change`).
+cookie in a browser). The routes are the one table of :mod:`workspace.api.routes`, mounted
+here behind the caller's hub scopes (:class:`~workspace.hub.jobs_authz.HubScopes`), as the
+Lab server extension mounts it behind its local user.
 Responses are JSON, except the rendered reports, which are served as HTML under a
 Content-Security-Policy that forbids scripts. Errors are mapped in one place,
 :func:`error_response`.
@@ -22,7 +23,6 @@ Examples
 from __future__ import annotations
 
 import html
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,35 +36,21 @@ from tornado.ioloop import IOLoop
 from tornado.netutil import bind_sockets
 from tornado.web import Application, HTTPError, RequestHandler
 
+from workspace.api.authz import Authorizer
 from workspace.api.errors import error_response as api_error_response
+from workspace.api.mount import RouteDispatch, handlers
 from workspace.hub.hub_auth import (
-    SCOPE_MANAGE,
     ApiAuth,
     HubServiceAuth,
     Identity,
     StaticTokenAuth,
-    require_change,
-    require_manage,
     require_read,
-    require_see,
 )
-from workspace.hub.jobs_visibility import PathScrubber, shaped
-from workspace.jobs.models import PipelineNotFoundError
+from workspace.hub.jobs_authz import HubScopes
+from workspace.hub.jobs_visibility import PathScrubber
 from workspace.jobs.report import REPORT_CSP
 from workspace.jobs.service import JobsService
-from workspace.jobs.service_models import (
-    AudienceRequest,
-    CountQuery,
-    ErrorResponse,
-    NextTimes,
-    OwnerRequest,
-    PipelineList,
-    PipelineSummary,
-    PromotionRequest,
-    RunsQuery,
-    TriggerRequest,
-)
-from workspace.jobs.service_promote import PromotionNotFoundError, auto_approved
+from workspace.jobs.service_models import ErrorResponse
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -95,9 +81,10 @@ def error_response(exc: BaseException) -> ErrorResponse:
     )
 
 
-class JobsHandler(RequestHandler):
-    """Base of every handler: authentication, read access, JSON in and out, the error
-    mapping. Handlers that change a pipeline or a run call :meth:`may_change` first."""
+class JobsHandler(RouteDispatch, RequestHandler):
+    """Base of every handler: authentication and read access (:meth:`prepare`), the hub
+    scopes of the caller (:class:`~workspace.hub.jobs_authz.HubScopes`), JSON in and out,
+    the error mapping. The routes themselves are the table of :mod:`workspace.api.routes`."""
 
     service: JobsService
     auth: ApiAuth
@@ -134,21 +121,29 @@ class JobsHandler(RequestHandler):
             return None
         return self.auth.login_redirect(self)
 
-    async def may_change(self, name: str | None = None, *, run_id: str | None = None) -> None:
-        """403 unless the caller may change pipeline ``name`` (or the pipeline of run
-        ``run_id``); 404 if it does not exist."""
-        if run_id is not None:
-            pipeline, owner = await self.call(self.service.run_owner, run_id)
-        else:
-            assert name is not None
-            pipeline, owner = name, await self.call(self.service.owner, name)
-        require_change(self.identity, pipeline, owner)
+    # -- the route table's questions (workspace.api.mount) -----------------------------------
+    async def api_authorizer(self) -> HubScopes:
+        return HubScopes(self.identity, self.scrubber())
 
-    async def may_see(self, run_id: str) -> None:
-        """403 unless the caller may read run ``run_id`` (its pipeline's owner, engineers,
-        admins); 404 if it does not exist."""
-        pipeline, owner = await self.call(self.service.run_owner, run_id)
-        require_see(self.identity, pipeline, owner)
+    def jobs_service(self) -> JobsService:
+        return self.service
+
+    def url_for(self, route: str, /, **args: Any) -> str:
+        return self.reverse_url(route, *args.values())
+
+    async def run_blocking(self, fn: Callable[[], T]) -> T:
+        return await IOLoop.current().run_in_executor(None, fn)
+
+    def answer_json(self, payload: BaseModel, auth: Authorizer, status: int) -> None:
+        self.set_status(status)
+        self.finish(auth.present(payload))
+
+    async def answer_report(self, path: Path) -> None:
+        content = await self.run_blocking(path.read_bytes)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Content-Security-Policy", REPORT_CSP)
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.finish(content)
 
     # -- the one error mapping ------------------------------------------------------------
     def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
@@ -172,60 +167,14 @@ class JobsHandler(RequestHandler):
             body.error = self.scrubber().text(body.error)
         self.finish(body.model_dump_json())
 
-    # -- helpers ----------------------------------------------------------------------------
-    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a (blocking) store call off the event loop."""
-        return await IOLoop.current().run_in_executor(None, lambda: fn(*args, **kwargs))
-
-    def query(self, model: type[M], *, lists: tuple[str, ...] = ()) -> M:
-        """Validate the query string (except ``token``) with ``model``."""
-        data: dict[str, Any] = {}
-        for key, raw in self.request.query_arguments.items():
-            if key == "token":
-                continue
-            values = [v.decode("utf-8", "replace") for v in raw]
-            if key in lists:
-                data[key] = [p.strip() for v in values for p in v.split(",") if p.strip()]
-            else:
-                data[key] = values[-1]
-        return model.model_validate(data)
-
-    def body(self, model: type[M]) -> M:
-        """Validate the JSON body (empty means ``{}``) with ``model``."""
-        raw = self.request.body.strip()
-        try:
-            data = json.loads(raw) if raw else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise HTTPError(400, "The request body is not valid JSON: %s", exc) from None
-        return model.model_validate(data)
-
-    def send(self, payload: BaseModel, status: int = 200) -> None:
-        """Answer ``payload`` as the caller may see it (:mod:`workspace.hub.jobs_visibility`):
-        others' pipelines reduced to their headline, no server paths unless an admin asks."""
-        self.set_status(status)
-        payload = shaped(self.identity, payload)
-        if self.identity.admin:
-            self.finish(payload.model_dump_json())
-        else:
-            data = json.loads(payload.model_dump_json())  # pydantic's JSON (NaN -> null)
-            self.finish(json.dumps(self.scrubber()(data), separators=(",", ":")))
-
     def scrubber(self) -> PathScrubber:
         """Removes the service's folders (home, lake data, scheduled/) from payloads."""
         settings = self.service.settings
         return PathScrubber.for_service(settings.home, settings.data_path, self.service.root)
 
-    async def visible(self, name: str) -> None:
-        """404, as for an unknown pipeline, unless the caller may see pipeline ``name``
-        (:meth:`~workspace.hub.hub_auth.Identity.can_see`)."""
-        try:
-            owner = await self.call(self.service.owner, name)
-        except WorkspaceError:
-            if self.identity.can_see(None):  # engineers, admins: the real error (400, 404)
-                raise
-            raise PipelineNotFoundError(name) from None
-        if not self.identity.can_see(owner):
-            raise PipelineNotFoundError(name)
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a (blocking) store call off the event loop."""
+        return await IOLoop.current().run_in_executor(None, lambda: fn(*args, **kwargs))
 
 
 class NotFoundHandler(JobsHandler):
@@ -235,210 +184,6 @@ class NotFoundHandler(JobsHandler):
         await super().prepare()
         if not self._finished:
             raise HTTPError(404, "No such endpoint: %s", self.request.path)
-
-
-class PipelinesHandler(JobsHandler):
-    async def get(self) -> None:
-        pipelines = await self.call(self.service.pipelines, n=3)
-        self.send(PipelineList(pipelines=with_permissions(self.identity, pipelines)))
-
-
-def with_permissions(identity: Identity, pipelines: list[PipelineSummary]) -> list[PipelineSummary]:
-    """``pipelines`` with what ``identity`` may do to each (``can_manage``, ``can_approve``),
-    so that the Lab offers only those actions (the routes still check every request)."""
-    approve = identity.has(SCOPE_MANAGE)
-    return [
-        p.model_copy(update={"can_manage": identity.can_change(p.owner), "can_approve": approve})
-        for p in pipelines
-    ]
-
-
-class PipelineHandler(JobsHandler):
-    """``GET pipelines/{name}``: for those who may see it; 404 for everyone else."""
-
-    async def get(self, name: str) -> None:
-        n = self.query(CountQuery).n
-        await self.visible(name)
-        self.send(await self.call(self.service.pipeline, name, n=n))
-
-
-class TriggerHandler(JobsHandler):
-    async def post(self, name: str) -> None:
-        await self.may_change(name)
-        request = self.body(TriggerRequest)
-        run = await self.call(
-            self.service.trigger, name, request.parameters, requested_by=self.identity.name
-        )
-        self.set_header("Location", self.reverse_url("run", run.run_id))
-        self.send(run, status=201)
-
-
-class PauseHandler(JobsHandler):
-    async def post(self, name: str) -> None:
-        await self.may_change(name)
-        self.send(await self.call(self.service.pause, name, requested_by=self.identity.name))
-
-
-class ResumeHandler(JobsHandler):
-    async def post(self, name: str) -> None:
-        await self.may_change(name)
-        self.send(await self.call(self.service.resume, name, requested_by=self.identity.name))
-
-
-class ApproveHandler(JobsHandler):
-    """``POST pipelines/{name}/approve``: engineers and admins enable a pending pipeline."""
-
-    async def post(self, name: str) -> None:
-        require_manage(self.identity, name, "approve")
-        self.send(await self.call(self.service.approve, name, by=self.identity.name))
-
-
-class OwnerHandler(JobsHandler):
-    """``POST pipelines/{name}/owner``: engineers, admins, or the owner handing over."""
-
-    async def post(self, name: str) -> None:
-        await self.may_change(name)
-        request = self.body(OwnerRequest)
-        self.send(
-            await self.call(
-                self.service.transfer_owner,
-                name,
-                request.owner,
-                by=self.identity.name,
-                reason=request.reason,
-            )
-        )
-
-
-class AudienceHandler(JobsHandler):
-    """``PUT pipelines/{name}/audience``: the owner (or engineers, admins) shares the
-    pipeline's reports; empty lists make it private again."""
-
-    async def put(self, name: str) -> None:
-        await self.may_change(name)
-        audience = self.body(AudienceRequest).audience()
-        self.send(await self.call(self.service.set_audience, name, audience, by=self.identity.name))
-
-
-class HistoryHandler(JobsHandler):
-    """``GET pipelines/{name}/history``: promotions, approvals, owners, audiences."""
-
-    async def get(self, name: str) -> None:
-        await self.visible(name)
-        self.send(await self.call(self.service.history, name))
-
-
-class PromoteHandler(JobsHandler):
-    """``POST promotions``: test-run a notebook and make it a pipeline of the caller,
-    pending review unless the deployment auto-approves them (``WORKSPACE_AUTO_APPROVE``)."""
-
-    async def post(self) -> None:
-        request = self.body(PromotionRequest)
-        exists = await self.call(self._exists, request.name)
-        if exists:
-            await self.may_change(request.name)
-        pending = not auto_approved(manager=self.identity.has(SCOPE_MANAGE))
-        result = await self.call(
-            self.service.promote, request, by=self.identity.name, pending=pending
-        )
-        if result.test_id is not None:
-            result.report_url = self.reverse_url("promotion_report", result.test_id)
-        self.send(result, status=201 if result.ok else 422)
-
-    def _exists(self, name: str) -> bool:
-        try:
-            self.service.governance(name)
-        except WorkspaceError:
-            return (self.service.root / name).exists()
-        return True
-
-
-class PromotionReportHandler(JobsHandler):
-    """``GET promotions/{test_id}/report``: the report of a promotion test run, for the
-    person who promoted and for engineers and admins; 404 for anyone else, as for an unknown
-    test (no hint that it exists)."""
-
-    async def get(self, test_id: str) -> None:
-        unknown = PromotionNotFoundError(f"No promotion test run {test_id!r}.")
-        try:
-            test = await self.call(self.service.promotion_test, test_id)
-        except PromotionNotFoundError:
-            raise unknown from None
-        mine = test.requested_by is not None and test.requested_by == self.identity.name
-        if not (mine or self.identity.has(SCOPE_MANAGE)):
-            raise unknown
-        if test.report is None:
-            raise HTTPError(404, "Promotion test %r has no report.", test_id)
-        content = await self.call(test.report.read_bytes)
-        self.set_header("Content-Type", "text/html; charset=UTF-8")
-        self.set_header("Content-Security-Policy", REPORT_CSP)
-        self.set_header("Referrer-Policy", "no-referrer")
-        self.finish(content)
-
-
-class RunsHandler(JobsHandler):
-    async def get(self) -> None:
-        query = self.query(RunsQuery, lists=("state",))
-        if query.pipeline is not None:
-            owner = await self.call(self.service.owner, query.pipeline)
-            require_see(self.identity, query.pipeline, owner)
-        found = await self.call(self.service.runs, query)
-        if not self.identity.has(SCOPE_MANAGE):  # runs are private to their owners
-            found.runs = [r for r in found.runs if self.identity.can_change(r.owner)]
-        self.send(found)
-
-
-class RunHandler(JobsHandler):
-    async def get(self, run_id: str) -> None:
-        await self.may_see(run_id)
-        self.send(await self.call(self.service.run, run_id))
-
-
-class ReportHandler(JobsHandler):
-    async def get(self, run_id: str, attempt_id: str | None = None) -> None:
-        await self.may_see(run_id)
-        attempt = None if attempt_id is None else int(attempt_id)
-        path = await self.call(self.service.report, run_id, attempt)
-        content = await self.call(path.read_bytes)
-        self.set_header("Content-Type", "text/html; charset=UTF-8")
-        self.set_header("Content-Security-Policy", REPORT_CSP)
-        self.set_header("Referrer-Policy", "no-referrer")
-        self.finish(content)
-
-
-class AttemptLogHandler(JobsHandler):
-    async def get(self, run_id: str, attempt_id: str) -> None:
-        await self.may_see(run_id)
-        self.send(await self.call(self.service.attempt_log, run_id, int(attempt_id)))
-
-
-class RepairHandler(JobsHandler):
-    async def post(self, run_id: str) -> None:
-        await self.may_change(run_id=run_id)
-        self.send(await self.call(self.service.repair, run_id, requested_by=self.identity.name))
-
-
-class CancelHandler(JobsHandler):
-    async def post(self, run_id: str) -> None:
-        await self.may_change(run_id=run_id)
-        self.send(await self.call(self.service.cancel, run_id, requested_by=self.identity.name))
-
-
-class LineageHandler(JobsHandler):
-    """``GET lineage?table=``: the pipelines that wrote a lake table; their runs only for
-    pipelines the caller may see (:func:`workspace.jobs.lineage.visible_lineage`)."""
-
-    async def get(self) -> None:
-        from workspace.jobs.lineage import LineageQuery, visible_lineage
-
-        table = self.query(LineageQuery).table
-        self.send(await self.call(visible_lineage, self.service, table, self.identity.can_change))
-
-
-class NextHandler(JobsHandler):
-    async def get(self) -> None:
-        n = self.query(CountQuery).n
-        self.send(NextTimes(times=await self.call(self.service.next_times, n=n)))
 
 
 class HomeHandler(JobsHandler):
@@ -470,30 +215,10 @@ class HomeHandler(JobsHandler):
         self.finish(page)
 
 
-_NAME = r"(?P<name>[^/]+)"
-_RUN = r"(?P<run_id>[^/]+)"
-#: (path under ``api/jobs/``, handler, route name); the OpenAPI file lists the same paths.
-ROUTES: tuple[tuple[str, type[JobsHandler], str], ...] = (
-    ("pipelines", PipelinesHandler, "pipelines"),
-    (f"pipelines/{_NAME}", PipelineHandler, "pipeline"),
-    (f"pipelines/{_NAME}/trigger", TriggerHandler, "trigger"),
-    (f"pipelines/{_NAME}/pause", PauseHandler, "pause"),
-    (f"pipelines/{_NAME}/resume", ResumeHandler, "resume"),
-    (f"pipelines/{_NAME}/approve", ApproveHandler, "approve"),
-    (f"pipelines/{_NAME}/owner", OwnerHandler, "owner"),
-    (f"pipelines/{_NAME}/audience", AudienceHandler, "audience"),
-    (f"pipelines/{_NAME}/history", HistoryHandler, "history"),
-    ("promotions", PromoteHandler, "promotions"),
-    ("promotions/(?P<test_id>[^/]+)/report", PromotionReportHandler, "promotion_report"),
-    ("runs", RunsHandler, "runs"),
-    (f"runs/{_RUN}", RunHandler, "run"),
-    (f"runs/{_RUN}/report", ReportHandler, "run_report"),
-    (rf"runs/{_RUN}/attempts/(?P<attempt_id>\d+)/report", ReportHandler, "attempt_report"),
-    (rf"runs/{_RUN}/attempts/(?P<attempt_id>\d+)/log", AttemptLogHandler, "attempt_log"),
-    (f"runs/{_RUN}/repair", RepairHandler, "repair"),
-    (f"runs/{_RUN}/cancel", CancelHandler, "cancel"),
-    ("lineage", LineageHandler, "lineage"),
-    ("next", NextHandler, "next"),
+#: (path under ``api/jobs/``, handler, route name): the table of :mod:`workspace.api.routes`.
+ROUTES: tuple[tuple[str, type[JobsHandler], str], ...] = tuple(
+    (pattern, handler, handler.api_routes[next(iter(handler.api_routes))].name)
+    for pattern, handler in handlers(JobsHandler)
 )
 
 

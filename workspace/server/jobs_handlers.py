@@ -1,8 +1,9 @@
 """``workspace/api/jobs/...``: pipelines and runs, the scheduler API's routes in Jupyter.
 
-The handlers are thin: :class:`workspace.jobs.service.JobsService` does the work, exactly
-as for the scheduler's own API (:mod:`workspace.hub.jobs_api`), and its report and log
-links are absolute paths under the Jupyter server's ``base_url``.
+The routes are the one table of :mod:`workspace.api.routes`, mounted here behind the local
+Jupyter user (:class:`~workspace.api.authz.LocalUser`: the single-user Lab's user may do
+everything), exactly as the scheduler's own API (:mod:`workspace.hub.jobs_api`) mounts it
+behind hub scopes; report and log links are absolute paths under the server's ``base_url``.
 
 Behind JupyterHub, with the scheduler service configured (see
 :mod:`workspace.server.scheduler_proxy`), the same routes forward every request to the
@@ -15,22 +16,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import tornado.web
 from jupyter_server.utils import url_path_join
+from pydantic import BaseModel
 from tornado.httpclient import HTTPClientError
 
+from workspace.api.authz import Authorizer, LocalUser
+from workspace.api.mount import RouteDispatch, handlers
+from workspace.api.routes import route_path
 from workspace.jobs.service import JobsService
-from workspace.jobs.service_models import (
-    AudienceRequest,
-    CountQuery,
-    NextTimes,
-    OwnerRequest,
-    PipelineList,
-    RunsQuery,
-    TriggerRequest,
-)
 from workspace.lake.settings import Settings
 from workspace.server.base import WorkspaceHandler, authorized
 from workspace.server.scheduler_proxy import SchedulerProxy
@@ -55,16 +51,16 @@ class JobsServices:
 
     def report_url(self, run_id: str, attempt_id: int | None) -> str:
         """Absolute path of a run's (or an attempt's) report."""
-        base = url_path_join(self.base_url, "workspace/api/jobs/runs", run_id)
         if attempt_id is None:
-            return url_path_join(base, "report")
-        return url_path_join(base, "attempts", str(attempt_id), "report")
+            return self._url(route_path("run_report", run_id=run_id))
+        return self._url(route_path("attempt_report", run_id=run_id, attempt_id=attempt_id))
 
     def log_url(self, run_id: str, attempt_id: int) -> str:
         """Absolute path of an attempt's log."""
-        return url_path_join(
-            self.base_url, "workspace/api/jobs/runs", run_id, "attempts", str(attempt_id), "log"
-        )
+        return self._url(route_path("attempt_log", run_id=run_id, attempt_id=attempt_id))
+
+    def _url(self, path: str) -> str:
+        return url_path_join(self.base_url, "workspace/api/jobs", path)
 
     def get(self, settings: Settings, scheduled: Path) -> JobsService:
         """The service for ``settings`` and ``scheduled`` (opens the run store once)."""
@@ -86,8 +82,9 @@ class JobsServices:
             self._services.clear()
 
 
-class JobsHandler(WorkspaceHandler):
-    """Base of the jobs routes: the service for this server's workspace and pipelines."""
+class JobsHandler(RouteDispatch, WorkspaceHandler):
+    """The jobs routes of the Lab: the service for this server's workspace and pipelines,
+    the local user, or the scheduler service behind the hub (:meth:`forwarded`)."""
 
     @property
     def service(self) -> JobsService:
@@ -95,9 +92,31 @@ class JobsHandler(WorkspaceHandler):
         scheduled: Path = self.settings["workspace_scheduled"]()
         return services.get(self.ws_settings, scheduled)
 
-    async def call(self, fn: Callable[[JobsService], T]) -> T:
-        """Run ``fn(service)`` off the event loop (opening the run store is blocking too)."""
-        return await self.blocking(lambda: fn(self.service))
+    # -- the route table's questions (workspace.api.mount) -----------------------------------
+    async def dispatch_route(self, **path_args: str | None) -> None:
+        if await self.forwarded():  # behind the hub: the scheduler service authorizes
+            return
+        await super().dispatch_route(**path_args)
+
+    async def api_authorizer(self) -> LocalUser:
+        return LocalUser(self.current_user.username)
+
+    def jobs_service(self) -> JobsService:
+        return self.service
+
+    def url_for(self, route: str, /, **args: Any) -> str:
+        return self.api_url("jobs", route_path(route, **args))
+
+    async def run_blocking(self, fn: Callable[[], T]) -> T:
+        return await self.blocking(fn)
+
+    def answer_json(self, payload: BaseModel, auth: Authorizer, status: int) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(auth.present(payload))
+
+    async def answer_report(self, path: Path) -> None:
+        await self.send_report(path)
 
     async def forwarded(self) -> bool:
         """Under JupyterHub with the scheduler service: forward this request to the service,
@@ -126,206 +145,13 @@ class JobsHandler(WorkspaceHandler):
         return True
 
 
-class PipelinesHandler(JobsHandler):
-    @tornado.web.authenticated
-    @authorized
-    async def get(self) -> None:
-        if await self.forwarded():
-            return
-        pipelines = await self.call(lambda s: s.pipelines(n=3))
-        # without the hub, the server's user is the workspace's only user: they manage all
-        everything = {"can_manage": True, "can_approve": True}
-        self.send(PipelineList(pipelines=[p.model_copy(update=everything) for p in pipelines]))
+def _authenticated(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Jupyter's authentication and authorization (resource ``workspace``) of each route."""
+    return tornado.web.authenticated(authorized(method))
 
 
-class PipelineHandler(JobsHandler):
-    @tornado.web.authenticated
-    @authorized
-    async def get(self, name: str) -> None:
-        if await self.forwarded():
-            return
-        n = self.query(CountQuery).n
-        self.send(await self.call(lambda s: s.pipeline(name, n=n)))
-
-
-class TriggerHandler(JobsHandler):
-    @tornado.web.authenticated
-    @authorized
-    async def post(self, name: str) -> None:
-        if await self.forwarded():
-            return
-        request = self.body(TriggerRequest)
-        user = self.current_user.username
-        run = await self.call(lambda s: s.trigger(name, request.parameters, requested_by=user))
-        self.set_header("Location", self.api_url("jobs/runs", run.run_id))
-        self.send(run, status=201)
-
-
-class PauseHandler(JobsHandler):
-    @tornado.web.authenticated
-    @authorized
-    async def post(self, name: str) -> None:
-        if await self.forwarded():
-            return
-        self.send(await self.call(lambda s: s.pause(name)))
-
-
-class ResumeHandler(JobsHandler):
-    @tornado.web.authenticated
-    @authorized
-    async def post(self, name: str) -> None:
-        if await self.forwarded():
-            return
-        self.send(await self.call(lambda s: s.resume(name)))
-
-
-class ApproveHandler(JobsHandler):
-    """Approve a pipeline pending review (behind the hub: engineers and admins only)."""
-
-    @tornado.web.authenticated
-    @authorized
-    async def post(self, name: str) -> None:
-        if await self.forwarded():
-            return
-        user = self.current_user.username
-        self.send(await self.call(lambda s: s.approve(name, by=user)))
-
-
-class OwnerHandler(JobsHandler):
-    """Hand a pipeline over to another owner (recorded)."""
-
-    @tornado.web.authenticated
-    @authorized
-    async def post(self, name: str) -> None:
-        if await self.forwarded():
-            return
-        request, user = self.body(OwnerRequest), self.current_user.username
-        self.send(
-            await self.call(
-                lambda s: s.transfer_owner(name, request.owner, by=user, reason=request.reason)
-            )
-        )
-
-
-class AudienceHandler(JobsHandler):
-    """Share a pipeline's reports with groups and users (empty lists: private)."""
-
-    @tornado.web.authenticated
-    @authorized
-    async def put(self, name: str) -> None:
-        if await self.forwarded():
-            return
-        audience, user = self.body(AudienceRequest).audience(), self.current_user.username
-        self.send(await self.call(lambda s: s.set_audience(name, audience, by=user)))
-
-
-class HistoryHandler(JobsHandler):
-    """A pipeline's promotions, approvals, owners and audiences."""
-
-    @tornado.web.authenticated
-    @authorized
-    async def get(self, name: str) -> None:
-        if await self.forwarded():
-            return
-        self.send(await self.call(lambda s: s.history(name)))
-
-
-class RunsHandler(JobsHandler):
-    @tornado.web.authenticated
-    @authorized
-    async def get(self) -> None:
-        if await self.forwarded():
-            return
-        data: dict[str, object] = {}
-        for key, raw in self.request.query_arguments.items():
-            if key == "token":
-                continue
-            values = [v.decode("utf-8", "replace") for v in raw]
-            if key == "state":
-                data[key] = [p.strip() for v in values for p in v.split(",") if p.strip()]
-            else:
-                data[key] = values[-1]
-        query = RunsQuery.model_validate(data)
-        self.send(await self.call(lambda s: s.runs(query)))
-
-
-class RunHandler(JobsHandler):
-    @tornado.web.authenticated
-    @authorized
-    async def get(self, run_id: str) -> None:
-        if await self.forwarded():
-            return
-        self.send(await self.call(lambda s: s.run(run_id)))
-
-
-class ReportHandler(JobsHandler):
-    @tornado.web.authenticated
-    @authorized
-    async def get(self, run_id: str, attempt_id: str | None = None) -> None:
-        if await self.forwarded():
-            return
-        attempt = None if attempt_id is None else int(attempt_id)
-        path = await self.call(lambda s: s.report(run_id, attempt))
-        await self.send_report(path)
-
-
-class AttemptLogHandler(JobsHandler):
-    @tornado.web.authenticated
-    @authorized
-    async def get(self, run_id: str, attempt_id: str) -> None:
-        if await self.forwarded():
-            return
-        self.send(await self.call(lambda s: s.attempt_log(run_id, int(attempt_id))))
-
-
-class RepairHandler(JobsHandler):
-    @tornado.web.authenticated
-    @authorized
-    async def post(self, run_id: str) -> None:
-        if await self.forwarded():
-            return
-        self.send(await self.call(lambda s: s.repair(run_id)))
-
-
-class CancelHandler(JobsHandler):
-    @tornado.web.authenticated
-    @authorized
-    async def post(self, run_id: str) -> None:
-        if await self.forwarded():
-            return
-        self.send(await self.call(lambda s: s.cancel(run_id)))
-
-
-class NextHandler(JobsHandler):
-    @tornado.web.authenticated
-    @authorized
-    async def get(self) -> None:
-        if await self.forwarded():
-            return
-        n = self.query(CountQuery).n
-        self.send(NextTimes(times=await self.call(lambda s: s.next_times(n=n))))
-
-
-_NAME = r"(?P<name>[^/]+)"
-_RUN = r"(?P<run_id>[^/]+)"
-_ATTEMPT = r"(?P<attempt_id>\d+)"
-#: (path under ``workspace/api/``, handler); ``openapi.yaml`` lists the same paths.
-ROUTES: tuple[tuple[str, type[WorkspaceHandler]], ...] = (
-    ("jobs/pipelines", PipelinesHandler),
-    (f"jobs/pipelines/{_NAME}", PipelineHandler),
-    (f"jobs/pipelines/{_NAME}/trigger", TriggerHandler),
-    (f"jobs/pipelines/{_NAME}/pause", PauseHandler),
-    (f"jobs/pipelines/{_NAME}/resume", ResumeHandler),
-    (f"jobs/pipelines/{_NAME}/approve", ApproveHandler),
-    (f"jobs/pipelines/{_NAME}/owner", OwnerHandler),
-    (f"jobs/pipelines/{_NAME}/audience", AudienceHandler),
-    (f"jobs/pipelines/{_NAME}/history", HistoryHandler),
-    ("jobs/runs", RunsHandler),
-    (f"jobs/runs/{_RUN}", RunHandler),
-    (f"jobs/runs/{_RUN}/report", ReportHandler),
-    (f"jobs/runs/{_RUN}/attempts/{_ATTEMPT}/report", ReportHandler),
-    (f"jobs/runs/{_RUN}/attempts/{_ATTEMPT}/log", AttemptLogHandler),
-    (f"jobs/runs/{_RUN}/repair", RepairHandler),
-    (f"jobs/runs/{_RUN}/cancel", CancelHandler),
-    ("jobs/next", NextHandler),
+#: (path under ``workspace/api/``, handler): the Lab's routes of :mod:`workspace.api.routes`.
+ROUTES: tuple[tuple[str, type[WorkspaceHandler]], ...] = tuple(
+    (f"jobs/{pattern}", handler)
+    for pattern, handler in handlers(JobsHandler, lab=True, wrap=_authenticated)
 )

@@ -1,0 +1,162 @@
+"""Mount the route table on a tornado application, behind a front end's authentication.
+
+A front end writes ONE handler base class that mixes in :class:`RouteDispatch` and answers
+four questions: the service (:meth:`~RouteDispatch.jobs_service`), the caller
+(:meth:`~RouteDispatch.api_authorizer`), how to run blocking work
+(:meth:`~RouteDispatch.run_blocking`) and how to answer JSON and HTML
+(:meth:`~RouteDispatch.answer_json`, :meth:`~RouteDispatch.answer_report`).
+:func:`handlers` then makes one small class per path, with only the route's methods, so
+that tornado answers 405 for any other method.
+
+Examples
+--------
+>>> class Lab(RouteDispatch, APIHandler): ...  # doctest: +SKIP
+>>> [(pattern, cls.__name__) for pattern, cls in handlers(Lab, lab=True)][:1]  # doctest: +SKIP
+[('pipelines', 'PipelinesHandler')]
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from tornado.web import HTTPError, RequestHandler
+
+from workspace.api.authz import Authorizer, authorize
+from workspace.api.routes import ROUTES, ROUTES_BY_NAME, Call, Route
+from workspace.jobs.service import JobsService
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+#: Query arguments that are never part of a route's query model.
+IGNORED_QUERY = ("token", "_xsrf")
+
+
+def parse_query(
+    model: type[M], arguments: dict[str, list[bytes]], lists: tuple[str, ...] = ()
+) -> M:
+    """Validate a query string (without ``token``, ``_xsrf`` or a ``?1700000000``
+    cache-buster) with ``model``; fields in ``lists`` take comma-separated or repeated values.
+
+    Examples
+    --------
+    >>> from workspace.jobs.service_models import RunsQuery
+    >>> query = parse_query(RunsQuery, {"state": [b"failed,queued"], "token": [b"t"]}, ("state",))
+    >>> [str(state) for state in query.state]
+    ['failed', 'queued']
+    """
+    data: dict[str, Any] = {}
+    for key, raw in arguments.items():
+        if key in IGNORED_QUERY or (key.isdigit() and not any(raw)):
+            continue
+        values = [v.decode("utf-8", "replace") for v in raw]
+        if key in lists:
+            data[key] = [p.strip() for v in values for p in v.split(",") if p.strip()]
+        else:
+            data[key] = values[-1]
+    return model.model_validate(data)
+
+
+def parse_body(model: type[M], raw: bytes) -> M:
+    """Validate a JSON body (empty means ``{}``) with ``model``; 400 if it is not JSON."""
+    raw = raw.strip()
+    try:
+        data = json.loads(raw) if raw else {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPError(400, "The request body is not valid JSON: %s", exc) from None
+    return model.model_validate(data)
+
+
+class RouteDispatch:
+    """The one handler of the jobs routes (mix in before a tornado ``RequestHandler``)."""
+
+    #: method -> route, set on each class :func:`handlers` makes
+    api_routes: dict[str, Route] = {}
+
+    # -- what a front end provides ----------------------------------------------------------
+    async def api_authorizer(self) -> Authorizer:
+        """The caller of this request (authenticated already)."""
+        raise NotImplementedError
+
+    def jobs_service(self) -> JobsService:
+        """The service (called on a worker thread: it may open the run store)."""
+        raise NotImplementedError
+
+    def url_for(self, route: str, /, **args: Any) -> str:
+        """The absolute path of ``route`` with ``args``."""
+        raise NotImplementedError
+
+    async def run_blocking(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` off the event loop."""
+        raise NotImplementedError
+
+    def answer_json(self, payload: BaseModel, auth: Authorizer, status: int) -> None:
+        """Answer ``payload`` (as the caller may see it) with ``status``."""
+        raise NotImplementedError
+
+    async def answer_report(self, path: Path) -> None:
+        """Answer a rendered report (HTML, no script runs)."""
+        raise NotImplementedError
+
+    # -- the dispatch -----------------------------------------------------------------------
+    async def dispatch_route(self, **path_args: str | None) -> None:
+        """Validate, authorize, call the service and answer, as the route says."""
+        handler: Any = self
+        assert isinstance(handler, RequestHandler)
+        route = self.api_routes[handler.request.method or "GET"]
+        args = {k: v for k, v in path_args.items() if v is not None}
+        query = None
+        if route.query is not None:
+            query = parse_query(route.query, handler.request.query_arguments, route.lists)
+        auth = await self.api_authorizer()
+        raw = handler.request.body
+
+        def work() -> Any:
+            call = Call(self.jobs_service(), auth, args, query, url_for=self.url_for)
+            authorize(route.permission, call)
+            if route.body is not None:
+                call.body = parse_body(route.body, raw)
+            return route.call(call)
+
+        result = await self.run_blocking(work)
+        if route.response is None:
+            await self.answer_report(result)
+            return
+        if route.location is not None:
+            target = ROUTES_BY_NAME[route.location]
+            link = self.url_for(target.name, **{p: getattr(result, p) for p in target.parameters})
+            handler.set_header("Location", link)
+        self.answer_json(result, auth, route.success(result))
+
+
+async def _dispatch(self: RouteDispatch, **path_args: str | None) -> None:
+    await self.dispatch_route(**path_args)
+
+
+def handlers(
+    base: type[RouteDispatch],
+    *,
+    lab: bool = False,
+    wrap: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
+) -> list[tuple[str, type[Any]]]:
+    """``(path pattern, handler class)`` for every route (``lab``: the Lab's routes only),
+    one class per path with only that path's methods, made from ``base``; ``wrap`` decorates
+    each method (e.g. jupyter_server's authentication)."""
+    by_path: dict[str, dict[str, Route]] = {}
+    for route in ROUTES:
+        if lab and not route.lab:
+            continue
+        by_path.setdefault(route.pattern, {})[route.method] = route
+    made: list[tuple[str, type[Any]]] = []
+    for pattern, routes in by_path.items():
+        first = next(iter(routes.values()))
+        name = "".join(part.title() for part in first.name.split("_")) + "Handler"
+        namespace: dict[str, Any] = {"api_routes": routes, "__module__": base.__module__}
+        for method in routes:
+            namespace[method.lower()] = _dispatch if wrap is None else wrap(_dispatch)
+        made.append((pattern, type(name, (base,), namespace)))
+    return made
