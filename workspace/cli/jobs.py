@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +34,7 @@ from workspace.lake.errors import WorkspaceError
 
 if TYPE_CHECKING:
     from workspace.jobs.models import RunDetail
+    from workspace.jobs.service import JobsService
     from workspace.jobs.spec import Pipeline
     from workspace.jobs.store import RunStore
 
@@ -45,6 +48,20 @@ def _store() -> RunStore:
     from workspace.jobs.store import RunStore
 
     return RunStore.open()
+
+
+@contextmanager
+def _service(ctx: click.Context) -> Iterator[JobsService]:
+    """The jobs service over this workspace's run store and ``scheduled/`` folder (closed
+    after use): the CLI changes pipelines through the same calls as the HTTP APIs."""
+    from workspace.jobs.service import JobsService
+    from workspace.lake.settings import Settings
+
+    service = JobsService(Settings.resolve(), _root(ctx))
+    try:
+        yield service
+    finally:
+        service.store.close()
 
 
 def _scan(root: Path) -> tuple[dict[str, Pipeline], dict[str, str]]:
@@ -382,9 +399,8 @@ def repair(ctx: click.Context, run_id: str, wait: bool, quiet: bool) -> None:
 def pause(ctx: click.Context, name: str) -> None:
     """Pause pipeline NAME: no scheduled run starts until it is resumed."""
     p = _pipeline(ctx, name)
-    with _store() as store:
-        _register(store, p.name)
-        store.pause(p.name)
+    with _service(ctx) as service:
+        service.pause(p.name, requested_by=getpass.getuser())
     click.echo(f"{p.name}: paused (manual triggers still work)")
 
 
@@ -394,9 +410,8 @@ def pause(ctx: click.Context, name: str) -> None:
 def resume(ctx: click.Context, name: str) -> None:
     """Resume pipeline NAME."""
     p = _pipeline(ctx, name)
-    with _store() as store:
-        _register(store, p.name)
-        store.resume(p.name)
+    with _service(ctx) as service:
+        service.resume(p.name, requested_by=getpass.getuser())
     click.echo(f"{p.name}: resumed")
 
 
@@ -406,18 +421,10 @@ def resume(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def next_(ctx: click.Context, count: int, as_json: bool) -> None:
     """Upcoming scheduled times of the enabled, unpaused pipelines (soonest first)."""
-    found, _ = _scan(_root(ctx))
-    with _store() as store:
-        paused = _paused(store)
-    now = dt.datetime.now(dt.UTC)
-    upcoming: list[tuple[dt.datetime, str, str]] = []
-    for name, p in found.items():
-        if p.schedule is None or not p.enabled or paused.get(name, False):
-            continue
-        for t in p.schedule.cron_schedule.next_times(now, count):
-            upcoming.append((t, name, p.schedule.timezone))
-    upcoming.sort()
-    upcoming = upcoming[:count]
+    with _service(ctx) as service:
+        times = service.next_times(n=count)
+        zones = {name: service.spec(name).schedule for name in {t.pipeline for t in times}}
+    upcoming = [(t.at, t.pipeline, getattr(zones[t.pipeline], "timezone", "UTC")) for t in times]
     if as_json:
         click.echo(dump([{"pipeline": n, "at": t.isoformat()} for t, n, _ in upcoming]))
         return
