@@ -181,3 +181,14 @@ async def test_repair_and_cancel_state_changes(
     assert status == 409, body
     status, cancelled = await call(jp_fetch, "POST", f"jobs/runs/{run_id}/cancel")
     assert status == 200 and cancelled["run"]["state"] == "cancelled"
+
+
+async def test_a_repair_from_the_lab_records_who_asked(
+    jp_fetch: Fetch, store: RunStore, server_settings: Settings
+) -> None:
+    # the Lab mounts the same route table as the scheduler service: repair passes the user
+    run_id = failed_run(store, server_settings)
+    status, _ = await call(jp_fetch, "POST", f"jobs/runs/{run_id}/repair")
+    assert status == 200
+    requested_by = store.get_run(run_id).requested_by
+    assert requested_by is not None and requested_by != "scheduler"
