@@ -39,6 +39,7 @@ from tornado.web import Application, HTTPError, RequestHandler
 from workspace.api.authz import Authorizer
 from workspace.api.errors import error_response as api_error_response
 from workspace.api.mount import RouteDispatch, handlers
+from workspace.api.routes import ROUTES_BY_NAME
 from workspace.hub.hub_auth import (
     ApiAuth,
     HubServiceAuth,
@@ -129,7 +130,7 @@ class JobsHandler(RouteDispatch, RequestHandler):
         return self.service
 
     def url_for(self, route: str, /, **args: Any) -> str:
-        return self.reverse_url(route, *args.values())
+        return self.reverse_url(route, *(args[p] for p in ROUTES_BY_NAME[route].parameters))
 
     async def run_blocking(self, fn: Callable[[], T]) -> T:
         return await IOLoop.current().run_in_executor(None, fn)
