@@ -280,13 +280,12 @@ def trigger(
     p = _pipeline(ctx, name)
     params = parse_parameters(parameters)
     _check_run_parameters(p, params)
-    with _store() as store:
-        _register(store, p.name)
-        run = store.create_manual_run(p.name, parameters=params, requested_by=getpass.getuser())
+    with _service(ctx) as service:  # records the owner; refuses a pipeline pending review
+        run = service.trigger(p.name, params, requested_by=getpass.getuser())
         if not wait:
             click.echo(f"run {run.run_id}: queued (the scheduler service will run it)")
             return
-        detail = _drive(p, store, run.run_id, quiet)
+        detail = _drive(p, service.store, run.run_id, quiet)
     sys.exit(echo_result(detail))
 
 
