@@ -74,7 +74,7 @@ def test_run_failure_shows_cell_error_and_report(home: Path, tmp_path: Path) -> 
     nb = make_notebook(tmp_path / "bad.ipynb", "n = 1", "raise ValueError(f'boom {n}')")
     result = invoke("run", str(nb), "-q")
     assert result.exit_code == 1
-    assert "failed" in result.stdout and "at cell 1: ValueError: boom 1" in result.stdout
+    assert "failed" in result.stdout and "at cell 2: ValueError: boom 1" in result.stdout
     report = Path(result.stdout.split("report: ")[1].strip())
     assert report.is_file() and result.stderr == ""
 
@@ -201,7 +201,7 @@ def test_trigger_runs_repair(scheduled: Path, tmp_path: Path) -> None:
 
     failed = invoke("jobs", "trigger", "daily", "-p", "n", "7", "--wait")
     assert failed.exit_code == 1, failed.output
-    assert "load: attempt 1 failed at cell 1: AssertionError: gate closed" in failed.stdout
+    assert "load: attempt 1 failed at cell 2: AssertionError: gate closed" in failed.stdout
     run_id = failed.stdout.split()[1].rstrip(":")
 
     listed = json.loads(invoke("jobs", "runs", "daily", "--json").stdout)
@@ -213,7 +213,7 @@ def test_trigger_runs_repair(scheduled: Path, tmp_path: Path) -> None:
     assert invoke("jobs", "runs", "--since", "soon").exit_code == 2
 
     shown = invoke("jobs", "run", run_id)
-    assert "task load: failed" in shown.stdout and "at cell 1" in shown.stdout
+    assert "task load: failed" in shown.stdout and "at cell 2" in shown.stdout
     assert "report: " in shown.stdout and "task report: upstream_failed" in shown.stdout
     detail = json.loads(invoke("jobs", "run", run_id, "--json").stdout)
     assert detail["run"]["state"] == "failed" and detail["run"]["parameters"] == {"n": 7}
