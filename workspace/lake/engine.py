@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import random
+import stat
 import sysconfig
 import time
 from collections.abc import Callable, Iterator
@@ -56,16 +58,92 @@ _CONTENTION_MARKERS = (
 )
 
 
+#: Extension names and the file names DuckDB looks for (``LOAD sqlite`` loads ``sqlite_scanner``).
+_EXTENSION_FILES = {
+    "ducklake": "ducklake",
+    "sqlite": "sqlite_scanner",
+    "postgres": "postgres_scanner",
+    "tpch": "tpch",
+}
+
+
+@functools.cache
 def extension_directory() -> Path:
-    """Folder where the ``duckdb-ext-*`` packages put DuckDB extensions."""
-    path = Path(sysconfig.get_paths()["purelib"]) / "duckdb_ext" / "extensions"
-    if not path.is_dir():
+    """Folder laid out as DuckDB's ``extension_directory`` with the packaged extensions.
+
+    Two package families ship DuckDB's extensions on PyPI:
+
+    - ``duckdb-ext-*`` (up to DuckDB 1.4): ``site-packages/duckdb_ext/extensions`` already has
+      DuckDB's layout (``v1.4.4/linux_amd64/ducklake.duckdb_extension``) and is used as it is;
+    - ``duckdb-extension-*`` (DuckDB 1.5 on): each package holds
+      ``duckdb_extension_<name>/extensions/v<version>/<name>.duckdb_extension``, without the
+      platform folder and, for sqlite and postgres, under another name than the one DuckDB
+      loads. A folder of symbolic links in DuckDB's layout is made for them (see
+      :func:`_linked_extension_directory`).
+    """
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    legacy = purelib / "duckdb_ext" / "extensions"
+    version = "v" + duckdb.__version__
+    if (legacy / version).is_dir():
+        return legacy
+    files = {
+        loaded: purelib
+        / f"duckdb_extension_{name}"
+        / "extensions"
+        / version
+        / f"{name}.duckdb_extension"
+        for name, loaded in _EXTENSION_FILES.items()
+    }
+    missing = [str(f) for f in files.values() if not f.is_file()]
+    if missing:
         raise ConfigurationError(
-            f"DuckDB extensions not found in {path}. Install the workspace with its "
-            "dependencies (pip install analytics-workspace), which bring duckdb-ext-ducklake "
-            "and duckdb-ext-sqlite."
+            f"DuckDB {duckdb.__version__} extensions not found ({', '.join(missing)}). "
+            "Install the workspace with its dependencies (pip install analytics-workspace), "
+            "which bring the DuckDB extension packages matching the duckdb version."
         )
-    return path
+    return _linked_extension_directory(files, version)
+
+
+def _linked_extension_directory(files: dict[str, Path], version: str) -> Path:
+    """A private folder ``<dir>/<version>/<platform>/`` of links to the extension files.
+
+    It is made next to the packages when site-packages is writable (one folder for every
+    user of the environment), else in the user's cache folder. A folder that another account
+    could have written is never used: DuckDB runs the code it loads from there.
+    """
+    platform = duckdb.connect().execute("PRAGMA platform").fetchone()[0]  # type: ignore[index]
+    candidates = [Path(sysconfig.get_paths()["purelib"]) / "duckdb_extension_layout"]
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    candidates.append(Path(cache) / "analytics-workspace" / "duckdb-extensions")
+    for root in candidates:
+        with contextlib.suppress(OSError):
+            target = root / version / platform
+            target.mkdir(parents=True, exist_ok=True, mode=0o755)
+            if not all(_private(d) for d in (root, root / version, target)):
+                continue
+            for loaded, source in files.items():
+                link = target / f"{loaded}.duckdb_extension"
+                if not (link.is_symlink() and link.resolve() == source.resolve()):
+                    tmp = target / f".{loaded}.{os.getpid()}.tmp"
+                    tmp.unlink(missing_ok=True)
+                    tmp.symlink_to(source)
+                    tmp.replace(link)  # atomic: concurrent first connects agree
+            return root
+    raise ConfigurationError(
+        f"Could not lay out the DuckDB extensions in any of {', '.join(map(str, candidates))}: "
+        "none is writable by this account and writable by it alone. Set XDG_CACHE_HOME to "
+        "a private folder."
+    )
+
+
+def _private(path: Path) -> bool:
+    """Whether only this account (or root) can change what is in ``path``."""
+    st = path.lstat()
+    return (
+        stat.S_ISDIR(st.st_mode)
+        and st.st_uid in (os.getuid(), 0)
+        and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
 
 
 def new_duckdb(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
@@ -139,6 +217,10 @@ def open_connection(settings: Settings, *, read_only: bool = False) -> duckdb.Du
     # "succeed" (two live tables of one name, rows lost). Conflicts must reach
     # retry_on_contention instead, which reruns the whole write from the start.
     con.execute("SET ducklake_max_retry_count = 0")
+    # DuckLake never rewrites a data file in place (every write makes new files), so the
+    # Parquet footers read by one query can serve the next ones (checked against the file's
+    # modification time by DuckDB): a few percent on TPC-H (tests/benchmarks/bench_tpch.py).
+    con.execute("SET parquet_metadata_cache = true")
     for alias, is_sandbox in ((LAKE, False), (SANDBOX, True)):
         target, options = attach_string(settings, sandbox=is_sandbox)
         no_sandbox_yet = not (settings.sandbox_path / "catalog.sqlite").exists()

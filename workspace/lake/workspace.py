@@ -54,9 +54,9 @@ class Workspace:
     @cached_property
     def ibis(self) -> ibis.backends.duckdb.Backend:
         """The ibis backend over this workspace's DuckDB connection."""
-        import ibis
+        from workspace.lake.ibis_backend import from_connection
 
-        return ibis.duckdb.from_connection(self.con)
+        return from_connection(self.con)
 
     @cached_property
     def catalog(self) -> Catalog:
