@@ -99,7 +99,7 @@ def test_promote_refuses_a_failing_notebook(home: Path, tmp_path: Path) -> None:
     )
     result = invoke(str(nb), "--pipeline", "bad", "-k", "python3", "-q")
     assert result.exit_code == 2
-    assert "Not promoted" in result.stderr and "in cell 1" in result.stderr
+    assert "Not promoted" in result.stderr and "in cell 2" in result.stderr
     assert "RuntimeError: no data for 1" in result.stderr and "Traceback" not in result.output
     report = Path(result.stderr.split("report: ")[1].strip())
     assert report.is_file() and report.name == "report.html"
