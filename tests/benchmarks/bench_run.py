@@ -19,9 +19,9 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from workspace.jobs.context import AttemptSpec
-from workspace.jobs.executors import SubprocessExecutor
-from workspace.jobs.runner import RunContext, run_notebook
+from workspace.jobs.execution.context import AttemptSpec
+from workspace.jobs.execution.executors import SubprocessExecutor
+from workspace.jobs.execution.runner import RunContext, run_notebook
 
 REPEAT = 5
 

@@ -27,11 +27,11 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from workspace.jobs.context import AttemptSpec, RunContext
-from workspace.jobs.executors import get_executor
+from workspace.jobs.execution.context import AttemptSpec, RunContext
+from workspace.jobs.execution.executors import get_executor
 from workspace.jobs.models import RunState
-from workspace.jobs.scheduler import Scheduler
-from workspace.jobs.store import RunStore
+from workspace.jobs.scheduler.loop import Scheduler
+from workspace.jobs.store.run_store import RunStore
 from workspace.lake.settings import Settings
 
 ANCHOR_POLL = 10.0  # jupyter-scheduler's poll interval (s)

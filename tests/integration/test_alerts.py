@@ -20,20 +20,19 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from workspace.jobs.alert_sinks import (
+from workspace.jobs.alerts.config import load_sinks, notify
+from workspace.jobs.alerts.event import (
+    AlertConfigError,
+    AlertDeliveryError,
+    AlertEvent,
+    event_from_run,
+)
+from workspace.jobs.alerts.sinks import (
     AlertSink,
     EmailSink,
     WebhookSink,
     resolve_sink_class,
     sink_types,
-)
-from workspace.jobs.alerts import (
-    AlertConfigError,
-    AlertDeliveryError,
-    AlertEvent,
-    event_from_run,
-    load_sinks,
-    notify,
 )
 from workspace.jobs.models import (
     Attempt,
@@ -45,7 +44,7 @@ from workspace.jobs.models import (
     TaskState,
     Trigger,
 )
-from workspace.jobs.spec import Alerts
+from workspace.jobs.spec.pipeline import Alerts
 
 T0 = datetime(2025, 3, 1, 6, 0, tzinfo=UTC)
 ERROR = "AssertionError: 3 rows with NULL o_totalprice <gate>"
@@ -380,7 +379,7 @@ def test_notify_reports_failed_sinks_and_keeps_going(
         "team_slack": _webhook(hook),
     }
     alerts = Alerts(sinks=["dead_hook", "nope", "team_slack"])
-    with caplog.at_level(logging.ERROR, logger="workspace.jobs.alerts"):
+    with caplog.at_level(logging.ERROR, logger="workspace.jobs.alerts.config"):
         failed = notify(event_from_run(_detail(), "failure"), pipeline_alerts=alerts, sinks=sinks)
     assert failed == ["dead_hook", "nope"]
     assert len(broken_hook.bodies) == 3 and len(hook.bodies) == 1
@@ -399,7 +398,7 @@ def test_notify_survives_a_sink_that_raises_anything(caplog: pytest.LogCaptureFi
         def _deliver(self, payload: Any) -> None:
             raise AssertionError("not reached")
 
-    with caplog.at_level(logging.ERROR, logger="workspace.jobs.alerts"):
+    with caplog.at_level(logging.ERROR, logger="workspace.jobs.alerts.config"):
         failed = notify(
             event_from_run(_detail(), "failure"),
             pipeline_alerts=Alerts(sinks=["x"]),
@@ -422,7 +421,7 @@ def test_alerts_yaml_env_substitution_and_types(hook: HttpReceiver, tmp_path: Pa
     path = _yaml(
         tmp_path,
         "team_slack:\n  type: webhook\n  url: ${HOOK_URL}\n  timeout: 3\n"
-        "custom:\n  type: workspace.jobs.alert_sinks:WebhookSink\n  url: ${HOOK_URL}\n"
+        "custom:\n  type: workspace.jobs.alerts.sinks:WebhookSink\n  url: ${HOOK_URL}\n"
         "  headers: {Authorization: 'Bearer ${TOKEN}'}\n",
     )
     sinks = load_sinks(path, env={"HOOK_URL": hook.url, "TOKEN": "tok"})
@@ -436,9 +435,9 @@ def test_alerts_yaml_env_substitution_and_types(hook: HttpReceiver, tmp_path: Pa
 def test_registry_names_and_dotted_paths() -> None:
     assert {"email", "webhook"} <= set(sink_types())
     assert resolve_sink_class("webhook") is WebhookSink
-    assert resolve_sink_class("workspace.jobs.alert_sinks.EmailSink") is EmailSink
+    assert resolve_sink_class("workspace.jobs.alerts.sinks.EmailSink") is EmailSink
     with pytest.raises(AlertConfigError, match="not a dotted path to an AlertSink subclass"):
-        resolve_sink_class("workspace.jobs.alerts:notify")
+        resolve_sink_class("workspace.jobs.alerts.config:notify")
 
 
 def test_missing_default_file_means_no_sinks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from support.notebooks import make_notebook
 
 from workspace.cli.main import cli
-from workspace.jobs.adhoc import adhoc_pipeline, parse_value
+from workspace.jobs.orchestration.adhoc import adhoc_pipeline, parse_value
 
 pytestmark = pytest.mark.slow
 

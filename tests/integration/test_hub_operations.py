@@ -37,7 +37,7 @@ from tests.support.hub import (
     start_hub,
 )
 from tests.support.hub_demo import wait_for, write_pipeline
-from workspace.jobs.store import RunStore
+from workspace.jobs.store.run_store import RunStore
 from workspace.lake.settings import Settings
 
 pytestmark = [

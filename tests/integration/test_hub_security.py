@@ -28,7 +28,7 @@ pytestmark = [
 
 PROBE = """
 import os, pathlib
-from workspace.jobs.outputs import output
+from workspace.jobs.execution.outputs import output
 def tries(path):
     try:
         p = pathlib.Path(path)

@@ -63,7 +63,7 @@ def outsider() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def runner() -> Iterator[str]:
     """A runner account made the way ``workspace hub`` makes ``ws-runner``."""
-    from workspace.jobs.isolation import ensure_runner_account
+    from workspace.jobs.execution.isolation import ensure_runner_account
 
     name = new_user_name("wsr_")
     ensure_runner_account(name)
@@ -145,7 +145,7 @@ def _notebook(folder: Path, code: str) -> Path:
 
 PROBE = """
 import json, os, pathlib
-from workspace.jobs.outputs import output as set_output
+from workspace.jobs.execution.outputs import output as set_output
 def tries(path):
     try:
         p = pathlib.Path(path)
@@ -168,14 +168,14 @@ def test_pipeline_code_runs_as_the_runner_without_secrets(
     runner: str, outsider: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from workspace import connect
-    from workspace.jobs.context import RunContext
-    from workspace.jobs.isolation import (
+    from workspace.jobs.execution.context import RunContext
+    from workspace.jobs.execution.isolation import (
         RunnerAccount,
         pipeline_sandbox_user,
         prepare_lake,
         prepare_pipeline_sandbox,
     )
-    from workspace.jobs.runner import run_notebook
+    from workspace.jobs.execution.runner import run_notebook
     from workspace.lake.settings import Settings
 
     base = Path(tempfile.mkdtemp(prefix="ws-isolation-"))

@@ -21,7 +21,7 @@ import pytest
 
 from workspace.hub.jobs_api import Served, serve
 from workspace.jobs.models import TaskState
-from workspace.jobs.store import RunStore
+from workspace.jobs.store.run_store import RunStore
 from workspace.lake.settings import Settings
 
 TOKEN = "t0ken-for-tests"

@@ -10,8 +10,8 @@ import pytest
 from test_jobs_api import Api, api_fixture  # noqa: F401 - fixture "api"
 
 from workspace.hub.jobs_api import error_response, make_app
+from workspace.jobs.execution.report import REPORT_CSP
 from workspace.jobs.models import RunNotFoundError
-from workspace.jobs.report import REPORT_CSP
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from support.notebooks import make_notebook as _nb
 
-from workspace.jobs.executors import SubprocessExecutor
+from workspace.jobs.execution.executors import SubprocessExecutor
 from workspace.jobs.models import RunState
-from workspace.jobs.orchestrator import RunDriver
-from workspace.jobs.spec import load_pipeline
-from workspace.jobs.store import RunStore
+from workspace.jobs.orchestration.orchestrator import RunDriver
+from workspace.jobs.spec.pipeline import load_pipeline
+from workspace.jobs.store.run_store import RunStore
 from workspace.lake.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -244,7 +244,7 @@ def test_a_kernel_that_does_not_start_is_retried_without_using_retries(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from workspace.jobs import orchestrator
+    from workspace.jobs.orchestration import orchestrator
 
     monkeypatch.setattr(orchestrator, "INFRA_BACKOFF", 0.0, raising=False)
     counter = _flaky_kernel(tmp_path, fails=2)
@@ -271,7 +271,7 @@ def test_kernel_start_failures_are_bounded(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from workspace.jobs import orchestrator
+    from workspace.jobs.orchestration import orchestrator
 
     monkeypatch.setattr(orchestrator, "INFRA_BACKOFF", 0.0, raising=False)
     _flaky_kernel(tmp_path, fails=100)

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from support.notebooks import make_notebook
 
-from workspace.jobs.executors import SubprocessExecutor
+from workspace.jobs.execution.executors import SubprocessExecutor
 from workspace.jobs.lineage import table_writers
 from workspace.jobs.models import RunState
-from workspace.jobs.orchestrator import RunDriver
-from workspace.jobs.spec import load_pipeline
-from workspace.jobs.store import RunStore
+from workspace.jobs.orchestration.orchestrator import RunDriver
+from workspace.jobs.spec.pipeline import load_pipeline
+from workspace.jobs.store.run_store import RunStore
 from workspace.lake import connect
 from workspace.lake.settings import Settings
 

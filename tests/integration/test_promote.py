@@ -13,8 +13,8 @@ from support.notebooks import make_notebook as shared_notebook
 
 import workspace
 from workspace.cli.main import cli
-from workspace.jobs.spec import load_pipeline
-from workspace.jobs.store import RunStore
+from workspace.jobs.spec.pipeline import load_pipeline
+from workspace.jobs.store.run_store import RunStore
 from workspace.lake.settings import Settings
 
 pytestmark = pytest.mark.slow

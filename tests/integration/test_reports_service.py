@@ -28,9 +28,9 @@ import requests
 from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from workspace.jobs.execution.report import REPORT_CSP, render_report
 from workspace.jobs.models import TaskState
-from workspace.jobs.report import REPORT_CSP, render_report
-from workspace.jobs.store import RunStore
+from workspace.jobs.store.run_store import RunStore
 from workspace.lake.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from support.notebooks import make_notebook as write_nb
 
-from workspace.jobs.context import AttemptResult, AttemptSpec
-from workspace.jobs.executors import Executor
+from workspace.jobs.execution.context import AttemptResult, AttemptSpec
+from workspace.jobs.execution.executors import Executor
 from workspace.jobs.models import Run, RunState
-from workspace.jobs.scheduler import Scheduler
-from workspace.jobs.store import RunStore
+from workspace.jobs.scheduler.loop import Scheduler
+from workspace.jobs.store.run_store import RunStore
 from workspace.lake.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -293,7 +293,7 @@ def test_invalid_pipeline_is_skipped_and_logged_once(
     add_pipeline(root, "good", "tasks: [{name: a, notebook: nb.ipynb}]\n")
     bad = add_pipeline(root, "bad", "tasks: [{name: a, notebook: nb.ipynb, retries: -1}]\n")
     (root / "pools.yaml").write_text("shared: lots\n")
-    caplog.set_level(logging.ERROR, logger="workspace.jobs.scheduler_load")
+    caplog.set_level(logging.ERROR, logger="workspace.jobs.scheduler.load")
     s = make()
     for _ in range(3):
         s.tick_once()
@@ -336,7 +336,7 @@ def test_sla_and_finish_events_are_emitted_once(make: Any, root: Path, settings:
 def test_events_reach_the_alerts_module(
     make: Any, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from workspace.jobs import alerts
+    from workspace.jobs.alerts import config as alerts
 
     sent: list[tuple[str, bool]] = []
     monkeypatch.setattr(

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from support.notebooks import make_notebook
 
-from workspace.jobs.context import AttemptResult, AttemptSpec
-from workspace.jobs.executors import Executor
+from workspace.jobs.execution.context import AttemptResult, AttemptSpec
+from workspace.jobs.execution.executors import Executor
 from workspace.jobs.models import RunState
-from workspace.jobs.scheduler import Scheduler
+from workspace.jobs.scheduler.loop import Scheduler
 from workspace.lake.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,7 @@ import pytest
 from support.notebooks import make_notebook
 
 from workspace.jobs.models import AttemptState, RunState
-from workspace.jobs.store import RunStore
+from workspace.jobs.store.run_store import RunStore
 from workspace.lake.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,7 @@ SCRIPT = """
 import logging, sys
 from datetime import timedelta
 from pathlib import Path
-from workspace.jobs.scheduler import Scheduler
+from workspace.jobs.scheduler.loop import Scheduler
 from workspace.lake.settings import Settings
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

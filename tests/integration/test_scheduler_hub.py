@@ -27,7 +27,7 @@ import nbformat
 import pytest
 import requests
 
-from workspace.jobs.store import RunStore
+from workspace.jobs.store.run_store import RunStore
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -573,8 +573,8 @@ def test_a_version_2_store_opens_and_keeps_its_runs(tmp_path: Path) -> None:
 
     path = tmp_path / "runs.sqlite"
     con = sqlite3.connect(path)
-    for script in ("store_schema.sql", "store_schema_2.sql"):
-        con.executescript(resources.files("workspace.jobs").joinpath(script).read_text())
+    for script in ("schema.sql", "schema_2.sql"):
+        con.executescript(resources.files("workspace.jobs.store").joinpath(script).read_text())
     con.execute("PRAGMA user_version = 2")
     now = "2025-01-01T00:00:00.000000+00:00"
     con.execute(

@@ -11,7 +11,7 @@ from server_client import Fetch, call, jp_server_config  # noqa: F401 - override
 from tornado.httpclient import HTTPClientError
 
 from workspace.jobs.models import TaskState
-from workspace.jobs.store import RunStore
+from workspace.jobs.store.run_store import RunStore
 from workspace.lake.settings import Settings
 
 pytest_plugins = ["pytest_jupyter.jupyter_server", "server_fixtures"]

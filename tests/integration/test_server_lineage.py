@@ -21,7 +21,8 @@ from support.hub import free_port, interpreter_reachable, new_user_name, remove_
 
 from workspace.hub.hub_auth import SCOPE_RUN, Identity, StaticTokenAuth
 from workspace.hub.jobs_api import Served, serve
-from workspace.jobs.store import RunStore, store_path
+from workspace.jobs.store.run_store import RunStore
+from workspace.jobs.store.schema import store_path
 from workspace.lake.settings import Settings
 
 pytest_plugins = ["pytest_jupyter.jupyter_server", "server_fixtures"]

@@ -11,7 +11,7 @@ import pytest
 from server_client import Fetch, call, jp_server_config  # noqa: F401 - override
 from support.notebooks import make_notebook
 
-from workspace.jobs.spec import load_pipeline
+from workspace.jobs.spec.pipeline import load_pipeline
 
 pytest_plugins = ["pytest_jupyter.jupyter_server", "server_fixtures"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from workspace.jobs.models import AttemptState, RunState, TaskState
-from workspace.jobs.store import RunStore
+from workspace.jobs.store.run_store import RunStore
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -42,7 +42,7 @@ SCHEDULER = textwrap.dedent(
     """
     import os, sys
     from datetime import datetime, timedelta, UTC
-    from workspace.jobs.store import RunStore
+    from workspace.jobs.store.run_store import RunStore
     store = RunStore.open(sys.argv[1])
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     for i in range(int(sys.argv[2])):
@@ -69,7 +69,7 @@ SCHEDULER = textwrap.dedent(
 WORKER = textwrap.dedent(
     """
     import sys, time
-    from workspace.jobs.store import RunStore
+    from workspace.jobs.store.run_store import RunStore
     store = RunStore.open(sys.argv[1])
     attempt = store.claim_task(sys.argv[2], "a", pool="db", pool_capacity=1)
     print(attempt.attempt_id, flush=True)

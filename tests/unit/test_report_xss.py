@@ -2,7 +2,7 @@
 
 Each case builds a notebook carrying one class of XSS payload (markdown, HTML, SVG and
 JavaScript outputs, attachments, notebook/cell/output metadata), renders it with
-:func:`workspace.jobs.report.render_report` (what the runner calls after every attempt)
+:func:`workspace.jobs.execution.report.render_report` (what the runner calls after every attempt)
 and parses the page with BeautifulSoup to check that nothing executable is left: no
 ``<script>``, no ``on*`` handler, no ``javascript:``/``vbscript:``/``data:text`` URL, no
 element that loads or navigates a document (iframe, frame, object, embed, applet, base,
@@ -22,7 +22,7 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from workspace.jobs.report import REPORT_CSP, render_report
+from workspace.jobs.execution.report import REPORT_CSP, render_report
 
 #: A marker in every payload: it must never reach a place where it could run.
 X = "alert(1337)"

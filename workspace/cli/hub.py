@@ -127,7 +127,7 @@ def hub(host: str, port: int | None, grant_traverse: bool) -> None:
         }
     )
     env.pop("WORKSPACE_USER", None)
-    from workspace.jobs.isolation import DEFAULT_RUNNER, RUNNER_ENV, ensure_runner_account
+    from workspace.jobs.execution.isolation import DEFAULT_RUNNER, RUNNER_ENV, ensure_runner_account
 
     runner = ensure_runner_account(os.environ.get(RUNNER_ENV) or DEFAULT_RUNNER)
     env[RUNNER_ENV] = runner.name

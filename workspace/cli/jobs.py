@@ -35,8 +35,8 @@ from workspace.lake.errors import WorkspaceError
 if TYPE_CHECKING:
     from workspace.jobs.models import RunDetail
     from workspace.jobs.service import JobsService
-    from workspace.jobs.spec import Pipeline
-    from workspace.jobs.store import RunStore
+    from workspace.jobs.spec.pipeline import Pipeline
+    from workspace.jobs.store.run_store import RunStore
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -45,7 +45,7 @@ def _root(ctx: click.Context) -> Path:
 
 
 def _store() -> RunStore:
-    from workspace.jobs.store import RunStore
+    from workspace.jobs.store.run_store import RunStore
 
     return RunStore.open()
 
@@ -66,7 +66,8 @@ def _service(ctx: click.Context) -> Iterator[JobsService]:
 
 def _scan(root: Path) -> tuple[dict[str, Pipeline], dict[str, str]]:
     """Valid pipelines by name, and the errors of invalid ones by folder name."""
-    from workspace.jobs.spec import PipelineSpecError, scan
+    from workspace.jobs.spec.discovery import scan
+    from workspace.jobs.spec.pipeline import PipelineSpecError
 
     found: dict[str, Pipeline] = {}
     broken: dict[str, str] = {}
@@ -79,7 +80,7 @@ def _scan(root: Path) -> tuple[dict[str, Pipeline], dict[str, str]]:
 
 
 def _pipeline(ctx: click.Context, name: str) -> Pipeline:
-    from workspace.jobs.spec import SPEC_FILE, load_pipeline
+    from workspace.jobs.spec.pipeline import SPEC_FILE, load_pipeline
 
     root = _root(ctx)
     if (root / name / SPEC_FILE).is_file():
@@ -117,8 +118,8 @@ def _fmt(t: dt.datetime | None) -> str:
 
 
 def _drive(pipeline: Pipeline, store: RunStore, run_id: str, quiet: bool) -> RunDetail:
-    from workspace.jobs.executors import SubprocessExecutor
-    from workspace.jobs.orchestrator import RunDriver
+    from workspace.jobs.execution.executors import SubprocessExecutor
+    from workspace.jobs.orchestration.orchestrator import RunDriver
     from workspace.lake.settings import Settings
 
     executor = SubprocessExecutor()
@@ -139,7 +140,7 @@ def _drive(pipeline: Pipeline, store: RunStore, run_id: str, quiet: bool) -> Run
 
 def _since(value: str | None) -> dt.datetime | None:
     """``--since``: an ISO date/time (UTC unless given) or a duration back from now (2d)."""
-    from workspace.jobs.spec import parse_duration
+    from workspace.jobs.spec.pipeline import parse_duration
 
     if value is None:
         return None
@@ -275,7 +276,7 @@ def trigger(
     With --wait the run is driven right here (each task in its own process) and the command
     exits 1 if it fails.
     """
-    from workspace.jobs.adhoc import parse_parameters
+    from workspace.jobs.orchestration.adhoc import parse_parameters
 
     p = _pipeline(ctx, name)
     params = parse_parameters(parameters)
@@ -291,8 +292,8 @@ def trigger(
 
 def _check_run_parameters(p: Pipeline, params: dict[str, Any]) -> None:
     """Run parameters go to every task: each notebook must declare them."""
-    from workspace.jobs import dag
-    from workspace.jobs.runner import validate_parameters
+    from workspace.jobs.execution.runner import validate_parameters
+    from workspace.jobs.orchestration import dag
 
     for task in p.tasks:
         merged = dag.parameters_for(p, task, None, {}, run_parameters=params)

@@ -1,4 +1,7 @@
-"""``workspace promote NOTEBOOK --pipeline NAME``, thin over :mod:`workspace.jobs.promote`."""
+"""``workspace promote NOTEBOOK --pipeline NAME``, thin over the jobs promotion.
+
+See :mod:`workspace.jobs.orchestration.promote`.
+"""
 
 from __future__ import annotations
 
@@ -54,8 +57,8 @@ def promote(
       workspace promote daily.ipynb --pipeline daily_sales --schedule "0 6 * * *" \\
           --timezone Europe/Amsterdam -p scale 0.1
     """
-    from workspace.jobs.adhoc import parse_parameters
-    from workspace.jobs.promote import promote_notebook
+    from workspace.jobs.orchestration.adhoc import parse_parameters
+    from workspace.jobs.orchestration.promote import promote_notebook
 
     client = SchedulerClient.from_env()
     if client is not None:
@@ -74,7 +77,7 @@ def promote(
         return
 
     def record(_spec: object) -> None:
-        from workspace.jobs.store import RunStore
+        from workspace.jobs.store.run_store import RunStore
         from workspace.lake.settings import Settings
 
         user = Settings.resolve().user or getpass.getuser()

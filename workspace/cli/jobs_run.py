@@ -45,7 +45,7 @@ def run(
       workspace run daily.ipynb -p day 2024-01-01 -p scale 0.1
     """
     _skip_iri_grammar()
-    from workspace.jobs.adhoc import parse_parameters, run_adhoc
+    from workspace.jobs.orchestration.adhoc import parse_parameters, run_adhoc
     from workspace.lake.settings import Settings
 
     detail = run_adhoc(

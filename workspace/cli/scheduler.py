@@ -81,7 +81,7 @@ def scheduler(
     with Ctrl-C (or SIGTERM): running attempts are cancelled and queued again for the next
     start.
     """
-    from workspace.jobs.scheduler import Scheduler
+    from workspace.jobs.scheduler.loop import Scheduler
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -123,7 +123,7 @@ def scheduler(
 
 def _prepare_runner(settings: Settings) -> None:
     """With a runner account (``WORKSPACE_RUNNER_USER``), give it the shared lake."""
-    from workspace.jobs.isolation import prepare_lake, runner_account
+    from workspace.jobs.execution.isolation import prepare_lake, runner_account
     from workspace.lake.errors import ConfigurationError
 
     try:

@@ -49,7 +49,7 @@ from workspace.hub.hub_auth import (
 )
 from workspace.hub.jobs_authz import HubScopes
 from workspace.hub.jobs_visibility import PathScrubber
-from workspace.jobs.report import REPORT_CSP
+from workspace.jobs.execution.report import REPORT_CSP
 from workspace.jobs.service import JobsService
 from workspace.jobs.service_models import ErrorResponse
 from workspace.lake.errors import WorkspaceError

@@ -355,8 +355,8 @@ def hand_over_pipelines(
     """
     from workspace.jobs.models import PipelineNotFoundError
     from workspace.jobs.service import JobsService
-    from workspace.jobs.spec import PipelineSpecError
-    from workspace.jobs.store import store_path
+    from workspace.jobs.spec.pipeline import PipelineSpecError
+    from workspace.jobs.store.schema import store_path
 
     if not store_path(settings).exists():
         return [], []
@@ -414,7 +414,7 @@ def remove_user(
     >>> remove_user("ada", transfer_to="bob").transferred  # doctest: +SKIP
     ['daily_sales']
     """
-    from workspace.jobs.locations import scheduled_root as default_scheduled_root
+    from workspace.jobs.spec.locations import scheduled_root as default_scheduled_root
 
     paths = paths or HubPaths.resolve()
     registry = load_registry(paths)

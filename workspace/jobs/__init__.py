@@ -6,6 +6,6 @@ are stored with the run, and downstream conditions and fan-in read them.
 
 from __future__ import annotations
 
-from workspace.jobs.outputs import output
+from workspace.jobs.execution.outputs import output
 
 __all__ = ["output"]

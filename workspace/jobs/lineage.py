@@ -2,7 +2,7 @@
 
 Every attempt of a pipeline task runs with ``WORKSPACE_WRITE_LOG`` pointing into its attempt
 folder, so the lake records each write the notebook commits (:mod:`workspace.lake.writes`);
-the run store keeps them with the attempt (:mod:`workspace.jobs.store_lineage`). The same
+the run store keeps them with the attempt (:mod:`workspace.jobs.store.lineage`). The same
 commits carry the run, pipeline and task in DuckLake's ``commit_extra_info``, so the lake's
 snapshot history names the run too.
 
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from workspace.jobs.models import PipelineNotFoundError, TableWriter
-from workspace.jobs.store import store_path
+from workspace.jobs.store.schema import store_path
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 

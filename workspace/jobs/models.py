@@ -1,4 +1,4 @@
-"""Records and errors of the run store (:mod:`workspace.jobs.store`).
+"""Records and errors of the run store (:mod:`workspace.jobs.store.run_store`).
 
 The records are frozen pydantic models: ``record.model_dump(mode="json")`` is what the HTTP
 API sends. Times are timezone-aware UTC datetimes.

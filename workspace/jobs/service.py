@@ -7,7 +7,7 @@ only talks to the run store: triggering creates a manual run, repair and cancel 
 run's state, and the scheduler loop picks the change up.
 
 A pipeline's name is its folder; its owner, review state and audience are what the run store
-records (:mod:`workspace.jobs.store_pipelines`), never what ``pipeline.yaml`` claims: a
+records (:mod:`workspace.jobs.store.pipelines`), never what ``pipeline.yaml`` claims: a
 folder's ``owner:``/``audience:`` are adopted once as initial values when the service first
 meets it (:meth:`JobsService.sync_owners`).
 
@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workspace.jobs.attempt_log import log_file, read_log
+from workspace.jobs.execution.attempt_log import log_file, read_log
 from workspace.jobs.models import (
     AttemptNotFoundError,
     InvalidTransitionError,
@@ -51,10 +51,11 @@ from workspace.jobs.service_models import (
     ScheduleInfo,
     TaskSpecInfo,
 )
-from workspace.jobs.spec import SPEC_FILE, Audience, PipelineSpecError, load_pipeline, scan
-from workspace.jobs.spec import Pipeline as PipelineSpec
-from workspace.jobs.store import RunStore
-from workspace.jobs.store_pipelines import Governance
+from workspace.jobs.spec.discovery import scan
+from workspace.jobs.spec.pipeline import SPEC_FILE, Audience, PipelineSpecError, load_pipeline
+from workspace.jobs.spec.pipeline import Pipeline as PipelineSpec
+from workspace.jobs.store.pipelines import Governance
+from workspace.jobs.store.run_store import RunStore
 
 if TYPE_CHECKING:
     from workspace.jobs.service_promote import PromotionTest
@@ -399,8 +400,8 @@ class JobsService:
 
     def _effective_parameters(self, run: Run) -> dict[str, Any]:
         """The parameters a run's notebooks get, merged as the engine merges them
-        (:func:`workspace.jobs.dag.parameters_for`), from the pipeline's current spec; without
-        a valid spec, the run's own overrides."""
+        (:func:`workspace.jobs.orchestration.dag.parameters_for`), from the pipeline's current
+        spec; without a valid spec, the run's own overrides."""
         try:
             spec = load_pipeline(self.root / run.pipeline)  # this folder only: polled often
         except (WorkspaceError, OSError):

@@ -22,8 +22,8 @@ from pydantic.json_schema import models_json_schema
 
 from workspace.jobs.lineage import TableLineage
 from workspace.jobs.models import Attempt, Pipeline, Run, RunEvent, RunState, Task
-from workspace.jobs.spec import Audience
-from workspace.jobs.store_pipelines import Approval, PipelineEvent
+from workspace.jobs.spec.pipeline import Audience
+from workspace.jobs.store.pipelines import Approval, PipelineEvent
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 

@@ -4,9 +4,9 @@ Under the hub, users cannot write ``scheduled/`` or ``jobs/`` (they belong to th
 account). ``POST api/jobs/promotions`` (the Lab's Schedule form, ``workspace promote`` in a
 Lab terminal) sends the notebook's content; :func:`promote` runs the same promotion as
 ``workspace promote`` (a test run on a throwaway copy of the lake, see
-:mod:`workspace.jobs.promote`), records the caller as the owner and, unless the deployment
-auto-approves the caller, leaves the pipeline **pending review**: paused, and no run of it
-can be created until an engineer or admin approves it.
+:mod:`workspace.jobs.orchestration.promote`), records the caller as the owner and, unless the
+deployment auto-approves the caller, leaves the pipeline **pending review**: paused, and no run
+of it can be created until an engineer or admin approves it.
 
 Who is auto-approved is the deployment's choice, ``WORKSPACE_AUTO_APPROVE``:
 
@@ -40,11 +40,11 @@ from typing import Literal
 import nbformat
 
 from workspace.jobs.errors import ConflictError
-from workspace.jobs.promote import PromoteError, promote_notebook
-from workspace.jobs.schedule import CronSchedule
+from workspace.jobs.orchestration.promote import PromoteError, promote_notebook
 from workspace.jobs.service_models import PromotionRequest, PromotionResponse
-from workspace.jobs.spec import _NAME, SPEC_FILE
-from workspace.jobs.store import RunStore
+from workspace.jobs.spec.pipeline import _NAME, SPEC_FILE
+from workspace.jobs.spec.schedule import CronSchedule
+from workspace.jobs.store.run_store import RunStore
 from workspace.lake.errors import ConfigurationError, WorkspaceError
 from workspace.lake.settings import Settings
 

@@ -1,7 +1,7 @@
 """Who may see which pipeline's reports: the viewer (from hub OAuth) and each pipeline's audience.
 
 A pipeline's owner and audience are what the scheduler service recorded in the run store
-(:mod:`workspace.jobs.store_pipelines`): the owner from the identity that promoted it, the
+(:mod:`workspace.jobs.store.pipelines`): the owner from the identity that promoted it, the
 audience set by its owner (``workspace jobs share NAME --group stakeholders``, the Pipelines
 panel, ``PUT .../pipelines/NAME/audience``). ``pipeline.yaml``'s ``owner:``/``audience:`` are
 only initial values of an operator-installed folder, adopted once (:func:`scan_pipelines`
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from workspace.jobs.spec import Audience
+from workspace.jobs.spec.pipeline import Audience
 
 if TYPE_CHECKING:
     from workspace.jobs.service import JobsService
@@ -53,7 +53,7 @@ MANAGE_SCOPE = "custom:pipelines:manage"
 ENGINEERS = "engineers"
 STAKEHOLDERS = "stakeholders"
 SPEC_FILE = "pipeline.yaml"
-#: Pipeline names (the folder name rule of ``spec.py``).
+#: Pipeline names (the folder name rule of ``jobs/spec/pipeline.py``).
 PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

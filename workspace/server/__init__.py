@@ -127,7 +127,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     def scheduled() -> Path:
         if config.scheduled_dir:
             return Path(config.scheduled_dir).expanduser().absolute()
-        from workspace.jobs.locations import scheduled_root
+        from workspace.jobs.spec.locations import scheduled_root
 
         return scheduled_root(root_dir)
 

@@ -136,7 +136,7 @@ class WorkspaceHandler(APIHandler):
 
     async def send_report(self, path: Path) -> None:
         """Answer a rendered report as HTML under :data:`REPORT_CSP` (no script runs)."""
-        from workspace.jobs.report import REPORT_CSP  # nbconvert: only for reports
+        from workspace.jobs.execution.report import REPORT_CSP  # nbconvert: only for reports
 
         content = await self.blocking(path.read_bytes)
         self.set_header("Content-Security-Policy", REPORT_CSP)

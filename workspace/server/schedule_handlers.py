@@ -9,7 +9,7 @@ from typing import Any
 import tornado.web
 from pydantic import BaseModel
 
-from workspace.jobs.promote import PromoteError as PromoteFailed
+from workspace.jobs.orchestration.promote import PromoteError as PromoteFailed
 from workspace.server import schedule_ops, schedule_remote
 from workspace.server.base import WorkspaceHandler, authorized, error_response
 from workspace.server.models import (

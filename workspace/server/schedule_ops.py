@@ -1,5 +1,5 @@
 """What "Schedule this notebook" does, without HTTP: cron previews, notebook inspection
-and promotion (:func:`workspace.jobs.promote.promote_notebook`).
+and promotion (:func:`workspace.jobs.orchestration.promote.promote_notebook`).
 
 Notebook paths are relative to the Jupyter server's root folder, as in the Contents API;
 a path that leaves it is refused with :class:`PermissionError`.
@@ -26,10 +26,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from workspace.api.errors import ConflictError
-from workspace.jobs.promote import PromoteError, promote_notebook
-from workspace.jobs.schedule import CronSchedule, ScheduleError
+from workspace.jobs.orchestration.promote import PromoteError, promote_notebook
 from workspace.jobs.service_promote import PROMOTE_DIR, TEST_RECORD
-from workspace.jobs.spec import SPEC_FILE
+from workspace.jobs.spec.pipeline import SPEC_FILE
+from workspace.jobs.spec.schedule import CronSchedule, ScheduleError
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 from workspace.server.models import CronPreview, NotebookInfo, NotebookParameter, PromoteRequest
@@ -44,7 +44,7 @@ def cron_preview(
 ) -> CronPreview:
     """A cron expression in words and its next ``n`` times in ``timezone``.
 
-    Uses the scheduler's own :class:`~workspace.jobs.schedule.CronSchedule`, so the times
+    Uses the scheduler's own :class:`~workspace.jobs.spec.schedule.CronSchedule`, so the times
     follow the same DST rules as the runs.
 
     Examples
@@ -129,7 +129,7 @@ def notebook_info(root_dir: str | Path, path: str, scheduled: Path) -> NotebookI
     ... # doctest: +SKIP
     'day'
     """
-    from workspace.jobs.runner import declared_parameters, load_notebook
+    from workspace.jobs.execution.runner import declared_parameters, load_notebook
 
     file = notebook_path(root_dir, path)
     nb = load_notebook(file)
@@ -255,7 +255,7 @@ def promote(
             f"Pipeline {request.name!r} already exists in {scheduled}; choose another name "
             "or replace it (force)."
         )
-    from workspace.jobs.runner import load_notebook
+    from workspace.jobs.execution.runner import load_notebook
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     test_id = f"{request.name}-{stamp}"

@@ -3,7 +3,7 @@
  * next times in the schedule's timezone, the timezone list. Pure functions (unit-tested).
  */
 
-/** Pipeline names the server accepts (workspace/jobs/spec.py `_NAME`). */
+/** Pipeline names the server accepts (workspace/jobs/spec/pipeline.py `_NAME`). */
 export const NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
 
 export const DEFAULT_CRON = '0 6 * * *';

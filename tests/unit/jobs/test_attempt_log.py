@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from workspace.jobs.attempt_log import notebook_text
+from workspace.jobs.execution.attempt_log import notebook_text
 
 
 def test_cells_are_numbered_as_in_the_users_notebook(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workspace.jobs.dag import (
+from workspace.jobs.orchestration.dag import (
     RunIfError,
     aggregate,
     decide,
@@ -12,7 +12,7 @@ from workspace.jobs.dag import (
     parameters_for,
     task_key,
 )
-from workspace.jobs.spec import Task, parse_pipeline
+from workspace.jobs.spec.pipeline import Task, parse_pipeline
 from workspace.lake.errors import WorkspaceError
 
 
@@ -101,7 +101,7 @@ def test_fan_out_over_a_query_with_a_bound() -> None:
 
 
 def test_skip_and_upstream_failed_reasons_say_what_was_seen() -> None:
-    from workspace.jobs.dag import explain
+    from workspace.jobs.orchestration.dag import explain
 
     gate = Task(
         name="publish",

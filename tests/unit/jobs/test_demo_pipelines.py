@@ -7,7 +7,7 @@ from pathlib import Path
 
 import papermill
 
-from workspace.jobs.spec import discover
+from workspace.jobs.spec.discovery import discover
 
 SCHEDULED = Path(__file__).resolve().parents[3] / "scheduled"
 
@@ -33,7 +33,7 @@ def test_task_parameters_exist_in_the_notebooks() -> None:
 
 
 def test_demo_pools_file() -> None:
-    from workspace.jobs.scheduler_load import load_pools
+    from workspace.jobs.scheduler.load import load_pools
 
     pools = load_pools(SCHEDULED / "pools.yaml")
     assert pools == {"warehouse": 2}

@@ -10,9 +10,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from workspace.jobs.context import AttemptSpec, RunContext
 from workspace.jobs.errors import ExecutorError
-from workspace.jobs.executors import (
+from workspace.jobs.execution.context import AttemptSpec, RunContext
+from workspace.jobs.execution.executors import (
     DaskExecutor,
     Executor,
     SubprocessExecutor,
@@ -50,7 +50,7 @@ OK = "from workspace.jobs import output\noutput('n', n)"
 def test_registry_and_lifecycle():
     assert executor_names() == ["dask", "subprocess"]
     assert isinstance(
-        get_executor("workspace.jobs.executors:SubprocessExecutor"), SubprocessExecutor
+        get_executor("workspace.jobs.execution.executors:SubprocessExecutor"), SubprocessExecutor
     )
     with pytest.raises(ExecutorError, match=r"Unknown executor .nope.*dask, subprocess"):
         get_executor("nope")

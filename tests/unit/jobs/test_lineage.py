@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from workspace.jobs.context import AttemptResult, TableWrite
+from workspace.jobs.execution.context import AttemptResult, TableWrite
+from workspace.jobs.execution.runner import read_writes
 from workspace.jobs.lineage import TableWriter, table_writers
 from workspace.jobs.models import NewTask
-from workspace.jobs.runner import read_writes
-from workspace.jobs.store import SCHEMA_VERSION, RunStore, store_path
+from workspace.jobs.store.run_store import RunStore
+from workspace.jobs.store.schema import SCHEMA_VERSION, store_path
 from workspace.lake.settings import Settings
 from workspace.lake.writes import WriteResult, commit_extra_info, log_write
 
@@ -202,7 +203,7 @@ def test_store_keeps_the_attempt_and_snapshot_of_each_write(store: RunStore) -> 
 
 def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite"
-    schema = resources.files("workspace.jobs").joinpath("store_schema.sql").read_text("utf-8")
+    schema = resources.files("workspace.jobs.store").joinpath("schema.sql").read_text("utf-8")
     con = sqlite3.connect(path)
     con.executescript(schema)
     con.execute("PRAGMA user_version = 1")

@@ -8,7 +8,7 @@ import pytest
 
 from workspace.jobs import output
 from workspace.jobs.errors import OutputError
-from workspace.jobs.outputs import OUTPUTS_ENV, read_outputs
+from workspace.jobs.execution.outputs import OUTPUTS_ENV, read_outputs
 
 
 def test_outside_a_run_returns_the_value(monkeypatch, tmp_path):

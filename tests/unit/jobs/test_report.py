@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from workspace.jobs.report import render_report, sanitize_html
-from workspace.jobs.runner import RunContext, run_notebook
+from workspace.jobs.execution.report import render_report, sanitize_html
+from workspace.jobs.execution.runner import RunContext, run_notebook
 
 CTX = RunContext("run-9", "sales", "chart", logical_date=datetime(2024, 5, 1, tzinfo=UTC))
 CHART = """import altair as alt, pandas as pd
@@ -99,7 +99,7 @@ def test_sanitize_html_rules():
 def test_reports_hide_code_unless_asked(tmp_path: Path) -> None:
     import nbformat
 
-    from workspace.jobs.report import render_report
+    from workspace.jobs.execution.report import render_report
 
     nb = nbformat.v4.new_notebook(
         cells=[

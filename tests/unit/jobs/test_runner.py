@@ -15,7 +15,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from workspace.jobs.errors import InvalidNotebookError, JobError, ParameterError
-from workspace.jobs.runner import RunContext, run_notebook
+from workspace.jobs.execution.runner import RunContext, run_notebook
 
 CTX = RunContext(
     "run-1", "sales", "daily", attempt=2, logical_date=datetime(2024, 5, 1, tzinfo=UTC)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from workspace.jobs.schedule import CronSchedule, ScheduleError, due_ticks
+from workspace.jobs.spec.schedule import CronSchedule, ScheduleError, due_ticks
 
 UTC = dt.UTC
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workspace.jobs.spec import (
+from workspace.jobs.spec.discovery import discover
+from workspace.jobs.spec.pipeline import (
     OutputCondition,
     PipelineSpecError,
-    discover,
     load_pipeline,
     parse_duration,
     parse_pipeline,
@@ -202,7 +202,7 @@ def _pipeline_folder(root: Path, name: str, after: list[str]) -> None:
 
 
 def test_after_cycles_and_unknown_targets_are_rejected_at_load(tmp_path: Path) -> None:
-    from workspace.jobs.spec import scan
+    from workspace.jobs.spec.discovery import scan
 
     root = tmp_path / "scheduled"
     _pipeline_folder(root, "ping", ["pong"])

@@ -26,7 +26,8 @@ from workspace.jobs.models import (
     TaskState,
     Trigger,
 )
-from workspace.jobs.store import SCHEMA_VERSION, RunStore, store_path
+from workspace.jobs.store.run_store import RunStore
+from workspace.jobs.store.schema import SCHEMA_VERSION, store_path
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -515,7 +516,7 @@ RACE = textwrap.dedent(
     """
     import sys, time
     from datetime import datetime
-    from workspace.jobs.store import RunStore
+    from workspace.jobs.store.run_store import RunStore
     store = RunStore.open(sys.argv[1])
     go = float(sys.argv[2])
     while time.time() < go:

@@ -10,9 +10,11 @@ import pytest
 
 from workspace.api.errors import error_body
 from workspace.jobs.models import InvalidTransitionError
-from workspace.jobs.spec import Audience, PipelineSpecError, parse_pipeline
-from workspace.jobs.store import SCHEMA_VERSION, PipelinePendingError, RunStore
-from workspace.jobs.store_pipelines import PipelinePendingError as Pending
+from workspace.jobs.spec.pipeline import Audience, PipelineSpecError, parse_pipeline
+from workspace.jobs.store.pipelines import PipelinePendingError
+from workspace.jobs.store.pipelines import PipelinePendingError as Pending
+from workspace.jobs.store.run_store import RunStore
+from workspace.jobs.store.schema import SCHEMA_VERSION
 
 SPEC = "tasks:\n  - {name: a, notebook: a.ipynb}\n"
 
@@ -35,8 +37,8 @@ def test_a_name_that_differs_from_the_folder_is_rejected() -> None:
 def test_a_version_3_store_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite"
     con = sqlite3.connect(path)
-    for script in ("store_schema.sql", "store_schema_2.sql", "store_schema_3.sql"):
-        con.executescript(resources.files("workspace.jobs").joinpath(script).read_text())
+    for script in ("schema.sql", "schema_2.sql", "schema_3.sql"):
+        con.executescript(resources.files("workspace.jobs.store").joinpath(script).read_text())
     con.execute("PRAGMA user_version = 3")
     now = "2025-01-01T00:00:00.000000+00:00"
     con.execute(

@@ -1,0 +1,7 @@
+"""Turning a pipeline run into finished tasks.
+
+* :mod:`~workspace.jobs.orchestration.dag`: decisions without I/O (``run_if``, fan-out, fan-in);
+* :mod:`~workspace.jobs.orchestration.orchestrator`: :class:`RunDriver`, which drives one run;
+* :mod:`~workspace.jobs.orchestration.adhoc`: one-off runs of a notebook;
+* :mod:`~workspace.jobs.orchestration.promote`: a notebook becomes a pipeline after a test run.
+"""
