@@ -2,7 +2,7 @@
 --
 -- All times are UTC ISO-8601 text with microseconds and a "+00:00" suffix, so that text order
 -- is time order. JSON columns hold small documents (parameters, item values, outputs).
--- Later versions are added as new migration steps in workspace/jobs/store/run_store.py; never edit a
+-- Later versions are added as new migration steps in workspace/jobs/store/schema.py; never edit a
 -- released step.
 
 -- One row per pipeline the scheduler knows. enabled_at: no scheduled run is ever created for

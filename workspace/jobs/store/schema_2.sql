@@ -1,6 +1,6 @@
 -- Run store schema, version 2 (PRAGMA user_version = 2): which attempts wrote which lake tables.
 --
--- Migration step 1 -> 2, run once by workspace/jobs/store/run_store.py; never edit it once released.
+-- Migration step 1 -> 2, run once by workspace/jobs/store/schema.py; never edit it once released.
 
 -- One row per committed lake write of an attempt, from the kernel's writes.jsonl
 -- (workspace.lake.writes). pipeline and task_name are copied from the run and task, so that

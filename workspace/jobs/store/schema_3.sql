@@ -1,6 +1,6 @@
 -- Run store schema, version 3 (PRAGMA user_version = 3): who owns and who requested a run.
 --
--- Migration step 2 -> 3, run once by workspace/jobs/store/run_store.py; never edit it once released.
+-- Migration step 2 -> 3, run once by workspace/jobs/store/schema.py; never edit it once released.
 -- Additive only: a version-2 store opens, its runs keep their rows (owner unknown, NULL).
 
 -- The pipeline's owner (pipeline.yaml `owner:`, a hub user name for user-owned pipelines), as

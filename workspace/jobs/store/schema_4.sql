@@ -1,7 +1,7 @@
 -- Run store schema, version 4 (PRAGMA user_version = 4): identity, review and sharing of
 -- pipelines are recorded by the scheduler service, not declared in pipeline.yaml.
 --
--- Migration step 3 -> 4, run once by workspace/jobs/store/run_store.py; never edit it once released.
+-- Migration step 3 -> 4, run once by workspace/jobs/store/schema.py; never edit it once released.
 -- Additive only: a version-3 store opens; its pipelines are 'approved' (they were already in
 -- production) and private until their owner (or an engineer) shares them.
 
