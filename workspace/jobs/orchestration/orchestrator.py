@@ -64,7 +64,9 @@ def spent_retries(failures: int, lost: int) -> int:
 
 
 @dataclass
-class _Running:
+class RunningAttempt:
+    """An attempt a :class:`RunDriver` has submitted and not yet collected."""
+
     handle: Any
     attempt_id: int
     number: int
@@ -123,7 +125,7 @@ class RunDriver:
         self.stale_after = stale_after
         self.query = query or lake_query(settings)
         self.say = progress or (lambda _msg: None)
-        self._running: dict[str, _Running] = {}
+        self._running: dict[str, RunningAttempt] = {}
         self._not_before: dict[str, float] = {}
         self._worker = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -160,6 +162,12 @@ class RunDriver:
         for r in self._running.values():
             self.store.heartbeat(r.attempt_id)
         return self._maybe_finish(detail, states)
+
+    @property
+    def running(self) -> list[RunningAttempt]:
+        """The attempts submitted and not yet collected (a copy: the scheduler cancels them
+        at shutdown, settles orphans around them and counts what a step dispatched)."""
+        return list(self._running.values())
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Cancel the running attempts and the run."""
@@ -295,7 +303,7 @@ class RunDriver:
             )
             self.say(f"  {t.task_key}: attempt {attempt.number} started")
             handle = self.executor.submit(spec)
-            self._running[t.task_key] = _Running(
+            self._running[t.task_key] = RunningAttempt(
                 handle, attempt.attempt_id, attempt.number, t.task_key, t.name
             )
 
@@ -333,7 +341,7 @@ class RunDriver:
             del self._running[key]
             self._record(r, result)
 
-    def _record(self, r: _Running, result: AttemptResult) -> None:
+    def _record(self, r: RunningAttempt, result: AttemptResult) -> None:
         handler = r.name.endswith(HANDLER_SUFFIX)
         task = self.pipeline.task(r.name.removesuffix(HANDLER_SUFFIX))
         retries = self.pipeline.retries_for(task)
@@ -382,7 +390,7 @@ class RunDriver:
             )
             self.store.set_task_state(self.run_id, key, TaskState.QUEUED)
 
-    def _requeue_infrastructure(self, r: _Running, result: AttemptResult, nth: int) -> None:
+    def _requeue_infrastructure(self, r: RunningAttempt, result: AttemptResult, nth: int) -> None:
         """The attempt's kernel did not start: queue the task again, keeping its retries."""
         error = result.error or "The kernel did not start."
         self.store.abandon_attempt(

@@ -198,7 +198,7 @@ class Scheduler:
         self._closed = True
         pending: list[int] = []
         for driver in self._drivers.values():
-            for r in driver._running.values():
+            for r in driver.running:
                 assert self._executor is not None
                 self._executor.cancel(r.handle)
                 pending.append(r.attempt_id)
@@ -322,7 +322,7 @@ class Scheduler:
 
     # -- 4. orphans and adoption -------------------------------------------------------
     def _own_attempts(self) -> set[int]:
-        return {r.attempt_id for d in self._drivers.values() for r in d._running.values()}
+        return {r.attempt_id for d in self._drivers.values() for r in d.running}
 
     def _settle_orphans_and_adopt(self) -> list[Run]:
         orphans = {a.attempt_id: a for a in self.store.find_orphaned_attempts(self.stale_after)}
@@ -457,20 +457,20 @@ class Scheduler:
     def _step_drivers(self, running: list[Run], now: datetime) -> None:
         by_id = {r.run_id: r for r in running}
         for run_id, driver in list(self._drivers.items()):
-            before = set(driver._running)
+            before = {r.task_key for r in driver.running}
             try:
                 done = driver.step()
             except Exception:
                 self._warn_once(f"step:{run_id}", "run %s: step failed", run_id)
                 log.debug("run %s: step failed", run_id, exc_info=True)
                 continue
-            self._report.dispatched += len(set(driver._running) - before)
+            self._report.dispatched += len({r.task_key for r in driver.running} - before)
             if not done:
                 if run_id in by_id:
                     self._check_sla(by_id[run_id], driver.pipeline, now)
                 continue
             del self._drivers[run_id]
-            for r in driver._running.values():  # the run ended elsewhere (cancelled)
+            for r in driver.running:  # the run ended elsewhere (cancelled)
                 assert self._executor is not None
                 self._executor.cancel(r.handle)
                 self._draining.append((r.attempt_id, r.handle))
