@@ -16,8 +16,8 @@ from support.openapi import assert_every_reference_resolves
 from test_jobs_api import ROUTE_SAMPLES, TOKEN, Api, api_fixture  # noqa: F401 - fixture "api"
 from tornado.routing import PathMatches
 
+from workspace.api.models import CountQuery, RunsQuery, component_schemas
 from workspace.hub.jobs_api import ROUTES, make_app
-from workspace.jobs.service_models import CountQuery, RunsQuery, component_schemas
 from workspace.lake.settings import Settings
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -80,7 +80,7 @@ def test_query_parameters_match_the_models(spec: dict[str, Any]) -> None:
 
 def test_schemas_are_the_pydantic_models(spec: dict[str, Any]) -> None:
     assert spec["components"]["schemas"] == component_schemas(), (
-        "jobs_openapi.yaml is out of date with workspace/jobs/service_models.py; regenerate "
+        "jobs_openapi.yaml is out of date with workspace/api/models.py; regenerate "
         "components.schemas from component_schemas()"
     )
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import nbformat
 from test_jobs_api import Api, api_fixture  # noqa: F401 - fixture "api"
 
+from workspace.api.models import PipelineSummary
 from workspace.api.routes import with_permissions
 from workspace.hub.hub_auth import SCOPE_MANAGE, SCOPE_RUN, Identity
 from workspace.hub.jobs_authz import HubScopes
 from workspace.hub.jobs_visibility import PathScrubber
-from workspace.jobs.service_models import PipelineSummary
 
 REGIONAL = """\
 parameters: {region: EUROPE, year: 2024}

@@ -543,7 +543,7 @@ def test_promotion_reports_are_404_for_unknown_and_foreign_tests(hub: Hub) -> No
 def test_scheduler_runs_record_the_owner_and_the_scheduler(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from workspace.jobs.service import JobsService
+    from workspace.api.service import JobsService
     from workspace.lake.settings import Settings
 
     service = JobsService(Settings.resolve(tmp_path / "home"), _pipelines(tmp_path / "s"))

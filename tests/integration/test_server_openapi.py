@@ -13,7 +13,7 @@ from jupyter_server.base.handlers import APIHandler
 from server_client import Fetch, call, jp_server_config  # noqa: F401 - override
 from support.openapi import assert_every_reference_resolves
 
-from workspace.jobs.service_models import CountQuery, RunsQuery
+from workspace.api.models import CountQuery, RunsQuery
 from workspace.server import API_PREFIX, ROUTES
 from workspace.server.models import (
     CronQuery,

@@ -103,7 +103,7 @@ def test_pages_escape_everything_from_specs() -> None:
 def test_owner_and_audience_come_from_the_run_store(tmp_path: Path) -> None:
     import nbformat
 
-    from workspace.jobs.service import JobsService
+    from workspace.api.service import JobsService
     from workspace.lake.settings import Settings
 
     root = tmp_path / "scheduled"

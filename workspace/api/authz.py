@@ -28,7 +28,7 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from workspace.api.routes import Call
-    from workspace.jobs.service import JobsService
+    from workspace.api.service import JobsService
 
 
 class Permission(StrEnum):

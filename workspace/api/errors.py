@@ -17,9 +17,9 @@ from __future__ import annotations
 from pydantic import ValidationError
 from tornado.web import HTTPError
 
+from workspace.api.models import ErrorResponse, FieldError
 from workspace.jobs.errors import ConflictError
 from workspace.jobs.models import InvalidTransitionError
-from workspace.jobs.service_models import ErrorResponse, FieldError
 from workspace.lake.errors import WorkspaceError
 
 #: What a 500 says; the details go to the server log only.

@@ -27,7 +27,7 @@ from tornado.web import HTTPError, RequestHandler
 
 from workspace.api.authz import Authorizer, authorize
 from workspace.api.routes import ROUTES, ROUTES_BY_NAME, Call, Route
-from workspace.jobs.service import JobsService
+from workspace.api.service import JobsService
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -44,7 +44,7 @@ def parse_query(
 
     Examples
     --------
-    >>> from workspace.jobs.service_models import RunsQuery
+    >>> from workspace.api.models import RunsQuery
     >>> query = parse_query(RunsQuery, {"state": [b"failed,queued"], "token": [b"t"]}, ("state",))
     >>> [str(state) for state in query.state]
     ['failed', 'queued']

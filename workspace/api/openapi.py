@@ -177,7 +177,7 @@ def document(front: Front) -> dict[str, Any]:
     paths.update(generated)
     doc["paths"] = paths
     if front == "hub":
-        from workspace.jobs.service_models import component_schemas
+        from workspace.api.models import component_schemas
 
         doc["components"]["schemas"] = component_schemas()
     return doc

@@ -24,10 +24,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from workspace.api.authz import Authorizer, Permission
-from workspace.jobs.lineage import LineageQuery, TableLineage, visible_lineage
-from workspace.jobs.models import Run
-from workspace.jobs.service import JobsService
-from workspace.jobs.service_models import (
+from workspace.api.lineage import LineageQuery, TableLineage, visible_lineage
+from workspace.api.models import (
     AttemptLog,
     AudienceRequest,
     CancelResponse,
@@ -46,7 +44,9 @@ from workspace.jobs.service_models import (
     RunsQuery,
     TriggerRequest,
 )
-from workspace.jobs.service_promote import PromotionNotFoundError, auto_approved
+from workspace.api.promote import PromotionNotFoundError, auto_approved
+from workspace.api.service import JobsService
+from workspace.jobs.models import Run
 from workspace.lake.errors import WorkspaceError
 
 #: The pattern of each path parameter.

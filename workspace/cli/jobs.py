@@ -33,8 +33,8 @@ from workspace.cli.jobs_run import run as run_notebook_command
 from workspace.lake.errors import WorkspaceError
 
 if TYPE_CHECKING:
+    from workspace.api.service import JobsService
     from workspace.jobs.models import RunDetail
-    from workspace.jobs.service import JobsService
     from workspace.jobs.spec.pipeline import Pipeline
     from workspace.jobs.store.run_store import RunStore
 
@@ -54,7 +54,7 @@ def _store() -> RunStore:
 def _service(ctx: click.Context) -> Iterator[JobsService]:
     """The jobs service over this workspace's run store and ``scheduled/`` folder (closed
     after use): the CLI changes pipelines through the same calls as the HTTP APIs."""
-    from workspace.jobs.service import JobsService
+    from workspace.api.service import JobsService
     from workspace.lake.settings import Settings
 
     service = JobsService(Settings.resolve(), _root(ctx))

@@ -19,7 +19,7 @@ from workspace.cli.jobs_remote import SchedulerClient
 
 
 def _local_service(ctx: click.Context) -> Any:
-    from workspace.jobs.service import JobsService
+    from workspace.api.service import JobsService
     from workspace.lake.settings import Settings
 
     return JobsService(Settings.resolve(), Path(ctx.obj["scheduled"]))
@@ -44,7 +44,7 @@ def _current_audience(ctx: click.Context, client: SchedulerClient | None, name: 
 
 
 def _set_audience(ctx: click.Context, name: str, groups: list[str], users: list[str]) -> None:
-    from workspace.jobs.service_models import AudienceRequest
+    from workspace.api.models import AudienceRequest
 
     request = AudienceRequest(groups=groups, users=users)
     client = SchedulerClient.from_env()

@@ -172,7 +172,7 @@ def _hub_address() -> tuple[str, int, str]:
 
 def _record_owners(settings: Settings, scheduled: Path) -> None:
     """Register the pipelines with their ``owner:`` so that scheduled runs carry it."""
-    from workspace.jobs.service import JobsService
+    from workspace.api.service import JobsService
 
     service = JobsService(settings, scheduled)
     try:

@@ -38,8 +38,10 @@ from tornado.web import Application, HTTPError, RequestHandler
 
 from workspace.api.authz import Authorizer
 from workspace.api.errors import error_response as api_error_response
+from workspace.api.models import ErrorResponse
 from workspace.api.mount import RouteDispatch, handlers
 from workspace.api.routes import ROUTES_BY_NAME
+from workspace.api.service import JobsService
 from workspace.hub.hub_auth import (
     ApiAuth,
     HubServiceAuth,
@@ -50,8 +52,6 @@ from workspace.hub.hub_auth import (
 from workspace.hub.jobs_authz import HubScopes
 from workspace.hub.jobs_visibility import PathScrubber
 from workspace.jobs.execution.report import REPORT_CSP
-from workspace.jobs.service import JobsService
-from workspace.jobs.service_models import ErrorResponse
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 

@@ -20,6 +20,7 @@ import json
 
 from pydantic import BaseModel
 
+from workspace.api.service import JobsService
 from workspace.hub.hub_auth import (
     SCOPE_MANAGE,
     Identity,
@@ -29,7 +30,6 @@ from workspace.hub.hub_auth import (
 )
 from workspace.hub.jobs_visibility import PathScrubber, shaped
 from workspace.jobs.models import PipelineNotFoundError
-from workspace.jobs.service import JobsService
 from workspace.lake.errors import WorkspaceError
 
 

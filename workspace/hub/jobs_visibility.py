@@ -37,8 +37,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from workspace.api.models import PipelineList, PipelineSummary
 from workspace.hub.hub_auth import Identity
-from workspace.jobs.service_models import PipelineList, PipelineSummary
 
 #: Fields of a pipeline every scheduler user sees (the rest only who may see the pipeline).
 PUBLIC_SUMMARY_FIELDS = frozenset(

@@ -350,11 +350,11 @@ def hand_over_pipelines(
     transferred) pipeline names.
 
     Owners are what the scheduler's run store records; the change goes through
-    :class:`~workspace.jobs.service.JobsService` (pause, and ``transfer_owner``, which
+    :class:`~workspace.api.service.JobsService` (pause, and ``transfer_owner``, which
     records who handed the pipeline over and when). Nothing to do without a run store.
     """
+    from workspace.api.service import JobsService
     from workspace.jobs.models import PipelineNotFoundError
-    from workspace.jobs.service import JobsService
     from workspace.jobs.spec.pipeline import PipelineSpecError
     from workspace.jobs.store.schema import store_path
 

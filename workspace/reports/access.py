@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from workspace.jobs.spec.pipeline import Audience
 
 if TYPE_CHECKING:
-    from workspace.jobs.service import JobsService
+    from workspace.api.service import JobsService
 
 __all__ = [
     "MANAGE_SCOPE",

@@ -42,9 +42,9 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado.web import Application, HTTPError, RequestHandler, authenticated
 
 from workspace.api.errors import error_response
+from workspace.api.service import JobsService, ReportNotFoundError
 from workspace.jobs.execution.report import REPORT_CSP, render_report
 from workspace.jobs.models import Run, RunNotFoundError
-from workspace.jobs.service import JobsService, ReportNotFoundError
 from workspace.lake.settings import Settings
 from workspace.reports.access import (
     PIPELINE_NAME,

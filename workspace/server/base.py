@@ -31,7 +31,7 @@ from jupyter_server.base.handlers import APIHandler
 from pydantic import BaseModel
 
 from workspace.api.errors import error_response as api_error_response
-from workspace.jobs.service_models import ErrorResponse
+from workspace.api.models import ErrorResponse
 from workspace.lake.settings import Settings
 from workspace.server.lake_access import LakeConnections
 

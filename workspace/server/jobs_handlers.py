@@ -26,7 +26,7 @@ from tornado.httpclient import HTTPClientError
 from workspace.api.authz import Authorizer, LocalUser
 from workspace.api.mount import RouteDispatch, handlers
 from workspace.api.routes import route_path
-from workspace.jobs.service import JobsService
+from workspace.api.service import JobsService
 from workspace.lake.settings import Settings
 from workspace.server.base import WorkspaceHandler, authorized
 from workspace.server.scheduler_proxy import SchedulerProxy

@@ -2,7 +2,7 @@
 
 Query strings and bodies are validated with these pydantic models (a bad value is a 400
 listing the field); responses reuse the library's own models (:mod:`workspace.lake.catalog`,
-:mod:`workspace.jobs.service_models`) wherever they exist. :func:`component_schemas`
+:mod:`workspace.api.models`) wherever they exist. :func:`component_schemas`
 produces the JSON schemas that ``openapi.yaml`` carries (a test keeps them identical).
 
 Examples
@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import models_json_schema
 
-from workspace.jobs import service_models as jobs_models
+from workspace.api import models as jobs_models
 from workspace.lake.catalog import CatalogPage, LayerInfo, TableDescription
 from workspace.lake.profile import TableProfile
 from workspace.server.preview import MAX_PREVIEW_ROWS, TablePreview

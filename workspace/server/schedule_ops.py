@@ -26,8 +26,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from workspace.api.errors import ConflictError
+from workspace.api.promote import PROMOTE_DIR, TEST_RECORD
 from workspace.jobs.orchestration.promote import PromoteError, promote_notebook
-from workspace.jobs.service_promote import PROMOTE_DIR, TEST_RECORD
 from workspace.jobs.spec.pipeline import SPEC_FILE
 from workspace.jobs.spec.schedule import CronSchedule, ScheduleError
 from workspace.lake.errors import WorkspaceError
@@ -203,7 +203,7 @@ def test_report(settings: Settings, test_id: str, *, user: str | None = None) ->
     Traceback (most recent call last):
     NotebookNotFoundError: No report of a promotion test run '../../etc'.
     """
-    from workspace.jobs.service_promote import PromotionNotFoundError, promotion_test
+    from workspace.api.promote import PromotionNotFoundError, promotion_test
 
     who = user or settings.user
     missing = NotebookNotFoundError(f"No report of a promotion test run {test_id!r}.")

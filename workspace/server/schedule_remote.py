@@ -24,7 +24,7 @@ import tornado.web
 from jupyter_server.utils import url_path_join
 from tornado.httpclient import HTTPClientError
 
-from workspace.jobs.service_models import PromotionRequest
+from workspace.api.models import PromotionRequest
 from workspace.server.models import PromoteRequest
 from workspace.server.scheduler_proxy import Relayed, SchedulerProxy
 

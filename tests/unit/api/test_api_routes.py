@@ -9,11 +9,11 @@ from tornado.web import HTTPError
 
 from workspace.api import openapi
 from workspace.api.errors import error_response
+from workspace.api.models import RunsQuery
 from workspace.api.mount import parse_body, parse_query
 from workspace.api.routes import ROUTES, ROUTES_BY_NAME, route_path
 from workspace.jobs.errors import ConflictError
 from workspace.jobs.models import InvalidTransitionError, PipelineNotFoundError
-from workspace.jobs.service_models import RunsQuery
 from workspace.lake.errors import WorkspaceError
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import models_json_schema
 
-from workspace.jobs.lineage import TableLineage
+from workspace.api.lineage import TableLineage
 from workspace.jobs.models import Attempt, Pipeline, Run, RunEvent, RunState, Task
 from workspace.jobs.spec.pipeline import Audience
 from workspace.jobs.store.pipelines import Approval, PipelineEvent

@@ -39,9 +39,9 @@ from typing import Literal
 
 import nbformat
 
+from workspace.api.models import PromotionRequest, PromotionResponse
 from workspace.jobs.errors import ConflictError
 from workspace.jobs.orchestration.promote import PromoteError, promote_notebook
-from workspace.jobs.service_models import PromotionRequest, PromotionResponse
 from workspace.jobs.spec.pipeline import _NAME, SPEC_FILE
 from workspace.jobs.spec.schedule import CronSchedule
 from workspace.jobs.store.run_store import RunStore

@@ -26,15 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workspace.jobs.execution.attempt_log import log_file, read_log
-from workspace.jobs.models import (
-    AttemptNotFoundError,
-    InvalidTransitionError,
-    Pipeline,
-    PipelineNotFoundError,
-    Run,
-)
-from workspace.jobs.service_models import (
+from workspace.api.models import (
     AttemptInfo,
     AttemptLog,
     CancelResponse,
@@ -51,6 +43,14 @@ from workspace.jobs.service_models import (
     ScheduleInfo,
     TaskSpecInfo,
 )
+from workspace.jobs.execution.attempt_log import log_file, read_log
+from workspace.jobs.models import (
+    AttemptNotFoundError,
+    InvalidTransitionError,
+    Pipeline,
+    PipelineNotFoundError,
+    Run,
+)
 from workspace.jobs.spec.discovery import scan
 from workspace.jobs.spec.pipeline import SPEC_FILE, Audience, PipelineSpecError, load_pipeline
 from workspace.jobs.spec.pipeline import Pipeline as PipelineSpec
@@ -58,7 +58,7 @@ from workspace.jobs.store.pipelines import Governance
 from workspace.jobs.store.run_store import RunStore
 
 if TYPE_CHECKING:
-    from workspace.jobs.service_promote import PromotionTest
+    from workspace.api.promote import PromotionTest
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -210,14 +210,14 @@ class JobsService:
 
     def promote(self, request: PromotionRequest, *, by: str, pending: bool) -> PromotionResponse:
         """Test-run a posted notebook and make it a pipeline owned by ``by`` (see
-        :func:`workspace.jobs.service_promote.promote`); ``pending``: it waits for review."""
-        from workspace.jobs.service_promote import promote
+        :func:`workspace.api.promote.promote`); ``pending``: it waits for review."""
+        from workspace.api.promote import promote
 
         return promote(self.settings, self.root, self.store, request, by=by, pending=pending)
 
     def promotion_test(self, test_id: str) -> PromotionTest:
         """A promotion test run: who asked for it and its report (404 if unknown)."""
-        from workspace.jobs.service_promote import promotion_test
+        from workspace.api.promote import promotion_test
 
         return promotion_test(self.settings, test_id)
 
