@@ -128,11 +128,21 @@ def test_an_analyst_promotes_an_engineer_approves_and_it_runs(dep: Deployment) -
     history = dep.scheduler(ANALYST, "GET", f"pipelines/{PROMOTED}/history").json()["events"]
     assert [(e["kind"], e["actor"]) for e in history][-1] == ("approved", ENGINEER)
 
-    run = dep.scheduler(ANALYST, "POST", f"pipelines/{PROMOTED}/trigger", {})
-    assert run.status_code == 201, run.text
-    finished = dep.wait_finished(ANALYST, run.json()["run_id"])
+    # the jobs commands of the analyst's Lab terminal go through the service, as them
+    triggered = as_user(dep, ANALYST, "jobs", "trigger", PROMOTED, "--wait", "-q")
+    assert triggered.returncode == 0, triggered.stdout + triggered.stderr
+    run_id = triggered.stdout.split()[1].rstrip(":")
+    assert "/services/scheduler/api/jobs/runs/" in triggered.stdout  # the report's link
+    finished = dep.wait_finished(ANALYST, run_id)
     assert finished["run"]["state"] == "succeeded", finished
     assert finished["run"]["owner"] == ANALYST
+    runs = json.loads(as_user(dep, ANALYST, "jobs", "runs", PROMOTED, "--json").stdout)
+    assert [r["run_id"] for r in runs] == [run_id]
+    shown = as_user(dep, ANALYST, "jobs", "run", run_id)
+    assert shown.returncode == 0 and "task daily: succeeded" in shown.stdout, shown.stderr
+    hidden = as_user(dep, ANALYST, "jobs", "show", VICTIMS)  # a private pipeline of another
+    assert hidden.returncode != 0 and "Traceback" not in hidden.stderr
+    assert VICTIMS not in as_user(dep, ANALYST, "jobs", "list").stdout
 
 
 def test_the_owner_shares_the_report_with_stakeholders(dep: Deployment) -> None:

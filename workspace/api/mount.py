@@ -116,11 +116,15 @@ class RouteDispatch:
         raw = handler.request.body
 
         def work() -> Any:
-            call = Call(self.jobs_service(), auth, args, query, url_for=self.url_for)
-            authorize(route.permission, call)
-            if route.body is not None:
-                call.body = parse_body(route.body, raw)
-            return route.call(call)
+            return invoke(
+                route,
+                self.jobs_service(),
+                auth,
+                args,
+                query=query,
+                body=lambda: parse_body(route.body, raw) if route.body is not None else None,
+                url_for=self.url_for,
+            )
 
         result = await self.run_blocking(work)
         if route.response is None:
@@ -131,6 +135,34 @@ class RouteDispatch:
             link = self.url_for(target.name, **{p: getattr(result, p) for p in target.parameters})
             handler.set_header("Location", link)
         self.answer_json(result, auth, route.success(result))
+
+
+def invoke(
+    route: Route,
+    service: JobsService,
+    auth: Authorizer,
+    args: dict[str, str],
+    *,
+    query: BaseModel | None = None,
+    body: Callable[[], BaseModel | None] | BaseModel | None = None,
+    url_for: Callable[..., str] | None = None,
+) -> Any:
+    """Run one route for ``auth``: check its permission, then validate the body (so a caller
+    who may not call it learns nothing from validation errors), then call the service. The
+    HTTP dispatch and the CLI (:mod:`workspace.cli.jobs_client`) both call routes this way.
+
+    Examples
+    --------
+    >>> from workspace.api.authz import LocalUser
+    >>> invoke(ROUTES_BY_NAME["pipelines"], service, LocalUser("ana"), {})  # doctest: +SKIP
+    PipelineList(pipelines=[...])
+    """
+    call = Call(service, auth, args, query)
+    if url_for is not None:
+        call.url_for = url_for
+    authorize(route.permission, call)
+    call.body = body() if callable(body) else body
+    return route.call(call)
 
 
 async def _dispatch(self: RouteDispatch, **path_args: str | None) -> None:

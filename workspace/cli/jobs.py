@@ -8,15 +8,13 @@ directory). Runs live in the run store of ``WORKSPACE_HOME``.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from workspace.cli.jobs_client import JobsClient, LocalJobs, RemoteJobs, jobs_client
 from workspace.cli.jobs_common import (
     DEFAULT_SCHEDULED,
     dump,
@@ -26,14 +24,13 @@ from workspace.cli.jobs_common import (
     scheduled_option,
 )
 from workspace.cli.jobs_promote import promote
-from workspace.cli.jobs_remote import SchedulerClient
 from workspace.cli.jobs_review import commands as review_commands
-from workspace.cli.jobs_review import list_remote
+from workspace.cli.jobs_review import print_pipelines
 from workspace.cli.jobs_run import run as run_notebook_command
+from workspace.cli.jobs_show import echo_run, follow_remote
 from workspace.lake.errors import WorkspaceError
 
 if TYPE_CHECKING:
-    from workspace.api.service import JobsService
     from workspace.jobs.models import RunDetail
     from workspace.jobs.spec.pipeline import Pipeline
     from workspace.jobs.store.run_store import RunStore
@@ -42,26 +39,6 @@ if TYPE_CHECKING:
 # -- helpers -------------------------------------------------------------------------------
 def _root(ctx: click.Context) -> Path:
     return Path(ctx.obj["scheduled"])
-
-
-def _store() -> RunStore:
-    from workspace.jobs.store.run_store import RunStore
-
-    return RunStore.open()
-
-
-@contextmanager
-def _service(ctx: click.Context) -> Iterator[JobsService]:
-    """The jobs service over this workspace's run store and ``scheduled/`` folder (closed
-    after use): the CLI changes pipelines through the same calls as the HTTP APIs."""
-    from workspace.api.service import JobsService
-    from workspace.lake.settings import Settings
-
-    service = JobsService(Settings.resolve(), _root(ctx))
-    try:
-        yield service
-    finally:
-        service.store.close()
 
 
 def _scan(root: Path) -> tuple[dict[str, Pipeline], dict[str, str]]:
@@ -97,20 +74,6 @@ def _pipeline(ctx: click.Context, name: str) -> Pipeline:
         f"No pipeline {name!r} in {root.absolute()} (pipelines there: {known}). Check the "
         "name, or point --scheduled / WORKSPACE_SCHEDULED at the right folder."
     )
-
-
-def _register(store: RunStore, name: str) -> None:
-    """Make sure the store knows the pipeline (the scheduler registers it too)."""
-    from workspace.jobs.models import PipelineNotFoundError
-
-    try:
-        store.get_pipeline(name)
-    except PipelineNotFoundError:
-        store.upsert_pipeline(name)
-
-
-def _paused(store: RunStore) -> dict[str, bool]:
-    return {p.name: p.paused for p in store.list_pipelines()}
 
 
 def _fmt(t: dt.datetime | None) -> str:
@@ -178,49 +141,10 @@ def jobs(ctx: click.Context, scheduled: Path) -> None:
 def list_(ctx: click.Context, as_json: bool) -> None:
     """List the pipelines, their schedule, state (pending review, paused...), owner and last
     run. Behind the hub (WORKSPACE_SCHEDULER_URL set), as the scheduler service shows them."""
-    client = SchedulerClient.from_env()
-    if client is not None:
-        list_remote(client, as_json)
-        return
-    found, broken = _scan(_root(ctx))
-    with _store() as store:
-        paused = _paused(store)
-        last = {n: store.list_runs(pipeline=n, limit=1) for n in found}
-        records = store.list_governance()
-    rows: list[dict[str, Any]] = []
-    for name, p in sorted(found.items()):
-        runs = last[name]
-        rows.append(
-            {
-                "name": name,
-                "description": p.description,
-                "schedule": p.schedule.cron if p.schedule else None,
-                "timezone": p.schedule.timezone if p.schedule else None,
-                "after": p.after,
-                "enabled": p.enabled,
-                "paused": paused.get(name, False),
-                "approval": records[name].approval if name in records else "approved",
-                "owner": records[name].owner if name in records else None,
-                "tasks": len(p.tasks),
-                "last_run": runs[0].model_dump(mode="json") if runs else None,
-            }
-        )
-    if as_json:
-        click.echo(dump({"pipelines": rows, "invalid": broken}))
-        return
-    if not rows and not broken:
-        click.echo(f"No pipelines in {_root(ctx).absolute()}.")
-    for r in rows:
-        state = "paused" if r["paused"] else ("enabled" if r["enabled"] else "disabled")
-        state = "pending" if r["approval"] == "pending" else state
-        when = f"{r['schedule']} {r['timezone']}" if r["schedule"] else "manual"
-        if r["after"]:
-            when += f" + after {','.join(r['after'])}"
-        lr = r["last_run"]
-        last_txt = f"last: {lr['state']} {lr['run_id']}" if lr else "never run"
-        click.echo(f"{r['name']:<28} {state:<9} {when:<32} {r['owner'] or '-':<14} {last_txt}")
-    for folder, error in broken.items():
-        click.secho(f"{folder:<28} invalid   {error}", fg="red")
+    with jobs_client(_root(ctx)) as client:
+        pipelines = client.call("pipelines")["pipelines"]
+        empty = f"No pipelines in {_root(ctx).absolute()}." if client.local else "No pipelines."
+    print_pipelines(pipelines, as_json, empty=empty)
 
 
 @jobs.command()
@@ -228,40 +152,40 @@ def list_(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def show(ctx: click.Context, name: str) -> None:
     """Show a pipeline's spec, next scheduled times and recent runs."""
-    p = _pipeline(ctx, name)
-    with _store() as store:
-        paused = _paused(store).get(p.name, False)
-        runs = store.list_runs(pipeline=p.name, limit=5)
-        gov = store.list_governance().get(p.name)
-    owner = gov.owner if gov else None
-    state = "paused" if paused else "enabled" if p.enabled else "disabled"
-    click.echo(f"{p.name}  ({'pending review' if gov and gov.pending else state})")
-    for label, value in (("description", p.description), ("owner", owner)):
-        if value:
-            click.echo(f"  {label}: {value}")
-    click.echo(f"  folder: {p.folder}")
-    if p.schedule:
-        nxt = p.schedule.cron_schedule.next_times(dt.datetime.now(dt.UTC), 1)
-        click.echo(f"  schedule: {p.schedule.cron} ({p.schedule.timezone}), next {_fmt(nxt[0])}")
-    if p.after:
-        click.echo(f"  after: {', '.join(p.after)}")
-    if p.parameters:
-        click.echo(f"  parameters: {p.parameters}")
-    click.echo(f"  concurrency {p.concurrency}, max_active_runs {p.max_active_runs}")
+    with jobs_client(_root(ctx)) as client:
+        folder = _pipeline(ctx, name).folder if client.local else None
+        d = client.call("pipeline", name=name, query={"n": 1})
+        runs = client.call("runs", query={"pipeline": name, "limit": 5})["runs"]
+    state = "paused" if d["paused"] else "enabled" if d.get("enabled", True) else "disabled"
+    click.echo(f"{d['name']}  ({'pending review' if d['approval'] == 'pending' else state})")
+    for label in ("description", "owner"):
+        if d.get(label):
+            click.echo(f"  {label}: {d[label]}")
+    if folder is not None:
+        click.echo(f"  folder: {folder}")
+    if d.get("schedule"):
+        nxt = _fmt(_when(d["next_runs"][0])) if d.get("next_runs") else "-"
+        click.echo(f"  schedule: {d['schedule']['cron']} ({d['schedule']['timezone']}), next {nxt}")
+    if d.get("after"):
+        click.echo(f"  after: {', '.join(d['after'])}")
+    if d.get("parameters"):
+        click.echo(f"  parameters: {d['parameters']}")
+    click.echo(f"  concurrency {d['concurrency']}, max_active_runs {d['max_active_runs']}")
     click.echo("  tasks:")
-    for t in p.tasks:
-        deps = f" <- {', '.join(t.depends_on)}" if t.depends_on else ""
-        extra = f" for_each {t.for_each.as_}" if t.for_each else ""
-        click.echo(f"    {t.name:<20} {t.notebook}{deps}{extra}")
+    for t in d["tasks"]:
+        deps = f" <- {', '.join(t['depends_on'])}" if t["depends_on"] else ""
+        extra = " (fan-out)" if t["for_each"] else ""
+        click.echo(f"    {t['name']:<20} {t['notebook']}{deps}{extra}")
     click.echo("  recent runs:" if runs else "  no runs yet")
     for r in runs:
-        click.echo(f"    {r.run_id}  {r.state:<10} {r.trigger:<8} {_fmt(r.created_at)}")
+        click.echo(f"    {r['run_id']}  {r['state']:<10} {r['trigger']:<8} "
+                   f"{_fmt(_when(r['created_at']))}")  # fmt: skip
 
 
 @jobs.command()
 @click.argument("name")
 @parameter_option
-@click.option("--wait", is_flag=True, help="Run it here now and wait for the result.")
+@click.option("--wait", is_flag=True, help="Wait for the run and print how it ended.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines (with --wait).")
 @click.pass_context
 def trigger(
@@ -273,21 +197,31 @@ def trigger(
 ) -> None:
     """Start a manual run of pipeline NAME (the scheduler service runs it).
 
-    With --wait the run is driven right here (each task in its own process) and the command
-    exits 1 if it fails.
+    With --wait the command waits for the run and exits 1 if it fails: outside the hub the
+    run is driven right here (each task in its own process); behind the hub the scheduler
+    service runs it and this command follows it.
     """
     from workspace.jobs.orchestration.adhoc import parse_parameters
 
-    p = _pipeline(ctx, name)
     params = parse_parameters(parameters)
-    _check_run_parameters(p, params)
-    with _service(ctx) as service:  # records the owner; refuses a pipeline pending review
-        run = service.trigger(p.name, params, requested_by=getpass.getuser())
+    with jobs_client(_root(ctx)) as client:
+        if client.local:
+            _check_run_parameters(_pipeline(ctx, name), params)
+        run = client.call("trigger", name=name, body={"parameters": params})
         if not wait:
-            click.echo(f"run {run.run_id}: queued (the scheduler service will run it)")
+            click.echo(f"run {run['run_id']}: queued (the scheduler service will run it)")
             return
-        detail = _drive(p, service.store, run.run_id, quiet)
-    sys.exit(echo_result(detail))
+        sys.exit(_finish(ctx, client, run["run_id"], quiet))
+
+
+def _finish(ctx: click.Context, client: JobsClient, run_id: str, quiet: bool) -> int:
+    """Drive the run here (local) or follow it on the service (hub); print how it ended."""
+    if isinstance(client, LocalJobs):
+        store = client.service.store
+        detail = _drive(_pipeline(ctx, store.get_run(run_id).pipeline), store, run_id, quiet)
+        return echo_result(detail)
+    assert isinstance(client, RemoteJobs)
+    return follow_remote(client, run_id, quiet)
 
 
 def _check_run_parameters(p: Pipeline, params: dict[str, Any]) -> None:
@@ -315,82 +249,70 @@ def _check_run_parameters(p: Pipeline, params: dict[str, Any]) -> None:
     help="Only runs in this state (repeatable).",
 )
 @click.option("--since", help="Runs since a date (2025-01-31) or for a duration back (7d).")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
 def runs(
-    name: str | None, states: tuple[str, ...], since: str | None, limit: int, as_json: bool
+    ctx: click.Context,
+    name: str | None,
+    states: tuple[str, ...],
+    since: str | None,
+    limit: int,
+    as_json: bool,
 ) -> None:
     """List runs, newest first (of pipeline NAME, or of every pipeline)."""
-    with _store() as store:
-        found = store.list_runs(
-            pipeline=name, states=states or None, since=_since(since), limit=limit
-        )
+    query = {"pipeline": name, "state": list(states), "since": _since(since), "limit": limit}
+    with jobs_client(_root(ctx)) as client:
+        found = client.call("runs", query=query)["runs"]
     if as_json:
-        click.echo(dump([r.model_dump(mode="json") for r in found]))
+        click.echo(dump(found))
         return
     if not found:
         click.echo("No runs match.")
     for r in found:
-        when = _fmt(r.scheduled_for or r.created_at)
-        click.echo(f"{r.run_id}  {r.pipeline:<24} {r.state:<10} {r.trigger:<8} {when}")
+        when = _fmt(_when(r["scheduled_for"] or r["created_at"]))
+        click.echo(f"{r['run_id']}  {r['pipeline']:<24} {r['state']:<10} {r['trigger']:<8} {when}")
 
 
 @jobs.command("run")
 @click.argument("run_id")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def run_detail(run_id: str, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's run detail).")
+@click.pass_context
+def run_detail(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """Show a run: tasks, attempts (errors, failing cells), outputs and reports."""
-    with _store() as store:
-        detail = store.get_run_detail(run_id)
+    with jobs_client(_root(ctx)) as client:
+        detail = client.call("run", run_id=run_id)
     if as_json:
-        click.echo(dump(detail.model_dump(mode="json")))
+        click.echo(dump(detail))
         return
-    r = detail.run
-    click.echo(f"run {r.run_id}  pipeline {r.pipeline}  {r.state}  ({r.trigger})")
-    click.echo(f"  created {_fmt(r.created_at)}  started {_fmt(r.started_at)}  "
-               f"finished {_fmt(r.finished_at)}")  # fmt: skip
-    if r.parameters:
-        click.echo(f"  parameters: {r.parameters}")
-    if r.repair_generation:
-        click.echo(f"  repaired {r.repair_generation} time(s)")
-    if r.report_path:
-        click.echo(f"  report: {r.report_path}")
-    by_task: dict[str, list[Any]] = {}
-    for a in detail.attempts:
-        by_task.setdefault(a.task_key, []).append(a)
-    for t in detail.tasks:
-        reason = f" ({t.reason})" if t.reason else ""
-        click.echo(f"  task {t.task_key}: {t.state}{reason}")
-        if t.outputs:
-            click.echo(f"    outputs: {t.outputs}")
-        for a in by_task.get(t.task_key, []):
-            cell = f" at cell {a.failing_cell}" if a.failing_cell is not None else ""
-            err = f": {a.error}" if a.error else ""
-            click.echo(f"    attempt {a.number} (gen {a.repair_generation}) {a.state}{cell}{err}")
-            if a.report_path:
-                click.echo(f"      report: {a.report_path}")
+    echo_run(detail, local=isinstance(client, LocalJobs))
 
 
 @jobs.command()
 @click.argument("run_id")
-@click.option("--wait", is_flag=True, help="Run the repaired tasks here now and wait.")
+@click.option(
+    "--wait", is_flag=True, help="Wait for the repaired tasks (run here outside the hub)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines (with --wait).")
 @click.pass_context
 def repair(ctx: click.Context, run_id: str, wait: bool, quiet: bool) -> None:
     """Re-run the failed tasks of RUN_ID and everything downstream, under the same run id."""
-    with _store() as store:
-        run = store.get_run(run_id)
-        p = _pipeline(ctx, run.pipeline)
-        reset = store.repair(run_id, downstream=p.downstream)
-        if not reset:
+    from workspace.cli.jobs_remote import ServiceError
+    from workspace.jobs.models import InvalidTransitionError
+
+    with jobs_client(_root(ctx)) as client:
+        try:
+            reset = client.call("repair", run_id=run_id)["reset"]
+        except (InvalidTransitionError, ServiceError) as exc:
+            if isinstance(exc, ServiceError) and exc.status != 409:
+                raise
             click.echo(f"run {run_id}: nothing to repair (no failed task).")
             return
         click.echo(f"run {run_id}: re-queued {', '.join(reset)}")
         if not wait:
-            click.echo("The scheduler service will run them; use --wait to run them here.")
+            click.echo("The scheduler service will run them; use --wait to wait for them.")
             return
-        detail = _drive(p, store, run_id, quiet)
-    sys.exit(echo_result(detail))
+        sys.exit(_finish(ctx, client, run_id, quiet))
 
 
 @jobs.command()
@@ -398,10 +320,9 @@ def repair(ctx: click.Context, run_id: str, wait: bool, quiet: bool) -> None:
 @click.pass_context
 def pause(ctx: click.Context, name: str) -> None:
     """Pause pipeline NAME: no scheduled run starts until it is resumed."""
-    p = _pipeline(ctx, name)
-    with _service(ctx) as service:
-        service.pause(p.name, requested_by=getpass.getuser())
-    click.echo(f"{p.name}: paused (manual triggers still work)")
+    with jobs_client(_root(ctx)) as client:
+        client.call("pause", name=name)
+    click.echo(f"{name}: paused (manual triggers still work)")
 
 
 @jobs.command()
@@ -409,10 +330,9 @@ def pause(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def resume(ctx: click.Context, name: str) -> None:
     """Resume pipeline NAME."""
-    p = _pipeline(ctx, name)
-    with _service(ctx) as service:
-        service.resume(p.name, requested_by=getpass.getuser())
-    click.echo(f"{p.name}: resumed")
+    with jobs_client(_root(ctx)) as client:
+        client.call("resume", name=name)
+    click.echo(f"{name}: resumed")
 
 
 @jobs.command("next")
@@ -421,18 +341,31 @@ def resume(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def next_(ctx: click.Context, count: int, as_json: bool) -> None:
     """Upcoming scheduled times of the enabled, unpaused pipelines (soonest first)."""
-    with _service(ctx) as service:
-        times = service.next_times(n=count)
-        zones = {name: service.spec(name).schedule for name in {t.pipeline for t in times}}
-    upcoming = [(t.at, t.pipeline, getattr(zones[t.pipeline], "timezone", "UTC")) for t in times]
+    with jobs_client(_root(ctx)) as client:
+        times = client.call("next", query={"n": count})["times"]
+        zones = {
+            p["name"]: (p.get("schedule") or {}).get("timezone", "UTC")
+            for p in (client.call("pipelines")["pipelines"] if times else [])
+        }
     if as_json:
-        click.echo(dump([{"pipeline": n, "at": t.isoformat()} for t, n, _ in upcoming]))
+        at = [dt.datetime.fromisoformat(t["at"]).isoformat() for t in times]
+        click.echo(
+            dump([{"pipeline": t["pipeline"], "at": a} for t, a in zip(times, at, strict=True)])
+        )
         return
-    if not upcoming:
+    if not times:
         click.echo("No scheduled runs coming up (no enabled, unpaused pipeline has a schedule).")
-    for t, name, tz in upcoming:
-        local = t.astimezone(_zone(tz)).strftime("%Y-%m-%d %H:%M %Z")
-        click.echo(f"{_fmt(t)}  {name:<28} ({local})")
+    for t in times:
+        at = dt.datetime.fromisoformat(t["at"])
+        local = at.astimezone(_zone(zones.get(t["pipeline"], "UTC"))).strftime("%Y-%m-%d %H:%M %Z")
+        click.echo(f"{_fmt(at)}  {t['pipeline']:<28} ({local})")
+
+
+def _when(value: str | dt.datetime | None) -> dt.datetime | None:
+    """A time of a JSON answer (ISO text) as an aware datetime."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _zone(name: str) -> dt.tzinfo:

@@ -145,26 +145,34 @@ def owner(ctx: click.Context, name: str, new_owner: str, reason: str) -> None:
     click.echo(f"{name}: owner is now {summary.get('owner')}")
 
 
-def list_remote(client: SchedulerClient, as_json: bool) -> None:
-    """``workspace jobs list`` through the service (what the hub user may see)."""
+def print_pipelines(
+    pipelines: list[dict[str, Any]], as_json: bool, *, empty: str = "No pipelines."
+) -> None:
+    """Print ``workspace jobs list``: the service's pipeline summaries (``GET pipelines``).
+
+    JSON: ``{"pipelines": [...valid...], "invalid": {name: first line of its error}}``, the
+    same locally and through the hub's scheduler service.
+    """
     from workspace.cli.jobs_common import dump
 
-    pipelines = client.call("GET", "pipelines").get("pipelines", [])
+    valid = [p for p in pipelines if not p.get("error")]
+    invalid = {p["name"]: p["error"].splitlines()[0] for p in pipelines if p.get("error")}
     if as_json:
-        click.echo(dump({"pipelines": pipelines}))
+        click.echo(dump({"pipelines": valid, "invalid": invalid}))
         return
     if not pipelines:
-        click.echo("No pipelines.")
-    for p in pipelines:
-        if p.get("error"):
-            click.secho(f"{p['name']:<28} invalid   {p['error'].splitlines()[0]}", fg="red")
-            continue
+        click.echo(empty)
+    for p in valid:
         state = _state(p)
         schedule = p.get("schedule") or {}
         when = f"{schedule['cron']} {schedule['timezone']}" if schedule else "manual"
+        if p.get("after"):
+            when += f" + after {','.join(p['after'])}"
         last = p.get("last_run_state")
         last_txt = f"last: {last} {p.get('last_run_id')}" if last else "never run"
         click.echo(f"{p['name']:<28} {state:<9} {when:<32} {p.get('owner') or '-':<14} {last_txt}")
+    for name, error in invalid.items():
+        click.secho(f"{name:<28} invalid   {error}", fg="red")
 
 
 def _state(p: dict[str, Any]) -> str:
@@ -177,4 +185,4 @@ def _state(p: dict[str, Any]) -> str:
 
 commands: list[click.Command] = [approve, share, unshare, owner]
 
-__all__ = ["approve", "commands", "list_remote", "owner", "share", "unshare"]
+__all__ = ["approve", "commands", "owner", "print_pipelines", "share", "unshare"]
