@@ -230,3 +230,19 @@ def test_trigger_runs_repair(scheduled: Path, tmp_path: Path) -> None:
     assert again.exit_code == 0 and "nothing to repair" in again.stdout
     missing = invoke("jobs", "run", "nope")
     assert missing.exit_code == 2 and "Traceback" not in missing.output
+
+
+def test_share_unshare_owner_through_the_routes(scheduled: Path) -> None:
+    shared = invoke("jobs", "share", "daily", "--group", "stakeholders", "--user", "carol")
+    assert shared.exit_code == 0, shared.output
+    assert "group stakeholders, user carol" in shared.stdout
+    partly = invoke("jobs", "unshare", "daily", "--user", "carol")
+    assert partly.stdout.strip().endswith("readable by group stakeholders")
+    private = invoke("jobs", "unshare", "daily")
+    assert "private" in private.stdout
+    bad = invoke("jobs", "share", "daily", "--group", "no spaces allowed")
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+    handed = invoke("jobs", "owner", "daily", "bob", "--reason", "holiday")
+    assert handed.exit_code == 0 and "owner is now bob" in handed.stdout
+    shown = json.loads(invoke("jobs", "list", "--json").stdout)
+    assert {p["name"]: p["owner"] for p in shown["pipelines"]}["daily"] == "bob"

@@ -348,9 +348,9 @@ def next_(ctx: click.Context, count: int, as_json: bool) -> None:
             for p in (client.call("pipelines")["pipelines"] if times else [])
         }
     if as_json:
-        at = [dt.datetime.fromisoformat(t["at"]).isoformat() for t in times]
+        iso = [dt.datetime.fromisoformat(t["at"]).isoformat() for t in times]
         click.echo(
-            dump([{"pipeline": t["pipeline"], "at": a} for t, a in zip(times, at, strict=True)])
+            dump([{"pipeline": t["pipeline"], "at": a} for t, a in zip(times, iso, strict=True)])
         )
         return
     if not times:

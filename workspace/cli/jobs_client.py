@@ -24,7 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
+from pydantic import ValidationError
+
 from workspace.cli.jobs_remote import SchedulerClient
+from workspace.lake.errors import WorkspaceError
 
 if TYPE_CHECKING:
     from workspace.api.service import JobsService
@@ -65,8 +68,13 @@ class LocalJobs:
         from workspace.api.routes import ROUTES_BY_NAME
 
         r = ROUTES_BY_NAME[route]
-        q = r.query.model_validate(query or {}) if r.query is not None else None
-        b = r.body.model_validate(body or {}) if r.body is not None else None
+        try:
+            q = r.query.model_validate(query or {}) if r.query is not None else None
+            b = r.body.model_validate(body or {}) if r.body is not None else None
+        except ValidationError as exc:  # the message the API would answer with its 400
+            from workspace.api.errors import validation_body
+
+            raise WorkspaceError(validation_body(exc).error) from None
         result = invoke(r, self.service, self.auth, {k: str(v) for k, v in args.items()},
                         query=q, body=b)  # fmt: skip
         answer: dict[str, Any] = json.loads(self.auth.present(result))

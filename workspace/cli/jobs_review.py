@@ -3,26 +3,23 @@
 Behind the hub (``WORKSPACE_SCHEDULER_URL`` and ``JUPYTERHUB_API_TOKEN`` set, e.g. in a Lab
 terminal) every command goes through the scheduler service as the hub user, which checks
 who may do what (approve: engineers and admins; share, unshare, owner: the owner, engineers
-and admins). Without them they change the local run store directly, as the operator's OS
-user (who can open it).
+and admins). Without them the same routes run in this process on the local run store, as
+the operator's OS user (who can open it): :mod:`workspace.cli.jobs_client`.
 """
 
 from __future__ import annotations
 
-import getpass
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from workspace.cli.jobs_remote import SchedulerClient
+from workspace.cli.jobs_client import JobsClient, jobs_client
 
 
-def _local_service(ctx: click.Context) -> Any:
-    from workspace.api.service import JobsService
-    from workspace.lake.settings import Settings
-
-    return JobsService(Settings.resolve(), Path(ctx.obj["scheduled"]))
+def _client(ctx: click.Context) -> AbstractContextManager[JobsClient]:
+    return jobs_client(Path(ctx.obj["scheduled"]))
 
 
 def _audience_text(p: dict[str, Any]) -> str:
@@ -32,31 +29,24 @@ def _audience_text(p: dict[str, Any]) -> str:
     return ", ".join(parts) or "private (owner, engineers and admins)"
 
 
-def _current_audience(ctx: click.Context, client: SchedulerClient | None, name: str) -> Any:
-    if client is not None:
-        return client.call("GET", f"pipelines/{name}?n=1").get("audience") or {}
-    service = _local_service(ctx)
-    try:
-        gov = service.governance(name)
-    finally:
-        service.store.close()
-    return gov.audience.model_dump() if gov.audience else {}
-
-
-def _set_audience(ctx: click.Context, name: str, groups: list[str], users: list[str]) -> None:
-    from workspace.api.models import AudienceRequest
-
-    request = AudienceRequest(groups=groups, users=users)
-    client = SchedulerClient.from_env()
-    if client is not None:
-        summary = client.call("PUT", f"pipelines/{name}/audience", request.model_dump())
-    else:
-        service = _local_service(ctx)
-        try:
-            done = service.set_audience(name, request.audience(), by=getpass.getuser())
-        finally:
-            service.store.close()
-        summary = done.model_dump(mode="json")
+def _change_audience(
+    ctx: click.Context,
+    name: str,
+    add: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+    remove: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+) -> None:
+    """Add groups/users to the audience, remove some (``remove``), or all (``remove=None``
+    with nothing to add)."""
+    with _client(ctx) as client:
+        current = client.call("pipeline", name=name, query={"n": 1}).get("audience") or {}
+        groups, users = list(current.get("groups", [])), list(current.get("users", []))
+        if remove is None and not any(add):
+            groups, users = [], []
+        if remove is not None:
+            groups = [g for g in groups if g not in remove[0]]
+            users = [u for u in users if u not in remove[1]]
+        body = {"groups": [*groups, *add[0]], "users": [*users, *add[1]]}
+        summary = client.call("audience", name=name, body=body)
     click.echo(f"{name}: reports readable by {_audience_text(summary)}")
 
 
@@ -68,15 +58,8 @@ def approve(ctx: click.Context, name: str) -> None:
 
     Engineers and admins only (behind the hub). Recorded with who and when.
     """
-    client = SchedulerClient.from_env()
-    if client is not None:
-        summary = client.call("POST", f"pipelines/{name}/approve")
-    else:
-        service = _local_service(ctx)
-        try:
-            summary = service.approve(name, by=getpass.getuser()).model_dump(mode="json")
-        finally:
-            service.store.close()
+    with _client(ctx) as client:
+        summary = client.call("approve", name=name)
     click.echo(f"{name}: approved by {summary.get('approved_by')}; its schedule is enabled")
 
 
@@ -94,14 +77,7 @@ def share(ctx: click.Context, name: str, groups: tuple[str, ...], users: tuple[s
     """
     if not groups and not users:
         raise click.UsageError("Give at least one --group or --user to share with.")
-    client = SchedulerClient.from_env()
-    current = _current_audience(ctx, client, name)
-    _set_audience(
-        ctx,
-        name,
-        [*current.get("groups", []), *groups],
-        [*current.get("users", []), *users],
-    )
+    _change_audience(ctx, name, add=(groups, users), remove=((), ()))
 
 
 @click.command()
@@ -111,17 +87,7 @@ def share(ctx: click.Context, name: str, groups: tuple[str, ...], users: tuple[s
 @click.pass_context
 def unshare(ctx: click.Context, name: str, groups: tuple[str, ...], users: tuple[str, ...]) -> None:
     """Stop sharing pipeline NAME's reports (with the given groups/users, or with everyone)."""
-    client = SchedulerClient.from_env()
-    if not groups and not users:
-        _set_audience(ctx, name, [], [])
-        return
-    current = _current_audience(ctx, client, name)
-    _set_audience(
-        ctx,
-        name,
-        [g for g in current.get("groups", []) if g not in groups],
-        [u for u in current.get("users", []) if u not in users],
-    )
+    _change_audience(ctx, name, remove=(groups, users) if groups or users else None)
 
 
 @click.command()
@@ -131,17 +97,9 @@ def unshare(ctx: click.Context, name: str, groups: tuple[str, ...], users: tuple
 @click.pass_context
 def owner(ctx: click.Context, name: str, new_owner: str, reason: str) -> None:
     """Hand pipeline NAME over to NEW_OWNER (the owner, engineers and admins may)."""
-    client = SchedulerClient.from_env()
-    if client is not None:
+    with _client(ctx) as client:
         body = {"owner": new_owner, "reason": reason}
-        summary = client.call("POST", f"pipelines/{name}/owner", body)
-    else:
-        service = _local_service(ctx)
-        try:
-            done = service.transfer_owner(name, new_owner, by=getpass.getuser(), reason=reason)
-        finally:
-            service.store.close()
-        summary = done.model_dump(mode="json")
+        summary = client.call("owner", name=name, body=body)
     click.echo(f"{name}: owner is now {summary.get('owner')}")
 
 
