@@ -95,6 +95,7 @@ test: test-deps
 	WORKSPACE_HOME=$(TEST_HOME)/demo $(BIN)/workspace demo --scale 0.01 --no-notebooks
 	WORKSPACE_HOME=$(TEST_HOME)/demo $(BIN)/python -m pytest -p no:cacheprovider \
 	  tests/unit tests/integration tests/browser --nbval-lax workspace/demo/notebooks
+	WORKSPACE_HOME=$(TEST_HOME)/demo $(BIN)/python -m pytest -p no:cacheprovider --doctest-modules -q workspace
 
 bench: test-deps
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

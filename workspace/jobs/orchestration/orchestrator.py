@@ -6,7 +6,8 @@ to the run store first, so a driver that dies can be replaced by a new one on th
 
 Examples
 --------
->>> driver = RunDriver(pipeline, store, executor, settings=settings, run_id=run.run_id)
+>>> driver = RunDriver(pipeline, store, executor,  # doctest: +SKIP
+...                    settings=settings, run_id=run.run_id)
 >>> detail = driver.run()  # doctest: +SKIP
 >>> detail.run.state  # doctest: +SKIP
 <RunState.SUCCEEDED: 'succeeded'>
