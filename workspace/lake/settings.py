@@ -3,28 +3,9 @@
 Every other module asks :class:`Settings` for paths and URLs, so that dev, staging and
 prod are separate copies of the same code that differ only in environment variables.
 
-Environment variables
----------------------
-``WORKSPACE_HOME``
-    Root folder of the workspace: the lake (catalog and data files), the per-user
-    sandboxes and caches. Default: ``~/analytics-workspace``. A home that does not exist
-    yet is created on first connect.
-``WORKSPACE_CATALOG``
-    URL of the shared DuckLake catalog database. ``sqlite:///PATH`` (the embedded
-    default, ``$WORKSPACE_HOME/lake/catalog.sqlite``) or ``postgresql://USER:PASSWORD@HOST:PORT/DB``
-    for a deployment shared across machines.
-``WORKSPACE_DATA_PATH``
-    Where DuckLake writes Parquet data files. Default: ``$WORKSPACE_HOME/lake/data/``.
-``WORKSPACE_USER``
-    Whose sandbox to attach. Default: ``JUPYTERHUB_USER``, else the OS user.
-``WORKSPACE_DASK_SCHEDULER``
-    Address of an existing Dask scheduler (``tcp://host:8786``). Unset: a ``LocalCluster``.
-``WORKSPACE_WRITE_TIMEOUT``
-    Seconds a write keeps retrying when the catalog is busy with other writers (default 120).
-``WORKSPACE_WRITE_LOG``, ``WORKSPACE_RUN_ID``, ``WORKSPACE_PIPELINE``, ``WORKSPACE_TASK``
-    Read at each write, not here: a file that records every committed write, and who is
-    writing (stored with the commit). Set by the pipeline runner; see
-    :mod:`workspace.lake.writes`.
+The environment variables it reads (``WORKSPACE_HOME``, ``WORKSPACE_CATALOG``,
+``WORKSPACE_DATA_PATH``, ``WORKSPACE_USER``, ``WORKSPACE_DASK_SCHEDULER``,
+``WORKSPACE_WRITE_TIMEOUT``) and their defaults are listed in README.md, "Configuration".
 """
 
 from __future__ import annotations

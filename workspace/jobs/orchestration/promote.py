@@ -4,34 +4,11 @@ Promotion checks the notebook (a ``parameters`` cell; ``-p`` names it declares),
 once as a test on the ``workspace`` kernel, and only when every cell ran writes
 ``scheduled/<name>/`` with a clean copy of the notebook and a ``pipeline.yaml``.
 
-Why a test run cannot change silver or gold
--------------------------------------------
-The test run does not see the shared lake catalog. It sees a **throwaway copy** of it:
-
-1. the SQLite catalog is copied with SQLite's backup API (a consistent snapshot, even while
-   others write) into ``$WORKSPACE_HOME/jobs/promote/<name>-<time>/lake/``;
-2. in the copy, every data and delete file is re-pointed, by absolute path, to a *symbolic
-   link* to the real Parquet file; the copy's ``data_path`` and every schema and table path
-   point into the throwaway folder, and its list of files awaiting deletion is emptied;
-3. the kernel gets ``WORKSPACE_CATALOG`` (the copy), ``WORKSPACE_DATA_PATH`` (the throwaway
-   data folder) and no Dask scheduler address, so Dask workers inherit the same view.
-
-Reads of existing tables follow the links to the real files. Every write, to any layer,
-commits to the copy and creates new files in the throwaway folder: DuckLake never rewrites a
-file in place, and deleting a file of the copy (an overwrite followed by maintenance)
-removes only the link. Nothing of the real catalog or data folder is opened for writing.
-Unqualified names still write to the promoting user's own **sandbox** (``WORKSPACE_HOME``
-and ``WORKSPACE_USER`` are kept), which is where scratch results of a test belong. The
-throwaway lake is deleted after the test; the test's executed notebook and report are kept.
-
-Who owns the pipeline and whether it may run is not written into ``pipeline.yaml``: the
-scheduler service records both in the run store (``before_write``, see
-:mod:`workspace.jobs.store.pipelines`). Under the hub, analysts cannot write ``scheduled/``;
-their promotions go through the scheduler service (``POST api/jobs/promotions``), which
-calls this function and leaves the pipeline pending review.
-
-Only the embedded (SQLite) catalog can be copied this way; with a PostgreSQL catalog the
-promotion refuses to run a test rather than risk the shared lake.
+The test run works on a throwaway copy of the catalog whose files link to the real Parquet
+files, so it reads the shared lake and can write none of it (docs/pipelines.md, "Why a
+promotion test cannot change silver or gold"). Ownership and review are recorded by the
+scheduler service, not in ``pipeline.yaml``; only an embedded (SQLite) catalog can be
+copied this way.
 
 Examples
 --------
