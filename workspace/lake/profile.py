@@ -82,9 +82,9 @@ class TableProfile(BaseModel):
 
     Examples
     --------
-    >>> p = ws.catalog.profile("gold.revenue_by_nation_month")  # doctest: +SKIP
-    >>> [c.name for c in p.columns][:2]  # doctest: +SKIP
-    ['nation', 'region']
+    >>> p = ws.catalog.profile("gold.revenue_by_nation_month")
+    >>> [c.name for c in p.columns][:2]
+    ['nation', 'month']
     """
 
     table: str

@@ -2,8 +2,8 @@
 
 Examples
 --------
->>> detail = table_detail(ws, "gold.revenue_by_nation_month")  # doctest: +SKIP
->>> detail.snippets.sql  # doctest: +SKIP
+>>> detail = table_detail(ws, "gold.revenue_by_nation_month")
+>>> detail.snippets.sql
 'SELECT * FROM gold.revenue_by_nation_month LIMIT 100'
 """
 
@@ -52,9 +52,12 @@ def on_table(ws: Workspace, name: str, fn: Callable[[], T]) -> T:
 
     Examples
     --------
-    >>> on_table(ws, "gold.x", lambda: ws.catalog.describe("gold.x"))  # doctest: +SKIP
+    >>> import pandas as pd
+    >>> _ = ws.write("gold.gone", pd.DataFrame({"x": [1]}))
+    >>> _ = ws.con.execute(f"DROP TABLE {ws.resolve('gold.gone').sql}")
+    >>> on_table(ws, "gold.gone", lambda: ws.catalog.describe("gold.gone"))
     Traceback (most recent call last):
-    TableGoneError: Table gold.x no longer exists (dropped?); refresh the catalog.
+    workspace.server.catalog_ops.TableGoneError: Table gold.gone no longer exists (dropped?); ...
     """
     try:
         return fn()

@@ -89,9 +89,9 @@ def preview(
 
     Examples
     --------
-    >>> page = preview(ws, "gold.revenue_by_nation_month", limit=2)  # doctest: +SKIP
-    >>> page.total, len(page.rows)  # doctest: +SKIP
-    (1981, 2)
+    >>> page = preview(ws, "silver.customers", limit=2)
+    >>> page.total, len(page.rows)
+    (3, 2)
     """
     ref = ws.resolve(name)
     if at is not None:
