@@ -1,122 +1,78 @@
 """The scheduler's durable run store: pipelines, runs, tasks, attempts and pool slots.
 
-The store is one SQLite file, ``$WORKSPACE_HOME/jobs/runs.sqlite`` (schema in
-``schema.sql``, records in :mod:`workspace.jobs.models`). Several processes use it at
-once (the scheduler, CLI commands, the HTTP API): WAL mode lets readers run beside the one
-writer, every state change is one short ``BEGIN IMMEDIATE`` transaction (so checks and
-writes are atomic across processes, and a writer waits up to ``busy_timeout`` instead of
-failing), and ``synchronous=FULL`` makes a committed change survive a crash.
-
-Crash safety. A process killed at any point (SIGKILL) leaves either the whole transaction or
-none of it. ``UNIQUE (pipeline, scheduled_for)`` makes :meth:`RunStore.create_scheduled_run`
-idempotent: a restarted scheduler that re-creates the runs it may have missed gets the
-existing run back (``created=False``), so there is exactly one run per scheduled time, and a
-run is created together with its tasks. Attempts orphaned by a crash keep a stale
-``heartbeat_at``; :meth:`RunStore.find_orphaned_attempts` finds them and
-:meth:`RunStore.fail_orphaned_attempts` or :meth:`RunStore.requeue` settles them.
-
-Layout: this module owns connections, transactions and creating runs; the file and its
-migrations are :mod:`workspace.jobs.store.schema`; the mixins own pipelines
-(:mod:`~workspace.jobs.store.pipelines`), reading runs (:mod:`~workspace.jobs.store.queries`),
-run and task transitions (:mod:`~workspace.jobs.store.tasks`) and attempts and pools
-(:mod:`~workspace.jobs.store.attempts`); :mod:`workspace.jobs.store.rows` holds the helpers
-they share.
-
-Sharing the store in a larger deployment
-----------------------------------------
-* Run **one scheduler process per deployment** (one per ``WORKSPACE_HOME``); it owns the
-  SQLite file, which must be on a **local disk** of that machine: SQLite locking is not
-  reliable on NFS/SMB, and WAL needs shared memory between the processes.
-* The HTTP API (the hub's scheduler service) and CLI commands on the same machine open the
-  same file; they read freely and make small writes (pause, resume, manual run, repair). Pool
-  slots and ``max_active_runs`` are enforced inside the store, so they hold across processes.
-* Users' JupyterLab servers on other machines talk to the HTTP API, never to the file.
-* High availability (schedulers on several machines, or a store that outlives one disk)
-  needs a PostgreSQL-backed store with the same API and tables. What changes: ``BEGIN
-  IMMEDIATE`` becomes ``SELECT ... FOR UPDATE`` on the pipeline row (or a transaction-level
-  advisory lock per pipeline/pool) so claims stay serialised; times become ``timestamptz``
-  and JSON columns ``jsonb``; ``AUTOINCREMENT`` becomes identity columns; ``user_version``
-  becomes a ``schema_version`` table. The uniqueness constraints stay, and carry the
-  exactly-once guarantee; the heartbeat-based orphan detection is unchanged, and two
-  schedulers may run active-active because every claim is a guarded transaction.
-
-Examples
---------
->>> from datetime import UTC, datetime
->>> store = RunStore.open("/tmp/ws-doc-store/runs.sqlite")
->>> _ = store.upsert_pipeline("daily_sales", spec_hash="abc")
->>> run, created = store.create_scheduled_run(
-...     "daily_sales", datetime(2025, 1, 1, tzinfo=UTC), tasks=["load", "report"]
-... )
+:class:`RunStore` is a facade over one :class:`~workspace.jobs.store.database.RunDatabase`
+(the SQLite file ``$WORKSPACE_HOME/jobs/runs.sqlite``: WAL, migrations, transactions) and the
+repositories of :mod:`~workspace.jobs.store.pipelines`, :mod:`~workspace.jobs.store.runs`,
+:mod:`~workspace.jobs.store.tasks`, :mod:`~workspace.jobs.store.attempts`,
+:mod:`~workspace.jobs.store.pools` and :mod:`~workspace.jobs.store.lineage`, which work inside
+a transaction and never open one. Each public method opens exactly one transaction, so every
+operation is atomic across the processes sharing the file (scheduler, CLI, HTTP API), and a
+process killed at any point leaves all of it or none. Crash safety and sharing the store in
+a larger deployment: ``docs/run-store.md``.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from workspace.jobs.execution.context import TableWrite
 from workspace.jobs.models import (
-    REPAIRABLE,
-    RUN_TRANSITIONS,
-    TASK_TRANSITIONS,
     Attempt,
-    AttemptNotFoundError,
     AttemptState,
-    InvalidTransitionError,
     NewTask,
     Pipeline,
-    PipelineNotFoundError,
-    PipelinePausedError,
     Run,
     RunDetail,
-    RunEvent,
-    RunNotFoundError,
     RunState,
-    RunStoreVersionError,
+    TableWriter,
     Task,
-    TaskNotFoundError,
     TaskState,
     Trigger,
 )
+from workspace.jobs.spec.pipeline import Audience
+from workspace.jobs.store.attempts import AttemptRepository
+from workspace.jobs.store.database import RunDatabase
+from workspace.jobs.store.lineage import LineageRepository
 from workspace.jobs.store.pipelines import (
+    KEEP,
+    EventKind,
     Governance,
-    PipelinePendingError,
-    PipelinesMixin,
+    PipelineEvent,
+    PipelineRepository,
+    _Keep,
 )
-from workspace.jobs.store.queries import RunQueriesMixin
-from workspace.jobs.store.rows import StoreRows, _new_id, _run, _task, _ts
-from workspace.jobs.store.schema import _MIGRATIONS, SCHEMA_VERSION, _statements, store_path
-from workspace.jobs.store.tasks import RunLifecycleMixin
+from workspace.jobs.store.pools import PoolRepository
+from workspace.jobs.store.runs import RunRepository
+from workspace.jobs.store.schema import store_path
+from workspace.jobs.store.tasks import TaskRepository
 from workspace.lake.settings import Settings
 
-#: The store, plus the records and errors of :mod:`workspace.jobs.models` it works with.
-# fmt: off
-__all__ = [
-    "REPAIRABLE", "RUN_TRANSITIONS", "SCHEMA_VERSION", "TASK_TRANSITIONS", "Attempt",
-    "AttemptNotFoundError", "AttemptState", "Governance", "InvalidTransitionError", "NewTask",
-    "Pipeline", "PipelineNotFoundError", "PipelinePausedError", "PipelinePendingError", "Run",
-    "RunDetail", "RunEvent", "RunNotFoundError", "RunState", "RunStore", "RunStoreVersionError",
-    "Task", "TaskNotFoundError", "TaskState", "Trigger", "store_path",
-]
-# fmt: on
-
+__all__ = ["SCHEDULER_REQUESTER", "RunStore"]
 
 #: ``requested_by`` of the runs the scheduler creates itself (schedule ticks, ``after:``).
 SCHEDULER_REQUESTER = "scheduler"
 
 
-class RunStore(PipelinesMixin, RunLifecycleMixin, RunQueriesMixin, StoreRows):
+class RunStore:
     """Durable state of the pipeline scheduler, safe to share between local processes.
 
     Open it with :meth:`open`. Every public method is one transaction. Times default to
     ``clock()`` (UTC now); pass ``clock`` to control time in tests.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> store = RunStore.open(Path(tempfile.mkdtemp()) / "runs.sqlite")
+    >>> store.upsert_pipeline("daily_sales").paused
+    False
+    >>> store.create_manual_run("daily_sales", tasks=["load"], requested_by="ada").state
+    <RunState.QUEUED: 'queued'>
+
+    A run from start to repair is the example of :mod:`workspace.jobs.store`.
     """
 
     def __init__(
@@ -126,13 +82,14 @@ class RunStore(PipelinesMixin, RunLifecycleMixin, RunQueriesMixin, StoreRows):
         busy_timeout: float = 30.0,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.path = path
-        self.busy_timeout = busy_timeout
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self._lock = threading.RLock()
-        self._con: sqlite3.Connection | None = None
-        self._pid = os.getpid()
-        self._inherited: list[sqlite3.Connection] = []
+        self.path, self.busy_timeout = path, busy_timeout
+        self._db = db = RunDatabase(path, busy_timeout=busy_timeout, clock=clock)
+        self._pipelines = PipelineRepository(db)
+        self._tasks = TaskRepository(db)
+        self._runs = RunRepository(db, self._pipelines, self._tasks)
+        self._pools = PoolRepository(db)
+        self._lineage = LineageRepository()
+        self._attempts = AttemptRepository(db, self._runs, self._tasks, self._pools, self._lineage)
 
     @classmethod
     def open(
@@ -144,35 +101,34 @@ class RunStore(PipelinesMixin, RunLifecycleMixin, RunQueriesMixin, StoreRows):
     ) -> RunStore:
         """Open (creating and migrating if needed) the store of a workspace or at a path.
 
-        Parameters
-        ----------
-        target
-            :class:`Settings` (the store is ``settings.home / "jobs" / "runs.sqlite"``), a
-            file path, or ``None`` for ``Settings.resolve()``.
-        busy_timeout
-            Seconds a write waits for another process's transaction before failing.
+        ``target`` is :class:`Settings` (the store is ``<home>/jobs/runs.sqlite``), a file
+        path, or ``None`` for ``Settings.resolve()``. ``busy_timeout``: seconds a write
+        waits for another process's transaction before failing.
 
         Examples
         --------
-        >>> store = RunStore.open(Settings.resolve(home="/tmp/ws-doc"))
-        >>> store.path.as_posix()
-        '/tmp/ws-doc/jobs/runs.sqlite'
+        >>> import tempfile
+        >>> home = Path(tempfile.mkdtemp())
+        >>> with RunStore.open(Settings.resolve(home=home)) as store:
+        ...     store.path == home / "jobs" / "runs.sqlite"
+        True
         """
         if target is None or isinstance(target, Settings):
             path = store_path(target or Settings.resolve())
         else:
             path = Path(target).expanduser().absolute()
-        path.parent.mkdir(parents=True, exist_ok=True)
         store = cls(path, busy_timeout=busy_timeout, clock=clock)
-        store._migrate()
+        store._db.migrate()
         return store
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """UTC "now" of the times the store records."""
+        return self._db.clock
 
     def close(self) -> None:
         """Close this process's connection (the store reopens on next use)."""
-        with self._lock:
-            if self._con is not None and self._pid == os.getpid():
-                self._con.close()
-            self._con = None
+        self._db.close()
 
     def __enter__(self) -> RunStore:
         return self
@@ -180,56 +136,84 @@ class RunStore(PipelinesMixin, RunLifecycleMixin, RunQueriesMixin, StoreRows):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- plumbing -------------------------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._con is not None and self._pid != os.getpid():
-            # inherited through fork: never use (or close) the parent's connection
-            self._inherited.append(self._con)
-            self._con = None
-        if self._con is None:
-            con = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            con.row_factory = sqlite3.Row
-            con.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            con.execute("PRAGMA foreign_keys = ON")
-            con.execute("PRAGMA journal_mode = WAL")
-            con.execute("PRAGMA synchronous = FULL")
-            self._con, self._pid = con, os.getpid()
-        return self._con
-
-    @contextmanager
-    def _tx(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            con = self._connection()
-            con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield con
-                con.execute("COMMIT")
-            except BaseException:
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-                raise
-
-    def _migrate(self) -> None:
-        with self._tx() as con:
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RunStoreVersionError(
-                    f"Run store {self.path} has schema version {version}, newer than this "
-                    f"version of the workspace understands ({SCHEMA_VERSION}). "
-                    "Upgrade analytics-workspace."
-                )
-            for step in range(version, SCHEMA_VERSION):
-                for statement in _statements(_MIGRATIONS[step]()):
-                    con.execute(statement)
-            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
     # -- pipelines ------------------------------------------------------------------------
+
+    def upsert_pipeline(
+        self,
+        name: str,
+        *,
+        spec_hash: str | None = None,
+        owner: str | _Keep | None = KEEP,
+        enabled: bool | None = None,
+    ) -> Pipeline:
+        """Register a pipeline (``enabled_at`` = now) or update its spec hash, its
+        ``enabled:`` (re-enabled: ``enabled_at`` = now) and a missing ``owner`` (never a
+        recorded one: :meth:`set_owner`). See ``PipelineRepository.upsert``."""
+        with self._db.transaction() as con:
+            return self._pipelines.upsert(con, name, spec_hash, owner, enabled)
+
+    def get_pipeline(self, name: str) -> Pipeline:
+        """One pipeline; :class:`PipelineNotFoundError` if it is not registered."""
+        with self._db.transaction(write=False) as con:
+            return self._pipelines.get(con, name)
+
+    def list_pipelines(self) -> list[Pipeline]:
+        """All registered pipelines, by name."""
+        with self._db.transaction(write=False) as con:
+            return self._pipelines.get_all(con)
+
+    def pause(self, name: str) -> Pipeline:
+        """Pause a pipeline: no scheduled run is created until :meth:`resume`."""
+        with self._db.transaction() as con:
+            return self._pipelines.set_paused(con, name, True)
+
+    def resume(self, name: str) -> Pipeline:
+        """Resume a paused pipeline (:class:`PipelinePendingError` while it awaits review)."""
+        with self._db.transaction() as con:
+            return self._pipelines.set_paused(con, name, False)
+
+    def governance(self, name: str) -> Governance:
+        """Owner, review state and audience of a registered pipeline (404 otherwise)."""
+        with self._db.transaction(write=False) as con:
+            return self._pipelines.governance(con, name)
+
+    def list_governance(self) -> dict[str, Governance]:
+        """Every registered pipeline's record, by name."""
+        with self._db.transaction(write=False) as con:
+            return self._pipelines.all_governance(con)
+
+    def pipeline_events(self, name: str, *, kind: EventKind | None = None) -> list[PipelineEvent]:
+        """The recorded changes of a pipeline, oldest first (``kind='owner'``: owner history)."""
+        with self._db.transaction(write=False) as con:
+            return self._pipelines.events(con, name, kind)
+
+    def adopt(self, name: str, *, owner: str | None, audience: Audience | None) -> Governance:
+        """Register ``name`` if needed and take a folder's ``owner:``/``audience:``, once and
+        only where nothing is recorded."""
+        with self._db.transaction() as con:
+            return self._pipelines.adopt(con, name, owner, audience)
+
+    def register_promotion(self, name: str, *, owner: str, by: str, pending: bool) -> Governance:
+        """Record a promotion of ``name`` by ``by``: a new pipeline gets ``owner``; a
+        re-promotion keeps its owner. ``pending`` leaves it paused until approved."""
+        with self._db.transaction() as con:
+            return self._pipelines.register_promotion(con, name, owner, by, pending)
+
+    def approve(self, name: str, *, by: str) -> Governance:
+        """Approve a pending pipeline: its schedule is enabled from now on (no catch-up of
+        ticks before the approval). 409 if it is not pending."""
+        with self._db.transaction() as con:
+            return self._pipelines.approve(con, name, by)
+
+    def set_owner(self, name: str, owner: str, *, by: str, reason: str = "") -> Governance:
+        """Make ``owner`` the pipeline's owner; the change is recorded (who, when, from)."""
+        with self._db.transaction() as con:
+            return self._pipelines.set_owner(con, name, owner, by, reason)
+
+    def set_audience(self, name: str, audience: Audience | None, *, by: str) -> Governance:
+        """Replace who may read the pipeline's reports (``None`` or empty: private)."""
+        with self._db.transaction() as con:
+            return self._pipelines.set_audience(con, name, audience, by)
 
     # -- runs -----------------------------------------------------------------------------
 
@@ -244,31 +228,12 @@ class RunStore(PipelinesMixin, RunLifecycleMixin, RunQueriesMixin, StoreRows):
         owner: str | None = None,
         requested_by: str | None = SCHEDULER_REQUESTER,
     ) -> tuple[Run, bool]:
-        """Create the run of ``pipeline`` for ``scheduled_for``, or return the existing one.
-
-        Idempotent and safe across processes: there is at most one run per (pipeline,
-        scheduled time). The run and its tasks are created in one transaction. ``owner``
-        defaults to the pipeline's registered owner.
-
-        Returns
-        -------
-        (run, created)
-            ``created`` is False when the run already existed.
-
-        Raises
-        ------
-        PipelineNotFoundError, PipelinePausedError
-
-        Examples
-        --------
-        >>> t = datetime(2025, 1, 2, 6, tzinfo=UTC)
-        >>> run, created = store.create_scheduled_run("daily_sales", t, tasks=["load"])
-        >>> store.create_scheduled_run("daily_sales", t)[1]
-        False
-        """
-        return self._create(
-            pipeline, trigger, _ts(scheduled_for), None, tasks, parameters, owner, requested_by
-        )
+        """Create the run of ``pipeline`` for ``scheduled_for`` with its tasks, or return the
+        existing one: ``(run, created)``, at most one run per pipeline and time. Raises
+        ``PipelineNotFoundError``, ``PipelinePausedError`` or ``PipelinePendingError``."""
+        with self._db.transaction() as con:
+            return self._runs.create(con, pipeline, trigger, scheduled_for, None, tasks,
+                                     parameters, owner, requested_by)  # fmt: skip
 
     def create_manual_run(
         self,
@@ -279,14 +244,10 @@ class RunStore(PipelinesMixin, RunLifecycleMixin, RunQueriesMixin, StoreRows):
         owner: str | None = None,
         requested_by: str | None = None,
     ) -> Run:
-        """Create a run started by a person (allowed while the pipeline is paused).
-
-        ``requested_by`` is that person (a hub user, or the OS user of a CLI command);
-        ``owner`` defaults to the pipeline's registered owner.
-        """
-        return self._create(
-            pipeline, Trigger.MANUAL, None, None, tasks, parameters, owner, requested_by
-        )[0]
+        """Create a run started by a person, ``requested_by`` (allowed while paused)."""
+        with self._db.transaction() as con:
+            return self._runs.create(con, pipeline, Trigger.MANUAL, None, None, tasks,
+                                     parameters, owner, requested_by)[0]  # fmt: skip
 
     def create_triggered_run(
         self,
@@ -299,66 +260,48 @@ class RunStore(PipelinesMixin, RunLifecycleMixin, RunQueriesMixin, StoreRows):
         requested_by: str | None = SCHEDULER_REQUESTER,
     ) -> tuple[Run, bool]:
         """Create the run that follows ``upstream_run_id`` (``after:``), at most once."""
-        return self._create(
-            pipeline,
-            Trigger.AFTER,
-            None,
-            upstream_run_id,
-            tasks,
-            parameters,
-            owner,
-            requested_by,
-        )
+        with self._db.transaction() as con:
+            return self._runs.create(con, pipeline, Trigger.AFTER, None, upstream_run_id,
+                                     tasks, parameters, owner, requested_by)  # fmt: skip
 
-    def _create(
-        self,
-        pipeline: str,
-        trigger: Trigger,
-        scheduled_for: str | None,
-        triggered_by: str | None,
-        tasks: Iterable[NewTask | str],
-        parameters: Mapping[str, Any] | None,
-        owner: str | None = None,
-        requested_by: str | None = None,
-    ) -> tuple[Run, bool]:
-        params = json.dumps(dict(parameters or {}), sort_keys=True, default=str)
-        now = self._now()
-        with self._tx() as con:
-            record = self._pipeline(con, pipeline)
-            if self._gov(con, pipeline).pending:
-                raise PipelinePendingError(pipeline)
-            if record.paused and trigger != Trigger.MANUAL:
-                raise PipelinePausedError(pipeline)
-            owner = owner if owner is not None else record.owner
-            if triggered_by is not None:
-                self._require_run(con, triggered_by)
-            existing = con.execute(
-                "SELECT * FROM runs WHERE pipeline = ? AND (scheduled_for = ? OR triggered_by = ?)",
-                (pipeline, scheduled_for, triggered_by),
-            ).fetchone()
-            if existing is not None:
-                return _run(existing), False
-            run_id = _new_id()
-            con.execute(
-                "INSERT INTO runs (run_id, pipeline, scheduled_for, trigger, triggered_by, "
-                "parameters, created_at, owner, requested_by) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    pipeline,
-                    scheduled_for,
-                    trigger,
-                    triggered_by,
-                    params,
-                    now,
-                    owner,
-                    requested_by,
-                ),
-            )
-            self._insert_tasks(con, run_id, tasks)
-            by = f" by {requested_by}" if requested_by else ""
-            self._event(con, run_id, f"created ({trigger}){by}")
-            return self._require_run(con, run_id), True
+    def add_tasks(self, run_id: str, tasks: Iterable[NewTask | str]) -> list[Task]:
+        """Add tasks to an unfinished run (fan-out items); re-adding a pending task updates
+        it. Returns all the run's tasks."""
+        with self._db.transaction() as con:
+            return self._tasks.add(con, self._runs.get(con, run_id), tasks)
+
+    def set_run_report(self, run_id: str, report_path: str) -> Run:
+        """Record where the run's rendered report is (the link the UI shows)."""
+        with self._db.transaction() as con:
+            return self._runs.set_report(con, run_id, report_path)
+
+    def add_event(
+        self, run_id: str, message: str, *, task_key: str | None = None, level: str = "info"
+    ) -> None:
+        """Append a line to a run's history (level ``info``, ``warning`` or ``error``)."""
+        with self._db.transaction() as con:
+            self._runs.get(con, run_id)
+            self._runs.event(con, run_id, message, task_key=task_key, level=level)
+
+    def start_run(self, run_id: str, *, max_active_runs: int | None = None) -> bool:
+        """Move a queued run to running; False (no change) when ``max_active_runs`` runs of
+        its pipeline already run, a limit that holds across processes."""
+        with self._db.transaction() as con:
+            return self._runs.start(con, run_id, max_active_runs)
+
+    def finish_run(self, run_id: str, state: RunState | str, *, reason: str | None = None) -> Run:
+        """End a running run (or cancel a queued one); its pending and queued tasks become
+        ``cancelled``. ``succeeded`` needs every task succeeded or skipped, and no state is
+        allowed while a task runs (:class:`InvalidTransitionError`)."""
+        with self._db.transaction() as con:
+            return self._runs.finish(con, run_id, RunState(state), reason)
+
+    def cancel_run(self, run_id: str, *, reason: str | None = None) -> list[Attempt]:
+        """Cancel a queued or running run; returns the running attempts the caller must stop
+        (each is finished as ``cancelled`` by whoever stops it, :meth:`finish_attempt`)."""
+        with self._db.transaction() as con:
+            self._runs.cancel(con, run_id, reason)
+            return self._attempts.of_run(con, run_id, running=True)
 
     def repair(
         self,
@@ -367,52 +310,190 @@ class RunStore(PipelinesMixin, RunLifecycleMixin, RunQueriesMixin, StoreRows):
         downstream: Mapping[str, Iterable[str]] | None = None,
         requested_by: str | None = None,
     ) -> list[str]:
-        """Reset failed tasks and everything downstream of them (see the mixin's ``repair``).
+        """Reset a finished run's failed tasks and everything ``downstream`` of them, under
+        the same run id, all or nothing; returns the reset keys ([]: nothing to repair).
+        ``requested_by`` becomes the run's requester (:meth:`RunRepository.repair
+        <workspace.jobs.store.runs.RunRepository.repair>` has the rules)."""
+        with self._db.transaction() as con:
+            return self._runs.repair(con, run_id, downstream, requested_by)
 
-        With ``requested_by``, the run's ``requested_by`` becomes that person (the run's
-        history keeps who created it) once the repair reset something.
-        """
-        keys = super().repair(run_id, downstream=downstream)
-        if keys and requested_by is not None:
-            with self._tx() as con:
-                con.execute(
-                    "UPDATE runs SET requested_by = ? WHERE run_id = ?", (requested_by, run_id)
-                )
-                self._event(con, run_id, f"repair requested by {requested_by}")
-        return keys
+    # -- reading runs ---------------------------------------------------------------------
 
-    def _insert_tasks(
-        self, con: sqlite3.Connection, run_id: str, tasks: Iterable[NewTask | str]
-    ) -> None:
-        now = self._now()
-        for spec in tasks:
-            t = NewTask(key=spec, name=spec) if isinstance(spec, str) else spec
-            value = None if t.item_value is None else json.dumps(t.item_value, default=str)
-            con.execute(
-                "INSERT INTO tasks (run_id, task_key, name, item_index, item_value, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, task_key) DO UPDATE SET "
-                "name = excluded.name, item_index = excluded.item_index, "
-                "item_value = excluded.item_value, updated_at = excluded.updated_at "
-                "WHERE tasks.state = 'pending'",
-                (run_id, t.key, t.name, t.item_index, value, now),
+    def get_run(self, run_id: str) -> Run:
+        """One run; :class:`RunNotFoundError` if there is none."""
+        with self._db.transaction(write=False) as con:
+            return self._runs.get(con, run_id)
+
+    def get_run_detail(self, run_id: str) -> RunDetail:
+        """A run with its tasks, every attempt (all repair generations) and its history."""
+        with self._db.transaction(write=False) as con:
+            run, tasks = self._runs.get(con, run_id), self._tasks.of_run(con, run_id)
+            attempts, events = self._attempts.of_run(con, run_id), self._runs.events(con, run_id)
+        return RunDetail(run=run, tasks=tasks, attempts=attempts, events=events)
+
+    def list_runs(
+        self,
+        *,
+        pipeline: str | None = None,
+        states: Iterable[RunState | str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Run]:
+        """Runs, newest first, filtered by pipeline, state(s) and date: the scheduled time,
+        or the creation time for unscheduled runs (``since`` inclusive, ``until`` not)."""
+        with self._db.transaction(write=False) as con:
+            return self._runs.find(con, pipeline, states, since, until, limit, offset)
+
+    def last_scheduled_time(self, pipeline: str) -> datetime | None:
+        """The latest time a scheduled run of ``pipeline`` was created for (for catch-up)."""
+        with self._db.transaction(write=False) as con:
+            return self._runs.last_scheduled_time(con, pipeline)
+
+    def count_active_runs(self, pipeline: str, *, include_queued: bool = False) -> int:
+        """How many runs of ``pipeline`` are running (and queued, if asked)."""
+        with self._db.transaction(write=False) as con:
+            return self._runs.count_active(con, pipeline, include_queued)
+
+    # -- tasks, attempts and pools --------------------------------------------------------
+
+    def set_task_state(
+        self, run_id: str, task_key: str, state: TaskState | str, *, reason: str | None = None
+    ) -> Task:
+        """Move a task that is not running: queue it, skip it, mark it upstream_failed...
+        Running is entered only by :meth:`claim_task`, left only by :meth:`finish_attempt`;
+        other changes not in ``TASK_TRANSITIONS`` raise :class:`InvalidTransitionError`."""
+        with self._db.transaction() as con:
+            return self._tasks.move(con, run_id, task_key, TaskState(state), reason)
+
+    def running_task_count(self, pipeline: str | None = None) -> int:
+        """How many tasks are running, in one pipeline's runs or in all."""
+        with self._db.transaction(write=False) as con:
+            return self._tasks.running_count(con, pipeline)
+
+    def claim_task(
+        self,
+        run_id: str,
+        task_key: str,
+        *,
+        executor: str | None = None,
+        worker: str | None = None,
+        pid: int | None = None,
+        log_path: str | None = None,
+        pool: str | None = None,
+        pool_capacity: int | None = None,
+        max_running_tasks: int | None = None,
+        stale_after: timedelta | None = None,
+    ) -> Attempt | None:
+        """Start a queued task: create its next attempt and take a ``pool`` slot, or return
+        None (no change) when the pool has no free slot out of ``pool_capacity`` (stale
+        holders, by ``stale_after``, count as free) or ``max_running_tasks`` tasks run."""
+        with self._db.transaction() as con:
+            return self._attempts.claim(
+                con, run_id, task_key, executor=executor, worker=worker, pid=pid,
+                log_path=log_path, pool=pool, pool_capacity=pool_capacity,
+                max_running_tasks=max_running_tasks, stale_after=stale_after,
+            )  # fmt: skip
+
+    def try_acquire_slot(
+        self, pool: str, capacity: int, attempt_id: int, *, stale_after: timedelta | None = None
+    ) -> bool:
+        """Take one of ``capacity`` slots of ``pool`` (shared by every pipeline) for a running
+        attempt (idempotent). Released by :meth:`release_slot` or the attempt's end."""
+        with self._db.transaction() as con:
+            return self._attempts.acquire_slot(con, pool, capacity, attempt_id, stale_after)
+
+    def release_slot(self, attempt_id: int) -> None:
+        """Give back the pool slot an attempt holds (no-op if it holds none)."""
+        with self._db.transaction() as con:
+            self._pools.release(con, attempt_id)
+
+    def pool_usage(self) -> dict[str, int]:
+        """Slots in use per pool (held by running attempts)."""
+        with self._db.transaction(write=False) as con:
+            return self._pools.usage(con)
+
+    def heartbeat(self, attempt_id: int) -> bool:
+        """Record that an attempt is alive. False means it was declared lost: stop working."""
+        with self._db.transaction() as con:
+            return self._attempts.heartbeat(con, attempt_id)
+
+    def finish_attempt(
+        self,
+        attempt_id: int,
+        state: AttemptState | str,
+        *,
+        error: str | None = None,
+        failing_cell: int | None = None,
+        notebook_path: str | None = None,
+        report_path: str | None = None,
+        outputs: Mapping[str, Any] | None = None,
+        retry: bool = False,
+        writes: Iterable[TableWrite] = (),
+    ) -> Attempt:
+        """End a running attempt; its task takes the same state (``queued`` if ``retry``),
+        and its lake ``writes`` are recorded whatever the state. A late result (the attempt
+        was declared lost) raises :class:`InvalidTransitionError` and is not recorded."""
+        with self._db.transaction() as con:
+            return self._attempts.finish(
+                con, attempt_id, AttemptState(state), error=error, failing_cell=failing_cell,
+                notebook_path=notebook_path, report_path=report_path, outputs=outputs,
+                retry=retry, writes=writes,
+            )  # fmt: skip
+
+    def retry_counts(self, run_id: str, task_key: str) -> tuple[int, int]:
+        """``(failures, lost)`` among a task's finished attempts in the run's current repair
+        generation: failed or timed out, and lost to the infrastructure (a scheduler that
+        stopped, a kernel that did not start), which has its own bounded retry budget."""
+        with self._db.transaction(write=False) as con:
+            return self._attempts.retry_counts(con, run_id, task_key)
+
+    def running_attempts(self) -> list[Attempt]:
+        """Every running attempt (of any run), oldest first."""
+        with self._db.transaction(write=False) as con:
+            return self._attempts.running(con)
+
+    def find_orphaned_attempts(self, stale_after: timedelta) -> list[Attempt]:
+        """Running attempts whose last heartbeat is older than ``stale_after``."""
+        with self._db.transaction(write=False) as con:
+            return self._attempts.orphans(con, stale_after)
+
+    def fail_orphaned_attempts(self, stale_after: timedelta) -> list[Attempt]:
+        """Mark orphaned attempts ``lost`` and their tasks ``failed``; returns them."""
+        with self._db.transaction() as con:
+            return self._attempts.fail_orphans(con, stale_after)
+
+    def abandon_attempt(
+        self,
+        attempt_id: int,
+        *,
+        requeue: bool,
+        error: str,
+        event: str | None = None,
+        stale_after: timedelta | None = None,
+    ) -> Attempt | None:
+        """Mark a running attempt ``lost`` with ``error``; queue its task again (``requeue``)
+        or fail it. ``event`` is the line for the run's history (default: from ``error``).
+        With ``stale_after``, nothing happens (None) if the attempt sent a heartbeat since."""
+        state = TaskState.QUEUED if requeue else TaskState.FAILED
+        with self._db.transaction() as con:
+            return self._attempts.abandon(
+                con, attempt_id, state, error=error, event=event, stale_after=stale_after
             )
 
-    def add_tasks(self, run_id: str, tasks: Iterable[NewTask | str]) -> list[Task]:
-        """Add tasks to an unfinished run (fan-out items); re-adding a pending task updates it.
+    def requeue(self, attempt_id: int, *, stale_after: timedelta | None = None) -> Attempt | None:
+        """Mark a running attempt ``lost`` and queue its task again (the next attempt resumes).
+        With ``stale_after``, nothing happens (None) if the attempt sent a heartbeat since."""
+        with self._db.transaction() as con:
+            return self._attempts.abandon(
+                con, attempt_id, TaskState.QUEUED, stale_after=stale_after
+            )
 
-        Examples
-        --------
-        >>> store.add_tasks(run.run_id, [NewTask(key="report[0]", name="report", item_index=0)])
-        [...]
-        """
-        with self._tx() as con:
-            run = self._require_run(con, run_id)
-            if run.state.finished:
-                raise InvalidTransitionError(
-                    f"run {run_id!r}", run.state, "adding tasks", "Repair the run first."
-                )
-            self._insert_tasks(con, run_id, tasks)
-            rows = con.execute(
-                "SELECT * FROM tasks WHERE run_id = ? ORDER BY rowid", (run_id,)
-            ).fetchall()
-        return [_task(r) for r in rows]
+    # -- lineage --------------------------------------------------------------------------
+
+    def table_writers(self, table: str) -> list[TableWriter]:
+        """The pipeline tasks that wrote ``table`` (``layer.name``), most recent first: one
+        entry per pipeline and task name (fan-out items of a task count as the task)."""
+        with self._db.transaction(write=False) as con:
+            return self._lineage.writers(con, table)
