@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from workspace.lake.catalog import Catalog
     from workspace.lake.maintenance import MaintenanceReport
+    from workspace.quality.api import Quality
 
 
 class Workspace:
@@ -64,6 +65,18 @@ class Workspace:
         from workspace.lake.catalog import Catalog
 
         return Catalog(self)
+
+    @cached_property
+    def quality(self) -> Quality:
+        """Data contracts and checks of tables (``workspace.quality``, see docs/quality.md).
+
+        Provided by the ``workspace.accessors`` entry point ``quality``, so that the lake
+        does not import the packages built on it.
+        """
+        from workspace.lake.hooks import accessor
+
+        quality: Quality = accessor(self, "quality")
+        return quality
 
     def close(self) -> None:
         """Close the connection. The workspace cannot be used afterwards."""

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import duckdb
 import pyarrow as pa
 
+from workspace.lake import hooks as write_hooks
 from workspace.lake.engine import retry_on_contention, transaction, write_lock
 from workspace.lake.errors import (
     QueryError,
@@ -238,9 +239,10 @@ def write_sql_source(
     attempts = 0
     extra_info = commit_extra_info()
     start = 0  # the snapshot the committed transaction started from
+    hooked: write_hooks.WriteContext | None = None  # what the write hooks saw
 
     def attempt() -> int:
-        nonlocal attempts, start
+        nonlocal attempts, start, hooked
         attempts += 1
         with transaction(con, what=f"writing {ref.display}"):
             con.execute(
@@ -248,7 +250,12 @@ def write_sql_source(
                 [ws.settings.user, message or f"{mode} {ref.display}", extra_info],
             )
             start = _current_snapshot(con, ref.catalog)
-            return _write_in_transaction(con, ref, source_sql, src_cols, mode, evolve, add_files)
+            rows = _write_in_transaction(con, ref, source_sql, src_cols, mode, evolve, add_files)
+            if write_hooks.active():  # e.g. the table's blocking quality checks; raise = rollback
+                written = _rescannable(source_sql, add_files)
+                hooked = write_hooks.WriteContext(ws, con, ref, mode, written, rows)
+                write_hooks.before_commit(hooked)
+            return rows
 
     try:
         with write_lock(ws.settings, ref.catalog, what=f"writing {ref.display}"):
@@ -280,7 +287,21 @@ def write_sql_source(
         )
     result = WriteResult(ref.display, snapshot, rows, mode, attempts)
     log_write(result)
+    if hooked is not None:
+        write_hooks.after_commit(hooked, result)
     return result
+
+
+def _rescannable(source_sql: str, add_files: list[str] | None) -> str | None:
+    """SQL over the rows a write adds when scanning them again is cheap, else ``None``.
+
+    Staged Parquet files and registered in-memory data are; a parenthesised query (an ibis
+    expression on the workspace) would run again.
+    """
+    if add_files is not None:
+        files = ", ".join("'" + f.replace("'", "''") + "'" for f in add_files)
+        return f"read_parquet([{files}])" if add_files else None
+    return None if source_sql.startswith("(") else source_sql
 
 
 def _last_committed(con: duckdb.DuckDBPyConnection, catalog: str) -> int | None:

@@ -8,6 +8,19 @@ reports :class:`~workspace.quality.findings.Finding` objects.
 
 from __future__ import annotations
 
+from workspace.quality.audit import QualityCheckError
+from workspace.quality.checks import run_checks
+from workspace.quality.checks_registry import CheckResult, check
+from workspace.quality.contract import Contract, ContractError
 from workspace.quality.findings import Finding, ScanResult
 
-__all__ = ["Finding", "ScanResult"]
+__all__ = [
+    "CheckResult",
+    "Contract",
+    "ContractError",
+    "Finding",
+    "QualityCheckError",
+    "ScanResult",
+    "check",
+    "run_checks",
+]
