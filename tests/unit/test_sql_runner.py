@@ -206,7 +206,8 @@ def test_display_formats_floats_and_dates_readably() -> None:
         "DATE '1992-01-01' AS month, TIMESTAMP '1992-01-01 10:30:00' AS ts"
     )
     shown = run_sql(con, sql)._repr_html_()
-    assert "<td>53540803.8</td>" in shown and "<td>1.5e-09</td>" in shown
+    right = "<td style='text-align: right'>"
+    assert f"{right}53,540,803.80</td>" in shown and f"{right}1.5e-09</td>" in shown
     assert "<td>1992-01-01</td>" in shown and "<td>1992-01-01 10:30:00</td>" in shown
     as_pandas = run_sql(con, sql, output="pandas")._repr_html_()
     assert "<td>1992-01-01</td>" in as_pandas and "00:00:00" not in as_pandas

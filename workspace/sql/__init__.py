@@ -26,15 +26,19 @@ if TYPE_CHECKING:
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register ``%%sql``/``%sql`` and bind ``ws`` (``%load_ext workspace.sql``).
 
+    Also shows ibis tables (``ws.table(...)``) as the interactive result grid.
+
     ``ws`` is connected with :func:`workspace.connect` from the environment
     (``WORKSPACE_HOME``, ``WORKSPACE_USER``, ...). If that fails the magics are still
     registered and the reason is printed as one line.
     """
     from workspace.lake import WorkspaceError, connect
+    from workspace.sql.display import register_display
     from workspace.sql.magic import SqlMagic
 
     magics = SqlMagic(shell=ipython)
     ipython.register_magics(magics)
+    register_display(ipython)
     name = magics.workspace_variable
     if name not in ipython.user_ns:
         try:

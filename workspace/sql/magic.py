@@ -68,6 +68,13 @@ class SqlMagic(Magics):
         table (`gold.orders`) to read the lake one.""",
     ).tag(config=True)
 
+    interactive = Bool(
+        True,
+        help="""Show SQL results as the interactive grid (scroll, sort, filter and download in
+        the kernel's DuckDB) where widgets render; the static table is always in the output
+        too, for reports and nbconvert. False shows only the static table.""",
+    ).tag(config=True)
+
     workspace_variable = Unicode(
         "ws",
         help="""Name of the notebook variable holding the workspace whose connection SQL cells
@@ -121,6 +128,7 @@ class SqlMagic(Magics):
             display_rows=self.display_rows,
             register_frames=self.register_frames,
         )
+        result.interactive = self.interactive
         if output:
             namespace[output] = result.df()
         return result

@@ -10,23 +10,28 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import datetime as dt
-import html
-import math
+import itertools
+import threading
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
 from workspace.lake.errors import WorkspaceError
+from workspace.sql.display import in_kernel, static_html, static_text, widget_bundle
+from workspace.sql.formatting import table_formats
+from workspace.sql.gridquery import ExportFormat, GridSource, copy_to
 
 if TYPE_CHECKING:
+    import altair as alt
     import pandas as pd
 
-#: Longest text shown for one value in the plain-text and HTML views.
-MAX_CELL_CHARS = 60
+    from workspace.sql.charts import ChartBuilder
+    from workspace.sql.grid import ResultGrid
+
 #: How many results stay materialized in DuckDB. IPython's output history keeps every
 #: displayed result alive, so without a cap large results would pile up in memory; older
 #: ones are released (their shown rows stay visible; fetching them again needs a re-run).
@@ -107,6 +112,10 @@ class SqlResult:
         self._head_cache: tuple[int, pa.Table] | None = None
         self._protocol_table: pa.Table | None = None
         self._released = False
+        self._source: GridSource | None = None
+        self._grid: ResultGrid | None = None
+        #: Whether a notebook shows the interactive grid (``%config SqlMagic.interactive``).
+        self.interactive = True
         if con is not None and table is not None:
             self._finalizer = weakref.finalize(self, _drop_temp_table, con, table)
             _track(self)
@@ -115,18 +124,23 @@ class SqlResult:
         """Free the DuckDB memory behind this result; its shown rows stay displayable."""
         if self._table is not None and not self._released:
             self.head()  # keep what is on screen
+            for free in self._source.released if self._source is not None else ():
+                free()
             self._finalizer()
             self._released = True
 
     # -- fetching -----------------------------------------------------------------------
-    def _query(self, sql: str) -> duckdb.DuckDBPyConnection:
-        assert self._con is not None
+    def _check(self) -> None:
         if self._released:
             raise ResultReleasedError(
                 f"This SQL result was released to free memory: only the {MAX_LIVE_RESULTS} "
                 "most recent results are kept. Run the cell again, or keep results with "
                 "%%sql -o NAME."
             )
+
+    def _query(self, sql: str) -> duckdb.DuckDBPyConnection:
+        assert self._con is not None
+        self._check()
         try:
             return self._con.execute(sql)
         except (duckdb.Error, RuntimeError) as exc:
@@ -230,63 +244,137 @@ class SqlResult:
     def __len__(self) -> int:
         return self.row_count
 
+    # -- grid, export, charts ----------------------------------------------------------
+    def grid_source(self) -> GridSource:
+        """Where the interactive grid reads this result (the temporary table, in DuckDB).
+
+        A result held in Python memory (``-o``, ``DESCRIBE``) is registered, without a
+        copy, on a private in-memory DuckDB connection.
+        """
+        if self._source is None:
+            formats = table_formats(self.head())
+            if self._table is not None and self._con is not None:
+                relation = f'temp.main."{self._table}"'
+                self._source = GridSource(
+                    self._con, relation, formats, self.row_count, check=self._check
+                )
+            else:
+                con, name = _scratch_register(self, self.arrow())
+                self._source = GridSource(con, name, formats, self.row_count, has_rowid=False)
+        return self._source
+
+    def grid(self) -> ResultGrid:
+        """The interactive grid widget over this result (what a notebook shows).
+
+        Examples
+        --------
+        >>> r.grid().row_count  # doctest: +SKIP
+        1000
+        """
+        if self._grid is None:
+            from workspace.sql.grid import ResultGrid
+
+            self._grid = ResultGrid(self.grid_source(), summary=self._summary(grid=True))
+        return self._grid
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the whole result as CSV (with a header), streamed by DuckDB.
+
+        Examples
+        --------
+        >>> r.to_csv("result.csv")  # doctest: +SKIP
+        PosixPath('result.csv')
+        """
+        return self._export(path, "csv")
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Write the whole result as a Parquet file (zstd), streamed by DuckDB.
+
+        Examples
+        --------
+        >>> r.to_parquet("result.parquet")  # doctest: +SKIP
+        PosixPath('result.parquet')
+        """
+        return self._export(path, "parquet")
+
+    def _export(self, path: str | Path, fmt: ExportFormat) -> Path:
+        source = self.grid_source()
+
+        def execute(sql: str, params: object) -> object:
+            source.check()
+            return source.con.execute(sql)
+
+        return copy_to(execute, f"SELECT * FROM {source.relation}", (), Path(path), fmt)
+
+    def chart(self, **encoding: str) -> alt.Chart:
+        """An Altair chart inferred from the column types (see :mod:`workspace.sql.charts`).
+
+        Keywords ``x``, ``y``, ``color`` and ``mark`` override the inferred choice.
+
+        Examples
+        --------
+        >>> r.chart(x="month", y="revenue")  # doctest: +SKIP
+        """
+        from workspace.sql.charts import chart_for
+
+        return chart_for(self, **encoding)
+
+    def chart_builder(self) -> ChartBuilder:
+        """A widget to pick x, y, colour and mark; it writes the chart's code into a cell."""
+        from workspace.sql.charts import ChartBuilder
+
+        return ChartBuilder(self)
+
     # -- display --------------------------------------------------------------------------
-    def _summary(self) -> str:
+    def _summary(self, *, grid: bool = False) -> str:
         rows = _plural(self.row_count, "row")
         shown = min(self.row_count, self.display_rows)
-        more = f" (showing the first {shown})" if shown < self.row_count else ""
+        more = f" (showing the first {shown})" if shown < self.row_count and not grid else ""
         cols = _plural(len(self.columns), "column")
         return f"{rows}{more} · {cols} · {_fmt_elapsed(self.elapsed)}"
-
-    def _cells(self) -> list[list[str]]:
-        head = self.head()
-        cols = [[_fmt_value(v) for v in col.to_pylist()] for col in head.columns]
-        return [list(row) for row in zip(*cols, strict=True)] if cols else []
 
     def __repr__(self) -> str:
         if not self.columns:
             return f"OK · {_fmt_elapsed(self.elapsed)}"
-        rows = self._cells()
-        widths = [len(c) for c in self.columns]
-        for row in rows:
-            widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
-        lines = [" | ".join(c.ljust(w) for c, w in zip(self.columns, widths, strict=True))]
-        lines.append("-+-".join("-" * w for w in widths))
-        lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
-        lines.append(self._summary())
-        return "\n".join(lines)
+        return static_text(self.head(), self._summary())
 
     def _repr_html_(self) -> str:
         if not self.columns:
             return f"<div class='ws-sql-result'>OK · {_fmt_elapsed(self.elapsed)}</div>"
-        esc = html.escape
-        head = "".join(f"<th>{esc(c)}</th>" for c in self.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>" for row in self._cells()
-        )
-        return (
-            "<div class='ws-sql-result'><table class='dataframe'>"
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            f"<p class='ws-sql-summary'>{esc(self._summary())}</p></div>"
-        )
+        return static_html(self.head(), self._summary())
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, Any]:
+        """The grid widget where widgets render, next to the static table (reports, GitHub)."""
+        data: dict[str, Any] = {"text/plain": repr(self), "text/html": self._repr_html_()}
+        if self.interactive and self.columns and in_kernel():
+            data.update(widget_bundle(self.grid()))
+        return data
+
+
+_SCRATCH: list[duckdb.DuckDBPyConnection] = []
+_SCRATCH_LOCK = threading.Lock()
+_SCRATCH_NAMES = itertools.count(1)
+
+
+def _scratch_register(owner: object, table: pa.Table) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """Register ``table`` on the process' private in-memory connection while ``owner`` lives."""
+    with _SCRATCH_LOCK:
+        if not _SCRATCH:
+            _SCRATCH.append(duckdb.connect())
+        con = _SCRATCH[0]
+    name = f"_ws_sql_data_{next(_SCRATCH_NAMES)}"
+    con.register(name, table)
+    weakref.finalize(owner, _unregister, con, name)
+    return con, name
+
+
+def _unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    with contextlib.suppress(duckdb.Error, RuntimeError):
+        con.unregister(name)
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-def _fmt_value(value: object) -> str:
-    if isinstance(value, float) and math.isfinite(value) and value != 0:
-        # Readable, not misleading: 53540803.800000004 -> 53540803.8, 1.5e-09 stays 1.5e-09
-        text = (
-            f"{value:.6f}".rstrip("0").rstrip(".") if 1e-4 <= abs(value) < 1e15 else f"{value:.6g}"
-        )
-    elif isinstance(value, dt.datetime) and value.tzinfo is None and value.time() == dt.time():
-        text = value.date().isoformat()  # DATE columns that went through pandas
-    else:
-        text = "NULL" if value is None else str(value)
-    text = text.replace("\n", "\\n")
-    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
 
 
 def _fmt_elapsed(seconds: float) -> str:
