@@ -1,6 +1,8 @@
 """Start-up of the "Python (workspace)" kernel (``--IPKernelApp.extensions=workspace.kernel``).
 
-It loads the ``%%sql`` magics (which bind ``ws``), makes Altair charts render with
+It loads the ``%%sql`` magics (which bind ``ws``), completes SQL in ``%%sql`` cells and
+table names in ``ws.table("...`` through the kernel's standard completion request
+(:func:`register_completion`), makes Altair charts render with
 JupyterLab's own Vega-Lite renderer, so they work without internet access, and shows a
 :class:`~workspace.lake.errors.WorkspaceError` raised by a cell (an unknown table, a write
 the OS refused, a schema mismatch) as its one-line message instead of a traceback: those
@@ -12,12 +14,20 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.util
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from IPython.core.completer import CompletionContext
     from IPython.core.interactiveshell import InteractiveShell
+
+    from workspace.sql.complete import Completions, Names
+
+log = logging.getLogger(__name__)
+#: Identifier of the workspace's matcher in IPython's completer.
+MATCHER_ID = "workspace.sql.complete"
 
 
 def configure_altair() -> None:
@@ -111,8 +121,125 @@ def quiet_workspace_errors(ipython: InteractiveShell) -> None:
     ipython.set_custom_exc((WorkspaceError,), _show_workspace_error)
 
 
+class _Frames(Mapping[str, list[str]]):
+    """The notebook's DataFrames (SQL reads them by name) -> their columns, read lazily."""
+
+    def __init__(self, namespace: Mapping[str, Any]) -> None:
+        self._ns = namespace
+
+    def __getitem__(self, name: str) -> list[str]:
+        from workspace.sql.complete import frame_columns
+
+        columns = frame_columns(self._ns.get(name)) if not name.startswith("_") else None
+        if columns is None:
+            raise KeyError(name)
+        return columns
+
+    def __iter__(self) -> Iterator[str]:
+        from workspace.sql.complete import frame_columns
+
+        for name, value in list(self._ns.items()):
+            if not name.startswith("_") and frame_columns(value) is not None:
+                yield name
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _names(ws: Any) -> Names:
+    """The tables of ``ws`` (none when ``ws`` is missing or its connection is unusable)."""
+    import duckdb
+
+    from workspace.lake.errors import WorkspaceError
+    from workspace.lake.workspace import Workspace
+    from workspace.sql.complete import Names, workspace_names
+
+    if isinstance(ws, Workspace):
+        try:
+            return workspace_names(ws)
+        except (duckdb.Error, WorkspaceError) as exc:  # closed, or the catalog is unreadable
+            log.debug("completion without table names: %s", exc)
+    return Names({})
+
+
+def workspace_completions(ipython: InteractiveShell, code: str, cursor: int) -> Completions | None:
+    """What the workspace completes in ``code`` at ``cursor``; ``None``: not its business.
+
+    SQL in a ``%%sql`` cell or after ``%sql``, and the table name in ``ws.table("...``
+    (any method of a :class:`~workspace.lake.workspace.Workspace` taking a table name).
+
+    Examples
+    --------
+    >>> workspace_completions(shell, '%%sql\\nSELECT * FROM gold.rev', 29)  # doctest: +SKIP
+    Completions(fragment='gold.rev', items=(Completion(text='gold.revenue', kind='table'),))
+    """
+    from workspace.lake.workspace import Workspace
+    from workspace.sql import complete
+
+    namespace = ipython.user_ns
+    found = complete.sql_at_cursor(code, cursor)
+    if found is not None:
+        magic = ipython.magics_manager.registry.get("SqlMagic")
+        ws = namespace.get(getattr(magic, "workspace_variable", "ws"))
+        sql, at = found
+        public = (n for n in list(namespace) if not n.startswith("_"))
+        return complete.complete_sql(
+            sql, at, _names(ws), frames=_Frames(namespace), variables=public
+        )
+    line_start = code.rfind("\n", 0, cursor) + 1
+    argument = complete.table_argument(code[line_start:cursor])
+    if argument is None or not isinstance(namespace.get(argument[0]), Workspace):
+        return None
+    return complete.complete_table_name(argument[1], _names(namespace[argument[0]]))
+
+
+def register_completion(ipython: InteractiveShell) -> None:
+    """Add the workspace's matcher (:func:`workspace_completions`) to IPython's completer.
+
+    It runs before the others (Jedi) and, when it has candidates, replaces theirs; so
+    JupyterLab's Tab in a ``%%sql`` cell offers tables, columns, keywords and functions.
+    """
+    from IPython.core.completer import SimpleCompletion, context_matcher
+
+    completer = ipython.Completer
+    if any(getattr(m, "matcher_identifier", None) == MATCHER_ID for m in completer.custom_matchers):
+        return
+
+    @context_matcher(priority=100, identifier=MATCHER_ID)
+    def workspace_matcher(context: CompletionContext) -> dict[str, Any]:
+        lines = context.full_text.split("\n")
+        cursor = sum(len(line) + 1 for line in lines[: context.cursor_line])
+        try:
+            found = workspace_completions(
+                ipython, context.full_text, cursor + context.cursor_position
+            )
+        except Exception:  # a completion must never break the kernel or print a traceback
+            log.exception("workspace completion failed")
+            found = None
+        if found is None:
+            return {"completions": [], "suppress": False}
+        return {
+            "completions": [SimpleCompletion(c.text, type=c.kind) for c in found.items],
+            "matched_fragment": found.fragment,
+            "suppress": True,
+            "ordered": True,
+        }
+
+    completer.custom_matchers.append(workspace_matcher)
+    ipython.events.register("post_run_cell", _forget_names)
+
+
+def _forget_names(*_: object) -> None:
+    """A cell ran (and may have created tables): completion asks the catalog again."""
+    from workspace.sql.complete_names import forget_names
+
+    forget_names()
+
+
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """Load the workspace into a kernel: ``%%sql``, ``ws``, offline charts, clear errors."""
+    """Load the workspace into a kernel: ``%%sql``, ``ws``, completion, offline charts,
+    clear errors."""
     ipython.run_line_magic("load_ext", "workspace.sql")
+    register_completion(ipython)
     quiet_workspace_errors(ipython)
     configure_altair_when_imported()
