@@ -5,16 +5,22 @@ point, so :mod:`workspace.lake` never imports this package).
 
 Examples
 --------
->>> import pandas as pd, workspace
->>> ws = workspace.connect("/tmp/ws-doctest-quality")
+>>> import pandas as pd
 >>> _ = ws.write("orders", pd.DataFrame({"id": [1, 2], "total": [5.0, 7.5]}), mode="overwrite")
 >>> c = ws.quality.contract("orders", key="id", checks=[
 ...     {"type": "unique", "columns": "id"}, {"type": "range", "column": "total", "min": 0}])
 >>> ws.quality.check("orders")[["name", "status"]].values.tolist()
 [['unique(id)', 'pass'], ['range(total)', 'pass']]
+>>> from workspace.quality import QualityCheckError
+>>> try:
+...     ws.write("orders", pd.DataFrame({"id": [2], "total": [-1.0]}))
+... except QualityCheckError as exc:
+...     print(exc)
+Write to sandbox.orders rolled back by 2 failing checks: check unique(id) on column id: ...
+>>> len(ws.table("orders").execute())  # the write was rolled back
+2
 >>> ws.quality.remove_contract("orders")
 True
->>> ws.close()
 """
 
 from __future__ import annotations
@@ -51,7 +57,8 @@ class Quality:
     def __init__(self, ws: Workspace) -> None:
         self._ws = ws
 
-    def _ref(self, table: str) -> TableRef:
+    def resolve(self, table: str) -> TableRef:
+        """The table a contract is about: an existing table, else where a write would go."""
         try:
             return self._ws.resolve(table)
         except TableNotFoundError:  # a contract may be declared before the first write
@@ -82,10 +89,15 @@ class Quality:
 
         Examples
         --------
-        >>> ws.quality.contract("silver.orders", key="o_orderkey",
-        ...     checks=[{"type": "not_null", "column": "o_custkey"}])  # doctest: +SKIP
+        >>> ws.quality.contract("silver.customers", key="id",
+        ...     checks=[{"type": "not_null", "column": "name"}]).checks[0].name
+        'not_null(name)'
+        >>> ws.quality.contract("silver.customers").key
+        ['id']
+        >>> ws.quality.remove_contract("silver.customers")
+        True
         """
-        ref = self._ref(table)
+        ref = self.resolve(table)
         current, path = find_contract(self._ws, ref)
         if checks is None and key is None and description is None and owner is None:
             return current
@@ -125,7 +137,7 @@ class Quality:
 
     def remove_contract(self, table: str) -> bool:
         """Delete the contract of ``table``; ``False`` when it had none."""
-        path = contract_path(self._ws.settings, self._ref(table))
+        path = contract_path(self._ws.settings, self.resolve(table))
         try:
             path.unlink()
         except FileNotFoundError:

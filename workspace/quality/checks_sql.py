@@ -258,5 +258,42 @@ def schema_diff(check: SchemaCheck, t: Target) -> tuple[list[str], str | None]:
     return problems, named[0] if len(named) == 1 else None
 
 
+#: The largest bitmap :func:`distinct_integers` builds (bits; 2**27 bits = 16 MiB).
+MAX_BITMAP = 2**27
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
+
+
+def is_integer(type_: str) -> bool:
+    """Whether a DuckDB type is a (signed or unsigned) integer.
+
+    >>> is_integer("BIGINT"), is_integer("UINTEGER"), is_integer("DOUBLE")
+    (True, True, False)
+    """
+    t = type_.upper()
+    return t in _INTEGERS or (t.startswith("U") and t[1:] in _INTEGERS)
+
+
+def distinct_integers(
+    con: duckdb.DuckDBPyConnection, check: Unique, t: Target, lo: Any, hi: Any, n: Any
+) -> bool:
+    """Proves an integer column unique with a bitmap of its values (``bitstring_agg``).
+
+    Given the column's ``min``, ``max`` and non-NULL ``count`` from the shared scan: when
+    the bitmap of the span has as many bits set as there are values, no value repeats. It
+    reads one column without hashing, several times faster than a GROUP BY. ``False``
+    means "not proven" (duplicates, or a span too wide for a bitmap): the GROUP BY decides.
+    """
+    if not n:
+        return True
+    span = int(hi) - int(lo) + 1
+    if int(n) > span or span > MAX_BITMAP:
+        return False
+    c = q(check.columns()[0])
+    row = con.execute(
+        f"SELECT bit_count(bitstring_agg({c}, {int(lo)}, {int(hi)})) FROM {t.table_sql}"
+    ).fetchone()
+    return row is not None and int(row[0]) == int(n)
+
+
 def is_temporal(type_: str) -> bool:
     return type_.upper().startswith(_TEMPORAL)

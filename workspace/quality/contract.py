@@ -335,17 +335,14 @@ class Contract(BaseModel):
         return []
 
     def to_yaml(self) -> str:
-        """The contract as YAML (what :func:`save_contract` writes)."""
-        data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
-        for model, check in zip(self.checks, data.get("checks", []), strict=True):
-            if check.get("name") == model.default_name():
-                del check["name"]
-            if check.get("severity") == "error":
-                del check["severity"]
-            if not check.get("args"):
-                check.pop("args", None)
-        if not data.get("key"):
-            data.pop("key", None)
+        """The contract as YAML (what :func:`save_contract` writes); defaults are left out."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        data["checks"] = []
+        for check in self.checks:
+            fields = check.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+            if fields.get("name") == check.default_name():
+                del fields["name"]
+            data["checks"].append({"type": check.type, **fields})
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
