@@ -30,19 +30,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from workspace.cli import (
-        audit,
-        demo,
-        hub,
-        jobs,
-        lab,
-        lake,
-        quality,
-        reports,
-        scheduler,
-        sql,
-        users,
-    )
+    from workspace.cli import demo, hub, jobs, lab, lake, quality, reports, scheduler, sql, users
 
     cli.add_command(sql.sql)
     cli.add_command(demo.demo)
@@ -51,7 +39,7 @@ def _register() -> None:
     cli.add_command(hub.hub)
     cli.add_command(users.users)
     cli.add_command(reports.reports_service)
-    for command in [*lake.commands, *jobs.commands, *quality.commands, *audit.commands]:
+    for command in [*lake.commands, *jobs.commands, *quality.commands]:
         cli.add_command(command)
 
 
