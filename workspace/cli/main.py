@@ -30,7 +30,20 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from workspace.cli import demo, hub, jobs, lab, lake, quality, reports, scheduler, sql, users
+    from workspace.cli import (
+        audit,
+        demo,
+        hub,
+        jobs,
+        lab,
+        lake,
+        quality,
+        reports,
+        scheduler,
+        sql,
+        standards,
+        users,
+    )
 
     cli.add_command(sql.sql)
     cli.add_command(demo.demo)
@@ -39,7 +52,13 @@ def _register() -> None:
     cli.add_command(hub.hub)
     cli.add_command(users.users)
     cli.add_command(reports.reports_service)
-    for command in [*lake.commands, *jobs.commands, *quality.commands]:
+    for command in [
+        *lake.commands,
+        *jobs.commands,
+        *quality.commands,
+        *audit.commands,
+        *standards.commands,
+    ]:
         cli.add_command(command)
 
 
