@@ -70,7 +70,7 @@ def latency(tmp: Path) -> None:
     root = tmp / "lat" / "scheduled"
     _pipeline(root, "lat", "max_active_runs: 20\nconcurrency: 20\n")
     settings = Settings.resolve(tmp / "lat" / "home", user="bench")
-    scheduler = Scheduler(settings, root, poll_interval=0.2)
+    scheduler = Scheduler(settings, root, executor_name="subprocess", poll_interval=0.2)
     stop = threading.Event()
     thread = threading.Thread(target=scheduler.run_forever, args=(stop,))
     thread.start()

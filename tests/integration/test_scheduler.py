@@ -362,7 +362,7 @@ def test_end_to_end_on_real_kernels(settings: Settings, root: Path) -> None:
         "down",
         "after: [up]\ndefaults: {kernel: python3}\ntasks: [{name: a, notebook: nb.ipynb}]\n",
     )
-    s = Scheduler(settings, root, poll_interval=0.05)
+    s = Scheduler(settings, root, executor_name="subprocess", poll_interval=0.05)
     stop = threading.Event()
     thread = threading.Thread(target=s.run_forever, args=(stop,))
     thread.start()

@@ -36,7 +36,7 @@ from workspace.lake.settings import Settings
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 settings = Settings.resolve(sys.argv[1], user="scheduler")
-Scheduler(settings, Path(sys.argv[2]), poll_interval=0.05,
+Scheduler(settings, Path(sys.argv[2]), executor_name="subprocess", poll_interval=0.05,
           stale_after=timedelta(seconds=float(sys.argv[3]))).run_forever()
 """
 

@@ -42,7 +42,14 @@ import nbformat
 from workspace.api.models import PromotionRequest, PromotionResponse
 from workspace.jobs.errors import ConflictError
 from workspace.jobs.orchestration.promote import PromoteError, promote_notebook
-from workspace.jobs.spec.pipeline import _NAME, SPEC_FILE
+from workspace.jobs.paths import (
+    PROMOTION_ATTEMPT,
+    PROMOTION_SOURCE,
+    REPORT_FILE,
+    TEST_RECORD,
+    JobPaths,
+)
+from workspace.jobs.spec.pipeline import NAME_PATTERN, PIPELINE_NAME
 from workspace.jobs.spec.schedule import CronSchedule
 from workspace.jobs.store.run_store import RunStore
 from workspace.lake.errors import ConfigurationError, WorkspaceError
@@ -53,11 +60,9 @@ log = logging.getLogger(__name__)
 Policy = Literal["engineers", "none", "all"]
 AUTO_APPROVE_ENV = "WORKSPACE_AUTO_APPROVE"
 DEFAULT_POLICY: Policy = "engineers"
-#: Where promotion test runs keep their files: ``<home>/jobs/promote/<test_id>/``.
-PROMOTE_DIR = ("jobs", "promote")
-TEST_ID = re.compile(r"^[a-z][a-z0-9_]*-\d{8}T\d{6,12}$")
-#: Who asked for a test run (the report is theirs, and engineers').
-TEST_RECORD = "test.json"
+#: A promotion test run's id: ``<pipeline>-<UTC time>``; its files are in
+#: :meth:`JobPaths.promotion_dir <workspace.jobs.paths.JobPaths.promotion_dir>`.
+TEST_ID = re.compile(rf"^{NAME_PATTERN}-\d{{8}}T\d{{6,12}}$")
 
 
 class PromotionNotFoundError(WorkspaceError, LookupError):
@@ -94,7 +99,7 @@ class PromotionTest:
 
 def promotion_test(settings: Settings, test_id: str) -> PromotionTest:
     """The promotion test run ``test_id`` (404 for a malformed or unknown id)."""
-    base = settings.home.joinpath(*PROMOTE_DIR).resolve()
+    base = JobPaths.of(settings).promotions_dir.resolve()
     folder = (base / test_id).resolve()
     if not TEST_ID.match(test_id) or not folder.is_relative_to(base) or not folder.is_dir():
         raise PromotionNotFoundError(f"No promotion test run {test_id!r}.")
@@ -102,7 +107,7 @@ def promotion_test(settings: Settings, test_id: str) -> PromotionTest:
         record = json.loads((folder / TEST_RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         record = {}
-    report = folder / "attempt" / "report.html"
+    report = folder / PROMOTION_ATTEMPT / REPORT_FILE
     return PromotionTest(
         test_id=test_id,
         pipeline=str(record.get("pipeline") or test_id.rsplit("-", 1)[0]),
@@ -128,14 +133,15 @@ def promote(
     test's id. Whether ``by`` may replace an existing pipeline is the caller's check.
     """
     name = request.name
-    if not _NAME.match(name):
+    if not PIPELINE_NAME.match(name):
         raise WorkspaceError(
             f"Pipeline name {name!r} is not valid: use lowercase letters, digits and '_', "
             "starting with a letter (e.g. daily_sales)."
         )
     if request.cron:
         CronSchedule(request.cron, request.timezone)
-    if (scheduled / name / SPEC_FILE).exists() and not request.force:
+    paths = JobPaths.of(settings, scheduled)
+    if paths.spec_file(name).exists() and not request.force:
         raise ConflictError(
             f"Pipeline {name!r} already exists; choose another name or replace it (force)."
         )
@@ -149,8 +155,8 @@ def promote(
         ) from None
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     test_id = f"{name}-{stamp}"
-    workdir = settings.home.joinpath(*PROMOTE_DIR, test_id)
-    source = workdir / "source" / request.notebook_name
+    workdir = paths.promotion_dir(test_id)
+    source = workdir / PROMOTION_SOURCE / request.notebook_name
     source.parent.mkdir(parents=True, exist_ok=True)
     (workdir / TEST_RECORD).write_text(
         json.dumps({"pipeline": name, "requested_by": by}), encoding="utf-8"
@@ -180,7 +186,7 @@ def promote(
             before_write=record,
         )
     except PromoteError as exc:
-        if not recorded and (workdir / "attempt").is_dir():
+        if not recorded and (workdir / PROMOTION_ATTEMPT).is_dir():
             return PromotionResponse(
                 pipeline=name, ok=False, message=str(exc), test_id=test_id, test_status="failed"
             )

@@ -51,8 +51,9 @@ from workspace.jobs.models import (
     PipelineNotFoundError,
     Run,
 )
+from workspace.jobs.paths import SPEC_FILE
 from workspace.jobs.spec.discovery import scan
-from workspace.jobs.spec.pipeline import SPEC_FILE, Audience, PipelineSpecError, load_pipeline
+from workspace.jobs.spec.pipeline import Audience, PipelineSpecError
 from workspace.jobs.spec.pipeline import Pipeline as PipelineSpec
 from workspace.jobs.store.pipelines import Governance
 from workspace.jobs.store.run_store import RunStore
@@ -402,9 +403,8 @@ class JobsService:
         """The parameters a run's notebooks get, merged as the engine merges them
         (:func:`workspace.jobs.orchestration.dag.parameters_for`), from the pipeline's current
         spec; without a valid spec, the run's own overrides."""
-        try:
-            spec = load_pipeline(self.root / run.pipeline)  # this folder only: polled often
-        except (WorkspaceError, OSError):
+        spec = self._specs().get(run.pipeline)  # the discovery's cache: polled often
+        if not isinstance(spec, PipelineSpec):
             return {"effective_parameters": dict(run.parameters), "task_parameters": {}}
         merged = {**spec.parameters, **run.parameters}
         tasks = {t.name: {**merged, **t.parameters} for t in spec.tasks}

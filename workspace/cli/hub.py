@@ -96,6 +96,7 @@ def hub(host: str, port: int | None, grant_traverse: bool) -> None:
     paths.url_file.write_text("", encoding="utf-8")  # no live hub until it is up
 
     from workspace.hub.deployment import load_registry
+    from workspace.jobs.paths import scheduled_root
 
     admin_name = os.environ.get("WORKSPACE_HUB_ADMIN") or ADMIN_NAME
     first_start = admin_name not in load_registry(paths).users
@@ -112,7 +113,7 @@ def hub(host: str, port: int | None, grant_traverse: bool) -> None:
             fh.write(password + "\n")
         os.chmod(paths.admin_password, 0o600)
 
-    scheduled = Path(os.environ.get("WORKSPACE_SCHEDULED") or "scheduled").absolute()
+    scheduled = scheduled_root()  # $WORKSPACE_SCHEDULED, else ./scheduled
     paths.scheduled_file.write_text(f"{scheduled}\n", encoding="utf-8")
     env = dict(os.environ)
     env.update(

@@ -41,35 +41,19 @@ def _root(ctx: click.Context) -> Path:
     return Path(ctx.obj["scheduled"])
 
 
-def _scan(root: Path) -> tuple[dict[str, Pipeline], dict[str, str]]:
-    """Valid pipelines by name, and the errors of invalid ones by folder name."""
+def _pipeline(ctx: click.Context, name: str) -> Pipeline:
     from workspace.jobs.spec.discovery import scan
     from workspace.jobs.spec.pipeline import PipelineSpecError
 
-    found: dict[str, Pipeline] = {}
-    broken: dict[str, str] = {}
-    for name, p in scan(root).items():  # after: is checked across the pipelines
-        if isinstance(p, PipelineSpecError):
-            broken[name] = str(p).splitlines()[0]
-        else:
-            found[name] = p
-    return found, broken
-
-
-def _pipeline(ctx: click.Context, name: str) -> Pipeline:
-    from workspace.jobs.spec.pipeline import SPEC_FILE, load_pipeline
-
     root = _root(ctx)
-    if (root / name / SPEC_FILE).is_file():
-        p = load_pipeline(root / name)
-        if p.name == name and not p.after:  # after: is checked against the other pipelines
-            return p
-    found, broken = _scan(root)
-    if name in found:
-        return found[name]
-    if name in broken:
-        raise WorkspaceError(broken[name])
-    known = ", ".join(sorted(found)) or "none"
+    specs = scan(root)  # the one discovery: after: is checked against the other pipelines
+    spec = specs.get(name)
+    if isinstance(spec, PipelineSpecError):
+        raise spec
+    if spec is not None:
+        return spec
+    valid = (n for n, s in specs.items() if not isinstance(s, PipelineSpecError))
+    known = ", ".join(sorted(valid)) or "none"
     raise WorkspaceError(
         f"No pipeline {name!r} in {root.absolute()} (pipelines there: {known}). Check the "
         "name, or point --scheduled / WORKSPACE_SCHEDULED at the right folder."

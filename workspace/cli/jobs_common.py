@@ -11,15 +11,14 @@ from typing import Any
 import click
 
 from workspace.jobs.models import Attempt, RunDetail, RunState
+from workspace.jobs.paths import DEFAULT_SCHEDULED, SCHEDULED_ENV
 
 #: Where the pipelines are: ``--scheduled``, else $WORKSPACE_SCHEDULED, else ./scheduled.
-DEFAULT_SCHEDULED = "scheduled"
-
 scheduled_option = click.option(
     "--scheduled",
     "scheduled",
     type=click.Path(path_type=Path, file_okay=False),
-    envvar="WORKSPACE_SCHEDULED",
+    envvar=SCHEDULED_ENV,
     default=DEFAULT_SCHEDULED,
     show_default=True,
     help="Folder of the pipelines (env WORKSPACE_SCHEDULED; default ./scheduled).",

@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 import click
 
 from workspace.cli.jobs_common import scheduled_option
+from workspace.jobs.execution.executors import DEFAULT_EXECUTOR
 from workspace.lake.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 @scheduled_option
 @click.option(
     "--executor",
-    default="dask",
+    default=DEFAULT_EXECUTOR,
     show_default=True,
     help="Where notebooks run: dask (the cluster at WORKSPACE_DASK_SCHEDULER, else a local "
     "cluster of process workers), subprocess (a fresh process per attempt), or "

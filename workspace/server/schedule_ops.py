@@ -26,9 +26,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from workspace.api.errors import ConflictError
-from workspace.api.promote import PROMOTE_DIR, TEST_RECORD
 from workspace.jobs.orchestration.promote import PromoteError, promote_notebook
-from workspace.jobs.spec.pipeline import SPEC_FILE
+from workspace.jobs.paths import PROMOTION_ATTEMPT, SPEC_FILE, TEST_RECORD, JobPaths
 from workspace.jobs.spec.schedule import CronSchedule, ScheduleError
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
@@ -220,7 +219,7 @@ def _started_by(settings: Settings, test_id: str, requested_by: str | None, user
     if requested_by is not None:
         return requested_by == user
     try:
-        uid = settings.home.joinpath(*PROMOTE_DIR, test_id).stat().st_uid
+        uid = JobPaths.of(settings).promotion_dir(test_id).stat().st_uid
     except OSError:
         return False
     return uid == os.geteuid()
@@ -259,7 +258,7 @@ def promote(
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     test_id = f"{request.name}-{stamp}"
-    workdir = settings.home.joinpath(*PROMOTE_DIR, test_id)
+    workdir = JobPaths.of(settings, scheduled).promotion_dir(test_id)
     workdir.mkdir(parents=True, exist_ok=True)
     # who started the test: only they may read its report (test_report)
     (workdir / TEST_RECORD).write_text(
@@ -280,7 +279,7 @@ def promote(
             workdir=workdir,
         )
     except PromoteError as exc:
-        if not (workdir / "attempt").is_dir():  # failed before the test ran
+        if not (workdir / PROMOTION_ATTEMPT).is_dir():  # failed before the test ran
             raise
         return Promotion(folder=None, test_id=test_id, error=exc)
     return Promotion(

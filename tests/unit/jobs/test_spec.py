@@ -10,6 +10,7 @@ import pytest
 from workspace.jobs.spec.discovery import discover
 from workspace.jobs.spec.pipeline import (
     OutputCondition,
+    Pipeline,
     PipelineSpecError,
     load_pipeline,
     parse_duration,
@@ -227,3 +228,45 @@ def test_after_cycles_and_unknown_targets_are_rejected_at_load(tmp_path: Path) -
     assert "not a pipeline under" in errors["orphan"]
     with pytest.raises(PipelineSpecError, match="after"):
         discover(root)
+
+
+def _settle(root: Path, age: float = 60.0) -> None:
+    """Date every file under ``root`` back, as if written a while ago (not racy any more)."""
+    import os
+    import time
+
+    when = time.time() - age
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (when, when))
+
+
+def test_the_scanner_loads_a_folder_again_only_when_a_file_changed(tmp_path: Path) -> None:
+    from workspace.jobs.spec.discovery import PipelineScanner, scan, scanner
+
+    root = tmp_path / "scheduled"
+    _pipeline_folder(root, "daily", [])
+    scanner_ = PipelineScanner(root)
+    version, specs = scanner_.snapshot()
+    assert isinstance(specs["daily"], Pipeline)
+    # files written within the last seconds may change without their stat changing: loaded again
+    assert scanner_.snapshot()[0] == version + 1
+    _settle(root)
+    version = scanner_.snapshot()[0]
+    assert scanner_.snapshot()[0] == version  # nothing changed since: the cached specs
+
+    (root / "daily" / "pipeline.yaml").write_text("enabled: false\ntasks: [{name: a}]\n")
+    _settle(root, age=30)
+    version, specs = scanner_.snapshot()
+    assert "notebook" in str(specs["daily"])  # the new file, invalid: a task needs a notebook
+    (root / "daily" / "sub").mkdir()
+    _notebook(root / "daily" / "sub" / "b.ipynb")
+    (root / "daily" / "pipeline.yaml").write_text("tasks: [{name: a, notebook: sub/b.ipynb}]\n")
+    _settle(root, age=20)
+    assert scanner_.snapshot()[0] == version + 1
+    assert isinstance(scanner_.scan()["daily"], Pipeline)  # valid again
+    (root / "daily" / "sub" / "b.ipynb").unlink()  # a notebook in a sub-folder counts too
+    _settle(root, age=10)
+    assert "sub/b.ipynb does not exist" in str(scanner_.scan()["daily"])
+
+    assert scanner(root) is scanner(root) and scanner(root) is not scanner(root.parent)
+    assert scan(root).keys() == {"daily"} and scan(tmp_path / "none") == {}

@@ -51,14 +51,13 @@ from workspace.jobs.alerts.event import (
     AlertDeliveryError,
     AlertEvent,
 )
+from workspace.jobs.paths import ALERTS_FILE, JobPaths
 
 if TYPE_CHECKING:
     from workspace.jobs.alerts.sinks import AlertSink
     from workspace.jobs.spec.pipeline import Alerts
 
 logger = logging.getLogger(__name__)
-
-ALERTS_FILE = "alerts.yaml"
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -110,9 +109,7 @@ def _validation_message(where: str, raw: Any, exc: ValidationError) -> str:
 
 def default_alerts_path() -> Path:
     """``$WORKSPACE_HOME/alerts.yaml``."""
-    from workspace.lake.settings import Settings
-
-    return Settings.resolve().home / ALERTS_FILE
+    return JobPaths.of().alerts_file
 
 
 def load_sinks(

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from workspace.jobs.models import Attempt
+from workspace.jobs.paths import RUNNER_LOG
 from workspace.lake.errors import WorkspaceError
 
 #: How much of a log an API returns (its end).
 LOG_LIMIT = 256 * 1024
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-LOG_NAMES = ("runner.log",)
+LOG_NAMES = (RUNNER_LOG,)
 
 
 class AttemptLogNotFoundError(WorkspaceError, LookupError):

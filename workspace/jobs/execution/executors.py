@@ -28,12 +28,21 @@ from typing import Any
 
 from workspace.jobs.errors import ExecutorError
 from workspace.jobs.execution.context import AttemptResult, AttemptSpec
+from workspace.jobs.paths import ATTEMPT_RESULT, ATTEMPT_SPEC, CANCEL_FILE, RUNNER_LOG
 
-__all__ = ["DaskExecutor", "Executor", "SubprocessExecutor", "executor_names", "get_executor"]
+__all__ = [
+    "DEFAULT_EXECUTOR",
+    "DaskExecutor",
+    "Executor",
+    "SubprocessExecutor",
+    "executor_names",
+    "get_executor",
+]
 
-CANCEL_FILE = "CANCEL"
-#: The attempt's log in its folder (the run store records its path as ``log_path``).
-RUNNER_LOG = "runner.log"
+#: Where attempts run unless told otherwise (``workspace scheduler --executor``, the
+#: :class:`~workspace.jobs.scheduler.loop.Scheduler`): the Dask cluster of
+#: :func:`workspace.scale.cluster` (``WORKSPACE_DASK_SCHEDULER``, else a local one).
+DEFAULT_EXECUTOR = "dask"
 
 
 def _failed(spec: AttemptSpec, message: str, status: str = "failed") -> AttemptResult:
@@ -131,7 +140,7 @@ class SubprocessExecutor(Executor):
         self._handles: list[_ProcHandle] = []
 
     def _submit(self, spec: AttemptSpec) -> _ProcHandle:
-        path = spec.attempt_dir / "attempt.json"
+        path = spec.attempt_dir / ATTEMPT_SPEC
         path.write_text(json.dumps(spec.to_dict()))
         log = open(spec.attempt_dir / RUNNER_LOG, "wb")  # noqa: SIM115 - owned by the child
         with log:
@@ -153,7 +162,7 @@ class SubprocessExecutor(Executor):
                 os.killpg(handle.proc.pid, 9)
             return None
         self._handles = [h for h in self._handles if h is not handle]
-        result_path = handle.spec.attempt_dir / "result.json"
+        result_path = handle.spec.attempt_dir / ATTEMPT_RESULT
         if result_path.exists():
             return AttemptResult.from_dict(json.loads(result_path.read_text()))
         if handle.kill_at is not None:

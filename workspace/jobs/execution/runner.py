@@ -30,6 +30,7 @@ import papermill
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 
+from workspace.jobs import paths  # the attempt folder's file names
 from workspace.jobs.errors import InvalidNotebookError, JobError, ParameterError
 from workspace.jobs.execution._engine import Control, register_engine
 from workspace.jobs.execution.context import (
@@ -52,8 +53,6 @@ __all__ = [
 # fmt: on
 
 log = logging.getLogger(__name__)
-EXECUTED, REPORT, OUTPUTS, CANCEL_FILE = "executed.ipynb", "report.html", "outputs.json", "CANCEL"
-WRITES = "writes.jsonl"  # the kernel's lake writes, one JSON line each (workspace.lake.writes)
 _TYPES: dict[str, tuple[type, ...]] = {
     "int": (int,),
     "float": (int, float),
@@ -251,7 +250,7 @@ def run_notebook(
     nb = load_notebook(notebook)
     validate_parameters(notebook, parameters, nb, kernel_name=kernel_name)
     attempt_dir.mkdir(parents=True, exist_ok=True)
-    executed = attempt_dir / EXECUTED
+    executed = attempt_dir / paths.EXECUTED_NOTEBOOK
     if executed.exists():
         raise JobError(
             f"Attempt folder {attempt_dir} was already used; give every attempt its own."
@@ -262,7 +261,7 @@ def run_notebook(
     runner = runner_account()
     scratch = KernelScratch(runner) if runner is not None else None
     kernel_dir = scratch.path if scratch is not None else attempt_dir
-    outputs_path, writes_path = kernel_dir / OUTPUTS, kernel_dir / WRITES
+    outputs_path, writes_path = kernel_dir / paths.OUTPUTS_FILE, kernel_dir / paths.WRITES_FILE
     extra = {
         **(env or {}),
         **context.env(),
@@ -277,7 +276,7 @@ def run_notebook(
         max_output_bytes=max_output_bytes,
         deadline=None if timeout is None else t0 + timeout,
         cancel_event=cancel_event,
-        cancel_file=attempt_dir / CANCEL_FILE,
+        cancel_file=attempt_dir / paths.CANCEL_FILE,
         launch=runner.popen_kwargs() if runner is not None else None,
         connection_file=scratch.file("kernel.json") if scratch is not None else None,
         give=scratch.give if scratch is not None else None,
@@ -288,7 +287,7 @@ def run_notebook(
         with control:
             status, info = _execute(nb, parameters, context, control, kernel_name, cell_timeout)
         if scratch is not None:  # what the kernel reported, kept with the attempt
-            for name in (OUTPUTS, WRITES):
+            for name in (paths.OUTPUTS_FILE, paths.WRITES_FILE):
                 if (scratch.path / name).is_file():
                     shutil.copyfile(scratch.path / name, attempt_dir / name)
     finally:
@@ -308,12 +307,12 @@ def run_notebook(
         finished=datetime.now(UTC),
         attempt_dir=attempt_dir,
         executed_notebook=executed_path,
-        outputs=_safe_outputs(attempt_dir / OUTPUTS),
-        writes=read_writes(attempt_dir / WRITES),
+        outputs=_safe_outputs(attempt_dir / paths.OUTPUTS_FILE),
+        writes=read_writes(attempt_dir / paths.WRITES_FILE),
         **info,
     )
     if report:
-        result.report = _render(result, context, executed_path, attempt_dir / REPORT)
+        result.report = _render(result, context, executed_path, attempt_dir / paths.REPORT_FILE)
     return result
 
 
@@ -490,9 +489,9 @@ def main(argv: list[str] | None = None) -> int:
     spec_path = Path(args[0])
     spec = AttemptSpec.from_dict(json.loads(spec_path.read_text()))
     result = run_spec(spec)
-    tmp = spec_path.with_name(".result.json.tmp")
+    tmp = spec_path.with_name(f".{paths.ATTEMPT_RESULT}.tmp")
     tmp.write_text(json.dumps(result.to_dict()))
-    os.replace(tmp, spec_path.with_name("result.json"))
+    os.replace(tmp, spec_path.with_name(paths.ATTEMPT_RESULT))
     return 0
 
 

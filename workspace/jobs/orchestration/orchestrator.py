@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from workspace.jobs.execution.context import AttemptResult, AttemptSpec, RunContext
-from workspace.jobs.execution.executors import RUNNER_LOG, Executor
+from workspace.jobs.execution.executors import Executor
 from workspace.jobs.execution.isolation import (
     pipeline_sandbox_user,
     prepare_pipeline_sandbox,
@@ -35,6 +35,7 @@ from workspace.jobs.execution.isolation import (
 from workspace.jobs.execution.runner import declared_parameters
 from workspace.jobs.models import NewTask, RunDetail, RunState, TaskState
 from workspace.jobs.orchestration import dag
+from workspace.jobs.paths import RUNNER_LOG, JobPaths
 from workspace.jobs.spec.pipeline import Pipeline, Task
 from workspace.jobs.store.run_store import RunStore
 from workspace.lake.errors import WorkspaceError
@@ -73,11 +74,6 @@ class RunningAttempt:
     number: int
     task_key: str
     name: str
-
-
-def runs_dir(settings: Settings) -> Path:
-    """Where attempts keep their executed notebooks, reports and logs."""
-    return settings.home / "jobs" / "runs"
 
 
 def lake_query(settings: Settings) -> Callable[[str], list[tuple[Any, ...]]]:
@@ -270,8 +266,10 @@ class RunDriver:
                 continue
             task, notebook, params = self._what_to_run(t, detail, outputs)
             run = detail.run
-            folder = runs_dir(self.settings) / self.run_id / t.task_key
-            expected = folder / f"g{run.repair_generation}-attempt-{t.attempts + 1}"
+            paths = JobPaths.of(self.settings)
+            expected = paths.attempt_dir(
+                self.run_id, t.task_key, generation=run.repair_generation, number=t.attempts + 1
+            )
             attempt = self.store.claim_task(
                 self.run_id,
                 t.task_key,
@@ -297,7 +295,9 @@ class RunDriver:
                 notebook=notebook,
                 parameters=params,
                 context=ctx,
-                attempt_dir=folder / f"g{run.repair_generation}-attempt-{attempt.number}",
+                attempt_dir=paths.attempt_dir(
+                    self.run_id, t.task_key, generation=run.repair_generation, number=attempt.number
+                ),
                 kernel_name=task.kernel or self.pipeline.defaults.kernel,
                 timeout=self.pipeline.timeout_for(task),
                 env=self._kernel_settings(run.owner).env(),

@@ -41,7 +41,8 @@ from workspace.jobs.execution.isolation import (
     share_with_runner,
     traversable,
 )
-from workspace.jobs.spec.pipeline import _NAME, SPEC_FILE, Pipeline, load_pipeline, parse_pipeline
+from workspace.jobs.paths import PROMOTION_ATTEMPT, SPEC_FILE, JobPaths
+from workspace.jobs.spec.pipeline import PIPELINE_NAME, Pipeline, load_pipeline, parse_pipeline
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -234,7 +235,7 @@ def promote_notebook(
     settings = settings or Settings.resolve()
     notebook = Path(notebook).absolute()
     params = dict(parameters or {})
-    if not _NAME.match(name):
+    if not PIPELINE_NAME.match(name):
         raise PromoteError(
             f"Pipeline name {name!r} is not valid: use lowercase letters, digits and '_', "
             "starting with a letter (e.g. daily_sales)."
@@ -264,14 +265,14 @@ def promote_notebook(
     spec = parse_pipeline(spec_text, source=f"{target / SPEC_FILE}", name=name, folder=target)
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
-    workdir = workdir or settings.home / "jobs" / "promote" / f"{name}-{stamp}"
+    workdir = workdir or JobPaths.of(settings, Path(scheduled)).promotion_dir(f"{name}-{stamp}")
     say(f"test run of {notebook.name} on kernel {kernel} (writes go to a throwaway lake)")
     with throwaway_lake(settings, workdir) as env:
         result = run_notebook(
             notebook,
             parameters=params,
             context=RunContext(f"promote-{stamp}", name, task),
-            attempt_dir=workdir / "attempt",
+            attempt_dir=workdir / PROMOTION_ATTEMPT,
             kernel_name=kernel,
             timeout=timeout,
             env=env,

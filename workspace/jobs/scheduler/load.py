@@ -1,9 +1,9 @@
 """What the scheduler runs: the pipelines under ``scheduled/`` and the pool sizes.
 
-:class:`PipelineCatalog` reloads the folder only when something in it changed (a cheap
-``stat`` of each pipeline folder and its files per call). An invalid ``pipeline.yaml`` is
-logged once, with the validation message naming the file and field, and skipped; the other
-pipelines keep running. ``scheduled/pools.yaml`` maps pool names to slot counts::
+:class:`PipelineCatalog` takes the specs from the one discovery
+(:func:`workspace.jobs.spec.discovery.scanner`), which loads the folder again only when
+something in it changed. An invalid ``pipeline.yaml`` is logged once, with the validation
+message naming the file and field, and skipped; the other pipelines keep running. ``scheduled/pools.yaml`` maps pool names to slot counts::
 
     warehouse: 2     # at most two tasks, of any pipeline, use the warehouse at once
     crm_api: 1
@@ -20,19 +20,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, Field, RootModel, ValidationError
 
-from workspace.jobs.spec.discovery import scan
-from workspace.jobs.spec.pipeline import Pipeline, PipelineSpecError
+from workspace.jobs.paths import POOLS_FILE
+from workspace.jobs.spec.discovery import scanner
+from workspace.jobs.spec.pipeline import PIPELINE_NAME, Pipeline, PipelineSpecError
 from workspace.lake.errors import WorkspaceError
 
 log = logging.getLogger(__name__)
 
-POOLS_FILE = "pools.yaml"
+__all__ = [
+    "POOLS_FILE",
+    "PipelineCatalog",
+    "PoolsError",
+    "SchedulerError",
+    "load_pools",
+    "spec_hash",
+]
 
 
 class SchedulerError(WorkspaceError):
@@ -48,7 +56,7 @@ class _Pools(RootModel[dict[str, int]]):
 
 
 class _PoolName(BaseModel):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=PIPELINE_NAME.pattern)
     slots: int = Field(ge=0, le=10_000)
 
 
@@ -103,27 +111,6 @@ def spec_hash(pipeline: Pipeline) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _signature(root: Path) -> tuple[tuple[str, int, int], ...]:
-    """(path, mtime_ns, size) of the root, each pipeline folder and the files in them."""
-    entries: list[tuple[str, int, int]] = []
-    try:
-        top = list(os.scandir(root))
-    except FileNotFoundError:
-        return ()
-    for entry in top:
-        try:
-            st = entry.stat()
-            entries.append((entry.path, st.st_mtime_ns, st.st_size))
-            if entry.is_dir():
-                for sub in os.scandir(entry.path):
-                    if sub.is_file():
-                        sst = sub.stat()
-                        entries.append((sub.path, sst.st_mtime_ns, sst.st_size))
-        except OSError:  # removed while scanning: the next call sees the new state
-            continue
-    return tuple(sorted(entries))
-
-
 class PipelineCatalog:
     """The valid pipelines under ``root`` and the pool sizes, reloaded when files change.
 
@@ -142,15 +129,16 @@ class PipelineCatalog:
         self.pipelines: dict[str, Pipeline] = {}
         self.pools: dict[str, int] = {}
         self.errors: dict[str, str] = {}
-        self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._scanner = scanner(root)
+        self._version: int | None = None
 
     def refresh(self) -> bool:
         """Reload if any file changed since the last call; True when a reload happened."""
-        signature = _signature(self.root)
-        if signature == self._signature:
+        version, specs = self._scanner.snapshot()
+        if version == self._version:
             return False
-        self._signature = signature
-        self._load()
+        self._version = version
+        self._load(specs)
         return True
 
     def _report(self, key: str, message: str) -> None:
@@ -158,11 +146,11 @@ class PipelineCatalog:
             log.error("%s; it is skipped until the file is fixed", message)
         self.errors[key] = message
 
-    def _load(self) -> None:
+    def _load(self, specs: Mapping[str, Pipeline | PipelineSpecError]) -> None:
         errors_before = dict(self.errors)
         self.errors = {}
         found: dict[str, Pipeline] = {}
-        for name, spec in scan(self.root).items():
+        for name, spec in specs.items():
             key = str(self.root / name)
             if isinstance(spec, PipelineSpecError):
                 self.errors[key] = errors_before.get(key, "")

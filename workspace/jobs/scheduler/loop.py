@@ -40,8 +40,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from workspace.jobs.alerts.config import ALERTS_FILE
-from workspace.jobs.execution.executors import Executor, get_executor
+from workspace.jobs.execution.executors import DEFAULT_EXECUTOR, Executor, get_executor
 from workspace.jobs.models import (
     Attempt,
     InvalidTransitionError,
@@ -57,6 +56,7 @@ from workspace.jobs.orchestration.orchestrator import (
     RunDriver,
     spent_retries,
 )
+from workspace.jobs.paths import JobPaths
 from workspace.jobs.scheduler.crash import crash_point, crash_store
 from workspace.jobs.scheduler.events import AlertSender, EventKind, EventTracker
 from workspace.jobs.scheduler.load import PipelineCatalog, SchedulerError, spec_hash
@@ -108,7 +108,7 @@ class Scheduler:
         settings: Settings,
         scheduled_root: Path,
         *,
-        executor_name: str = "subprocess",
+        executor_name: str = DEFAULT_EXECUTOR,
         poll_interval: float = 0.2,
         stale_after: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] | None = None,
@@ -117,9 +117,9 @@ class Scheduler:
     ) -> None:
         self.settings = settings
         self.root = Path(scheduled_root)
+        self.paths = JobPaths.of(settings, self.root)
         self.executor_name = executor_name
-        self.poll_interval = poll_interval
-        self.stale_after = stale_after
+        self.poll_interval, self.stale_after = poll_interval, stale_after
         self.clock = clock or (lambda: datetime.now(UTC))
         self.store = RunStore.open(settings, clock=clock)
         self.catalog = PipelineCatalog(self.root)
@@ -132,7 +132,7 @@ class Scheduler:
         self._handled: set[tuple[str, str]] = set()
         self._warned: set[str] = set()
         self._events = EventTracker(self.store, self.on_event)
-        self._alerts = AlertSender(self.store, settings.home / ALERTS_FILE, deadline=alert_deadline)
+        self._alerts = AlertSender(self.store, self.paths.alerts_file, deadline=alert_deadline)
         self._closed = False
         self._report = TickReport(at=self.clock())
 

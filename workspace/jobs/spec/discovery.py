@@ -1,16 +1,34 @@
 """Discovery: every ``scheduled/<name>/pipeline.yaml`` under a folder, loaded and cross-checked.
 
-:func:`scan` returns each pipeline's spec or its error (a bad file never hides the others);
-:func:`discover` keeps the valid ones; :func:`after_errors` checks ``after:`` across pipelines
-(unknown targets and cycles), naming the file, the field and the cycle.
+The one reader of pipeline folders: the scheduler, the jobs service (HTTP APIs and CLI) and
+the reports service all get their specs here. :func:`scan` returns each pipeline's spec or
+its error (a bad file never hides the others), from a :class:`PipelineScanner` that loads the
+folder again only when something in it changed (a ``stat`` of each file per call);
+:func:`discover` keeps the valid ones; :func:`after_errors` checks ``after:`` across
+pipelines (unknown targets and cycles), naming the file, the field and the cycle.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 
-from workspace.jobs.spec.pipeline import SPEC_FILE, Pipeline, PipelineSpecError, load_pipeline
+from workspace.jobs.paths import SPEC_FILE
+from workspace.jobs.spec.pipeline import Pipeline, PipelineSpecError, load_pipeline
+
+__all__ = ["PipelineScanner", "after_errors", "discover", "scan", "scanner"]
+
+#: A file changed less than this long before its ``stat`` may change again without its
+#: mtime moving (coarse file-system clocks): such a folder is loaded again on the next call.
+RACY_SECONDS = 2.0
+_MAX_SCANNERS = 32
+
+Specs = dict[str, Pipeline | PipelineSpecError]
+Signature = tuple[tuple[str, int, int, int], ...]
 
 
 def _after_cycle(graph: Mapping[str, list[str]], start: str) -> list[str] | None:
@@ -76,11 +94,9 @@ def after_errors(
     return errors
 
 
-def scan(root: str | Path) -> dict[str, Pipeline | PipelineSpecError]:
-    """Every pipeline folder under ``root`` (``scheduled/``) by name: its valid spec, or the
-    error that makes it invalid (its own file, or an ``after:`` problem across pipelines)."""
-    root = Path(root)
-    found: dict[str, Pipeline | PipelineSpecError] = {}
+def _load_all(root: Path) -> Specs:
+    """Every pipeline folder under ``root`` loaded now (no cache)."""
+    found: Specs = {}
     for spec in sorted(root.glob(f"*/{SPEC_FILE}")):
         try:
             found[spec.parent.name] = load_pipeline(spec.parent)  # named by its folder
@@ -90,6 +106,99 @@ def scan(root: str | Path) -> dict[str, Pipeline | PipelineSpecError]:
             found[spec.parent.name] = PipelineSpecError(f"{spec}: cannot be read: {exc}")
     found.update(after_errors(found, root))
     return found
+
+
+def _signature(root: Path) -> Signature:
+    """(path, mtime_ns, size, inode) of the root's entries and of every file in each
+    pipeline folder (notebooks in sub-folders too)."""
+    entries: list[tuple[str, int, int, int]] = []
+    try:
+        top = list(os.scandir(root))
+    except OSError:  # missing or unreadable: no pipelines
+        return ()
+    for entry in top:
+        try:
+            st = entry.stat()
+            entries.append((entry.path, st.st_mtime_ns, st.st_size, st.st_ino))
+            if not entry.is_dir():
+                continue
+            for folder, dirs, files in os.walk(entry.path):
+                for name in dirs + files:
+                    sub = os.stat(os.path.join(folder, name))
+                    entries.append((f"{folder}/{name}", sub.st_mtime_ns, sub.st_size, sub.st_ino))
+        except OSError:  # removed while scanning: the next call sees the new state
+            continue
+    return tuple(sorted(entries))
+
+
+class PipelineScanner:
+    """The pipelines of one ``scheduled/`` folder, loaded again only when a file changed.
+
+    ``version`` grows by one each time the folder is loaded (the scheduler reloads its
+    catalog then). Thread-safe: one scanner serves every caller of a process.
+
+    Examples
+    --------
+    >>> scanner = PipelineScanner(Path("/nonexistent/scheduled"))
+    >>> scanner.scan(), scanner.version
+    ({}, 1)
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.version = 0
+        self._lock = threading.Lock()
+        self._signature: Signature | None = None
+        self._racy = True
+        self._specs: Specs = {}
+
+    def snapshot(self) -> tuple[int, Specs]:
+        """The current ``version`` and every pipeline folder: its spec or its error."""
+        with self._lock:
+            taken = time.time_ns()
+            signature = _signature(self.root)
+            if self._racy or signature != self._signature:
+                self._specs = _load_all(self.root)
+                self._signature = signature
+                fresh = taken - int(RACY_SECONDS * 1e9)
+                self._racy = any(mtime > fresh for _, mtime, _, _ in signature)
+                self.version += 1
+            return self.version, dict(self._specs)
+
+    def scan(self) -> Specs:
+        """Every pipeline folder under the root by name: its valid spec, or the error that
+        makes it invalid (its own file, or an ``after:`` problem across pipelines)."""
+        return self.snapshot()[1]
+
+
+_scanners: OrderedDict[tuple[Path, Path], PipelineScanner] = OrderedDict()
+_scanners_lock = threading.Lock()
+
+
+def scanner(root: str | Path) -> PipelineScanner:
+    """The process's scanner of ``root`` (specs keep the root as given, relative or not)."""
+    root = Path(root)
+    key = (root, root.absolute())
+    with _scanners_lock:
+        found = _scanners.get(key)
+        if found is None:
+            found = _scanners[key] = PipelineScanner(root)
+            while len(_scanners) > _MAX_SCANNERS:
+                _scanners.popitem(last=False)
+        _scanners.move_to_end(key)
+        return found
+
+
+def scan(root: str | Path) -> Specs:
+    """Every pipeline folder under ``root`` (``scheduled/``) by name: its valid spec, or the
+    error that makes it invalid (its own file, or an ``after:`` problem across pipelines).
+
+    Examples
+    --------
+    >>> scan("/nonexistent/scheduled")
+    {}
+    """
+    return scanner(root).scan()
 
 
 def discover(root: str | Path) -> dict[str, Pipeline]:

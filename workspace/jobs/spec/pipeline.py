@@ -61,13 +61,18 @@ from pydantic import (
     model_validator,
 )
 
+from workspace.jobs.paths import SPEC_FILE
 from workspace.jobs.spec.schedule import CronSchedule, ScheduleError, validate_cron
 from workspace.lake.errors import WorkspaceError
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: The name rule of pipelines, tasks and pools (a pipeline's name is its folder's name): a
+#: lower-case letter, then lower-case letters, digits and ``_``. The one definition;
+#: :mod:`workspace.api.auth` re-exports it for the HTTP layers.
+NAME_PATTERN = r"[a-z][a-z0-9_]*"
+#: :data:`NAME_PATTERN` anchored: ``PIPELINE_NAME.match("daily_sales")``.
+PIPELINE_NAME = re.compile(rf"^{NAME_PATTERN}$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-SPEC_FILE = "pipeline.yaml"
 
 
 class PipelineSpecError(WorkspaceError):
@@ -125,7 +130,7 @@ def _retries(value: Any) -> Any:
 class OutputCondition(_Model):
     """``run_if`` on an upstream task's output: ``{output: gate.passed, op: "==", value: true}``."""
 
-    output: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+    output: str = Field(pattern=rf"^{NAME_PATTERN}\.[A-Za-z_][A-Za-z0-9_]*$")
     op: Literal["==", "!=", ">", ">=", "<", "<=", "in", "not in"] = "=="
     value: Any = True
 
@@ -168,7 +173,7 @@ class ForEach(_Model):
 class Task(_Model):
     """One notebook of the pipeline."""
 
-    name: str = Field(pattern=_NAME.pattern)
+    name: str = Field(pattern=PIPELINE_NAME.pattern)
     notebook: str
     parameters: dict[str, Any] = Field(default_factory=dict)
     depends_on: list[str] = Field(default_factory=list)
@@ -177,7 +182,7 @@ class Task(_Model):
     run_if: RunIf = "all_success"
     for_each: ForEach | None = None
     on_failure: str | None = None
-    pool: str | None = Field(None, pattern=_NAME.pattern)
+    pool: str | None = Field(None, pattern=PIPELINE_NAME.pattern)
     kernel: str | None = None
 
     @field_validator("notebook", "on_failure")
@@ -268,7 +273,7 @@ class Pipeline(_Model):
     pipeline and who reads its reports is what the run store records.
     """
 
-    name: str = Field(pattern=_NAME.pattern)
+    name: str = Field(pattern=PIPELINE_NAME.pattern)
     description: str | None = None
     owner: str | None = Field(None, description="Initial owner of an operator-installed folder.")
     audience: Audience | None = Field(None, description="Initial audience (operators' folders).")

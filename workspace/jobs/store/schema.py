@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 
+from workspace.jobs.paths import JobPaths
 from workspace.lake.settings import Settings
 
 
@@ -27,7 +28,7 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 def store_path(settings: Settings) -> Path:
     """Where the run store of a workspace lives: ``<home>/jobs/runs.sqlite``."""
-    return settings.home / "jobs" / "runs.sqlite"
+    return JobPaths(settings.home).store_file
 
 
 def _statements(script: str) -> Iterator[str]:
