@@ -5,6 +5,14 @@
   a write hook refuses shared-layer writes that break a name rule, ``workspace promote``
   refuses pipelines whose outputs break one, and ``workspace standards check`` lists every
   violation of an existing lake (docs/governance.md, "Naming standards").
+* The audit trail (:mod:`workspace.governance.audit`): an append-only, hash-chained log of
+  logins, spawns, user changes, pipeline actions, report views and commits to shared
+  layers, written by services and root into a store users cannot write;
+  ``workspace audit`` reads it and ``workspace audit verify`` checks the chain.
+* Secrets (:mod:`workspace.governance.secrets`): ``workspace.secret("name")`` resolves a
+  named reference from the environment or a root-owned secrets file (a seam for Vault);
+  the runner redacts the values from notebooks, reports and logs, and promotion refuses
+  hard-coded credentials (:mod:`workspace.governance.secrets_scan`).
 
 Depends on :mod:`workspace.lake` only; :mod:`workspace.jobs` and the command line use it.
 Modules are imported on use: importing this package loads nothing heavy.
