@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import altair as alt
     import pandas as pd
 
-    from workspace.sql.charts import ChartBuilder
+    from workspace.sql.chart_builder import ChartBuilder
     from workspace.sql.grid import ResultGrid
 
 #: How many results stay materialized in DuckDB. IPython's output history keeps every
@@ -321,7 +321,7 @@ class SqlResult:
 
     def chart_builder(self) -> ChartBuilder:
         """A widget to pick x, y, colour and mark; it writes the chart's code into a cell."""
-        from workspace.sql.charts import ChartBuilder
+        from workspace.sql.chart_builder import ChartBuilder
 
         return ChartBuilder(self)
 
