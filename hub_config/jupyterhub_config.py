@@ -52,10 +52,20 @@ import shutil
 import sys
 from pathlib import Path
 
+from workspace.api.auth import (
+    ADMINS,
+    ANALYSTS,
+    CUSTOM_SCOPES,
+    ENGINEERS,
+    MANAGE_SCOPE,
+    RUN_SCOPE,
+    SCIENTISTS,
+    SERVER_GROUPS,
+    STAKEHOLDERS,
+    VIEW_SCOPE,
+)
 from workspace.hub.auth import WorkspaceAuthenticator
 from workspace.hub.deployment import (
-    ADMINS_GROUP,
-    SERVER_GROUPS,
     HubPaths,
     ensure_api_token,
     ensure_secret,
@@ -116,13 +126,13 @@ c.Authenticator.allow_existing_users = False
 c.Authenticator.any_allow_config = True
 c.PAMAuthenticator.open_sessions = False  # no pam_systemd/logind session per login
 c.JupyterHub.load_groups = {g: {"users": members} for g, members in registry.groups().items()}
-c.JupyterHub.load_groups[ADMINS_GROUP] = {"users": sorted(registry.admins())}
+c.JupyterHub.load_groups[ADMINS] = {"users": sorted(registry.admins())}
 
 
 def _landing(handler):  # type: ignore[no-untyped-def]
     """Stakeholders have no server: after login they go to the reports."""
     user = handler.current_user
-    if user is not None and any(g.name == "stakeholders" for g in user.groups):
+    if user is not None and any(g.name == STAKEHOLDERS for g in user.groups):
         return "/services/reports/"
     return ""  # everyone else: the default (spawn, then their Lab)
 
@@ -166,18 +176,7 @@ c.Spawner.http_timeout = 60
 c.JupyterHub.init_spawners_timeout = 30
 
 # -- scopes and roles ------------------------------------------------------------------------
-CUSTOM_SCOPES = {
-    "custom:pipelines:run": {
-        "description": "Own pipelines and trigger runs of one's own pipelines.",
-    },
-    "custom:pipelines:manage": {
-        "description": "Manage and trigger every pipeline.",
-    },
-    "custom:reports:view": {
-        "description": "View pipeline reports (subject to each pipeline's audience).",
-    },
-}
-c.JupyterHub.custom_scopes = CUSTOM_SCOPES
+c.JupyterHub.custom_scopes = CUSTOM_SCOPES  # workspace/api/auth.py
 # The server's $JUPYTERHUB_API_TOKEN: the defaults (the `server` role) plus what the Lab's
 # Pipelines panel needs to call the scheduler service as the user (the server extension
 # forwards its jobs routes there, see workspace/server/scheduler_proxy.py). The hub grants
@@ -201,31 +200,31 @@ c.JupyterHub.load_roles = [
         "name": "workspace-admin",
         "description": "Admins: every pipeline and report.",
         "scopes": ["access:services", *CUSTOM_SCOPES],
-        "groups": [ADMINS_GROUP],
+        "groups": [ADMINS],
     },
     {
         "name": "workspace-member",
         "description": "Run notebooks on their own server and use the workspace services.",
-        "scopes": ["self", "access:services", "custom:reports:view"],
-        "groups": ["analysts", "scientists", "engineers"],
+        "scopes": ["self", "access:services", VIEW_SCOPE],
+        "groups": list(SERVER_GROUPS),
     },
     {
         "name": "pipeline-runner",
         "description": "Own and trigger their own pipelines.",
-        "scopes": ["custom:pipelines:run"],
-        "groups": ["analysts", "scientists"],
+        "scopes": [RUN_SCOPE],
+        "groups": [ANALYSTS, SCIENTISTS],
     },
     {
         "name": "pipeline-manager",
         "description": "Manage every pipeline.",
-        "scopes": ["custom:pipelines:run", "custom:pipelines:manage"],
-        "groups": ["engineers"],
+        "scopes": [RUN_SCOPE, MANAGE_SCOPE],
+        "groups": [ENGINEERS],
     },
     {
         "name": "stakeholder",
         "description": "View reports only; no server.",
-        "scopes": ["access:services!service=reports", "custom:reports:view"],
-        "groups": ["stakeholders"],
+        "scopes": ["access:services!service=reports", VIEW_SCOPE],
+        "groups": [STAKEHOLDERS],
     },
     {
         "name": "workspace-cli",

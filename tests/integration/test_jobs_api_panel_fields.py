@@ -9,9 +9,9 @@ from pathlib import Path
 import nbformat
 from test_jobs_api import Api, api_fixture  # noqa: F401 - fixture "api"
 
+from workspace.api.auth import MANAGE_SCOPE, RUN_SCOPE, Identity
 from workspace.api.models import PipelineSummary
 from workspace.api.routes import with_permissions
-from workspace.hub.hub_auth import SCOPE_MANAGE, SCOPE_RUN, Identity
 from workspace.hub.jobs_authz import HubScopes
 from workspace.hub.jobs_visibility import PathScrubber
 
@@ -77,9 +77,9 @@ def test_permissions_follow_the_callers_scopes() -> None:
             for p in with_permissions(HubScopes(identity, PathScrubber([])), listing)
         ]
 
-    analyst = Identity("alice", frozenset({"analysts"}), frozenset({SCOPE_RUN}))
+    analyst = Identity("alice", frozenset({"analysts"}), frozenset({RUN_SCOPE}))
     assert flags(analyst) == [(True, False), (False, False), (False, False)]
-    engineer = Identity("erin", frozenset({"engineers"}), frozenset({SCOPE_RUN, SCOPE_MANAGE}))
+    engineer = Identity("erin", frozenset({"engineers"}), frozenset({RUN_SCOPE, MANAGE_SCOPE}))
     assert flags(engineer) == [(True, True)] * 3
     stakeholder = Identity("sam", frozenset({"stakeholders"}))
     assert flags(stakeholder) == [(False, False)] * 3

@@ -19,7 +19,8 @@ import pytest
 from server_client import USER, Fetch, call, jp_server_config  # noqa: F401 - override
 from support.hub import free_port, interpreter_reachable, new_user_name, remove_os_user
 
-from workspace.hub.hub_auth import SCOPE_RUN, Identity, StaticTokenAuth
+from workspace.api.auth import RUN_SCOPE, Identity
+from workspace.hub.hub_auth import StaticTokenAuth
 from workspace.hub.jobs_api import Served, serve
 from workspace.jobs.store.run_store import RunStore
 from workspace.jobs.store.schema import store_path
@@ -69,7 +70,7 @@ def scheduler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve
     the analyst ``USER``; the Lab server is configured as under the hub."""
     settings = Settings.resolve(tmp_path / "service-home", user="scheduler")
     _record_writes(settings, {"mine": USER, "theirs": "someone_else"})
-    auth = StaticTokenAuth(TOKEN, identity=Identity(USER, scopes=frozenset({SCOPE_RUN})))
+    auth = StaticTokenAuth(TOKEN, identity=Identity(USER, scopes=frozenset({RUN_SCOPE})))
     served = serve(settings, tmp_path / "scheduled", auth=auth, port=0)
     monkeypatch.setenv("WORKSPACE_SCHEDULER_URL", f"http://127.0.0.1:{served.port}/")
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", TOKEN)

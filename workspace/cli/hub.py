@@ -95,13 +95,14 @@ def hub(host: str, port: int | None, grant_traverse: bool) -> None:
     url = f"http://{host}:{port}"
     paths.url_file.write_text("", encoding="utf-8")  # no live hub until it is up
 
+    from workspace.api.auth import ENGINEERS
     from workspace.hub.deployment import load_registry
     from workspace.jobs.paths import scheduled_root
 
     admin_name = os.environ.get("WORKSPACE_HUB_ADMIN") or ADMIN_NAME
     first_start = admin_name not in load_registry(paths).users
     if first_start:
-        result = add_user(admin_name, "engineers", admin=True, paths=paths)
+        result = add_user(admin_name, ENGINEERS, admin=True, paths=paths)
         password = result.password
         if password is None:  # the OS account existed: give it a fresh known password
             from workspace.hub.users import generate_password, set_password

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from workspace.hub.deployment import GROUPS
+from workspace.api.auth import GROUPS
 
 
 @click.group()

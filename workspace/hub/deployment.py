@@ -27,67 +27,17 @@ Everything lives in ``$WORKSPACE_HOME/hub/``:
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from workspace.lake.errors import ConfigurationError, WorkspaceError
+from workspace.api.auth import GROUPS, Group, InvalidUserNameError, validate_user_name
+from workspace.lake.errors import ConfigurationError
 from workspace.lake.settings import Settings
-
-#: Hub groups, each mapped to an RBAC role by ``hub_config/jupyterhub_config.py``.
-GROUPS: tuple[str, ...] = ("analysts", "scientists", "engineers", "stakeholders")
-
-#: The extra hub group of the registry's admins (carries the custom scopes).
-ADMINS_GROUP = "admins"
-
-#: Groups whose members get a single-user server (stakeholders only view reports).
-SERVER_GROUPS: tuple[str, ...] = ("analysts", "scientists", "engineers")
-
-Group = Literal["analysts", "scientists", "engineers", "stakeholders"]
-
-#: A name valid both as a Linux account (useradd's portable set, lower case, at most 32
-#: characters, not starting with a digit or dash) and as a JupyterHub user name (which
-#: JupyterHub lower-cases and puts in URLs).
-_NAME_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-
-#: Names that would collide with system accounts or hub routes.
-RESERVED_NAMES = frozenset(
-    {"root", "daemon", "bin", "sys", "nobody", "hub", "services", "user", "api", "jovyan",
-     "ws-runner"}
-)  # fmt: skip
-#: Sandboxes named so belong to pipelines (``sandboxes/pipeline_<name>``), not to people.
-RESERVED_PREFIXES = ("pipeline_", "pipeline-")
-
-
-class InvalidUserNameError(WorkspaceError, ValueError):
-    """A user name is not valid for both Linux and JupyterHub."""
-
-
-def validate_user_name(name: str) -> str:
-    """Return ``name`` if it is usable as a Linux account and a hub user, else raise.
-
-    Examples
-    --------
-    >>> validate_user_name("ada_l")
-    'ada_l'
-    >>> validate_user_name("Ada")  # doctest: +IGNORE_EXCEPTION_DETAIL
-    Traceback (most recent call last):
-    InvalidUserNameError: invalid user name 'Ada': ...
-    """
-    if not _NAME_RE.fullmatch(name or ""):
-        raise InvalidUserNameError(
-            f"invalid user name {name!r}: use 1-32 characters, lower-case letters, digits, "
-            "'_' or '-', starting with a letter or '_'"
-        )
-    if name in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES):
-        raise InvalidUserNameError(f"user name {name!r} is reserved; pick another")
-    return name
 
 
 class UserEntry(BaseModel):

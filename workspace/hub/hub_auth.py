@@ -1,8 +1,9 @@
 """Who is calling the scheduler API, and what they may do.
 
 One abstraction for the handlers of :mod:`workspace.hub.jobs_api`: an :class:`ApiAuth`
-turns a request into an :class:`Identity` (or ``None``: not authenticated), and
-:func:`require_read` / :func:`require_change` decide with the identity's scopes.
+turns a request into an :class:`~workspace.api.auth.Identity` (or ``None``: not
+authenticated), and :func:`require_read` / :func:`require_change` decide with the identity's
+scopes (the identity, the scope names and the rules are :mod:`workspace.api.auth`'s).
 
 Two implementations:
 
@@ -26,15 +27,15 @@ Rules (every route):
   promoting identity, never a ``pipeline.yaml`` claim);
 * approving a pipeline pending review needs ``custom:pipelines:manage`` (engineers, admins);
 * seeing a pipeline in full (detail, runs, history, last run, parameters) needs the right to
-  change it (:meth:`Identity.can_see`); others get its headline in listings and 404 from its
-  detail routes (:mod:`workspace.hub.jobs_visibility`);
+  change it (:meth:`~workspace.api.auth.Identity.can_see`); others get its headline in
+  listings and 404 from its detail routes (:mod:`workspace.hub.jobs_visibility`);
 * promoting needs either scope (replacing an existing pipeline: the right to change it);
 * anyone else (e.g. stakeholders, who only have ``custom:reports:view``) gets 403 with a
   message naming the scope they lack.
 
 Examples
 --------
->>> alice = Identity("alice", frozenset({"analysts"}), frozenset({SCOPE_RUN}))
+>>> alice = Identity("alice", frozenset({"analysts"}), frozenset({RUN_SCOPE}))
 >>> require_read(alice)
 >>> require_change(alice, "p_alice", "alice")
 >>> require_change(alice, "p_bob", "bob")  # doctest: +IGNORE_EXCEPTION_DETAIL
@@ -52,58 +53,7 @@ from urllib.parse import urlparse
 
 from tornado.web import HTTPError, RequestHandler
 
-#: Trigger and manage one's own pipelines (analysts, scientists).
-SCOPE_RUN = "custom:pipelines:run"
-#: Manage every pipeline (engineers, admins).
-SCOPE_MANAGE = "custom:pipelines:manage"
-#: The scopes a hub admin has implicitly.
-_ADMIN_SCOPES = ("admin:users",)
-
-
-@dataclass(frozen=True)
-class Identity:
-    """The caller of a request: a hub user (or service), or the static API token."""
-
-    name: str
-    groups: frozenset[str] = frozenset()
-    scopes: frozenset[str] = frozenset()
-    admin: bool = False
-    kind: str = "user"
-
-    def has(self, scope: str) -> bool:
-        """Whether the identity holds ``scope`` (unfiltered; admins hold every scope)."""
-        return self.admin or scope in self.scopes
-
-    @property
-    def can_read(self) -> bool:
-        return self.has(SCOPE_RUN) or self.has(SCOPE_MANAGE)
-
-    def can_change(self, owner: str | None) -> bool:
-        """Whether the identity may trigger/pause/resume/repair/cancel a pipeline owned by
-        ``owner``."""
-        if self.has(SCOPE_MANAGE):
-            return True
-        return self.has(SCOPE_RUN) and owner is not None and owner == self.name
-
-    def can_see(self, owner: str | None) -> bool:
-        """Whether the identity may see a pipeline owned by ``owner`` in full: its detail,
-        runs, last run, parameters and history. The same people who may change it (its
-        owner, engineers, admins); everyone else sees only its headline in listings
-        (:mod:`workspace.hub.jobs_visibility`). A pipeline's audience reads its reports in
-        the reports service, not its runs."""
-        return self.can_change(owner)
-
-    @classmethod
-    def from_hub_model(cls, model: dict[str, Any]) -> Identity:
-        """From the user (or service) model ``GET /hub/api/user`` returns for a token."""
-        scopes = frozenset(model.get("scopes") or ())
-        return cls(
-            name=str(model["name"]),
-            groups=frozenset(model.get("groups") or ()),
-            scopes=scopes,
-            admin=bool(model.get("admin")) or any(s in scopes for s in _ADMIN_SCOPES),
-            kind=str(model.get("kind") or "user"),
-        )
+from workspace.api.auth import MANAGE_SCOPE, RUN_SCOPE, Identity
 
 
 def require_read(identity: Identity) -> None:
@@ -116,8 +66,8 @@ def require_read(identity: Identity) -> None:
             "engineers group.",
             identity.kind.capitalize(),
             identity.name,
-            SCOPE_RUN,
-            SCOPE_MANAGE,
+            RUN_SCOPE,
+            MANAGE_SCOPE,
         )
 
 
@@ -135,15 +85,15 @@ def require_change(identity: Identity, pipeline: str, owner: str | None) -> None
         identity.name,
         pipeline,
         owned,
-        SCOPE_RUN,
-        SCOPE_MANAGE,
+        RUN_SCOPE,
+        MANAGE_SCOPE,
     )
 
 
 def require_manage(identity: Identity, pipeline: str, action: str) -> None:
     """403 unless ``identity`` manages every pipeline (engineers, admins)."""
     require_read(identity)
-    if identity.has(SCOPE_MANAGE):
+    if identity.manager:
         return
     raise HTTPError(
         403,
@@ -152,7 +102,7 @@ def require_manage(identity: Identity, pipeline: str, action: str) -> None:
         identity.name,
         action,
         pipeline,
-        SCOPE_MANAGE,
+        MANAGE_SCOPE,
     )
 
 
@@ -170,7 +120,7 @@ def require_see(identity: Identity, pipeline: str, owner: str | None) -> None:
         identity.name,
         pipeline,
         repr(owner) if owner else "no one",
-        SCOPE_MANAGE,
+        MANAGE_SCOPE,
     )
 
 
@@ -197,7 +147,7 @@ class StaticTokenAuth:
 
     token: str
     identity: Identity = field(
-        default_factory=lambda: Identity("token", scopes=frozenset({SCOPE_MANAGE}))
+        default_factory=lambda: Identity("token", scopes=frozenset({MANAGE_SCOPE}))
     )
 
     async def identify(self, handler: RequestHandler) -> Identity | None:
@@ -302,11 +252,8 @@ class HubServiceAuth:
 
 
 __all__ = [
-    "SCOPE_MANAGE",
-    "SCOPE_RUN",
     "ApiAuth",
     "HubServiceAuth",
-    "Identity",
     "StaticTokenAuth",
     "require_change",
     "require_manage",

@@ -36,19 +36,14 @@ from tornado.ioloop import IOLoop
 from tornado.netutil import bind_sockets
 from tornado.web import Application, HTTPError, RequestHandler
 
+from workspace.api.auth import Identity
 from workspace.api.authz import Authorizer
 from workspace.api.errors import error_response as api_error_response
 from workspace.api.models import ErrorResponse
 from workspace.api.mount import RouteDispatch, handlers
 from workspace.api.routes import ROUTES_BY_NAME
 from workspace.api.service import JobsService
-from workspace.hub.hub_auth import (
-    ApiAuth,
-    HubServiceAuth,
-    Identity,
-    StaticTokenAuth,
-    require_read,
-)
+from workspace.hub.hub_auth import ApiAuth, HubServiceAuth, StaticTokenAuth, require_read
 from workspace.hub.jobs_authz import HubScopes
 from workspace.hub.jobs_visibility import PathScrubber
 from workspace.jobs.execution.report import REPORT_CSP

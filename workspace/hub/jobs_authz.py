@@ -2,14 +2,14 @@
 
 Reading needs ``custom:pipelines:run`` or ``custom:pipelines:manage`` (checked when the
 request is authenticated); a pipeline, its runs and its history are for its owner, engineers
-and admins (:meth:`~workspace.hub.hub_auth.Identity.can_see`); payloads are shaped to what
+and admins (:meth:`~workspace.api.auth.Identity.can_see`); payloads are shaped to what
 the caller may see, without the service's folders unless an admin asks
 (:mod:`workspace.hub.jobs_visibility`).
 
 Examples
 --------
->>> from workspace.hub.hub_auth import SCOPE_RUN, Identity
->>> scopes = HubScopes(Identity("ada", scopes=frozenset({SCOPE_RUN})), PathScrubber([]))
+>>> from workspace.api.auth import RUN_SCOPE, Identity
+>>> scopes = HubScopes(Identity("ada", scopes=frozenset({RUN_SCOPE})), PathScrubber([]))
 >>> scopes.can_change("ada"), scopes.can_change("bob"), scopes.manager
 (True, False, False)
 """
@@ -20,14 +20,9 @@ import json
 
 from pydantic import BaseModel
 
+from workspace.api.auth import Identity
 from workspace.api.service import JobsService
-from workspace.hub.hub_auth import (
-    SCOPE_MANAGE,
-    Identity,
-    require_change,
-    require_manage,
-    require_see,
-)
+from workspace.hub.hub_auth import require_change, require_manage, require_see
 from workspace.hub.jobs_visibility import PathScrubber, shaped
 from workspace.jobs.models import PipelineNotFoundError
 from workspace.lake.errors import WorkspaceError
@@ -46,7 +41,7 @@ class HubScopes:
 
     @property
     def manager(self) -> bool:
-        return self.identity.has(SCOPE_MANAGE)
+        return self.identity.manager
 
     def can_change(self, owner: str | None) -> bool:
         return self.identity.can_change(owner)

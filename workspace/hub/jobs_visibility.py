@@ -5,7 +5,7 @@ Every JSON answer of :mod:`workspace.hub.jobs_api` leaves through
 applies the two rules of this module:
 
 * **Pipelines are private to whoever may see them** (:meth:`Identity.can_see
-  <workspace.hub.hub_auth.Identity.can_see>`: the owner, engineers, admins). In listings, a
+  <workspace.api.auth.Identity.can_see>`: the owner, engineers, admins). In listings, a
   pipeline the caller may not see keeps only its public headline (:data:`PUBLIC_SUMMARY_FIELDS`:
   name, description, owner, schedule and next times, paused, enabled, review state); its last
   run, review and sharing details, errors, tasks and parameters are left out
@@ -37,8 +37,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from workspace.api.auth import Identity
 from workspace.api.models import PipelineList, PipelineSummary
-from workspace.hub.hub_auth import Identity
 
 #: Fields of a pipeline every scheduler user sees (the rest only who may see the pipeline).
 PUBLIC_SUMMARY_FIELDS = frozenset(

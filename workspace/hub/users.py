@@ -27,17 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workspace.hub.deployment import (
-    ADMINS_GROUP,
-    GROUPS,
-    SERVER_GROUPS,
-    HubPaths,
-    Registry,
-    UserEntry,
-    load_registry,
-    save_registry,
-    validate_user_name,
-)
+from workspace.api.auth import ADMINS, GROUPS, SERVER_GROUPS, STAKEHOLDERS, validate_user_name
+from workspace.hub.deployment import HubPaths, Registry, UserEntry, load_registry, save_registry
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -146,7 +137,7 @@ def give_tour(name: str, group: str) -> Path | None:
 
     Stakeholders get no server, so no tour. Existing files are kept.
     """
-    if group == "stakeholders":
+    if group == STAKEHOLDERS:
         return None
     from workspace.demo import copy_notebooks
 
@@ -233,9 +224,9 @@ class HubClient:
             self.request("POST", f"/users/{name}", {"admin": entry.admin})
         elif bool(user.get("admin")) != entry.admin:
             self.request("PATCH", f"/users/{name}", {"admin": entry.admin})
-        for group in (*GROUPS, ADMINS_GROUP):
+        for group in (*GROUPS, ADMINS):
             body = {"users": [name]}
-            if group == entry.group or (group == ADMINS_GROUP and entry.admin):
+            if group == entry.group or (group == ADMINS and entry.admin):
                 self.request("POST", f"/groups/{group}/users", body)
             else:
                 self.request("DELETE", f"/groups/{group}/users", body)
@@ -414,7 +405,7 @@ def remove_user(
     >>> remove_user("ada", transfer_to="bob").transferred  # doctest: +SKIP
     ['daily_sales']
     """
-    from workspace.jobs.spec.locations import scheduled_root as default_scheduled_root
+    from workspace.jobs.paths import scheduled_root as default_scheduled_root
 
     paths = paths or HubPaths.resolve()
     registry = load_registry(paths)

@@ -41,19 +41,14 @@ from urllib.parse import quote
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado.web import Application, HTTPError, RequestHandler, authenticated
 
+from workspace.api.auth import NAME_PATTERN, PIPELINE_NAME, VIEW_SCOPE, Identity
 from workspace.api.errors import error_response
 from workspace.api.service import JobsService, ReportNotFoundError
 from workspace.jobs.execution.report import REPORT_CSP, render_report
 from workspace.jobs.models import Run, RunNotFoundError
+from workspace.jobs.paths import REPORT_FILE
 from workspace.lake.settings import Settings
-from workspace.reports.access import (
-    PIPELINE_NAME,
-    VIEW_SCOPE,
-    PipelineAccess,
-    Viewer,
-    can_view,
-    scan_pipelines,
-)
+from workspace.reports.access import PipelineAccess, can_view, scan_pipelines
 from workspace.reports.pages import PAGE_CSP, GalleryEntry, RunRow, render, when
 
 log = logging.getLogger(__name__)
@@ -141,7 +136,7 @@ class ReportsApp:
             with tempfile.TemporaryDirectory(prefix="ws-report-") as tmp:
                 out = render_report(
                     notebook,
-                    Path(tmp) / "report.html",
+                    Path(tmp) / REPORT_FILE,
                     title=title,
                     status=str(match[-1].state),
                     show_code=True,
@@ -168,11 +163,11 @@ class _Base(HubOAuthenticated, RequestHandler):
         self.set_header("Cache-Control", "no-store")
 
     @property
-    def viewer(self) -> Viewer:
+    def viewer(self) -> Identity:
         user = self.current_user
         if not user:  # @authenticated redirected already; never reached
             raise HTTPError(403)
-        viewer = Viewer.from_hub(user)
+        viewer = Identity.from_hub_model(user)
         if not viewer.may_view_reports:
             self._no_scope = True
             raise HTTPError(403, log_message=f"{viewer.name} lacks {VIEW_SCOPE}")
@@ -192,20 +187,20 @@ class _Base(HubOAuthenticated, RequestHandler):
             )
         )
 
-    def deny(self, viewer: Viewer, what: str) -> None:
+    def deny(self, viewer: Identity, what: str) -> None:
         """403 for hidden *and* unknown things (404 only for viewers who see everything)."""
         if viewer.sees_everything:
             raise HTTPError(404, log_message=f"{what}: unknown")
         raise HTTPError(403, log_message=f"{what}: hidden from {viewer.name} or unknown")
 
-    def pipeline_access(self, viewer: Viewer, name: str) -> PipelineAccess:
+    def pipeline_access(self, viewer: Identity, name: str) -> PipelineAccess:
         access = self.reports.pipelines().get(name) if PIPELINE_NAME.match(name) else None
         if access is None or not can_view(viewer, access):
             self.deny(viewer, f"pipeline {name!r}")
             raise AssertionError("unreachable")
         return access
 
-    def run_access(self, viewer: Viewer, run_id: str) -> tuple[Run, PipelineAccess]:
+    def run_access(self, viewer: Identity, run_id: str) -> tuple[Run, PipelineAccess]:
         try:
             run = self.reports.jobs.store.get_run(run_id)
         except RunNotFoundError:
@@ -306,11 +301,11 @@ class RunHandler(_Base):
 
 
 def run_page(
-    handler: _Base, viewer: Viewer, run: Run, access: PipelineAccess, *, latest: bool
+    handler: _Base, viewer: Identity, run: Run, access: PipelineAccess, *, latest: bool
 ) -> None:
     reports = handler.reports
     detail = reports.jobs.store.get_run_detail(run.run_id)
-    code = handler.get_argument("code", "") == "1" and viewer.may_see_code(access)
+    code = handler.get_argument("code", "") == "1" and viewer.may_see_code(access.owner)
     query = "?code=1" if code else ""
     attempts = [
         {
@@ -326,7 +321,7 @@ def run_page(
         reports.url("pipelines", access.name, "latest") if latest else reports.run_url(run.run_id)
     )
     toggle = None
-    if viewer.may_see_code(access) and run.report_path:
+    if viewer.may_see_code(access.owner) and run.report_path:
         toggle = {
             "url": here if code else here + "?code=1",
             "label": "hide code" if code else "show code",
@@ -359,7 +354,7 @@ class ReportHandler(_Base):
         run, access = self.run_access(viewer, run_id)
         attempt_id = int(attempt) if attempt is not None else None
         try:
-            if self.get_argument("code", "") == "1" and viewer.may_see_code(access):
+            if self.get_argument("code", "") == "1" and viewer.may_see_code(access.owner):
                 html = await asyncio.to_thread(
                     self.reports.code_report, run.run_id, attempt_id, f"{access.name} (code)"
                 )
@@ -384,7 +379,7 @@ def make_app(
     prefix = prefix or os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/reports/")
     reports = ReportsApp(settings, scheduled_root, prefix)
     p = reports.prefix
-    name = r"([a-z][a-z0-9_]*)"
+    name = f"({NAME_PATTERN})"
     run = r"([A-Za-z0-9_-]+)"
     return Application(
         [
