@@ -50,6 +50,7 @@ __all__ = [
     "metadata_violations",
     "name_violations",
     "parse_standards",
+    "standards_env",
     "standards_file",
     "suggest_name",
 ]
@@ -91,6 +92,18 @@ def standards_file(
         return Path(env[STANDARDS_ENV]).expanduser().absolute(), True
     folder = env.get(_SCHEDULED_ENV) or _SCHEDULED_DEFAULT
     return Path(folder).expanduser().absolute() / STANDARDS_FILE, False
+
+
+def standards_env(scheduled: str | os.PathLike[str]) -> dict[str, str]:
+    """Environment variables giving another process the standards of ``scheduled``.
+
+    Empty when that folder has no standards file (the process then applies its own rule).
+
+    >>> standards_env("/nonexistent/scheduled")
+    {}
+    """
+    path, _ = standards_file(scheduled)
+    return {STANDARDS_ENV: str(path)} if path.is_file() else {}
 
 
 def current_standards(scheduled: str | os.PathLike[str] | None = None) -> Standards:
