@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from tornado.web import HTTPError, RequestHandler
 
+from workspace.api.audit_routes import audit_call, audit_refusal
 from workspace.api.authz import Authorizer, authorize
 from workspace.api.routes import ROUTES, ROUTES_BY_NAME, Call, Route
 from workspace.api.service import JobsService
@@ -150,6 +151,8 @@ def invoke(
     """Run one route for ``auth``: check its permission, then validate the body (so a caller
     who may not call it learns nothing from validation errors), then call the service. The
     HTTP dispatch and the CLI (:mod:`workspace.cli.jobs_client`) both call routes this way.
+    Each state change and report view goes into the audit trail when this process may write
+    it (:mod:`workspace.api.audit_routes`).
 
     Examples
     --------
@@ -160,9 +163,15 @@ def invoke(
     call = Call(service, auth, args, query)
     if url_for is not None:
         call.url_for = url_for
-    authorize(route.permission, call)
+    try:
+        authorize(route.permission, call)
+    except Exception as exc:
+        audit_refusal(route, call, exc)
+        raise
     call.body = body() if callable(body) else body
-    return route.call(call)
+    result = route.call(call)
+    audit_call(route, call, result)  # state changes and report views, with the caller
+    return result
 
 
 async def _dispatch(self: RouteDispatch, **path_args: str | None) -> None:

@@ -69,14 +69,30 @@ def _default_signals() -> None:
     help="Give other users traverse (o+x, not read) on the folders leading to this Python "
     "and the workspace home, so their servers can start (what `make up` does).",
 )
-def hub(host: str, port: int | None, grant_traverse: bool) -> None:
+@click.option(
+    "--ssl-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TLS certificate (PEM, with its chain) for the public port: serve https.",
+)
+@click.option(
+    "--ssl-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The certificate's private key (PEM; keep it 0600, root's).",
+)
+def hub(
+    host: str,
+    port: int | None,
+    grant_traverse: bool,
+    ssl_cert: Path | None = None,
+    ssl_key: Path | None = None,
+) -> None:
     """Start JupyterHub for the team: logins, per-user Labs, scheduler and reports services.
 
     Runs as root (each user's server runs as their own OS account). On the first start it
     creates the admin account `admin` and writes its password to
     $WORKSPACE_HOME/hub/admin-password (0600); it prints where the password is, never the
     password. Ctrl-C stops the hub; user servers keep running and are picked up by the next
-    start.
+    start. With --ssl-cert and --ssl-key the public port speaks TLS (docs/governance.md).
     """
     from workspace.hub.deployment import HubPaths, ensure_api_token
     from workspace.hub.users import ROOT_NEEDED, add_user
@@ -86,13 +102,19 @@ def hub(host: str, port: int | None, grant_traverse: bool) -> None:
         raise ConfigurationError(
             f"{ROOT_NEEDED}. Without root the hub cannot run each user's server as that user."
         )
+    if (ssl_cert is None) != (ssl_key is None):
+        raise ConfigurationError("TLS needs both --ssl-cert and --ssl-key (PEM files).")
     config = find_config()
     settings = Settings.resolve()
     paths = HubPaths.resolve(settings)
     paths.ensure_dir()
     ensure_api_token(paths)
     port = port or int(os.environ.get("WORKSPACE_HUB_PORT") or 8000)
-    url = f"http://{host}:{port}"
+    url = f"{'https' if ssl_cert else 'http'}://{host}:{port}"
+    from workspace.governance.audit import ensure_audit_dir, os_actor, record
+
+    ensure_audit_dir(settings)  # root's 0700 folder, before any service writes to it
+    record(os_actor(), "hub_start", "hub", url=url, tls=ssl_cert is not None)
     paths.url_file.write_text("", encoding="utf-8")  # no live hub until it is up
 
     from workspace.api.auth import ENGINEERS
@@ -157,8 +179,9 @@ def hub(host: str, port: int | None, grant_traverse: bool) -> None:
         + ("" if first_start else ", unless changed since the first start")
     )
     click.echo("  add users:      workspace users add NAME --group analysts|scientists|...")
+    tls = ["--ssl-cert", str(ssl_cert), "--ssl-key", str(ssl_key)] if ssl_cert else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+        [sys.executable, "-m", "jupyterhub", "-f", str(config), *tls],
         cwd=paths.dir,
         env=env,
         start_new_session=True,  # Ctrl-C reaches only us; we forward it once
@@ -166,8 +189,13 @@ def hub(host: str, port: int | None, grant_traverse: bool) -> None:
         # inherit that and ignore the hub's SIGINT at shutdown (the hub then waits forever).
         preexec_fn=_default_signals,
     )
-    # Tell `workspace users` where the live hub is (read back by HubClient.for_paths).
-    paths.url_file.write_text(f"http://127.0.0.1:{port}\n" if host in {"0.0.0.0", ""} else url)
+    # Tell `workspace users` where the live hub is (read back by HubClient.for_paths); with
+    # TLS, the hub's own API port on loopback (plain http, no certificate to check).
+    if ssl_cert is not None:
+        api_port = int(os.environ.get("WORKSPACE_HUB_API_PORT") or 8081)
+        paths.url_file.write_text(f"http://127.0.0.1:{api_port}\n")
+    else:
+        paths.url_file.write_text(f"http://127.0.0.1:{port}\n" if host in {"0.0.0.0", ""} else url)
 
     def _forward(signum: int, _frame: object) -> None:
         proc.send_signal(signum)

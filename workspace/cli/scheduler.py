@@ -108,6 +108,9 @@ def scheduler(
         target=service.run_forever, kwargs={"stop_event": stop}, name="scheduler", daemon=True
     )
     loop_thread.start()
+    from workspace.jobs.alerts.security import SecurityAlertForwarder  # audit -> sinks
+
+    SecurityAlertForwarder(settings, service.paths.alerts_file).start(stop)
     click.echo(f"Scheduler running on {scheduled.resolve()} (home {settings.home}).")
     try:
         if no_api:

@@ -11,7 +11,9 @@
   are refused **without checking the password**, and the login page says so.
 
 The failure counts live in the hub process's memory: they survive as long as the hub runs
-and are cleared when it restarts.
+and are cleared when it restarts. Logins, failed logins, spawns and stops are also recorded
+in the audit trail (:mod:`workspace.governance.audit`), which raises a security alert on a
+burst of failed logins.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from jupyterhub.auth import PAMAuthenticator
 from tornado import web
 from traitlets import Float, Integer, Unicode
 
+from workspace.governance.audit import failed_login_burst, record
 from workspace.hub.deployment import HubPaths, load_registry
+from workspace.lake.settings import Settings
 
 __all__ = ["LockedOutError", "LoginLockout", "WorkspaceAuthenticator"]
 
@@ -210,16 +214,32 @@ class WorkspaceAuthenticator(PAMAuthenticator):
     def _paths(self) -> HubPaths:
         return HubPaths(Path(self.hub_dir)) if self.hub_dir else HubPaths.resolve()
 
+    def _settings(self) -> Settings:
+        """The workspace whose audit trail records this hub's logins and spawns."""
+        return Settings.resolve(self._paths().dir.parent)
+
     async def authenticate(self, handler: Any, data: dict[str, Any]) -> str | None:
-        """PAM, unless the name is locked out (then a 403 with the lockout message)."""
+        """PAM, unless the name is locked out (then a 403 with the lockout message).
+
+        Every login, failed login and refusal goes into the audit trail; a burst of
+        failures raises a security alert (:func:`workspace.governance.audit.failed_login_burst`).
+        """
         name = self.normalize_username(str((data or {}).get("username") or ""))
         remaining = self.lockout.locked_for(name)
         if remaining > 0:
             self.log.warning("Login for %r refused: locked out for %.0f s", name[:32], remaining)
+            _audit_login(handler, name, "login_locked", self._settings())
             raise LockedOutError(name[:32], remaining)
         self.lockout.begin(name)
         result: str | None = await super().authenticate(handler, data)
         if result is None:
+            _audit_login(handler, name, "login_failed", self._settings())
+            failed_login_burst(
+                name[:64],
+                threshold=self.lockout_max_failures or 5,
+                window=self.lockout_window,
+                settings=self._settings(),
+            )
             self.lockout.failed(name)
             remaining = self.lockout.locked_for(name)
             if remaining > 0:
@@ -232,7 +252,20 @@ class WorkspaceAuthenticator(PAMAuthenticator):
                 raise LockedOutError(name[:32], remaining)
             return None
         self.lockout.succeeded(name)
+        _audit_login(handler, result, "login", self._settings())
         return result
+
+    def pre_spawn_start(self, user: Any, spawner: Any) -> Any:
+        """Record the spawn in the audit trail, then PAM's own hook."""
+        record(user.name, "spawn", f"server:{user.name}", settings=self._settings(),
+               server=spawner.name or "")  # fmt: skip
+        return super().pre_spawn_start(user, spawner)
+
+    def post_spawn_stop(self, user: Any, spawner: Any) -> Any:
+        """Record the stop in the audit trail, then PAM's own hook."""
+        record(user.name, "server_stop", f"server:{user.name}", settings=self._settings(),
+               server=spawner.name or "")  # fmt: skip
+        return super().post_spawn_stop(user, spawner)
 
     def check_allowed(self, username: str, authentication: Any = None) -> bool:
         """Only users in the registry (re-read at each login).
@@ -240,3 +273,10 @@ class WorkspaceAuthenticator(PAMAuthenticator):
         A user removed while the hub was down cannot log in with a stale hub record.
         """
         return username in load_registry(self._paths()).users
+
+
+def _audit_login(handler: Any, name: str, action: str, settings: Settings) -> None:
+    """One audit entry for a login attempt: the name tried and where it came from."""
+    request = getattr(handler, "request", None)
+    ip = getattr(request, "remote_ip", None)
+    record(name[:64], action, f"user:{name[:64]}", settings=settings, ip=ip)

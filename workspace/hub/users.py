@@ -9,6 +9,9 @@ A workspace user is three things:
    read each other's homes;
 3. a hub user, group membership and admin flag — pushed to a running hub through its REST
    API with the ``workspace-cli`` service token, so a change needs no hub restart.
+
+Every addition, change and removal is recorded in the audit trail, and a new admin raises a
+security alert (:mod:`workspace.governance.audit`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from workspace.api.auth import ADMINS, GROUPS, SERVER_GROUPS, STAKEHOLDERS, validate_user_name
+from workspace.governance.audit import os_actor, record, security_alert
 from workspace.hub.deployment import HubPaths, Registry, UserEntry, load_registry, save_registry
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
@@ -275,14 +279,42 @@ def add_user(
         if created:
             give_tour(name, group)
     registry = load_registry(paths)
+    before = registry.users.get(name)
     registry.users[name] = entry
     save_registry(registry, paths)
+    _audit_user(name, entry, before, paths, created=created, password=password is not None)
     synced = False
     client = HubClient.for_paths(paths)
     if client is not None:
         client.sync_user(name, entry)
         synced = True
     return AddResult(name, entry, created, password, generated, synced)
+
+
+def _audit_user(
+    name: str,
+    entry: UserEntry,
+    before: UserEntry | None,
+    paths: HubPaths,
+    *,
+    created: bool,
+    password: bool,
+) -> None:
+    """Record an added or changed user (never the password); alert on a new admin."""
+    actor, settings = os_actor(), Settings.resolve(paths.dir.parent)
+    details: dict[str, Any] = {
+        "group": entry.group,
+        "admin": entry.admin,
+        "os_account_created": created,
+        "password_set": password,
+    }
+    if before is not None:
+        details |= {"was_group": before.group, "was_admin": before.admin}
+    action = "user_add" if before is None else "user_change"
+    record(actor, action, f"user:{name}", settings=settings, **details)
+    if entry.admin and (before is None or not before.admin):
+        security_alert("new_admin", f"{name} became a workspace admin (by {actor})",
+                       target=f"user:{name}", settings=settings, by=actor)  # fmt: skip
 
 
 def list_users(paths: HubPaths | None = None) -> list[UserInfo]:
@@ -443,6 +475,10 @@ def remove_user(
         shutil.rmtree(folder)
         sandbox = folder
     removed = remove_os_account(name, delete_home=delete_home) if os_accounts else False
+    record(
+        by or os_actor(), "user_remove", f"user:{name}", settings=settings, paused=paused,
+        transferred=transferred, transfer_to=transfer_to, os_account_removed=removed,
+    )  # fmt: skip
     return RemoveResult(
         name=name,
         registered=registered,

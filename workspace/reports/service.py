@@ -44,6 +44,7 @@ from tornado.web import Application, HTTPError, RequestHandler, authenticated
 from workspace.api.auth import NAME_PATTERN, PIPELINE_NAME, VIEW_SCOPE, Identity
 from workspace.api.errors import error_response
 from workspace.api.service import JobsService, ReportNotFoundError
+from workspace.governance.audit import record
 from workspace.jobs.execution.report import REPORT_CSP, render_report
 from workspace.jobs.models import Run, RunNotFoundError
 from workspace.jobs.paths import REPORT_FILE
@@ -363,6 +364,10 @@ class ReportHandler(_Base):
                 html = path.read_text(encoding="utf-8")
         except LookupError as exc:  # no report, no attempt: 404 (not a bare 500)
             raise HTTPError(404, log_message=str(exc)) from None
+        record(
+            viewer.name, "report_view", f"run:{run.run_id}", pipeline=access.name,
+            attempt_id=attempt_id, code=self.get_argument("code", "") == "1", via="reports",
+        )  # fmt: skip
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(html)
 

@@ -25,6 +25,7 @@ Used by the scheduler after each state change that matters, with the events of
       password: ${SMTP_PASSWORD}
       sender: workspace@example.org
       recipients: [data-platform@example.org]
+    security: [ops_email]               # sinks of the audit trail's security alerts
 
 Examples
 --------
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+#: The top-level key of ``alerts.yaml`` listing the sinks of security alerts.
+SECURITY_KEY = "security"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SINK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
@@ -163,6 +166,8 @@ def load_sinks(
     env = os.environ if env is None else env
     sinks: dict[str, AlertSink] = {}
     for name, raw in data.items():
+        if name == SECURITY_KEY:  # not a sink: the sinks of security alerts (security.py)
+            continue
         where = f"{file}: {name}"
         if not isinstance(name, str) or not _SINK_NAME.match(name):
             raise AlertConfigError(

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "workspace.alert_sinks"
 
 
-AlertKind = Literal["failure", "success", "sla_start", "sla_duration"]
+#: ``security``: an alert of the audit trail (workspace.jobs.alerts.security)
+AlertKind = Literal["failure", "success", "sla_start", "sla_duration", "security"]
 
 
 _HEADLINE = {
@@ -31,6 +32,7 @@ _HEADLINE = {
     "success": "succeeded",
     "sla_start": "missed its start SLA",
     "sla_duration": "missed its duration SLA",
+    "security": "security alert",
 }
 
 
@@ -153,6 +155,9 @@ class AlertEvent(BaseModel):
 
     def facts(self) -> list[tuple[str, str]]:
         """Label/value pairs shown by the sinks, in order."""
+        if self.kind == "security":  # run_id: the audit entry, state: the alert's kind
+            return [("Alert", self.state), ("Audit entry", self.run_id),
+                    ("When", _when(self.started_at))]  # fmt: skip
         out = [("Pipeline", self.pipeline), ("Run", self.run_id), ("State", self.state)]
         if self.scheduled_for:
             out.append(("Scheduled for", _when(self.scheduled_for)))

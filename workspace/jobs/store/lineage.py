@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from workspace.jobs.execution.context import TableWrite
 from workspace.jobs.models import Attempt, TableWriter, Task
 from workspace.jobs.store.rows import ts
+from workspace.lake.engine import LAYERS
 
 
 class LineageRepository:
@@ -27,18 +28,18 @@ class LineageRepository:
     def record(
         con: sqlite3.Connection, attempt: Attempt, task: Task, writes: Iterable[TableWrite]
     ) -> None:
-        """Insert an attempt's writes (idempotent); the pipeline is copied from the run."""
-        rows = [
-            (attempt.attempt_id, attempt.run_id, task.name, w.table, w.snapshot_id, w.rows,
-             ts(w.at), attempt.run_id)
-            for w in writes
-        ]  # fmt: skip
-        con.executemany(
-            "INSERT OR IGNORE INTO table_writes (attempt_id, run_id, pipeline, task_name, "
-            "table_name, snapshot_id, rows, written_at) "
-            "SELECT ?, ?, pipeline, ?, ?, ?, ?, ? FROM runs WHERE run_id = ?",
-            rows,
-        )
+        """Insert an attempt's writes (idempotent); the pipeline is copied from the run.
+        Each new commit to a shared layer also goes into the audit trail, with its run."""
+        for w in writes:
+            new = con.execute(
+                "INSERT OR IGNORE INTO table_writes (attempt_id, run_id, pipeline, task_name, "
+                "table_name, snapshot_id, rows, written_at) "
+                "SELECT ?, ?, pipeline, ?, ?, ?, ?, ? FROM runs WHERE run_id = ?",
+                (attempt.attempt_id, attempt.run_id, task.name, w.table, w.snapshot_id, w.rows,
+                 ts(w.at), attempt.run_id),
+            ).rowcount  # fmt: skip
+            if new and w.table.split(".", 1)[0] in LAYERS:
+                _audit_commit(con, attempt, task, w)
 
     @staticmethod
     def writers(con: sqlite3.Connection, table: str) -> list[TableWriter]:
@@ -52,3 +53,15 @@ class LineageRepository:
             (table,),
         ).fetchall()
         return [TableWriter.model_validate(dict(row)) for row in rows]
+
+
+def _audit_commit(con: sqlite3.Connection, attempt: Attempt, task: Task, w: TableWrite) -> None:
+    from workspace.governance.audit import record
+
+    row = con.execute("SELECT pipeline FROM runs WHERE run_id = ?", (attempt.run_id,)).fetchone()
+    pipeline = row[0] if row is not None else "?"
+    record(
+        f"pipeline:{pipeline}", "commit", f"table:{w.table}", run_id=attempt.run_id,
+        attempt_id=attempt.attempt_id, task=task.name, snapshot_id=w.snapshot_id,
+        rows=w.rows, mode=w.mode, at=w.at.isoformat(),
+    )  # fmt: skip
