@@ -10,6 +10,7 @@ Examples
 >>> ws = workspace.connect()                      # doctest: +SKIP
 >>> ws.table("gold.revenue_by_nation").head()     # doctest: +SKIP
 >>> client = workspace.cluster()                  # doctest: +SKIP
+>>> password = workspace.secret("warehouse_password")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -43,4 +44,16 @@ def cluster(**kwargs: Any) -> Client:
     return _cluster(**kwargs)
 
 
-__all__ = ["Workspace", "WorkspaceError", "__version__", "cluster", "connect"]
+def secret(name: str) -> str:
+    """The value of the pipeline secret ``name``: see :func:`workspace.governance.secrets.secret`.
+
+    Examples
+    --------
+    >>> password = workspace.secret("warehouse_password")  # doctest: +SKIP
+    """
+    from workspace.governance.secrets import secret as _secret
+
+    return _secret(name)
+
+
+__all__ = ["Workspace", "WorkspaceError", "__version__", "cluster", "connect", "secret"]

@@ -1,4 +1,5 @@
-"""The papermill engine of the runner: kernel env, per-cell output caps, kill switch.
+"""The papermill engine of the runner: kernel env, per-cell output caps, kill switch, and
+the redaction of secret values from the executed notebook.
 
 Private to :mod:`workspace.jobs.execution.runner`. The engine is registered with papermill lazily by
 :func:`register_engine` (never on import).
@@ -23,6 +24,8 @@ from nbformat.v4 import new_output
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.utils import remove_args
+
+from workspace.governance.secrets import redactor
 
 ENGINE_NAME = "workspace"
 log = logging.getLogger("workspace.jobs.execution.runner")
@@ -56,6 +59,9 @@ class Control:
         self.deadline = deadline
         self.cancel_event = cancel_event
         self.cancel_file = cancel_file
+        # the values of the secrets the kernel can resolve (workspace.secret), from the same
+        # sources: replaced in every output before the notebook is saved (and in errors)
+        self.redactor = redactor(kernel_env)
         self.reason: str | None = None  # "cancelled" | "timed_out" once the watchdog fired
         self.kernel_ready = False  # the kernel answered kernel_info: it started
         self.nb: NotebookNode | None = None
@@ -244,7 +250,10 @@ class WorkspaceEngine(NBClientEngine):
         )
         client.ws_control = workspace_control
         workspace_control.nb = nb_man.nb
-        return client.execute()
+        try:
+            return client.execute()
+        finally:  # whatever the end: no secret value stays in an output
+            workspace_control.redactor.notebook(nb_man.nb)
 
 
 class _DropInjectedWarnings(logging.Filter):

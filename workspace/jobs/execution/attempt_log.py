@@ -3,6 +3,7 @@
 The subprocess executor writes ``runner.log`` into the attempt folder; attempts run on Dask
 have no log file, so their "log" is the text the notebook printed (stream outputs) and the
 errors it raised (tracebacks without terminal colours), read from ``executed.ipynb``.
+Values of known secrets are replaced by ``[secret NAME]`` as the log is read.
 
 Examples
 --------
@@ -17,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from workspace.governance.secrets import redactor
 from workspace.jobs.models import Attempt
 from workspace.jobs.paths import RUNNER_LOG
 from workspace.lake.errors import WorkspaceError
@@ -118,7 +120,7 @@ def read_log(attempt: Attempt, *, within: Path, limit: int = LOG_LIMIT) -> tuple
     path = log_file(attempt, within=within)
     if path is not None:
         text, truncated = tail_text(path.read_bytes(), limit=limit)
-        return text, truncated, "log"
+        return redactor().text(text), truncated, "log"  # the kernel's stray stderr included
     if attempt.notebook_path:
         nb = Path(attempt.notebook_path).resolve()
         if nb.is_relative_to(within.resolve()) and nb.is_file():

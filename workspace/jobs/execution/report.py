@@ -4,6 +4,7 @@ Vega-Lite/Vega charts (Altair) are drawn to SVG with vl-convert and embedded as
 ``<img src="data:image/svg+xml;base64,...">``; the body is cleaned with nh3 (no scripts,
 iframes, event handlers or ``javascript:`` URLs; ``data:`` URLs only for images); the
 page carries a Content-Security-Policy that forbids scripts as a second line of defence.
+Values of known secrets are replaced by ``[secret NAME]`` (:mod:`workspace.governance.secrets`).
 Only the CSS of nbconvert's own template is kept from the template's ``<head>``.
 """
 
@@ -21,6 +22,7 @@ import nbformat
 import nh3
 from nbconvert import HTMLExporter
 
+from workspace.governance.secrets import redactor
 from workspace.jobs.execution.context import RunContext
 
 __all__ = ["render_report", "sanitize_html"]
@@ -232,6 +234,7 @@ def render_report(
     PosixPath('runs/r1/report.html')
     """
     nb = copy.deepcopy(nbformat.read(executed_notebook, as_version=4))
+    redactor().notebook(nb)  # the runner redacted it already; a report never shows a secret
     _static_charts(nb)
     exporter = HTMLExporter(template_name="lab", exclude_input_prompt=True)
     exporter.exclude_output_prompt = True

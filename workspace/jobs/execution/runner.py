@@ -367,7 +367,7 @@ def _execute(
             info["infrastructure"] = True
             info["error"] = f"The kernel did not start: {type(exc).__name__}: {exc}"
         log.warning("attempt of %s failed outside a cell", context.task, exc_info=True)
-    return status, info
+    return status, control.redactor.mapping(info)  # an error message may quote a secret
 
 
 def _first_error(nb: nbformat.NotebookNode | None) -> tuple[int, dict[str, Any]] | None:
