@@ -85,16 +85,25 @@ def test_a_warn_check_records_a_finding_and_lets_the_write_commit(
     assert [f["check"] for f in run["findings"]] == ["accepted_values(status)"]
 
 
-def test_an_append_checks_its_own_rows_and_the_whole_table_for_unique(ws: Workspace) -> None:
-    old = pd.DataFrame({"id": [1, 2], "status": [None, "O"], "total": [1.0, 2.0]})
-    ws.write("silver.orders", old)  # a NULL status from before the contract
+def test_an_append_is_judged_by_the_rows_it_adds(ws: Workspace) -> None:
+    def rows(*ids: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"id": list(ids), "status": ["F"] * len(ids), "total": [1.0] * len(ids)}
+        )
+
+    old = pd.DataFrame({"id": [1, 1, 2], "status": [None, "O", "O"], "total": [1.0, 2.0, 3.0]})
+    ws.write("silver.orders", old)  # a NULL status and a duplicate from before the contract
     ws.quality.contract("silver.orders", key="id", checks=CHECKS)
-    ws.write("silver.orders", pd.DataFrame({"id": [3], "status": ["F"], "total": [3.0]}))
-    with pytest.raises(QualityCheckError, match=r"unique\(id\) on column id: 2 rows share 1"):
-        ws.write("silver.orders", pd.DataFrame({"id": [2], "status": ["F"], "total": [4.0]}))
+    ws.write("silver.orders", rows(3))  # the old rows do not block it
+    ws.write("silver.orders", rows(2**40, 4))  # a sparse key: GROUP BY on the added keys only
+    with pytest.raises(QualityCheckError, match=r"unique\(id\) on column id: 2 rows share 1 "
+                       r"duplicated value\(s\) of id \(example keys id: 2\)"):  # fmt: skip
+        ws.write("silver.orders", rows(2))
+    with pytest.raises(QualityCheckError, match=r"unique\(id\) on column id: 2 rows"):
+        ws.write("silver.orders", rows(5, 5))
     with pytest.raises(QualityCheckError, match=r"1 row where status is NULL \(example keys id: 1"):
         ws.write("silver.orders", old, mode="overwrite")  # an overwrite checks the whole table
-    assert ws.table("silver.orders").count().execute() == 3
+    assert ws.table("silver.orders").count().execute() == 6
 
 
 def test_a_dask_write_is_blocked_by_an_error_check(orders: Workspace) -> None:

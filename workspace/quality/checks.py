@@ -155,7 +155,8 @@ class _Runner:
     def __init__(self, ws: Workspace, t: cs.Target, report: CheckReport) -> None:
         self.ws, self.t, self.report = ws, t, report
         self.written_cols: set[str] | None = None
-        self.key_stats: dict[int, tuple[Any, ...]] = {}  # unique checks: (min, max, count)
+        # unique checks on an integer key: (relation scanned, min, max, count)
+        self.key_stats: dict[int, tuple[Any, ...]] = {}
         self.done: set[int] = set()  # checks that already have an outcome
         self.preds: dict[int, tuple[str, cs.Aggregate]] = {}  # row checks: predicate, scan
         if t.written_sql is not None:
@@ -203,10 +204,9 @@ class _Runner:
         slots: list[tuple[Check, cs.Aggregate, int]] = []
         for check in checks:
             agg = whole
-            if isinstance(check, _ROW_CHECKS) and written is not None:
-                need = {*check.columns(), *t.key}
-                if self.written_cols is not None and need <= self.written_cols:
-                    agg = written  # an append: only the rows it adds
+            own = isinstance(check, (*_ROW_CHECKS, Unique))
+            if written and own and self._written_for(check, key=not isinstance(check, Unique)):
+                agg = written  # an append: only the rows it adds (unique: see _one)
             index = self._plan(check, agg)
             if isinstance(index, cs.Reason):
                 self._add(cs.Outcome(check, "error", detail=f"failed to run: {index}"))
@@ -225,7 +225,7 @@ class _Runner:
                 outcome = cs.Outcome(check, "error", detail=f"failed to run: {_clean(row)}")
                 self.done.add(id(check))
             elif isinstance(check, Unique):  # finished by _one, with these numbers
-                self.key_stats[id(check)] = row[index : index + 3]
+                self.key_stats[id(check)] = (agg.relation, *row[index : index + 3])
                 continue
             else:
                 outcome = self._judge(check, row, index)
@@ -352,9 +352,8 @@ class _Runner:
         if isinstance(check, Unique):
             stats = self.key_stats.get(id(check))
             if stats is not None and cs.distinct_integers(con, check, t, *stats):
-                return cs.Outcome(check, "pass")
-            sql, params = cs.unique_query(check, t)
-            row = con.execute(sql, params).fetchone()
+                return cs.Outcome(check, "pass")  # proven; else the GROUP BY decides
+            row = con.execute(cs.unique_query(check, t, self._written_for(check))).fetchone()
             assert row is not None
             keys, rows = int(row[0]), int(row[1])
             if keys == 0:
@@ -375,6 +374,13 @@ class _Runner:
         assert isinstance(check, PythonCheck)
         return self._python(check)
 
+    def _written_for(self, check: Check, key: bool = False) -> str | None:
+        """The rows an append adds, when they have every column ``check`` (and the key) needs."""
+        need = {*check.columns(), *(self.t.key if key else [])}
+        if self.t.written_sql and self.written_cols is not None and need <= self.written_cols:
+            return self.t.written_sql
+        return None
+
     def _relationships(self, check: Relationships) -> cs.Outcome:
         t = self.t
         other = resolve_read(t.con, check.to)
@@ -385,9 +391,7 @@ class _Runner:
                 detail=f"column {check.target_column} does not exist in {other.display} "
                 f"(its columns: {', '.join(other_cols)}); fix the contract",
             )  # fmt: skip
-        relation = t.table_sql
-        if t.written_sql and self.written_cols and {check.column, *t.key} <= self.written_cols:
-            relation = t.written_sql
+        relation = self._written_for(check, key=True) or t.table_sql
         sql = cs.relationships_query(check, t, other, other_cols[check.target_column], relation)
         row = t.con.execute(sql).fetchone()
         assert row is not None

@@ -191,15 +191,24 @@ def row_predicate(check: Check, t: Target, agg: Aggregate) -> str:
     return " OR ".join(parts)
 
 
-def unique_query(check: Unique, t: Target) -> tuple[str, dict[str, Any]]:
+def unique_query(check: Unique, t: Target, written: str | None = None) -> str:
+    """Duplicated keys: (count, rows, up to 5 keys). Rows with a NULL in the key are ignored.
+
+    With ``written`` (an append), only keys of the rows it adds count: the duplicates the
+    append would introduce, among themselves or with rows already in the table.
+    """
     cols = check.columns()
-    not_null = " AND ".join(f"{q(c)} IS NOT NULL" for c in cols)
-    sql = (
+    not_null = " AND ".join(f"r.{q(c)} IS NOT NULL" for c in cols)
+    source = f"{t.table_sql} AS r"
+    if written is not None:
+        on = " AND ".join(f"r.{q(c)} = w.{q(c)}" for c in cols)
+        picked = ", ".join(q(c) for c in cols)
+        source += f" SEMI JOIN (SELECT DISTINCT {picked} FROM {written}) AS w ON {on}"
+    return (
         "SELECT count(*), coalesce(sum(n), 0), min(k, 5) FROM ("
-        f"SELECT {key_expr(cols)} AS k, count(*) AS n FROM {t.table_sql} WHERE {not_null} "
-        f"GROUP BY {', '.join(q(c) for c in cols)} HAVING count(*) > 1)"
+        f"SELECT {key_expr(cols, 'r')} AS k, count(*) AS n FROM {source} WHERE {not_null} "
+        f"GROUP BY {', '.join('r.' + q(c) for c in cols)} HAVING count(*) > 1)"
     )
-    return sql, {}
 
 
 def relationships_query(
@@ -274,25 +283,43 @@ def is_integer(type_: str) -> bool:
 
 
 def distinct_integers(
-    con: duckdb.DuckDBPyConnection, check: Unique, t: Target, lo: Any, hi: Any, n: Any
+    con: duckdb.DuckDBPyConnection,
+    check: Unique,
+    t: Target,
+    relation: str,
+    lo: Any,
+    hi: Any,
+    n: Any,
 ) -> bool:
-    """Proves an integer column unique with a bitmap of its values (``bitstring_agg``).
+    """Proves an integer key unique with a bitmap of its values (``bitstring_agg``).
 
-    Given the column's ``min``, ``max`` and non-NULL ``count`` from the shared scan: when
-    the bitmap of the span has as many bits set as there are values, no value repeats. It
-    reads one column without hashing, several times faster than a GROUP BY. ``False``
+    ``lo``, ``hi`` and ``n`` are the key's min, max and non-NULL count in ``relation``
+    (from the shared scan). When the bitmap of that span has ``n`` bits set, no value
+    repeats there: one pass over one column, without hashing, several times faster than a
+    GROUP BY. When ``relation`` is the rows an append adds, the table must also hold no
+    other row in ``lo..hi`` (a range count that file statistics mostly prune). ``False``
     means "not proven" (duplicates, or a span too wide for a bitmap): the GROUP BY decides.
     """
     if not n:
-        return True
+        return True  # no keys (in the table, or among the rows an append adds)
     span = int(hi) - int(lo) + 1
     if int(n) > span or span > MAX_BITMAP:
         return False
     c = q(check.columns()[0])
     row = con.execute(
-        f"SELECT bit_count(bitstring_agg({c}, {int(lo)}, {int(hi)})) FROM {t.table_sql}"
+        f"SELECT bit_count(bitstring_agg({c}, {int(lo)}, {int(hi)})) FROM {relation}"
     ).fetchone()
-    return row is not None and int(row[0]) == int(n)
+    if row is None or int(row[0]) != int(n):
+        return False
+    return relation == t.table_sql or _count_in(con, check, t, lo, hi) == int(n)
+
+
+def _count_in(con: duckdb.DuckDBPyConnection, check: Unique, t: Target, lo: Any, hi: Any) -> int:
+    c = q(check.columns()[0])
+    row = con.execute(
+        f"SELECT count({c}) FROM {t.table_sql} WHERE {c} BETWEEN {int(lo)} AND {int(hi)}"
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def is_temporal(type_: str) -> bool:
