@@ -24,7 +24,7 @@ from support.notebooks import make_notebook
 
 from tests.support.hub import interpreter_reachable, new_user_name, remove_os_user
 from workspace.cli.main import cli
-from workspace.governance.audit import AuditQuery, record, security_alert, trail
+from workspace.governance.audit import record, security_alert, trail
 from workspace.lake.settings import Settings
 
 ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="other OS accounts need root")
@@ -156,11 +156,18 @@ def test_security_alerts_reach_the_security_sinks_once(
     alerts_file.write_text(
         f"sec_hook: {{type: webhook, url: '{url}', tries: 1}}\nsecurity: [sec_hook]\n"
     )
-    settings = Settings.resolve()
-    record("root", "user_add", "user:ada")
-    security_alert("new_admin", "ada became a workspace admin", target="user:ada")
-    forwarder = SecurityAlertForwarder(settings, alerts_file)
+    from workspace.hub.deployment import HubPaths
+    from workspace.hub.users import add_user
+
+    paths = HubPaths(home / "hub")
+    add_user("ada", "engineers", paths=paths, os_accounts=False)
+    add_user("ada", "engineers", admin=True, paths=paths, os_accounts=False)
+    changes = _audit("--target", "user:ada")
+    assert [c["action"] for c in changes] == ["security_alert", "user_change", "user_add"]
+    assert changes[1]["details"]["was_admin"] is False and changes[1]["details"]["admin"]
+    forwarder = SecurityAlertForwarder(Settings.resolve(), alerts_file)
     assert forwarder.forward_once() == 1 and forwarder.forward_once() == 0
     assert len(got) == 1 and "ada became a workspace admin" in got[0]["text"]
     assert "workspace security alert" in json.dumps(got[0])
-    assert trail().query(AuditQuery(action="security_alert"))[0].details["kind"] == "new_admin"
+    security_alert("failed_logins", "9 failed logins for 'bob'", target="user:bob")
+    assert forwarder.forward_once() == 1 and "'bob'" in got[1]["text"]
