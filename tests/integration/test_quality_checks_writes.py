@@ -69,6 +69,16 @@ def test_a_failing_error_check_rolls_the_write_back(orders: Workspace) -> None:
     (run,) = read_results(orders.settings, orders.resolve("silver.orders"))
     assert (run["trigger"], run["outcome"], run["snapshot_id"]) == ("write", "blocked", None)
 
+    # any other process (a pipeline's kernel) runs the gate without importing workspace.quality
+    code = (
+        "import sys, pandas as pd, workspace; workspace.connect().write('silver.orders', "
+        "pd.DataFrame({'id': [9], 'status': [None], 'total': [1.0]}).astype({'status': 'str'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=orders.settings.env(), text=True,
+                         capture_output=True)  # fmt: skip
+    assert out.returncode != 0 and "QualityCheckError: Write to silver.orders" in out.stderr
+    assert "workspace.quality" not in code and _reader_rows(orders) == [1, 2, 3]
+
 
 def test_a_warn_check_records_a_finding_and_lets_the_write_commit(
     orders: Workspace, caplog: pytest.LogCaptureFixture
