@@ -142,6 +142,8 @@ import pandas as pd
 import workspace
 ws = workspace.connect()
 ws.write(table, pd.DataFrame({"a": [1]}))
+if owner:
+    ws.catalog.annotate(table, owner=owner, description="One row.")
 """
 
 
@@ -154,13 +156,13 @@ def test_promote_refuses_a_notebook_writing_a_badly_named_table(
     monkeypatch.setenv("WORKSPACE_USER", "ada")
     with workspace.connect(home) as ws:  # a table from before the standards
         ws.con.execute('CREATE TABLE lake.silver."OldOrders" AS SELECT 1::BIGINT AS a')
-    nb = make_notebook(tmp_path / "writer.ipynb", "table = 'x'", WRITER, "workspace")
+    nb = make_notebook(tmp_path / "writer.ipynb", "table = 'x'\nowner = ''", WRITER, "workspace")
 
-    def promote(table: str) -> str:
-        args = [str(nb), "--pipeline", "writer", "-p", "table", table, "-q"]
-        out = CliRunner().invoke(cli, ["promote", *args])
-        assert out.exit_code == 2, out.output
-        assert not (scheduled / "writer").exists()
+    def promote(table: str, owner: str = "", code: int = 2) -> str:
+        args = [str(nb), "--pipeline", "writer", "-p", "table", table, "-p", "owner", owner]
+        out = CliRunner().invoke(cli, ["promote", *args, "-q"])
+        assert out.exit_code == code, out.output
+        assert (scheduled / "writer").exists() == (code == 0)
         return out.stderr
 
     # a new name: its own write fails in the test run
@@ -169,3 +171,9 @@ def test_promote_refuses_a_notebook_writing_a_badly_named_table(
     refused = promote("silver.OldOrders")
     assert "Not promoted: writer.ipynb writes tables that break the naming standards" in refused
     assert "(rule silver.table.case); use silver.old_orders" in refused
+
+    # metadata rules refuse a promotion when the team's file says so; the notebook meets
+    # them by annotating what it writes (the check sees the test run's throwaway lake)
+    (scheduled / "standards.yaml").write_text("metadata_enforcement: promote")
+    assert "(rule gold.table.owner)" in promote("gold.fresh")
+    promote("gold.fresh", owner="finance", code=0)
