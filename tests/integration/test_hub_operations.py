@@ -37,6 +37,7 @@ from tests.support.hub import (
     start_hub,
 )
 from tests.support.hub_demo import wait_for, write_pipeline
+from workspace.governance.audit import AuditQuery, trail
 from workspace.jobs.store.run_store import RunStore
 from workspace.lake.settings import Settings
 
@@ -158,6 +159,13 @@ def test_login_locks_out_after_repeated_failures_then_lets_in_again(ops: Ops) ->
     session = ops.login(name)
     assert session.get(ops.hub.url + "/hub/api/user", timeout=30).json()["name"] == name
     assert "User logged in: " + name in ops.hub.log()
+    # all of it is in the audit trail, with one security alert for the burst
+    home = Settings.resolve(ops.hub.home)
+    events = trail(home).query(AuditQuery(target=f"user:{name}"))
+    assert [e.action for e in reversed(events)] == [
+        "user_add", *["login_failed"] * MAX_FAILURES, "security_alert", "login_locked", "login",
+    ]  # fmt: skip
+    assert trail(home).verify().ok
 
 
 # -- item 12: stakeholders get the reports, with a logout; the gallery lists reports ---------
