@@ -6,7 +6,8 @@
   only commits of the same weekday count. A commit that deletes most rows is flagged too.
 * **freshness**: see :mod:`workspace.quality.freshness` (the next commit predicted from
   past intervals).
-* **schema**: columns the latest commit added (info), dropped or retyped (warn).
+* **schema**: columns added (info), dropped or retyped (warn) since the load before the
+  latest commit.
 * **nulls**: a column's null share in the rows of the latest commit, against its history.
 * **distribution**: numeric columns by the population stability index (PSI) of their
   quantile sketch against the pooled sketches of past commits (with the
@@ -93,7 +94,10 @@ def evaluate(table: str, history: list[CommitMetrics], config: MonitorConfig) ->
     data = data_commits(history)
     found: list[Finding] = []
     if config.enabled("schema") and len(history) >= 2:
-        found += schema_changes(table, history[-2], history[-1])
+        # since the load before the latest one: an ALTER and the INSERT after it count as
+        # one change, whether they were one commit or two
+        before = [c for c in history[:-1] if _DATA_OPS & set(c.operations)]
+        found += schema_changes(table, before[-1] if before else history[-2], history[-1])
     result = Evaluation(found, len(data), config.min_commits)
     if not result.enough_history:
         found.append(
@@ -296,21 +300,32 @@ def psi(actual: np.ndarray, expected: np.ndarray) -> float:
     return float(np.sum(rel_entr(a, e) + rel_entr(e, a)))
 
 
-def _bin_shares(sketches: list[list[float]], edges: np.ndarray) -> np.ndarray:
-    """Shares per bin (``(-inf, e1], (e1, e2], ..., (ek, inf)``), averaged over sketches."""
-    cdf = np.mean([_cdf(s, edges) for s in sketches], axis=0)
-    return np.diff(np.concatenate([[0.0], cdf, [1.0]]))
+def _bins(cdf: np.ndarray) -> np.ndarray:
+    """Shares per bin (``(-inf, e1], ..., (ek, inf)``) from CDF values at the edges (rows)."""
+    cdf = np.atleast_2d(cdf)
+    ones = np.ones((cdf.shape[0], 1))
+    return np.diff(np.hstack([0.0 * ones, cdf, ones]), axis=1)
 
 
-def _numeric_drift(latest: list[float], past: list[list[float]]) -> tuple[float, float]:
-    """(PSI, KS distance) of a sketch against pooled past sketches, on the past deciles."""
-    pooled = np.median(np.asarray(past), axis=0)
-    edges = np.unique(pooled[2:-2:2])  # the pooled deciles 10%..90%
-    grid = np.unique(np.concatenate([np.asarray(latest), *map(np.asarray, past)]))
+def numeric_drift(latest: list[float], past: list[list[float]]) -> tuple[float, float, float]:
+    """(PSI, KS distance, usual PSI) of a quantile sketch against past sketches.
+
+    The bins are the pooled deciles of the past. The usual PSI is the median over the past
+    sketches of each one's PSI against the others: how much the column moves between two
+    ordinary commits.
+    """
+    history = np.asarray(past, dtype=float)
+    edges = np.unique(np.median(history, axis=0)[2:-2:2])  # pooled deciles 10%..90%
+    grid = np.unique(np.concatenate([np.asarray(latest), history.ravel()]))
     ks = float(np.max(np.abs(_cdf(latest, grid) - np.mean([_cdf(s, grid) for s in past], 0))))
     if edges.size == 0:
-        return 0.0, ks
-    return psi(_bin_shares([latest], edges), _bin_shares(past, edges)), ks
+        return 0.0, ks, 0.0
+    cdfs = np.asarray([_cdf(s, edges) for s in past])
+    pooled = _bins(cdfs.mean(axis=0))[0]
+    score = psi(_bins(_cdf(latest, edges))[0], pooled)
+    others = (cdfs.sum(axis=0) - cdfs) / max(len(past) - 1, 1)
+    usual = [psi(own, rest) for own, rest in zip(_bins(cdfs), _bins(others), strict=True)]
+    return score, ks, float(np.median(usual))
 
 
 def _shares(m: ColumnMetrics, values: list[str]) -> np.ndarray:
@@ -341,11 +356,9 @@ def distribution(
         sketches = [c.quantiles for c in cols if c.quantiles and len(c.quantiles) == len(QUANTILES)]
         if len(sketches) < config.min_commits - 1 or len(m.quantiles) != len(QUANTILES):
             return []
-        score, ks = _numeric_drift(m.quantiles, sketches)
-        noise = [_numeric_drift(s, sketches[:i] + sketches[i + 1 :])[0]
-                 for i, s in enumerate(sketches)]  # fmt: skip
-        limit = max(config.psi_threshold, config.noise_factor * max(float(np.median(noise)),
-                                                                    9.0 / n))  # fmt: skip
+        score, ks, usual_psi = numeric_drift(m.quantiles, sketches)
+        noise = max(usual_psi, 9.0 / n)  # 9 / n: what sampling alone gives on 10 bins
+        limit = max(config.psi_threshold, config.noise_factor * noise)
         if score < limit:
             return []
         usual = float(np.median([s[len(QUANTILES) // 2] for s in sketches]))
@@ -358,11 +371,11 @@ def distribution(
         if len(tops) < config.min_commits - 1:
             return []
         score = _categorical_drift(m, tops)
-        noise = [_categorical_drift(c, tops[:i] + tops[i + 1 :]) for i, c in enumerate(tops)]
+        usual_js = [_categorical_drift(c, tops[:i] + tops[i + 1 :]) for i, c in enumerate(tops)]
         k = len(m.top_values) + 1
-        sampling = math.sqrt(max(k - 1, 1) / (8.0 * n * math.log(2)))
-        limit = max(config.js_threshold, config.noise_factor * max(float(np.median(noise)),
-                                                                   sampling))  # fmt: skip
+        sampling = math.sqrt(max(k - 1, 1) / (8.0 * n * math.log(2)))  # from sampling alone
+        noise = max(float(np.median(usual_js)), sampling)
+        limit = max(config.js_threshold, config.noise_factor * noise)
         if score < limit:
             return []
         base: dict[str, float] = defaultdict(float)

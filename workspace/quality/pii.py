@@ -64,6 +64,16 @@ KINDS: tuple[PiiKind, ...] = (
     "ip_address",
     "postal_address",
 )
+#: Each kind in words, for messages.
+KIND_WORDS: dict[str, str] = {
+    "email": "e-mail addresses",
+    "phone": "phone numbers",
+    "payment_card": "payment card numbers",
+    "iban": "IBANs",
+    "national_id": "national ID numbers",
+    "ip_address": "IP addresses",
+    "postal_address": "postal addresses",
+}
 #: A column is that kind when at least this share of its sampled non-empty values match.
 MIN_SHARE = 0.5
 #: Regions tried for phone numbers written without a country code.
@@ -218,7 +228,7 @@ def is_national_id(v: str) -> bool:
     """>>> is_national_id("078-05-1120"), is_national_id("BCCFRC15M25E852P")
     (True, True)
     """
-    if len(v) > 24:
+    if len(v) > 24 or sum(ch.isdigit() for ch in v) < 6:  # every one has 6 digits or more
         return False
     if _SSN_DASHED.fullmatch(v):
         return ssn.is_valid(v) or v.startswith("078-05")

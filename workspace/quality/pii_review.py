@@ -28,7 +28,7 @@ from workspace.lake import metadata as ann
 from workspace.lake.errors import WorkspaceError
 from workspace.quality.findings import Finding
 from workspace.quality.history import monitoring, shared_table
-from workspace.quality.pii import PiiKind, classify
+from workspace.quality.pii import KIND_WORDS, PiiKind, classify
 from workspace.quality.store import Store
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def pii_findings(ws: Workspace, store: Store, table: str) -> list[Finding]:
             column=c.column,
             severity="warn",
             message=f"{table}.{c.column}: {c.share:.0%} of {c.sampled} sampled values look "
-            f"like {c.kind.replace('_', ' ')} (e.g. {c.example}), but the column is not "
+            f"like {KIND_WORDS[c.kind]} (e.g. {c.example}), but the column is not "
             f"flagged as PII. Confirm: workspace quality pii {table} --confirm {c.column}; "
             f"or dismiss: --dismiss {c.column}",
             details={"pii_kind": c.kind, "share": c.share, "example": c.example},
