@@ -2,11 +2,12 @@
 
 It loads the ``%%sql`` magics (which bind ``ws``), completes SQL in ``%%sql`` cells and
 table names in ``ws.table("...`` through the kernel's standard completion request
-(:func:`register_completion`), makes Altair charts render with
-JupyterLab's own Vega-Lite renderer, so they work without internet access, and shows a
-:class:`~workspace.lake.errors.WorkspaceError` raised by a cell (an unknown table, a write
-the OS refused, a schema mismatch) as its one-line message instead of a traceback: those
-errors are user mistakes, and the message says what to do. The cell still fails (a
+(:func:`register_completion`), shows a progress bar on queries that run over a second and
+cancels them on the kernel's interrupt (:func:`register_progress`), makes Altair charts
+render with JupyterLab's own Vega-Lite renderer, so they work without internet access, and
+shows a :class:`~workspace.lake.errors.WorkspaceError` raised by a cell (an unknown table,
+a write the OS refused, a schema mismatch) as its one-line message instead of a traceback:
+those errors are user mistakes, and the message says what to do. The cell still fails (a
 pipeline run stops there); ``%tb`` shows the full traceback when it is needed.
 """
 
@@ -19,7 +20,10 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from workspace.lake.errors import WorkspaceError
+
 if TYPE_CHECKING:
+    import duckdb
     from IPython.core.completer import CompletionContext
     from IPython.core.interactiveshell import InteractiveShell
 
@@ -102,7 +106,18 @@ def _show_workspace_error(
     shell: InteractiveShell, etype: type[BaseException], value: BaseException, tb: Any,
     tb_offset: int | None = None,
 ) -> list[str]:  # fmt: skip
-    """IPython's custom exception handler: show the message only (see the module doc)."""
+    """IPython's custom exception handler: show the message only (see the module doc).
+
+    A query stopped by the kernel's interrupt (DuckDB raises ``RuntimeError``) shows as
+    :class:`~workspace.sql.progress.QueryCancelled`; any other ``RuntimeError`` as usual.
+    """
+    from workspace.sql.progress import CANCELLED_MESSAGE, QueryCancelled, is_interrupted_query
+
+    if not isinstance(value, WorkspaceError):
+        if not is_interrupted_query(value):
+            shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+            return []
+        etype, value = QueryCancelled, QueryCancelled(CANCELLED_MESSAGE)
     stb = error_lines(value)
     shell._showtraceback(etype, value, stb)  # the kernel sends it as the cell's error
     return stb
@@ -111,14 +126,14 @@ def _show_workspace_error(
 def quiet_workspace_errors(ipython: InteractiveShell) -> None:
     """Show :class:`WorkspaceError` raised by cells as one message (no traceback).
 
+    So is a query cancelled by the kernel's interrupt (``QueryCancelled: ...``).
+
     Examples
     --------
     >>> from IPython.core.interactiveshell import InteractiveShell  # doctest: +SKIP
     >>> quiet_workspace_errors(InteractiveShell.instance())  # doctest: +SKIP
     """
-    from workspace.lake.errors import WorkspaceError
-
-    ipython.set_custom_exc((WorkspaceError,), _show_workspace_error)
+    ipython.set_custom_exc((WorkspaceError, RuntimeError), _show_workspace_error)
 
 
 class _Frames(Mapping[str, list[str]]):
@@ -150,7 +165,6 @@ def _names(ws: Any) -> Names:
     """The tables of ``ws`` (none when ``ws`` is missing or its connection is unusable)."""
     import duckdb
 
-    from workspace.lake.errors import WorkspaceError
     from workspace.lake.workspace import Workspace
     from workspace.sql.complete import Names, workspace_names
 
@@ -236,10 +250,40 @@ def _forget_names(*_: object) -> None:
     forget_names()
 
 
+def notebook_connections(ipython: InteractiveShell) -> list[duckdb.DuckDBPyConnection]:
+    """The DuckDB connections of the notebook: ``ws.con`` first, then any other workspace's
+    or connection in a variable (an interrupt interrupts them all)."""
+    import duckdb
+
+    from workspace.lake.workspace import Workspace
+
+    namespace = ipython.user_ns
+    magic = ipython.magics_manager.registry.get("SqlMagic")
+    first = namespace.get(getattr(magic, "workspace_variable", "ws"))
+    found: list[duckdb.DuckDBPyConnection] = []
+    for value in (first, *list(namespace.values())):
+        con = value.con if isinstance(value, Workspace) else value
+        if isinstance(con, duckdb.DuckDBPyConnection) and all(c is not con for c in found):
+            found.append(con)
+    return found
+
+
+def register_progress(ipython: InteractiveShell) -> None:
+    """Progress bars for queries running over a second, and cancel on the kernel's interrupt
+    (:mod:`workspace.sql.progress`; ``%config QueryProgress.after = 3``)."""
+    from workspace.sql.progress import CellProgress, QueryProgress
+
+    config = QueryProgress(parent=ipython)
+    configurables: list[Any] = ipython.configurables  # so that %config QueryProgress works
+    configurables.append(config)
+    CellProgress(ipython, lambda: notebook_connections(ipython), config).register()
+
+
 def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Load the workspace into a kernel: ``%%sql``, ``ws``, completion, offline charts,
     clear errors."""
     ipython.run_line_magic("load_ext", "workspace.sql")
     register_completion(ipython)
+    register_progress(ipython)
     quiet_workspace_errors(ipython)
     configure_altair_when_imported()

@@ -51,6 +51,17 @@ TABLE_METHODS = frozenset(
 )
 
 
+#: Keywords offered before the others that match.
+COMMON_KEYWORDS = frozenset(
+    {"SELECT", "FROM", "WHERE", "GROUP", "BY", "ORDER", "HAVING", "LIMIT", "OFFSET", "QUALIFY"}
+    | {"JOIN", "LEFT", "RIGHT", "INNER", "OUTER", "FULL", "CROSS", "ON", "USING", "AS", "AND"}
+    | {"OR", "NOT", "IN", "IS", "NULL", "LIKE", "ILIKE", "BETWEEN", "EXISTS", "DISTINCT"}
+    | {"CASE", "WHEN", "THEN", "ELSE", "END", "WITH", "UNION", "ALL", "INSERT", "INTO"}
+    | {"VALUES", "CREATE", "REPLACE", "TABLE", "VIEW", "UPDATE", "SET", "DELETE", "DESC"}
+    | {"ASC", "OVER", "PARTITION", "DESCRIBE", "SUMMARIZE", "PIVOT"}
+)
+
+
 @dataclass(frozen=True)
 class Completion:
     """One candidate: the text that replaces the fragment, and what it is.
@@ -287,6 +298,8 @@ def _context(toks: list[Token], vocabulary: Vocabulary) -> str:
 
 def _words(words: Sorted, partial: str, kind: str) -> list[Completion]:
     found = words.starting(partial, LIMIT)
+    if kind == "keyword":  # the words of everyday queries first: FROM before FREEZE
+        found.sort(key=lambda w: w.upper() not in COMMON_KEYWORDS)
     if kind == "keyword" and partial and partial.islower():
         return [Completion(w.lower(), kind) for w in found]
     return [Completion(w, kind) for w in found]
