@@ -117,7 +117,14 @@ class Quality:
             merged, source=f"ws.quality.contract({table!r})", table=ref.display
         )
         self._check_columns(ref, contract)
-        save_contract(path, contract)
+        try:
+            save_contract(path, contract)
+        except OSError as exc:  # the OS decides who writes a layer's contracts
+            raise ContractError(
+                f"Cannot save the contract of {ref.display} to {path}: {exc.strerror or exc}. "
+                "Contracts are written by whoever may write the table: for bronze, silver and "
+                "gold, declare it in the pipeline that writes the table."
+            ) from None
         return contract
 
     def _check_columns(self, ref: TableRef, contract: Contract) -> None:
