@@ -229,6 +229,25 @@ def test_gallery_lists_only_pipelines_with_a_report_and_has_a_logout(ops: Ops) -
     assert "/hub/login" in again.url, again.url
 
 
+def test_admins_and_the_security_group_read_the_audit_trail(ops: Ops) -> None:
+    from workspace.hub.deployment import HubPaths
+    from workspace.hub.users import HubClient
+
+    outsider, analyst = ops.add("analysts"), ops.add("analysts")
+    client = HubClient.for_paths(HubPaths(ops.hub.home / "hub"))
+    assert client is not None
+    client.request("POST", "/groups/security")
+    client.request("POST", "/groups/security/users", {"users": [analyst]})
+    url = ops.hub.url + f"/services/reports/audit?target=user:{analyst}"
+    assert ops.login(outsider).get(url, timeout=60).status_code == 403
+    for who in (analyst, ops.admin):
+        answer = ops.login(who).get(url, timeout=60)
+        assert answer.status_code == 200, answer.text
+        assert [e["action"] for e in answer.json()][-1] == "user_add"
+    reads = trail(Settings.resolve(ops.hub.home)).query(AuditQuery(action="audit_read"))
+    assert [r.actor for r in reads] == [ops.admin, analyst]
+
+
 # -- item 13: the Lab offers the workspace kernel only; `workspace` is on the terminal PATH --
 def test_lab_has_only_the_workspace_kernel_and_workspace_on_the_terminal_path(ops: Ops) -> None:
     name = ops.add("analysts")

@@ -142,7 +142,7 @@ def os_actor() -> str:
 
 
 def record(
-    actor: str, action: str, target: str, *, settings: Settings | None = None, **details: Any
+    actor: str, action: str, target: str, /, *, settings: Settings | None = None, **details: Any
 ) -> AuditEvent | None:
     """Append one entry (``details``: any JSON-able values) to the workspace's trail.
 

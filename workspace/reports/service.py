@@ -17,6 +17,9 @@ Routes, under the service prefix (``/services/reports/``):
     The report HTML itself, under ``REPORT_CSP`` (no script, ``sandbox``), ``nosniff`` and
     ``Referrer-Policy: no-referrer``. ``?code=1`` re-renders it with code cells for the
     pipeline's owner, engineers and admins; stakeholders never get code.
+``audit``
+    The audit trail as JSON, for hub admins and the ``security`` group
+    (:mod:`workspace.reports.audit_view`).
 ``oauth_callback``
     The end of the hub's OAuth flow.
 
@@ -50,6 +53,7 @@ from workspace.jobs.models import Run, RunNotFoundError
 from workspace.jobs.paths import REPORT_FILE
 from workspace.lake.settings import Settings
 from workspace.reports.access import PipelineAccess, can_view, scan_pipelines
+from workspace.reports.audit_view import AuditHandler
 from workspace.reports.pages import PAGE_CSP, GalleryEntry, RunRow, render, when
 
 log = logging.getLogger(__name__)
@@ -394,9 +398,11 @@ def make_app(
             (rf"{p}runs/{run}/?", RunHandler),
             (rf"{p}runs/{run}/report", ReportHandler),
             (rf"{p}runs/{run}/attempts/(\d+)/report", ReportHandler),
+            (rf"{p}audit", AuditHandler),  # admins and the security group (audit_view.py)
             (rf"{p}oauth_callback", HubOAuthCallbackHandler),
         ],
         reports=reports,
+        workspace_settings=settings,
         cookie_secret=cookie_secret or os.urandom(32),
         xsrf_cookies=False,
     )
