@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 class ChartControls(anywidget.AnyWidget):
     """The builder's dropdowns, code preview and insert button (synced with Python)."""
 
-    _esm = FRONTEND / "chart_builder.js"
-    _css = FRONTEND / "grid.css"
+    _esm = traitlets.Unicode((FRONTEND / "chart_builder.js").read_text(encoding="utf-8")).tag(
+        sync=True
+    )
+    _css = traitlets.Unicode((FRONTEND / "grid.css").read_text(encoding="utf-8")).tag(sync=True)
 
     columns: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     marks: traitlets.List[str] = traitlets.List(["auto", *MARKS]).tag(sync=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anywidget
+import pyarrow as pa
 import traitlets
 from pydantic import BaseModel, Field, ValidationError
 
@@ -74,8 +75,11 @@ class ResultGrid(anywidget.AnyWidget):
     [10]
     """
 
-    _esm = FRONTEND / "grid.js"
-    _css = FRONTEND / "grid.css"
+    # Class-level traits (read once), so that AnyWidget does not add them per instance:
+    # adding traits to an instance derives a new class each time (about 1.5 ms a widget).
+    _esm = traitlets.Unicode((FRONTEND / "grid.js").read_text(encoding="utf-8")).tag(sync=True)
+    _css = traitlets.Unicode((FRONTEND / "grid.css").read_text(encoding="utf-8")).tag(sync=True)
+    _anywidget_id = traitlets.Unicode("workspace.sql.grid.ResultGrid").tag(sync=True)
 
     columns: traitlets.List[dict[str, Any]] = traitlets.List(
         help="Name, DuckDB type and number format of each column."
@@ -87,15 +91,28 @@ class ResultGrid(anywidget.AnyWidget):
     )
     page_rows = traitlets.Int(PAGE_ROWS).tag(sync=True)
 
-    def __init__(self, source: GridSource, *, summary: str = "") -> None:
+    def __init__(
+        self, source: GridSource, *, summary: str = "", head: pa.Table | None = None
+    ) -> None:
         self.data = GridData(source)
+        if head is not None and head.num_rows >= min(source.row_count, PAGE_ROWS):
+            rows = self.data.rows_json(head.slice(0, PAGE_ROWS))  # no query needed
+            first = {"offset": 0, "rows": rows, "total": source.row_count}
+        else:
+            first = self.data.page(0, PAGE_ROWS)
         super().__init__(
             columns=[f.to_json() for f in source.formats],
             row_count=source.row_count,
             summary=summary,
-            first_page=self.data.page(0, PAGE_ROWS),
+            first_page=first,
         )
         self.on_msg(self._on_msg)
+
+    def add_traits(self, **traits: Any) -> None:
+        """Add only traits the class does not define (see ``_esm`` above)."""
+        missing = {k: v for k, v in traits.items() if not self.has_trait(k)}
+        if missing:
+            super().add_traits(**missing)
 
     def _on_msg(self, _widget: object, content: Any, _buffers: object) -> None:
         for reply, buffers in self.handle(content):

@@ -274,7 +274,9 @@ class SqlResult:
         if self._grid is None:
             from workspace.sql.grid import ResultGrid
 
-            self._grid = ResultGrid(self.grid_source(), summary=self._summary(grid=True))
+            self._grid = ResultGrid(
+                self.grid_source(), summary=self._summary(grid=True), head=self.head()
+            )
         return self._grid
 
     def to_csv(self, path: str | Path) -> Path:
