@@ -37,6 +37,7 @@ from workspace.server.lake_access import LakeConnections
 
 if TYPE_CHECKING:
     from workspace.lake.workspace import Workspace
+    from workspace.server.scheduler_proxy import SchedulerProxy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -83,6 +84,13 @@ class WorkspaceHandler(APIHandler):
     def executor(self) -> ThreadPoolExecutor:
         pool: ThreadPoolExecutor = self.settings["workspace_executor"]
         return pool
+
+    @property
+    def scheduler_proxy(self) -> SchedulerProxy | None:
+        """The scheduler service to forward to (behind the hub), else ``None``
+        (:meth:`workspace.server.app.WorkspaceServer.scheduler_proxy`)."""
+        proxy: SchedulerProxy | None = self.settings["workspace_proxy"]()
+        return proxy
 
     def api_url(self, *parts: str) -> str:
         """An absolute path under the server's ``base_url``: ``/user/ada/workspace/api/...``."""

@@ -21,7 +21,6 @@ from workspace.server.models import (
     ProfileQuery,
     TablesQuery,
 )
-from workspace.server.scheduler_proxy import SchedulerProxy
 
 
 class LayersHandler(WorkspaceHandler):
@@ -64,7 +63,7 @@ class TableHandler(WorkspaceHandler):
     @authorized
     async def get(self, name: str) -> None:
         at = self.query(AtQuery).at
-        proxy = SchedulerProxy.from_env()  # behind the hub: the run store is the service's
+        proxy = self.scheduler_proxy  # behind the hub: the run store is the service's
         local = proxy is None
         detail = await self.on_lake(
             lambda ws: catalog_ops.table_detail(ws, name, at=at, local_lineage=local)

@@ -29,7 +29,6 @@ from workspace.api.routes import route_path
 from workspace.api.service import JobsService
 from workspace.lake.settings import Settings
 from workspace.server.base import WorkspaceHandler, authorized
-from workspace.server.scheduler_proxy import SchedulerProxy
 
 T = TypeVar("T")
 
@@ -121,7 +120,7 @@ class JobsHandler(RouteDispatch, WorkspaceHandler):
     async def forwarded(self) -> bool:
         """Under JupyterHub with the scheduler service: forward this request to the service,
         relay its answer, and return True. Otherwise (no hub, no scheduler) return False."""
-        proxy = SchedulerProxy.from_env()
+        proxy = self.scheduler_proxy
         if proxy is None:
             return False
         local_jobs = self.api_url("jobs") + "/"

@@ -90,7 +90,7 @@ async def _relay(proxy: SchedulerProxy, call: Any) -> Relayed:
 
 async def forward_promote(handler: ScheduleHandler, request: PromoteRequest) -> bool:
     """Under the hub: promote through the service and answer; False outside the hub."""
-    proxy = SchedulerProxy.from_env()
+    proxy = handler.scheduler_proxy
     if proxy is None:
         return False
     from workspace.server import schedule_ops
@@ -124,7 +124,7 @@ async def forward_promote(handler: ScheduleHandler, request: PromoteRequest) -> 
 
 async def forward_report(handler: ScheduleHandler, test_id: str) -> bool:
     """Under the hub: relay the service's report of a promotion test; False outside it."""
-    proxy = SchedulerProxy.from_env()
+    proxy = handler.scheduler_proxy
     if proxy is None:
         return False
     relayed = await _relay(proxy, test_report(proxy, test_id))
