@@ -254,6 +254,8 @@ def test_lab_has_only_the_workspace_kernel_and_workspace_on_the_terminal_path(op
     session = ops.login(name)
     spawn_and_wait(session, ops.hub, name)
     assert open_lab(session, ops.hub, name).status_code == 200
+    spawns = trail(Settings.resolve(ops.hub.home)).query(AuditQuery(actor=name, action="spawn"))
+    assert [s.target for s in spawns] == [f"server:{name}"]  # recorded by the authenticator
     specs = session.get(f"{ops.hub.url}/user/{name}/api/kernelspecs", timeout=30).json()
     assert specs["default"] == "workspace"
     assert list(specs["kernelspecs"]) == ["workspace"], list(specs["kernelspecs"])
