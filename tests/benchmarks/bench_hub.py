@@ -25,6 +25,9 @@ throwaway home. Users are made with ``workspace users add`` (sequentially: the C
 - 20 concurrent spawns p95 vs the CPU floor: 20 x bare CPU per spawn / cores, PASS/MISS vs
   p95 <= 1.2 x floor.
 
+The machine's load average (1 min) before and after the CPU spawns and the concurrent spawns
+is printed with their figures: other work on the machine inflates CPU seconds too.
+
 ``--no-concurrent`` skips the 20 concurrent spawns and the API under load (several minutes on
 2 cores); ``--cpu-runs N`` sets the spawns per variant for the CPU figures (default 3).
 
@@ -201,14 +204,20 @@ def concurrent_spawns(
     return durations, failures, api_samples
 
 
-def installed_server_extensions() -> list[str]:
-    """The jpserver extensions this environment enables (``etc/jupyter/...config.d``)."""
+def server_extension_config() -> dict[str, bool]:
+    """The jpserver extensions this environment names (``etc/jupyter/...config.d``, files
+    merged in name order as Jupyter does): name -> enabled."""
     folder = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d"
-    names: set[str] = set()
-    for path in folder.glob("*.json"):
+    merged: dict[str, bool] = {}
+    for path in sorted(folder.glob("*.json")):
         config = json.loads(path.read_text())
-        names.update(config.get("ServerApp", {}).get("jpserver_extensions", {}))
-    return sorted(names)
+        merged.update(config.get("ServerApp", {}).get("jpserver_extensions", {}))
+    return merged
+
+
+def installed_server_extensions() -> list[str]:
+    """The jpserver extensions this environment names, enabled or not."""
+    return sorted(server_extension_config())
 
 
 def make_bare(name: str) -> list[str]:
@@ -336,8 +345,17 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def load_1min() -> float:
+    """The 1-minute load average."""
+    return os.getloadavg()[0]
+
+
 def report_cpu(
-    bare_cpu: list[float], full_cpu: list[float], bare_wall: list[float], full_wall: list[float]
+    bare_cpu: list[float],
+    full_cpu: list[float],
+    bare_wall: list[float],
+    full_wall: list[float],
+    load: tuple[float, float],
 ) -> float:
     """Print the CPU per spawn figures; return the bare median (CPU s)."""
     bare, full = statistics.median(bare_cpu), statistics.median(full_cpu)
@@ -352,7 +370,8 @@ def report_cpu(
     print(
         f"  samples: workspace {[round(x, 2) for x in full_cpu]}, "
         f"bare {[round(x, 2) for x in bare_cpu]}; wall to /lab: workspace "
-        f"{statistics.median(full_wall):.2f} s, bare {statistics.median(bare_wall):.2f} s"
+        f"{statistics.median(full_wall):.2f} s, bare {statistics.median(bare_wall):.2f} s; "
+        f"load average {load[0]:.2f} -> {load[1]:.2f}"
     )
     return bare
 
@@ -388,17 +407,22 @@ def main() -> None:
             print(
                 f"(setup: {len(users)} users via 'workspace users add' in "
                 f"{time.perf_counter() - start:.1f} s, not timed; the bare user's config "
-                f"turns off {', '.join(turned_off)})"
+                f"turns off {', '.join(turned_off)}; the workspace user's server runs "
+                f"{', '.join(sorted(n for n, on in server_extension_config().items() if on))})"
             )
 
             solo_name, solo_password = users[0]
             lab_s, solo_ready = one_user(hub, solo_name, solo_password)
             stop_server(hub, solo_name)
 
+            before = load_1min()
             cpu = cpu_per_spawn(hub, users[1], users[2], args.cpu_runs)
+            cpu_load = (before, load_1min())
 
             if concurrent:
+                before = load_1min()
                 durations, failures, loaded = concurrent_spawns(hub, users[3:])
+                concurrent_load = (before, load_1min())
 
         print(f"cores: {cores}")
         print(
@@ -410,7 +434,7 @@ def main() -> None:
             f"(GET /hub/api/ round trip {round_trip * 1000:.1f} ms, "
             f"ratio {lab_s / round_trip:.0f}x)"
         )
-        bare_cpu = report_cpu(*cpu)
+        bare_cpu = report_cpu(*cpu, load=cpu_load)
         if not concurrent:
             print(f"{CONCURRENT} concurrent spawns: skipped (--no-concurrent)")
             return
@@ -429,7 +453,8 @@ def main() -> None:
             print(
                 f"{CONCURRENT} concurrent spawns vs the CPU floor ({CONCURRENT} x bare "
                 f"{bare_cpu:.2f} s / {cores} cores = {floor:.1f} s): p95 {p95:.2f} s, ratio "
-                f"{p95 / floor:.2f}x -> {verdict} (goal <= {GOAL_FLOOR_RATIO}x, 0 failures)"
+                f"{p95 / floor:.2f}x -> {verdict} (goal <= {GOAL_FLOOR_RATIO}x, 0 failures); "
+                f"load average {concurrent_load[0]:.2f} -> {concurrent_load[1]:.2f}"
             )
         else:
             print(f"{CONCURRENT} concurrent spawns: all failed -> MISS")
