@@ -33,6 +33,7 @@ ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="other OS accounts need root
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
+    home.mkdir()
     monkeypatch.setenv("WORKSPACE_HOME", str(home))
     monkeypatch.setenv("WORKSPACE_USER", "tester")
     return home
@@ -152,7 +153,6 @@ def test_security_alerts_reach_the_security_sinks_once(
 
     url, got = webhook
     alerts_file = home / "alerts.yaml"
-    home.mkdir(parents=True, exist_ok=True)
     alerts_file.write_text(
         f"sec_hook: {{type: webhook, url: '{url}', tries: 1}}\nsecurity: [sec_hook]\n"
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from support.notebooks import make_notebook
 
+from workspace.governance.audit import AuditQuery, trail
 from workspace.jobs.execution.executors import SubprocessExecutor
 from workspace.jobs.lineage import table_writers
 from workspace.jobs.models import RunState
@@ -85,3 +86,10 @@ def test_a_pipeline_run_records_who_writes_the_table(tmp_path: Path) -> None:
         }
     # a pipeline commits as its own sandbox identity
     assert history[lines[0]["snapshot_id"]].author == "pipeline_lineage_demo"
+    # and each commit to the shared layer is in the audit trail with its run
+    commits = trail(settings).query(AuditQuery(action="commit", target="table:silver.x"))
+    assert [(c.actor, c.details["run_id"], c.details["rows"]) for c in commits[:2]] == [
+        ("pipeline:lineage_demo", runs[-1], 1),
+        ("pipeline:lineage_demo", runs[-1], 3),
+    ]
+    assert len(commits) == 4 and trail(settings).verify().ok

@@ -75,7 +75,8 @@ def audit_call(route: Route, call: Call, result: Any) -> None:
         return
     from workspace.governance.audit import record
 
-    record(call.auth.user, action, _target(call), **_details(route, call, result))
+    details = _details(route, call, result)
+    record(call.auth.user, action, _target(call), settings=call.service.settings, **details)
 
 
 def audit_refusal(route: Route, call: Call, error: BaseException) -> None:
@@ -85,6 +86,6 @@ def audit_refusal(route: Route, call: Call, error: BaseException) -> None:
     from workspace.governance.audit import record
 
     record(
-        call.auth.user, "denied", _target(call),
+        call.auth.user, "denied", _target(call), settings=call.service.settings,
         route=route.name, error=type(error).__name__, message=str(error)[:300],
     )  # fmt: skip

@@ -84,10 +84,10 @@ def ensure_audit_dir(settings: Settings | None = None) -> Path | None:
     me = os.geteuid()
     trusted = {0, owner}
     if not folder.exists():
-        if me not in trusted:
+        if me not in trusted or owner is None:  # no home yet: nothing to record into
             return None
         try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, exist_ok=True)
         except OSError:
             return None
         os.chmod(folder, 0o700)

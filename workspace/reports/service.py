@@ -369,7 +369,8 @@ class ReportHandler(_Base):
         except LookupError as exc:  # no report, no attempt: 404 (not a bare 500)
             raise HTTPError(404, log_message=str(exc)) from None
         record(
-            viewer.name, "report_view", f"run:{run.run_id}", pipeline=access.name,
+            viewer.name, "report_view", f"run:{run.run_id}",
+            settings=self.reports.jobs.settings, pipeline=access.name,
             attempt_id=attempt_id, code=self.get_argument("code", "") == "1", via="reports",
         )  # fmt: skip
         self.set_header("Content-Type", "text/html; charset=utf-8")

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from pathlib import Path
 
 from workspace.jobs.execution.context import TableWrite
 from workspace.jobs.models import Attempt, TableWriter, Task
+from workspace.jobs.paths import JOBS_DIR
 from workspace.jobs.store.rows import ts
 from workspace.lake.engine import LAYERS
 
@@ -56,12 +58,19 @@ class LineageRepository:
 
 
 def _audit_commit(con: sqlite3.Connection, attempt: Attempt, task: Task, w: TableWrite) -> None:
+    """Record the commit in the audit trail of the workspace whose run store this is
+    (``<home>/jobs/runs.sqlite``; a store elsewhere records nothing)."""
     from workspace.governance.audit import record
+    from workspace.lake.settings import Settings
 
+    store = Path(con.execute("PRAGMA database_list").fetchone()[2] or ".")
+    if store.parent.name != JOBS_DIR:
+        return
     row = con.execute("SELECT pipeline FROM runs WHERE run_id = ?", (attempt.run_id,)).fetchone()
     pipeline = row[0] if row is not None else "?"
     record(
-        f"pipeline:{pipeline}", "commit", f"table:{w.table}", run_id=attempt.run_id,
+        f"pipeline:{pipeline}", "commit", f"table:{w.table}",
+        settings=Settings.resolve(store.parent.parent), run_id=attempt.run_id,
         attempt_id=attempt.attempt_id, task=task.name, snapshot_id=w.snapshot_id,
         rows=w.rows, mode=w.mode, at=w.at.isoformat(),
     )  # fmt: skip
