@@ -12,11 +12,12 @@ pays the catalog round trip, the next ones about half a millisecond each.
 
 Examples
 --------
->>> versions = table_versions(ws.con)
->>> c = lake_commits(ws.con, versions, {"gold.customer_segments": -1})["gold.customer_segments"]
->>> c[-1].operations
+>>> lake = LakeMeta.read(ws.con)
+>>> versions = table_versions(lake)
+>>> c = lake_commits(lake, versions, {"gold.customer_segments": -1})["gold.customer_segments"]
+>>> c[0].operations
 ('created', 'inserted')
->>> TableFiles.read(ws.con, versions["gold.customer_segments"]).volume(c[-1]).rows_total
+>>> TableFiles.read(lake, versions["gold.customer_segments"]).volume(c[0]).rows_total
 1
 """
 
@@ -45,6 +46,28 @@ _CHANGE = re.compile(r'(\w+):((?:"(?:[^"]|"")*"(?:\.)?)+|[^,]*)')
 
 
 @dataclass(frozen=True)
+class LakeMeta:
+    """The attached lake's metadata tables, and where its data files are."""
+
+    con: duckdb.DuckDBPyConnection
+    meta: str  # quoted prefix of the metadata tables (see ``metadata_tables``)
+    snapshot_id: int  # the current snapshot, when it was read
+    lake_id: str  # the uuid of the catalog's ``main`` schema
+    data_path: str | None
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection) -> LakeMeta:
+        """One statement (run it in the read transaction the other reads use)."""
+        meta = metadata_tables(con, LAKE)
+        ((snap, uuid, path),) = con.execute(
+            f'SELECT (SELECT id FROM "{LAKE}".current_snapshot()), '
+            f"(SELECT min(schema_uuid) FROM {meta}.ducklake_schema WHERE schema_id = 0), "
+            f"(SELECT min(value) FROM {meta}.ducklake_metadata WHERE key = 'data_path')"
+        ).fetchall()
+        return cls(con, meta, int(snap), str(uuid), None if path is None else str(path))
+
+
+@dataclass(frozen=True)
 class TableVersion:
     """One DuckLake table id of a name: valid from ``begin`` to before ``end`` (None: now)."""
 
@@ -53,6 +76,7 @@ class TableVersion:
     name: str
     begin: int
     end: int | None
+    folder: str | None = None  # where its data files are, when known
 
     def alive(self, snapshot_id: int) -> bool:
         """Whether this id is the table at ``snapshot_id``."""
@@ -80,7 +104,8 @@ class Volume:
 
     ``inlined`` says the table keeps some rows in the catalog (DuckLake data inlining), so
     the file counts are not the whole story and the caller must count rows itself.
-    ``row_ranges`` are the (first row id, rows) of the files the commit added.
+    ``row_ranges`` are the (first row id, rows) of the files the commit added, ``paths``
+    their Parquet files (None where unknown or encrypted).
     """
 
     rows_added: int
@@ -90,32 +115,41 @@ class Volume:
     added_files: tuple[int, ...]
     inlined: bool = False
     row_ranges: tuple[tuple[int, int], ...] = ()
+    paths: tuple[str | None, ...] = ()
 
 
-def table_versions(con: duckdb.DuckDBPyConnection) -> dict[str, list[TableVersion]]:
+def table_versions(lake: LakeMeta) -> dict[str, list[TableVersion]]:
     """Every id each shared table name (``layer.name``) has had, oldest first.
 
     The workspace's own metadata tables (``_workspace.annotations``) are listed too; they
     are never among :func:`live_tables`.
     """
-    meta = metadata_tables(con, LAKE)
     schemas = (*LAYERS, META_SCHEMA)
-    rows = con.execute(
+    rows = lake.con.execute(
         f"""
-        SELECT t.table_id, s.schema_name, t.table_name, t.begin_snapshot, t.end_snapshot
-        FROM {meta}.ducklake_table t JOIN {meta}.ducklake_schema s USING (schema_id)
+        SELECT t.table_id, s.schema_name, t.table_name, t.begin_snapshot, t.end_snapshot,
+               s.path, s.path_is_relative, t.path, t.path_is_relative
+        FROM {lake.meta}.ducklake_table t JOIN {lake.meta}.ducklake_schema s USING (schema_id)
         WHERE s.schema_name IN ({", ".join("?" for _ in schemas)})
         ORDER BY t.begin_snapshot, t.table_id
         """,
         list(schemas),
     ).fetchall()
     out: dict[str, list[TableVersion]] = defaultdict(list)
-    for tid, schema, name, begin, end in rows:
-        version = TableVersion(
-            int(tid), schema, name, int(begin), None if end is None else int(end)
-        )
+    for tid, schema, name, begin, end, spath, srel, tpath, trel in rows:
+        folder = _join(_join(lake.data_path, spath, srel), tpath, trel)
+        version = TableVersion(int(tid), schema, name, int(begin), _int(end), folder)
         out[f"{schema}.{name}"].append(version)
     return dict(out)
+
+
+def _join(base: str | None, path: str | None, relative: object) -> str | None:
+    """``path`` under ``base`` when it is relative (DuckLake's nested data paths)."""
+    if path is None:
+        return base
+    if not relative:
+        return str(path)
+    return None if base is None else base + str(path)
 
 
 def live_tables(versions: dict[str, list[TableVersion]]) -> list[str]:
@@ -141,7 +175,7 @@ def parse_changes(text: str | None) -> list[tuple[str, str]]:
 
 
 def lake_commits(
-    con: duckdb.DuckDBPyConnection,
+    lake: LakeMeta,
     versions: dict[str, list[TableVersion]],
     after: dict[str, int],
     *,
@@ -154,9 +188,9 @@ def lake_commits(
         return {}
     owner = {v.table_id: n for n in wanted for v in versions[n]}
     start = min(max(after[n], versions[n][0].begin - 1) for n in wanted)
-    meta = metadata_tables(con, LAKE)
+    meta = lake.meta
     bound = "" if upto is None else f" AND s.snapshot_id <= {int(upto)}"
-    rows = con.execute(
+    rows = lake.con.execute(
         f"SELECT s.snapshot_id, CAST(s.snapshot_time AS TIMESTAMPTZ), c.changes_made, "
         f"c.author, c.commit_message FROM {meta}.ducklake_snapshot s "
         f"JOIN {meta}.ducklake_snapshot_changes c USING (snapshot_id) "
@@ -216,24 +250,27 @@ class TableFiles:
         deletes: list[tuple[int, int, int, int | None, int, int, int | None]],
         columns: list[tuple[int, int, str, str, int, int | None, int]],
         inlined: set[int],
+        paths: dict[int, str | None] | None = None,
     ) -> None:
         self.versions = versions
+        self.paths = paths or {}
         self.data = data
         self.deletes = deletes
         self.columns = columns
         self.inlined = inlined
 
     @classmethod
-    def read(cls, con: duckdb.DuckDBPyConnection, versions: list[TableVersion]) -> TableFiles:
+    def read(cls, lake: LakeMeta, versions: list[TableVersion]) -> TableFiles:
         """Read them in three queries."""
-        meta = metadata_tables(con, LAKE)
+        con, meta = lake.con, lake.meta
         ids = [v.table_id for v in versions]
         marks = ", ".join("?" for _ in ids)
         files = con.execute(
             f"SELECT 'd', table_id, data_file_id, begin_snapshot, end_snapshot, record_count, "
-            f"file_size_bytes, row_id_start FROM {meta}.ducklake_data_file "
-            f"WHERE table_id IN ({marks}) UNION ALL SELECT 'x', table_id, data_file_id, "
-            f"begin_snapshot, end_snapshot, delete_count, file_size_bytes, NULL "
+            f"file_size_bytes, row_id_start, path, path_is_relative, encryption_key IS NULL "
+            f"FROM {meta}.ducklake_data_file WHERE table_id IN ({marks}) "
+            f"UNION ALL SELECT 'x', table_id, data_file_id, begin_snapshot, end_snapshot, "
+            f"delete_count, file_size_bytes, NULL, NULL, NULL, NULL "
             f"FROM {meta}.ducklake_delete_file "
             f"WHERE table_id IN ({marks})",
             ids + ids,
@@ -251,9 +288,15 @@ class TableFiles:
         ).fetchall()
         norm = [
             (int(t), int(f), int(b), _int(e), int(n or 0), int(s or 0), _int(r))
-            for _k, t, f, b, e, n, s, r in files
+            for _k, t, f, b, e, n, s, r, *_ in files
         ]
         kinds = [r[0] for r in files]
+        folders = {v.table_id: v.folder for v in versions}
+        paths = {
+            int(f): _join(folders.get(int(t)), p, rel) if plain else None
+            for k, t, f, *_, p, rel, plain in files
+            if k == "d"
+        }
         return cls(
             versions,
             [r for r, k in zip(norm, kinds, strict=True) if k == "d"],
@@ -263,6 +306,7 @@ class TableFiles:
                 for t, c, n, ty, b, e, o in columns
             ],
             {int(r[0]) for r in inlined},
+            paths,
         )
 
     def version_at(self, snapshot_id: int) -> TableVersion | None:
@@ -309,6 +353,7 @@ class TableFiles:
             added_files=tuple(f for f, _n, _r in files),
             inlined=bool(self.inlined),
             row_ranges=tuple((r, n) for _f, n, r in files if r is not None and n),
+            paths=tuple(self.paths.get(f) for f, _n, _r in files),
         )
 
     def schema(self, commit: Commit) -> list[tuple[int, str, str]]:
@@ -322,7 +367,7 @@ class TableFiles:
 
 
 def file_column_stats(
-    con: duckdb.DuckDBPyConnection, files: list[int]
+    lake: LakeMeta, files: list[int]
 ) -> dict[int, dict[int, tuple[int, str | None, str | None]]]:
     """Per data file and column id: nulls, min and max (as text), as DuckLake recorded them.
 
@@ -330,10 +375,9 @@ def file_column_stats(
     """
     if not files:
         return {}
-    meta = metadata_tables(con, LAKE)
-    rows = con.execute(
+    rows = lake.con.execute(
         f"SELECT data_file_id, column_id, null_count, min_value, max_value "
-        f"FROM {meta}.ducklake_file_column_stats "
+        f"FROM {lake.meta}.ducklake_file_column_stats "
         f"WHERE data_file_id IN ({', '.join('?' for _ in files)})",
         files,
     ).fetchall()

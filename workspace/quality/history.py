@@ -9,8 +9,8 @@ commit (:func:`record`) only saves the next reader the work.
 Examples
 --------
 >>> last = table_history(ws, "silver.customers")[-1]
->>> last.rows_added, round(last.column("phone").null_fraction, 2), last.column("phone").pii
-(3, 0.33, True)
+>>> last.rows_added, round(last.column("phone").null_fraction, 2)
+(3, 0.33)
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ import pandas as pd
 from workspace.lake import metadata as ann
 from workspace.lake.engine import LAKE, META_SCHEMA
 from workspace.lake.errors import TableNotFoundError, WorkspaceError
-from workspace.lake.snapshots import metadata_tables
 from workspace.quality.commits import (
     Commit,
+    LakeMeta,
     TableFiles,
     TableVersion,
     file_column_stats,
@@ -43,15 +43,6 @@ if TYPE_CHECKING:
     from workspace.lake.workspace import Workspace
 
 log = logging.getLogger(__name__)
-
-
-def lake_id(con: duckdb.DuckDBPyConnection) -> str:
-    """The identity of the attached lake: the uuid of its catalog's ``main`` schema."""
-    meta = metadata_tables(con, LAKE)
-    (row,) = con.execute(
-        f"SELECT min(schema_uuid) FROM {meta}.ducklake_schema WHERE schema_id = 0"
-    ).fetchall()
-    return str(row[0])
 
 
 @contextlib.contextmanager
@@ -76,7 +67,8 @@ def read_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def monitoring(ws: Workspace) -> Iterator[Store]:
     """A read transaction on the lake and its metrics store (see :func:`read_transaction`)."""
     with read_transaction(ws.con):
-        store = Store(ws.settings, lake_id(ws.con))
+        lake = LakeMeta.read(ws.con)
+        store = Store(ws.settings, lake.lake_id, lake)
         try:
             yield store
         finally:
@@ -116,9 +108,9 @@ def fill(ws: Workspace, store: Store, tables: Iterable[str] | None = None) -> Fi
     Run it inside :func:`monitoring` (one read transaction).
     """
     con = ws.con
-    (current,) = con.execute(f'SELECT id FROM "{LAKE}".current_snapshot()').fetchall()
-    upto = int(current[0])
-    versions = table_versions(con)
+    lake = store.lake or LakeMeta.read(con)
+    upto = lake.snapshot_id
+    versions = table_versions(lake)
     live = live_tables(versions)
     names = live if tables is None else [t for t in tables if t in set(live)]
     marks = store.watermarks()
@@ -126,13 +118,14 @@ def fill(ws: Workspace, store: Store, tables: Iterable[str] | None = None) -> Fi
     unsaved: dict[str, list[CommitMetrics]] = {}
     if not pending:
         return Filled(names, unsaved, versions)
-    found = lake_commits(con, versions, {n: marks.get(n, -1) for n in pending}, upto=upto)
+    found = lake_commits(lake, versions, {n: marks.get(n, -1) for n in pending}, upto=upto)
     todo = {n: cs for n, cs in found.items() if cs}
     notes = annotated_pii(con, versions, list(todo))
     computed: list[CommitMetrics] = []
     for name in sorted(todo):
         pii = notes.get(name, frozenset()) | _detected_pii(store, name)
-        metrics = _profile_commits(con, todo[name], versions[name], pii)
+        last = store.last_commit(name)
+        metrics = _profile_commits(lake, todo[name], versions[name], pii, last)
         computed.extend(metrics)
         if not store.writable:
             unsaved[name] = metrics
@@ -170,23 +163,28 @@ def _detected_pii(store: Store, name: str) -> frozenset[str]:
 
 
 def _profile_commits(
-    con: duckdb.DuckDBPyConnection,
+    lake: LakeMeta,
     commits: list[Commit],
     versions: list[TableVersion],
     pii: frozenset[str],
+    last: CommitMetrics | None,
 ) -> list[CommitMetrics]:
-    files = TableFiles.read(con, versions)
+    files = TableFiles.read(lake, versions)
     added = [f for c in commits for f in files.volume(c).added_files]
-    stats = file_column_stats(con, added)
+    stats = file_column_stats(lake, added)
     out = []
     for commit in commits:
+        low = frozenset(m.name for m in last.columns if m.top_values) if last else frozenset()
         try:
-            out.append(compute(con, commit, files, stats, pii_columns=pii))
+            out.append(
+                compute(lake.con, commit, files, stats, pii_columns=pii, low_cardinality=low)
+            )
         except duckdb.Error as exc:  # keep the volume; never fail a whole fill on one commit
             log.warning(
                 "could not profile %s at snapshot %s: %s", commit.table, commit.snapshot_id, exc
             )
-            out.append(compute(con, commit, files, stats, profile=False))
+            out.append(compute(lake.con, commit, files, stats, profile=False))
+        last = out[-1] if out[-1].columns else last
     return out
 
 

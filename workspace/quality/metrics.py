@@ -9,7 +9,7 @@ Where it is cheap, nothing is read: null counts and min/max of numbers and times
 the file statistics DuckLake keeps for every data file. The rest (mean, standard deviation,
 approximate distinct count, a 21-point quantile sketch, top values of low-cardinality text)
 comes from one aggregate query, over a block of :data:`SAMPLE_TARGET_ROWS` consecutive rows
-when the commit added more than :data:`SAMPLE_ABOVE_ROWS` (see :func:`_block`).
+when the commit added more than :data:`SAMPLE_ABOVE_ROWS` (see :func:`_aggregate`).
 
 Columns annotated as PII keep only their null fraction and distinct count: no minimum,
 maximum, quantile or top value, nothing that is a value. Text minima and maxima are never
@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from typing import Any, Literal
 
@@ -33,6 +34,8 @@ from pydantic import BaseModel, Field
 from workspace.lake.engine import LAKE
 from workspace.quality.commits import Commit, TableFiles, Volume, merge_stats
 from workspace.quality.pii import looks_personal
+
+log = logging.getLogger(__name__)
 
 ColumnKind = Literal["number", "text", "temporal", "boolean", "other"]
 
@@ -123,11 +126,15 @@ def compute(
     stats: dict[int, dict[int, tuple[int, str | None, str | None]]],
     *,
     pii_columns: frozenset[str] = frozenset(),
+    low_cardinality: frozenset[str] = frozenset(),
     profile: bool = True,
 ) -> CommitMetrics:
     """The metrics of ``commit``, from its table's files (:class:`TableFiles`) and the file
     statistics of the files it added (:func:`~workspace.quality.commits.file_column_stats`).
 
+    ``low_cardinality`` names the text columns that had top values at the previous commit:
+    their histograms are taken in the main query; the others only when their distinct count
+    turns out small (a second query), since a histogram of unique strings is costly.
     ``profile=False`` keeps only the volume and the schema (no data is read).
     """
     volume = files.volume(commit)
@@ -149,8 +156,12 @@ def compute(
     )
     if not profile or not ({"inserted", "created"} & set(commit.operations)) or not schema:
         return base
+    if volume.rows_added == 0 and not volume.inlined:  # created empty: nothing to read
+        return base
     merged = merge_stats(stats, volume.added_files) if not volume.inlined else {}
-    columns, sample_rows = _profile(con, commit, schema, volume, merged, pii_columns)
+    columns, sample_rows = _profile(
+        con, commit, schema, volume, merged, pii_columns, low_cardinality
+    )
     return base.model_copy(update={"columns": columns, "sample_rows": sample_rows})
 
 
@@ -190,13 +201,14 @@ def _profile(
     volume: Volume,
     stats: dict[int, tuple[int, str | None, str | None]],
     pii: frozenset[str],
+    low: frozenset[str],
 ) -> tuple[list[ColumnMetrics], int | None]:
-    """One aggregate query over the rows the commit added (a sample of big commits)."""
+    """One aggregate query over the rows the commit added (a block of big commits), and
+    one more for the histograms of newly low-cardinality text columns, if any."""
     cols = [(cid, name, ctype, kind_of(ctype)) for cid, name, ctype in schema]
     profiled = [c for c in cols if c[3] != "other"]
     select = ", ".join(_quote(c[1]) for c in profiled) or "1 AS _none"
     sampled = volume.rows_added > SAMPLE_ABOVE_ROWS
-    sample = _block(volume) if sampled else ""
     aggs = ["count(*)"]
     for _cid, name, _ctype, kind in profiled:
         q = _quote(name)
@@ -209,14 +221,9 @@ def _profile(
             quantiles = ", ".join(repr(p) for p in QUANTILES)
             aggs += [f"avg({x}) {ok}", f"stddev_samp({x}) {ok}"]
             aggs.append(f"approx_quantile({x}, [{quantiles}]) {ok}")
-        elif kind in ("text", "boolean"):  # only low-cardinality histograms leave DuckDB
-            aggs.append(
-                f"CASE WHEN approx_count_distinct({q}) <= {TOP_MAX_DISTINCT} "
-                f"THEN histogram(CAST({q} AS VARCHAR)) END"
-            )
-    (row,) = con.execute(
-        f"SELECT {', '.join(aggs)} FROM (SELECT {select} FROM {_insertions(commit)}{sample})"
-    ).fetchall()
+        elif kind in ("text", "boolean") and name in low:
+            aggs.append(_histogram(q))
+    row = _aggregate(con, commit, volume, select, ", ".join(aggs), sampled)
     n = int(row[0])
     it = iter(row[1:])
     out: list[ColumnMetrics] = []
@@ -231,9 +238,21 @@ def _profile(
         if name not in pii and kind == "number":
             m.mean, m.stddev, qs = _finite(next(it)), _finite(next(it)), next(it)
             m.quantiles = [float(q) for q in qs] if qs else None
-        elif name not in pii and kind in ("text", "boolean"):
+        elif name not in pii and kind in ("text", "boolean") and name in low:
             m.top_values = _top(next(it))
         found[name] = m
+    late = [
+        name
+        for _cid, name, _ctype, kind in profiled
+        if kind in ("text", "boolean") and name not in pii and name not in low
+        and 0 < (found[name].distinct or 0) <= TOP_MAX_DISTINCT
+    ]  # fmt: skip
+    if late:
+        hists = _aggregate(
+            con, commit, volume, select, ", ".join(_histogram(_quote(c)) for c in late), sampled
+        )
+        for name, hist in zip(late, hists, strict=True):
+            found[name].top_values = _top(hist)
     for cid, name, ctype, kind in cols:
         m = found.get(name) or ColumnMetrics(name=name, type=ctype, kind=kind, pii=name in pii)
         stat = stats.get(cid)
@@ -245,20 +264,67 @@ def _profile(
     return out, (n if sampled else None)
 
 
-def _block(volume: Volume) -> str:
-    """The filter that picks the sample of a big commit: one block of
-    :data:`SAMPLE_TARGET_ROWS` consecutive rows from the middle of the largest file it added.
+def _aggregate(
+    con: duckdb.DuckDBPyConnection,
+    commit: Commit,
+    volume: Volume,
+    select: str,
+    aggs: str,
+    sampled: bool,
+) -> tuple[Any, ...]:
+    """Run the aggregates over the rows the commit added, or over a block of them.
 
-    DuckLake skips every row group outside a row-id range, so only about one row group is
-    decoded; a ``USING SAMPLE`` clause would decode every row before choosing. Blocks are
-    taken at the same place of each commit, so commits stay comparable with each other.
+    The commit's own Parquet files are read directly when DuckLake lists them (unencrypted,
+    no rows inlined in the catalog): that skips the table function's catalog round trip,
+    and a block of :data:`SAMPLE_TARGET_ROWS` consecutive rows from the middle of the
+    largest file is cut by ``file_row_number``, so only about one row group is decoded (a
+    ``USING SAMPLE`` clause decodes every row before choosing). Blocks are taken at the
+    same place of each commit, so commits stay comparable. It runs on a cursor of its own:
+    if the files cannot be read that way, the statement fails there, not in the caller's
+    transaction, and DuckLake's ``ducklake_table_insertions`` is used instead.
     """
-    if not volume.row_ranges:  # no row ids known: sample rows (decodes the whole commit)
+    paths = volume.paths
+    if paths and all(paths) and not volume.inlined:
+        if sampled:
+            (start, rows), path = max(zip(volume.row_ranges, paths, strict=False),
+                                      key=lambda rp: rp[0][1])  # fmt: skip
+            first = max(0, (rows - SAMPLE_TARGET_ROWS) // 2)
+            source = (
+                f"read_parquet({_literal(str(path))}, file_row_number = true) WHERE "
+                f"file_row_number BETWEEN {first} AND {first + SAMPLE_TARGET_ROWS - 1}"
+            )
+        else:
+            files = ", ".join(_literal(str(p)) for p in paths)
+            source = f"read_parquet([{files}])"
+        cursor = con.cursor()
+        try:
+            sql = f"SELECT {aggs} FROM (SELECT {select} FROM {source})"
+            (row,) = cursor.execute(sql).fetchall()
+            return tuple(row)
+        except duckdb.Error as exc:
+            log.debug("profiling %s from its files failed, using DuckLake: %s", commit.table, exc)
+        finally:
+            cursor.close()
+    sample = ""
+    if sampled and volume.row_ranges:
+        start, rows = max(volume.row_ranges, key=lambda r: r[1])
+        first = start + max(0, (rows - SAMPLE_TARGET_ROWS) // 2)
+        sample = f" WHERE rowid BETWEEN {first} AND {first + SAMPLE_TARGET_ROWS - 1}"
+    elif sampled:
         pct = max(0.01, min(100.0, 100.0 * SAMPLE_TARGET_ROWS / max(volume.rows_added, 1)))
-        return f" USING SAMPLE {pct:.4f} PERCENT (system)"
-    start, rows = max(volume.row_ranges, key=lambda r: r[1])
-    first = start + max(0, (rows - SAMPLE_TARGET_ROWS) // 2)
-    return f" WHERE rowid BETWEEN {first} AND {first + SAMPLE_TARGET_ROWS - 1}"
+        sample = f" USING SAMPLE {pct:.4f} PERCENT (system)"
+    (row,) = con.execute(
+        f"SELECT {aggs} FROM (SELECT {select} FROM {_insertions(commit)}{sample})"
+    ).fetchall()
+    return tuple(row)
+
+
+def _histogram(quoted: str) -> str:
+    """The histogram of a column, only when it has few distinct values."""
+    return (
+        f"CASE WHEN approx_count_distinct({quoted}) <= {TOP_MAX_DISTINCT} "
+        f"THEN histogram(CAST({quoted} AS VARCHAR)) END"
+    )
 
 
 def _top(hist: dict[str, int] | None) -> list[tuple[str, float]] | None:

@@ -111,11 +111,12 @@ class MonitorConfigs:
 
     def for_table(self, table: str) -> MonitorConfig:
         """The settings of ``table`` (``layer.name``)."""
-        if table not in self._cache:
-            self._cache[table] = MonitorConfig.model_validate(
+        key = table if table in self._tables else ""  # tables without overrides share one
+        if key not in self._cache:
+            self._cache[key] = MonitorConfig.model_validate(
                 {**self._defaults, **self._tables.get(table, {})}
             )
-        return self._cache[table]
+        return self._cache[key]
 
 
 def config_path(settings: Settings) -> Path:

@@ -79,9 +79,11 @@ def evaluations(
         latest[name] = max([latest.get(name, -1), *(c.snapshot_id for c in commits)])
     out: dict[str, Evaluation] = {}
     fresh: dict[str, tuple[int, str, dict[str, Any]]] = {}
+    digests: dict[int, str] = {}
     for name in tables:
         config = configs.for_table(name)
-        key = (latest.get(name, -1), config.digest())
+        digest = digests.get(id(config)) or digests.setdefault(id(config), config.digest())
+        key = (latest.get(name, -1), digest)
         hit = cached.get(name)
         if hit is not None and (hit[0], hit[1]) == key:
             out[name] = Evaluation.from_json(hit[2])

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from workspace.lake.settings import Settings
+from workspace.quality.commits import LakeMeta
 from workspace.quality.metrics import CommitMetrics
 
 log = logging.getLogger(__name__)
@@ -102,8 +103,9 @@ class Store:
     neither writable, nothing is kept and every read recomputes what is missing.
     """
 
-    def __init__(self, settings: Settings, lake_id: str) -> None:
+    def __init__(self, settings: Settings, lake_id: str, lake: LakeMeta | None = None) -> None:
         self.lake_id = lake_id
+        self.lake = lake  # the lake's metadata as read in the current transaction
         self.shared_path = store_dir(settings) / STORE_FILE
         self._dbs: list[sqlite3.Connection] = []
         self._writer: sqlite3.Connection | None = None
@@ -224,6 +226,17 @@ class Store:
             if int(snap) not in seen:
                 seen[int(snap)] = CommitMetrics.model_validate_json(doc)
         return [seen[k] for k in sorted(seen)]
+
+    def last_commit(self, table: str) -> CommitMetrics | None:
+        """The latest stored commit of a table."""
+        rows = self._rows(
+            "SELECT snapshot_id, doc FROM commits WHERE table_name = ? "
+            "ORDER BY snapshot_id DESC LIMIT 1",
+            [table],
+        )
+        if not rows:
+            return None
+        return CommitMetrics.model_validate_json(max(rows)[1])
 
     def commit_times(self) -> dict[str, list[tuple[int, dt.datetime, str]]]:
         """Per table: (snapshot id, commit time, operations) of every stored commit."""
