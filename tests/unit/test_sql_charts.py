@@ -23,7 +23,7 @@ KEY = ColumnFormat("o_orderkey", "BIGINT", "integer", grouping=False)
     ("columns", "mark", "x", "y"),
     [
         ([NATION, DAY, REVENUE], "line", "day", "revenue"),  # temporal + numeric
-        ([KEY, NATION, REVENUE], "bar", "o_orderkey", "revenue"),  # categorical + numeric
+        ([KEY, NATION, REVENUE], "bar", "nation", "revenue"),  # categorical + numeric
         ([REVENUE, ORDERS], "point", "revenue", "orders"),  # two numerics
         ([KEY, REVENUE], "bar", "o_orderkey", "revenue"),  # an id is a category
         ([REVENUE], "histogram", "revenue", None),  # one numeric

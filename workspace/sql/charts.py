@@ -219,7 +219,8 @@ def infer_spec(
     if mark is not None and mark not in MARKS:
         raise ChartError(f"Unknown mark {mark!r}: choose one of {', '.join(MARKS)}.")
     by = {r: [n for n, rr in roles.items() if rr == r] for r in ("quantitative", "temporal")}
-    nominal = [n for n, r in roles.items() if r == "nominal"]
+    ids = {f.name for f in formats if f.kind == "integer"}  # keys come after real categories
+    nominal = sorted((n for n, r in roles.items() if r == "nominal"), key=lambda n: n in ids)
     numbers, times = by["quantitative"], by["temporal"]
     if x is None and y is None:
         if times and numbers:

@@ -10,6 +10,8 @@ const ROW_HEIGHT = 26;
 const VISIBLE_ROWS = 14;
 const MAX_SPACER_PX = 8_000_000; // browsers cap element heights; scroll maps proportionally
 const KEEP_PAGES = 40;
+// request ids are unique across every view on the page: views of one model share replies
+let nextRequest = 1;
 
 function numberFormats(column) {
   const grouping = column.grouping !== false;
@@ -94,7 +96,6 @@ function render({ model, el: root }) {
     generation: 0,
     pages: new Map(), // page index -> rows, of the current generation
     pending: new Map(), // request id -> {generation, page}
-    nextRequest: 1,
     first: 0,
     exports: new Map() // request id -> chunks
   };
@@ -216,7 +217,7 @@ function render({ model, el: root }) {
     });
     // keep the next page ready while scrolling down
     const next = Math.floor((state.first + visible()) / pageRows) + 1;
-    if (next * pageRows < state.total) wanted.add(next);
+    if (next * pageRows < state.total && !state.pages.has(next)) wanted.add(next);
     wanted.forEach(request);
     summary.textContent = model.get('summary');
     const filtered = Object.values(state.filters).some(v => v && v.trim());
@@ -233,7 +234,7 @@ function render({ model, el: root }) {
   }
 
   function send(msg) {
-    const id = state.nextRequest++;
+    const id = nextRequest++;
     model.send({ ...msg, request: id, sort: state.sort, filters: state.filters });
     return id;
   }
@@ -245,6 +246,7 @@ function render({ model, el: root }) {
     const id = send({ kind: 'rows', offset: page * pageRows, limit: pageRows });
     state.pending.set(id, { page, generation: state.generation });
     wrapper.dataset.loading = 'true';
+    wrapper.dataset.pending = [...state.pending.keys()].join(' ');
   }
 
   function restart() {
@@ -280,9 +282,14 @@ function render({ model, el: root }) {
   function onMessage(msg, buffers) {
     if (msg.kind === 'rows') {
       const info = state.pending.get(msg.request);
+      if (!info) return; // another view's request
       state.pending.delete(msg.request);
-      if (!info || info.generation !== state.generation) return;
+      for (const [id, p] of state.pending) {
+        if (p.generation !== state.generation) state.pending.delete(id);
+      }
+      wrapper.dataset.pending = [...state.pending.keys()].join(' ');
       if (state.pending.size === 0) delete wrapper.dataset.loading;
+      if (info.generation !== state.generation) return;
       if (msg.error) return showError(msg.error);
       state.pages.set(info.page, msg.rows);
       if (state.pages.size > KEEP_PAGES) {
