@@ -4,6 +4,7 @@ import { catalogPlugin } from './catalog';
 import { resultsPlugin } from './results';
 import runsPlugins from './runs';
 import schedulePlugins from './schedule';
+import { sqlPlugin } from './sql';
 
 export * from './api';
 
@@ -11,7 +12,8 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   catalogPlugin,
   resultsPlugin,
   ...runsPlugins,
-  ...schedulePlugins
+  ...schedulePlugins,
+  sqlPlugin
 ];
 
 export default plugins;

@@ -40,6 +40,7 @@ GROUPS = {
     "catalog": "workspace.server.catalog_handlers",
     "jobs": "workspace.server.jobs_handlers",
     "schedule": "workspace.server.schedule_handlers",
+    "sql": "workspace.server.sql_handlers",
 }
 
 Routes = tuple[tuple[str, type[tornado.web.RequestHandler]], ...]

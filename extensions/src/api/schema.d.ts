@@ -516,6 +516,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/workspace/api/sql/format": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Format SQL (the body of a %%sql cell)
+         * @description sqlglot's pretty printer in DuckDB's dialect, statement by statement; a statement sqlglot does not model, or whose formatted form DuckDB does not parse, stays as written. No kernel and no lake are involved.
+         */
+        post: operations["formatSql"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2665,6 +2685,37 @@ export interface operations {
             };
             403: components["responses"]["E403"];
             404: components["responses"]["E404"];
+        };
+    };
+    formatSql: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The SQL, without the %%sql line. */
+                    sql: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The formatted SQL. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sql: string;
+                    };
+                };
+            };
+            400: components["responses"]["E400"];
+            403: components["responses"]["E403"];
         };
     };
 }
