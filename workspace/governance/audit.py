@@ -43,6 +43,7 @@ __all__ = [
     "ensure_audit_dir",
     "os_actor",
     "record",
+    "record_user",
     "security_alert",
     "trail",
     "writable_trail",
@@ -174,6 +175,24 @@ def security_alert(
     return record(
         SYSTEM, SECURITY_ALERT, target, settings=settings, kind=kind, summary=summary, **details
     )
+
+
+def record_user(
+    name: str,
+    now: dict[str, Any],
+    was: dict[str, Any] | None,
+    settings: Settings | None = None,
+    **details: Any,
+) -> None:
+    """Record an added (``was`` None) or changed user, as ``workspace users add`` left it
+    (``group``, ``admin``; never a password); a new admin also raises a security alert."""
+    actor = os_actor()
+    details |= {**now, **({} if was is None else {f"was_{k}": v for k, v in was.items()})}
+    action = "user_add" if was is None else "user_change"
+    record(actor, action, f"user:{name}", settings=settings, **details)
+    if now.get("admin") and not (was or {}).get("admin"):
+        security_alert("new_admin", f"{name} became a workspace admin (by {actor})",
+                       target=f"user:{name}", settings=settings, by=actor)  # fmt: skip
 
 
 def _since(seconds: float) -> str:

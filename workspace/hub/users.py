@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from workspace.api.auth import ADMINS, GROUPS, SERVER_GROUPS, STAKEHOLDERS, validate_user_name
-from workspace.governance.audit import os_actor, record, security_alert
+from workspace.governance.audit import os_actor, record, record_user
 from workspace.hub.deployment import HubPaths, Registry, UserEntry, load_registry, save_registry
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
@@ -282,39 +282,15 @@ def add_user(
     before = registry.users.get(name)
     registry.users[name] = entry
     save_registry(registry, paths)
-    _audit_user(name, entry, before, paths, created=created, password=password is not None)
+    was = None if before is None else before.model_dump()  # audited, with a new-admin alert
+    record_user(name, entry.model_dump(), was, Settings.resolve(paths.dir.parent),
+                os_account_created=created, password_set=password is not None)  # fmt: skip
     synced = False
     client = HubClient.for_paths(paths)
     if client is not None:
         client.sync_user(name, entry)
         synced = True
     return AddResult(name, entry, created, password, generated, synced)
-
-
-def _audit_user(
-    name: str,
-    entry: UserEntry,
-    before: UserEntry | None,
-    paths: HubPaths,
-    *,
-    created: bool,
-    password: bool,
-) -> None:
-    """Record an added or changed user (never the password); alert on a new admin."""
-    actor, settings = os_actor(), Settings.resolve(paths.dir.parent)
-    details: dict[str, Any] = {
-        "group": entry.group,
-        "admin": entry.admin,
-        "os_account_created": created,
-        "password_set": password,
-    }
-    if before is not None:
-        details |= {"was_group": before.group, "was_admin": before.admin}
-    action = "user_add" if before is None else "user_change"
-    record(actor, action, f"user:{name}", settings=settings, **details)
-    if entry.admin and (before is None or not before.admin):
-        security_alert("new_admin", f"{name} became a workspace admin (by {actor})",
-                       target=f"user:{name}", settings=settings, by=actor)  # fmt: skip
 
 
 def list_users(paths: HubPaths | None = None) -> list[UserInfo]:
