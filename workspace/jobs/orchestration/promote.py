@@ -1,7 +1,8 @@
 """``workspace promote``: turn a notebook into a scheduled pipeline after a test run.
 
 Promotion checks the notebook (a ``parameters`` cell; ``-p`` names it declares), runs it
-once as a test on the ``workspace`` kernel, and only when every cell ran writes
+once as a test on the ``workspace`` kernel, and only when every cell ran and the tables it
+wrote follow the pipelines folder's naming standards (docs/governance.md) writes
 ``scheduled/<name>/`` with a clean copy of the notebook and a ``pipeline.yaml``.
 
 The test run works on a throwaway copy of the catalog whose files link to the real Parquet
@@ -34,6 +35,9 @@ from typing import Any
 import nbformat
 import yaml
 
+from workspace.governance.secrets_scan import describe, hard_coded_secrets
+from workspace.governance.standards import current_standards, standards_env
+from workspace.governance.standards_check import PromotionCheck, check_promotion
 from workspace.jobs.execution.context import AttemptResult, RunContext
 from workspace.jobs.execution.isolation import (
     give_tree,
@@ -217,7 +221,8 @@ def promote_notebook(
     Raises
     ------
     PromoteError
-        Bad name, existing pipeline without ``force``, non-SQLite catalog, or a failed test
+        Bad name, existing pipeline without ``force``, non-SQLite catalog, a hard-coded
+        credential (the message names the cell and the kind of secret), or a failed test
         run (the message names the failing cell, the error and the test's report).
     ParameterError
         No ``parameters`` cell, or ``parameters`` it does not declare.
@@ -250,6 +255,9 @@ def promote_notebook(
         )
     nb = load_notebook(notebook)
     validate_parameters(notebook, params, nb, kernel_name=kernel)
+    found = hard_coded_secrets(nb)  # detect-secrets, before anything runs
+    if found:
+        raise PromoteError(f"Not promoted: {describe(found, notebook.name)}.")
     runner = runner_for_service()
     if runner is not None and notebook.parent.is_relative_to(settings.home):
         share_with_runner(runner, notebook.parent)  # the test kernel starts beside it
@@ -266,7 +274,11 @@ def promote_notebook(
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     workdir = workdir or JobPaths.of(settings, Path(scheduled)).promotion_dir(f"{name}-{stamp}")
+    # the naming standards of the pipelines folder: its kernel refuses new names that break
+    # them, and the tables the test run wrote are checked below (docs/governance.md)
+    standards = current_standards(scheduled)
     say(f"test run of {notebook.name} on kernel {kernel} (writes go to a throwaway lake)")
+    checked = PromotionCheck()
     with throwaway_lake(settings, workdir) as env:
         result = run_notebook(
             notebook,
@@ -275,8 +287,10 @@ def promote_notebook(
             attempt_dir=workdir / PROMOTION_ATTEMPT,
             kernel_name=kernel,
             timeout=timeout,
-            env=env,
+            env=env | standards_env(scheduled),
         )
+        if result.ok:
+            checked = check_promotion([w.table for w in result.writes], env, standards)
     say(f"test run {result.status} in {result.duration:.1f}s")
     if not result.ok:
         cell = f" in cell {result.cell_index}" if result.cell_index is not None else ""
@@ -285,6 +299,10 @@ def promote_notebook(
             f"{result.error or 'no error message'}. Fix the notebook and promote again; "
             f"report: {result.report or result.executed_notebook or workdir}"
         )
+    for warning in checked.warnings:
+        say(f"warning: {warning.message}")
+    if checked.refused:
+        raise PromoteError(checked.message(notebook.name))
     if before_write is not None:
         before_write(spec)
     _write(target, notebook, spec_text, force=force)
