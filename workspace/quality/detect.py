@@ -2,8 +2,8 @@
 
 * **volume**: rows added per commit, against the median of the last commits, with a robust
   z-score (median absolute deviation, ``scipy.stats.median_abs_deviation``); with three
-  weeks of history and a significant weekday effect (Kruskal-Wallis, ``scipy.stats.kruskal``)
-  only commits of the same weekday count. A commit that deletes most rows is flagged too.
+  past commits on the same weekday and a significant weekday effect (Kruskal-Wallis,
+  ``scipy.stats.kruskal``) only commits of that weekday count. A commit that deletes most rows is flagged too.
 * **freshness**: see :mod:`workspace.quality.freshness` (the next commit predicted from
   past intervals).
 * **schema**: columns added (info), dropped or retyped (warn) since the load before the
@@ -181,9 +181,10 @@ def robust_z(value: float, baseline: list[float]) -> tuple[float, float, float]:
 def seasonal_baseline(
     latest: CommitMetrics, past: list[CommitMetrics], values: list[float]
 ) -> tuple[list[float], bool]:
-    """The baseline of ``latest``: past commits of the same weekday when three weeks of
-    history show a significant weekday effect (Kruskal-Wallis, p < 0.01), else all."""
-    if len(past) < 9 or (past[-1].committed_at - past[0].committed_at).days < 21:
+    """The baseline of ``latest``: past commits of the same weekday when the history holds
+    three or more of them and shows a significant weekday effect (Kruskal-Wallis over the
+    weekdays with three commits or more, p < 0.01), else all."""
+    if len(past) < 9:
         return values, False
     groups: dict[int, list[float]] = defaultdict(list)
     for c, v in zip(past, values, strict=True):

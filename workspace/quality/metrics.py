@@ -42,9 +42,9 @@ ColumnKind = Literal["number", "text", "temporal", "boolean", "other"]
 #: Points of the quantile sketch kept per numeric column (0, 5%, ..., 100%).
 QUANTILES: tuple[float, ...] = tuple(i / 20 for i in range(21))
 #: A commit that added more rows than this is profiled on a sample.
-SAMPLE_ABOVE_ROWS = 50_000
+SAMPLE_ABOVE_ROWS = 20_000
 #: About how many rows the sample holds.
-SAMPLE_TARGET_ROWS = 20_000
+SAMPLE_TARGET_ROWS = 10_000
 #: Text and boolean columns with at most this many distinct values keep their top values.
 TOP_MAX_DISTINCT = 50
 #: How many top values are kept (the rest is counted as "other").

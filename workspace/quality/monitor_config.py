@@ -81,7 +81,9 @@ class MonitorConfig(BaseModel):
     min_rows: int = Field(30, ge=1, description="Commits adding fewer rows are not profiled "
                           "for nulls and distribution.")  # fmt: skip
     seasonality: bool = Field(
-        True, description="Learn weekday effects (three weeks of history or more)."
+        True,
+        description="Learn weekday effects (volume: three commits on a weekday; "
+        "freshness: three weeks of history).",
     )
     ignore_columns: list[str] = Field(default_factory=list)
 
