@@ -3,7 +3,8 @@
 * **volume**: rows added per commit, against the median of the last commits, with a robust
   z-score (median absolute deviation, ``scipy.stats.median_abs_deviation``); with three
   past commits on the same weekday and a significant weekday effect (Kruskal-Wallis,
-  ``scipy.stats.kruskal``) only commits of that weekday count. A commit that deletes most rows is flagged too.
+  ``scipy.stats.kruskal``) only commits of that weekday count. A commit that deletes most
+  rows is flagged too.
 * **freshness**: see :mod:`workspace.quality.freshness` (the next commit predicted from
   past intervals).
 * **schema**: columns added (info), dropped or retyped (warn) since the load before the
