@@ -17,6 +17,7 @@ interrupt the connection is usable at once, and the cell fails with :class:`Quer
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -25,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
-from traitlets import Bool, Float
+from traitlets import Bool, Float, default
 from traitlets.config import Configurable
 
 from workspace.lake.errors import WorkspaceError
@@ -235,10 +236,16 @@ class QueryProgress(Configurable):
     """
 
     enabled = Bool(
-        True,
         help="""Show a progress bar while a query of a cell runs longer than `after` seconds.
-        Interrupting the kernel cancels queries either way.""",
+        Interrupting the kernel cancels queries either way. Default: on, except in pipeline
+        runs (WORKSPACE_RUN_ID is set), where nobody watches and the bar would only add
+        outputs to the executed notebook.""",
     ).tag(config=True)
+
+    @default("enabled")
+    def _enabled_default(self) -> bool:
+        return not os.environ.get("WORKSPACE_RUN_ID")
+
     after = Float(1.0, min=0.0, help="Seconds a query runs before its progress bar is shown.").tag(
         config=True
     )
