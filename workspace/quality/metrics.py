@@ -33,7 +33,6 @@ from pydantic import BaseModel, Field
 
 from workspace.lake.engine import LAKE
 from workspace.quality.commits import Commit, TableFiles, Volume, merge_stats
-from workspace.quality.pii import looks_personal
 
 log = logging.getLogger(__name__)
 
@@ -329,6 +328,8 @@ def _histogram(quoted: str) -> str:
 
 def _top(hist: dict[str, int] | None) -> list[tuple[str, float]] | None:
     """Shares of the most frequent values, unless one of them looks like personal data."""
+    from workspace.quality.pii import looks_personal  # phonenumbers and stdnum load slowly
+
     if not hist or len(hist) > TOP_MAX_DISTINCT or any(looks_personal(v) for v in hist):
         return None
     total = sum(hist.values()) or 1

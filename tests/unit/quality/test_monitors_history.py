@@ -15,7 +15,8 @@ from workspace.quality.history import history_frame, monitoring, table_history
 from workspace.quality.store import store_dir
 
 
-def test_history_is_filled_from_snapshots_including_raw_sql(ws: Workspace) -> None:
+def test_history_is_filled_from_snapshots_including_raw_sql(lake_ws: Workspace) -> None:
+    ws = lake_ws
     ws.write("silver.orders", pd.DataFrame({"id": [1, 2, 3], "amount": [1.0, None, 3.0]}))
     ws.write("silver.orders", pd.DataFrame({"id": [4, 5], "amount": [5.0, 6.0]}))
     ws.con.execute("INSERT INTO lake.silver.orders VALUES (6, NULL), (7, NULL)")  # no ws.write
