@@ -5,10 +5,11 @@ body, responses and their schemas, error statuses) comes from :data:`~workspace.
 and the pydantic models; the prose (operation ids, summaries, descriptions) from
 ``openapi_text.yaml`` beside this module, one section per front end. The rest of each
 committed document (info, security, the Lab's catalog and schedule routes, the shared error
-responses) is kept as it is.
+responses) is kept as it is. ``components.schemas`` come from the models of the layer that
+serves the document (the Lab's from :mod:`workspace.server.models`).
 
-``python -m workspace.api.openapi --check`` fails when a committed document is not what the
-table gives; ``--write`` rewrites them.
+``python -m workspace.server.openapi --check`` fails when a committed document is not what
+the table and the models give; ``--write`` rewrites them.
 
 Examples
 --------
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -162,9 +164,13 @@ def committed_path(front: Front) -> Path:
     return Path(str(resources.files(package).joinpath(name)))
 
 
-def document(front: Front) -> dict[str, Any]:
-    """The document of ``front``: the committed one with its jobs paths generated (and, for
-    the scheduler service, whose document is only the jobs API, its schemas too)."""
+#: ``components.schemas`` of a document, by front end (the caller adds the Lab's).
+Schemas = dict[Front, Callable[[], dict[str, Any]]]
+
+
+def document(front: Front, schemas: Schemas | None = None) -> dict[str, Any]:
+    """The document of ``front``: the committed one with its jobs paths generated, and its
+    ``components.schemas`` from ``schemas`` (the scheduler service's: the jobs models)."""
     doc: dict[str, Any] = yaml.safe_load(committed_path(front).read_text("utf-8"))
     prefix = DOCUMENTS[front][2]
     generated = jobs_paths(front)
@@ -180,6 +186,8 @@ def document(front: Front) -> dict[str, Any]:
         from workspace.api.models import component_schemas
 
         doc["components"]["schemas"] = component_schemas()
+    elif schemas and front in schemas:
+        doc["components"]["schemas"] = schemas[front]()
     return doc
 
 
@@ -196,45 +204,42 @@ def _header(path: Path) -> str:
     return "".join(lines[:end])
 
 
-def render(front: Front) -> str:
+def render(front: Front, schemas: Schemas | None = None) -> str:
     """The YAML text of :func:`document` (the committed file's comment header kept)."""
     body = yaml.dump(
-        document(front), Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True
+        document(front, schemas), Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True
     )
     return _header(committed_path(front)) + body
 
 
-def stale() -> list[Front]:
+def stale(schemas: Schemas | None = None) -> list[Front]:
     """The front ends whose committed document differs from the generated one."""
     out: list[Front] = []
     for front in DOCUMENTS:
         committed = yaml.safe_load(committed_path(front).read_text("utf-8"))
-        if committed != document(front):
+        if committed != document(front, schemas):
             out.append(front)
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``--check``: exit 1 if a committed document is out of date; ``--write``: rewrite them."""
-    parser = argparse.ArgumentParser(prog="python -m workspace.api.openapi", description=__doc__)
+def main(argv: list[str] | None = None, schemas: Schemas | None = None) -> int:
+    """``--check``: exit 1 if a committed document is out of date; ``--write``: rewrite them.
+    Run as ``python -m workspace.server.openapi``, which passes the Lab's schemas."""
+    parser = argparse.ArgumentParser(prog="python -m workspace.server.openapi", description=__doc__)
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--check", action="store_true", help="fail if a document is stale")
     group.add_argument("--write", action="store_true", help="rewrite the stale documents")
     args = parser.parse_args(argv)
-    outdated = stale()
+    outdated = stale(schemas)
     if args.check:
         for front in outdated:
             print(
-                f"{committed_path(front)} is out of date with workspace/api/routes.py; "
-                "run: python -m workspace.api.openapi --write",
+                f"{committed_path(front)} is out of date with the route table or the models; "
+                "run: python -m workspace.server.openapi --write",
                 file=sys.stderr,
             )
         return 1 if outdated else 0
     for front in outdated:
-        committed_path(front).write_text(render(front), "utf-8")
+        committed_path(front).write_text(render(front, schemas), "utf-8")
         print(f"wrote {committed_path(front)}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -541,42 +541,6 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
-         * TableLineage
-         * @description ``GET lineage?table=``: the pipeline tasks that wrote a table, newest first.
-         */
-        TableLineage: {
-            /** Table */
-            table: string;
-            /** Writers */
-            writers: components["schemas"]["WriterInfo"][];
-        };
-        /**
-         * WriterInfo
-         * @description A pipeline task that wrote the table. The run fields are ``None`` when the caller
-         *     may not see that pipeline's runs (someone else's private pipeline).
-         */
-        WriterInfo: {
-            /** Pipeline */
-            pipeline: string;
-            /** Task */
-            task: string;
-            /**
-             * Last Run Id
-             * @default null
-             */
-            last_run_id: string | null;
-            /**
-             * Last Written
-             * @default null
-             */
-            last_written: string | null;
-            /**
-             * Runs
-             * @default null
-             */
-            runs: number | null;
-        };
-        /**
          * AttemptInfo
          * @description An attempt with links to its rendered report and its log.
          */
@@ -1734,6 +1698,16 @@ export interface components {
             score: number;
         };
         /**
+         * TableLineage
+         * @description ``GET lineage?table=``: the pipeline tasks that wrote a table, newest first.
+         */
+        TableLineage: {
+            /** Table */
+            table: string;
+            /** Writers */
+            writers: components["schemas"]["WriterInfo"][];
+        };
+        /**
          * TablePreview
          * @description Rows ``offset`` .. ``offset + limit`` of a table at ``snapshot_id``.
          */
@@ -1759,9 +1733,9 @@ export interface components {
          *
          *     Examples
          *     --------
-         *     >>> p = ws.catalog.profile("gold.revenue_by_nation_month")  # doctest: +SKIP
-         *     >>> [c.name for c in p.columns][:2]  # doctest: +SKIP
-         *     ['nation', 'region']
+         *     >>> p = ws.catalog.profile("gold.revenue_by_nation_month")
+         *     >>> [c.name for c in p.columns][:2]
+         *     ['nation', 'month']
          */
         TableProfile: {
             /** Table */
@@ -1897,6 +1871,32 @@ export interface components {
             /**
              * Last Run Id
              * @description Null when you may not see the pipeline's runs (not yours).
+             * @default null
+             */
+            last_run_id: string | null;
+            /**
+             * Last Written
+             * @default null
+             */
+            last_written: string | null;
+            /**
+             * Runs
+             * @default null
+             */
+            runs: number | null;
+        };
+        /**
+         * WriterInfo
+         * @description A pipeline task that wrote the table. The run fields are ``None`` when the caller
+         *     may not see that pipeline's runs (someone else's private pipeline).
+         */
+        WriterInfo: {
+            /** Pipeline */
+            pipeline: string;
+            /** Task */
+            task: string;
+            /**
+             * Last Run Id
              * @default null
              */
             last_run_id: string | null;

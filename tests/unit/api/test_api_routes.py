@@ -18,7 +18,7 @@ from workspace.lake.errors import WorkspaceError
 
 
 def test_the_committed_openapi_documents_are_generated_from_the_table() -> None:
-    assert openapi.stale() == [], "run: python -m workspace.api.openapi --write"
+    assert openapi.stale() == [], "run: python -m workspace.server.openapi --write"
     assert openapi.main(["--check"]) == 0
 
 
