@@ -238,19 +238,6 @@ class Store:
             return None
         return CommitMetrics.model_validate_json(max(rows)[1])
 
-    def commit_times(self) -> dict[str, list[tuple[int, dt.datetime, str]]]:
-        """Per table: (snapshot id, commit time, operations) of every stored commit."""
-        out: dict[str, dict[int, tuple[int, dt.datetime, str]]] = {}
-        for name, snap, when, ops in self._rows(
-            "SELECT table_name, snapshot_id, committed_at, operations FROM commits"
-        ):
-            out.setdefault(name, {})[int(snap)] = (
-                int(snap),
-                dt.datetime.fromisoformat(when),
-                ops,
-            )
-        return {name: [rows[k] for k in sorted(rows)] for name, rows in out.items()}
-
     def latest_snapshots(self) -> dict[str, int]:
         """Per table, the snapshot id of its last stored commit."""
         out: dict[str, int] = {}
