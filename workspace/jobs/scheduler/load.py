@@ -3,7 +3,8 @@
 :class:`PipelineCatalog` takes the specs from the one discovery
 (:func:`workspace.jobs.spec.discovery.scanner`), which loads the folder again only when
 something in it changed. An invalid ``pipeline.yaml`` is logged once, with the validation
-message naming the file and field, and skipped; the other pipelines keep running. ``scheduled/pools.yaml`` maps pool names to slot counts::
+message naming the file and field, and skipped; the other pipelines keep running.
+``scheduled/pools.yaml`` maps pool names to slot counts::
 
     warehouse: 2     # at most two tasks, of any pipeline, use the warehouse at once
     crm_api: 1
