@@ -46,7 +46,7 @@ from workspace.jobs.execution.isolation import (
     traversable,
 )
 from workspace.jobs.paths import PROMOTION_ATTEMPT, SPEC_FILE, JobPaths
-from workspace.jobs.spec.pipeline import PIPELINE_NAME, Pipeline, load_pipeline, parse_pipeline
+from workspace.jobs.spec.pipeline import PIPELINE_NAME, Pipeline, parse_pipeline
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -306,7 +306,7 @@ def promote_notebook(
     if before_write is not None:
         before_write(spec)
     _write(target, notebook, spec_text, force=force)
-    return PromotionResult(folder=target, pipeline=load_pipeline(target), test=result)
+    return PromotionResult(folder=target, pipeline=spec, test=result)  # the spec it wrote
 
 
 def _write(target: Path, notebook: Path, spec_text: str, *, force: bool) -> None:
