@@ -84,7 +84,15 @@ def scan_command(tables: tuple[str, ...], as_of: dt.datetime | None, as_json: bo
     if as_json:
         _dump(result.model_dump(mode="json"))
     else:
+        young = [f for f in result.findings if f.details.get("status") == "not_enough_history"]
+        if young:
+            names = ", ".join(f"{f.table} ({f.details['commits']})" for f in young)
+            level = click.style("INFO ", fg=_COLORS["info"])
+            need = young[0].details["needed"]
+            click.echo(f"{level} not enough history yet (fewer than {need} commits): {names}")
         for f in result.findings:
+            if f in young:
+                continue
             where = f"{f.table}.{f.column}" if f.column else f.table
             level = click.style(f"{f.severity.upper():<5}", fg=_COLORS[f.severity])
             click.echo(f"{level} {f.kind:<12} {where:<40} {f.message}")

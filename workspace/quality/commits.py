@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -118,22 +119,31 @@ class Volume:
     paths: tuple[str | None, ...] = ()
 
 
-def table_versions(lake: LakeMeta) -> dict[str, list[TableVersion]]:
-    """Every id each shared table name (``layer.name``) has had, oldest first.
+def table_versions(
+    lake: LakeMeta, names: Iterable[str] | None = None
+) -> dict[str, list[TableVersion]]:
+    """Every id each shared table name (``layer.name``) has had, oldest first; only those
+    of ``names`` when given.
 
     The workspace's own metadata tables (``_workspace.annotations``) are listed too; they
     are never among :func:`live_tables`.
     """
     schemas = (*LAYERS, META_SCHEMA)
+    params: list[str] = list(schemas)
+    only = ""
+    if names is not None:
+        wanted = [*names, f"{META_SCHEMA}.annotations"]
+        only = f"AND s.schema_name || '.' || t.table_name IN ({', '.join('?' for _ in wanted)})"
+        params += wanted
     rows = lake.con.execute(
         f"""
         SELECT t.table_id, s.schema_name, t.table_name, t.begin_snapshot, t.end_snapshot,
                s.path, s.path_is_relative, t.path, t.path_is_relative
         FROM {lake.meta}.ducklake_table t JOIN {lake.meta}.ducklake_schema s USING (schema_id)
-        WHERE s.schema_name IN ({", ".join("?" for _ in schemas)})
+        WHERE s.schema_name IN ({", ".join("?" for _ in schemas)}) {only}
         ORDER BY t.begin_snapshot, t.table_id
         """,
-        list(schemas),
+        params,
     ).fetchall()
     out: dict[str, list[TableVersion]] = defaultdict(list)
     for tid, schema, name, begin, end, spath, srel, tpath, trel in rows:
