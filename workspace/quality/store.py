@@ -81,6 +81,9 @@ def _open(path: Path, *, shared: bool) -> tuple[sqlite3.Connection | None, bool]
             return sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None), False
         return None, False
     try:
+        if shared and not path.parent.exists():  # readable by every user, whatever the umask
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.chmod(0o755)
         path.parent.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(path, timeout=30, isolation_level=None)
         con.executescript(_SCHEMA)

@@ -3,7 +3,9 @@ kept in the store, profiled per commit, cheap on big commits, and never holding 
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 
 import pandas as pd
 import pytest
@@ -101,3 +103,14 @@ def test_a_store_of_another_lake_is_reset(ws: Workspace) -> None:
     with monitoring(ws) as store:
         assert store.latest_snapshots() == {}
     assert [c.rows_added for c in table_history(ws, "gold.t")] == [1]
+
+
+def test_the_shared_store_is_readable_by_every_user(ws: Workspace) -> None:
+    old = os.umask(0o077)  # as the services run
+    try:
+        ws.write("gold.t", pd.DataFrame({"x": [1]}))  # the monitor hook creates the store
+    finally:
+        os.umask(old)
+    folder = store_dir(ws.settings)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / "history.sqlite").stat().st_mode) == 0o644
