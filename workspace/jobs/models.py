@@ -157,6 +157,33 @@ class Task(_Record):
     updated_at: datetime
 
 
+class AttemptResources(_Record):
+    """What an attempt used: measured by the runner (psutil, outside the kernel) and the
+    run store (queue wait, lateness). None where it was not measured."""
+
+    wall_seconds: float | None = Field(None, description="Kernel start to end of the attempt.")
+    cpu_seconds: float | None = Field(
+        None, description="CPU time (user + system) of the kernel's process tree."
+    )
+    peak_rss_bytes: int | None = Field(
+        None, description="Peak resident memory of the kernel's process tree (sampled ~0.5 s)."
+    )
+    rows_written: int | None = Field(None, description="Rows of the attempt's lake writes.")
+    bytes_written: int | None = Field(
+        None, description="Bytes of the data files the attempt's writes added, when known."
+    )
+    queue_wait_seconds: float | None = Field(
+        None, description="From the task becoming queued to the attempt's claim."
+    )
+    lateness_seconds: float | None = Field(
+        None, description="The run's start minus its scheduled time (scheduled runs only)."
+    )
+    measured: str | None = Field(
+        None, description="What was measured: 'kernel' (its process tree) or nothing."
+    )
+    samples: int = Field(0, description="How many psutil samples were taken.")
+
+
 class Attempt(_Record):
     """One execution of a task: where it ran, its heartbeat and what it left behind."""
 
@@ -178,6 +205,7 @@ class Attempt(_Record):
     report_path: str | None = None
     log_path: str | None = None
     pool: str | None = None
+    resources: AttemptResources = Field(default_factory=AttemptResources)
 
 
 class RunEvent(_Record):

@@ -616,6 +616,7 @@ export interface components {
              * @default null
              */
             pool: string | null;
+            resources?: components["schemas"]["AttemptResources"];
             /**
              * Report Url
              * @default null
@@ -646,6 +647,67 @@ export interface components {
              * @description Where the text comes from: 'log' (the executor's log file) or 'notebook' (stream and error outputs of the executed notebook).
              */
             source: string;
+        };
+        /**
+         * AttemptResources
+         * @description What an attempt used: measured by the runner (psutil, outside the kernel) and the
+         *     run store (queue wait, lateness). None where it was not measured.
+         */
+        AttemptResources: {
+            /**
+             * Wall Seconds
+             * @description Kernel start to end of the attempt.
+             * @default null
+             */
+            wall_seconds: number | null;
+            /**
+             * Cpu Seconds
+             * @description CPU time (user + system) of the kernel's process tree.
+             * @default null
+             */
+            cpu_seconds: number | null;
+            /**
+             * Peak Rss Bytes
+             * @description Peak resident memory of the kernel's process tree (sampled ~0.5 s).
+             * @default null
+             */
+            peak_rss_bytes: number | null;
+            /**
+             * Rows Written
+             * @description Rows of the attempt's lake writes.
+             * @default null
+             */
+            rows_written: number | null;
+            /**
+             * Bytes Written
+             * @description Bytes of the data files the attempt's writes added, when known.
+             * @default null
+             */
+            bytes_written: number | null;
+            /**
+             * Queue Wait Seconds
+             * @description From the task becoming queued to the attempt's claim.
+             * @default null
+             */
+            queue_wait_seconds: number | null;
+            /**
+             * Lateness Seconds
+             * @description The run's start minus its scheduled time (scheduled runs only).
+             * @default null
+             */
+            lateness_seconds: number | null;
+            /**
+             * Measured
+             * @description What was measured: 'kernel' (its process tree) or nothing.
+             * @default null
+             */
+            measured: string | null;
+            /**
+             * Samples
+             * @description How many psutil samples were taken.
+             * @default 0
+             */
+            samples: number;
         };
         /**
          * AttemptState

@@ -178,6 +178,7 @@ class AttemptResult:
     outputs: dict[str, Any] = field(default_factory=dict)
     writes: list[TableWrite] = field(default_factory=list)
     infrastructure: bool = False
+    resources: dict[str, Any] = field(default_factory=dict)  # AttemptResources fields
 
     @property
     def ok(self) -> bool:

@@ -367,6 +367,7 @@ class RunDriver:
             outputs=result.outputs,
             retry=retry,
             writes=result.writes,
+            resources=result.resources,
         )
         where = f" (cell {result.cell_index})" if result.cell_index is not None else ""
         self.say(

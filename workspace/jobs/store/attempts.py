@@ -12,19 +12,24 @@ tasks, pool slots and table writes through their repositories.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from workspace.jobs.execution.context import TableWrite
 from workspace.jobs.models import (
     Attempt,
     AttemptNotFoundError,
+    AttemptResources,
     AttemptState,
     InvalidTransitionError,
+    Run,
     RunState,
+    Task,
     TaskState,
+    Trigger,
 )
 from workspace.jobs.store.database import RunDatabase
 from workspace.jobs.store.lineage import LineageRepository
@@ -134,12 +139,13 @@ class AttemptRepository:
             return None
         self._tasks.set_state(con, task, TaskState.RUNNING)
         now = self._db.now()
+        waits = _waits(run, task, self._db.clock())
         attempt_id = con.execute(
             "INSERT INTO attempts (run_id, task_key, number, repair_generation, executor, "
-            "worker, pid, pool, started_at, heartbeat_at, log_path) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING attempt_id",
+            "worker, pid, pool, started_at, heartbeat_at, log_path, resources) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING attempt_id",
             (run_id, task_key, task.attempts + 1, run.repair_generation, executor, worker,
-             pid, pool, now, now, log_path),
+             pid, pool, now, now, log_path, json.dumps(waits)),
         ).fetchone()[0]  # fmt: skip
         if pool is not None:
             self._pools.acquire(con, pool, pool_capacity, attempt_id, stale_after)
@@ -186,6 +192,7 @@ class AttemptRepository:
         outputs: Mapping[str, Any] | None,
         retry: bool,
         writes: Iterable[TableWrite],
+        resources: Mapping[str, Any] | None = None,
     ) -> Attempt:
         """End a running attempt; its task takes the same state (``queued`` if ``retry``)."""
         attempt = self.get(con, attempt_id)
@@ -198,11 +205,16 @@ class AttemptRepository:
         succeeded = target == AttemptState.SUCCEEDED
         task_state = TaskState.QUEUED if retry and not succeeded else TaskState(target)
         self._tasks.set_state(con, task, task_state, error)
+        writes = list(writes)
+        used = {**attempt.resources.model_dump(exclude_unset=True), **(resources or {})}
+        if writes or resources:
+            used["rows_written"] = sum(w.rows for w in writes)
+        used = AttemptResources.model_validate(used).model_dump(mode="json", exclude_none=True)
         con.execute(
             "UPDATE attempts SET state = ?, finished_at = ?, error = ?, failing_cell = ?, "
-            "notebook_path = ?, report_path = ? WHERE attempt_id = ?",
+            "notebook_path = ?, report_path = ?, resources = ? WHERE attempt_id = ?",
             (target, self._db.now(), error, failing_cell, notebook_path, report_path,
-             attempt_id),
+             json.dumps(used), attempt_id),
         )  # fmt: skip
         if succeeded:
             self._tasks.set_outputs(con, task, outputs or {})
@@ -263,3 +275,12 @@ class AttemptRepository:
         self._runs.event(con, attempt.run_id,
                          event or f"attempt {attempt.number} {message}; task {task_state}",
                          task_key=attempt.task_key, level="warning")  # fmt: skip
+
+
+def _waits(run: Run, task: Task, now: datetime) -> dict[str, float]:
+    """Queue wait (since the task became queued) and the run's lateness (scheduled runs)."""
+    waits = {"queue_wait_seconds": max(0.0, (now - task.updated_at).total_seconds())}
+    if run.trigger == Trigger.SCHEDULE and run.scheduled_for is not None:
+        started = run.started_at or now
+        waits["lateness_seconds"] = (started - run.scheduled_for).total_seconds()
+    return waits

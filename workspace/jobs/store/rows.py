@@ -52,4 +52,6 @@ def task_record(row: sqlite3.Row) -> Task:
 
 def attempt_record(row: sqlite3.Row) -> Attempt:
     """An ``attempts`` row as an :class:`Attempt`."""
-    return Attempt.model_validate(dict(row))
+    data = dict(row)
+    data["resources"] = json.loads(data.get("resources") or "{}")
+    return Attempt.model_validate(data)

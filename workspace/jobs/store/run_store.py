@@ -431,15 +431,16 @@ class RunStore:
         outputs: Mapping[str, Any] | None = None,
         retry: bool = False,
         writes: Iterable[TableWrite] = (),
+        resources: Mapping[str, Any] | None = None,
     ) -> Attempt:
         """End a running attempt; its task takes the same state (``queued`` if ``retry``),
-        and its lake ``writes`` are recorded whatever the state. A late result (the attempt
-        was declared lost) raises :class:`InvalidTransitionError` and is not recorded."""
+        its lake ``writes`` and ``resources`` (``AttemptResources`` fields) are recorded
+        whatever the state. A late result (lost attempt) raises InvalidTransitionError."""
         with self._db.transaction() as con:
             return self._attempts.finish(
                 con, attempt_id, AttemptState(state), error=error, failing_cell=failing_cell,
                 notebook_path=notebook_path, report_path=report_path, outputs=outputs,
-                retry=retry, writes=writes,
+                retry=retry, writes=writes, resources=resources,
             )  # fmt: skip
 
     def retry_counts(self, run_id: str, task_key: str) -> tuple[int, int]:

@@ -22,6 +22,7 @@ _MIGRATIONS: tuple[Callable[[], str], ...] = (
     _script("schema_3.sql"),
     _script("schema_4.sql"),
     _script("schema_5.sql"),
+    _script("schema_6.sql"),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -1,0 +1,124 @@
+"""What an attempt used: CPU, peak memory and wall time of its kernel's process tree.
+
+The runner (which runs outside the kernel: in its own process with the subprocess executor,
+in the Dask worker with the Dask executor) starts a :class:`ResourceSampler` before the
+kernel and stops it after. A thread samples the tree rooted at the kernel's pid with psutil
+every ``interval`` seconds: CPU seconds (user + system) are summed over every process seen
+(each process's last reading, so short-lived children count up to their last sample), peak
+RSS is the largest sum of the tree's resident memory in one sample. The kernel runs as the
+``ws-runner`` account; the runner reads it as root (or as the same user). The result is a
+dict of :class:`~workspace.jobs.models.AttemptResources` fields, stored with the attempt.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+
+__all__ = ["ResourceSampler", "tree_usage"]
+
+
+def tree_usage(pid: int) -> tuple[dict[int, float], int]:
+    """CPU seconds per process and total RSS (bytes) of ``pid`` and its descendants now.
+
+    Processes that vanish or cannot be read are left out; a missing ``pid`` gives ``({}, 0)``.
+
+    Examples
+    --------
+    >>> import os
+    >>> cpu, rss = tree_usage(os.getpid())
+    >>> cpu[os.getpid()] > 0 and rss > 0
+    True
+    """
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return {}, 0
+    cpu: dict[int, float] = {}
+    rss = 0
+    for proc in procs:
+        try:
+            with proc.oneshot():
+                times = proc.cpu_times()
+                mem = proc.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        cpu[proc.pid] = times.user + times.system
+        rss += mem
+    return cpu, rss
+
+
+class ResourceSampler:
+    """Sample the process tree of ``pid()`` (None until the kernel started) in a thread.
+
+    Examples
+    --------
+    >>> import os
+    >>> with ResourceSampler(os.getpid, interval=0.05) as sampler:
+    ...     _ = sum(range(200_000))
+    >>> used = sampler.result()
+    >>> used["cpu_seconds"] > 0, used["peak_rss_bytes"] > 0, used["measured"]
+    (True, True, 'kernel')
+    """
+
+    def __init__(self, pid: Callable[[], int | None], *, interval: float = 0.5) -> None:
+        self._pid = pid
+        self.interval = interval
+        self._cpu: dict[int, float] = {}
+        self._peak = 0
+        self.samples = 0
+        self._t0: float | None = None
+        self._t1: float | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="workspace-resources", daemon=True)
+
+    def __enter__(self) -> ResourceSampler:
+        self._t0 = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()  # the end: whatever of the tree is still there
+        self._t1 = time.monotonic()
+
+    def _loop(self) -> None:
+        while True:
+            self.sample()
+            if self._stop.wait(self.interval):
+                return
+
+    def sample(self) -> None:
+        """Take one reading of the tree (nothing before the kernel has a pid)."""
+        pid = self._pid()
+        if pid is None:
+            return
+        cpu, rss = tree_usage(pid)
+        if not cpu:
+            return
+        with self._lock:
+            for key, seconds in cpu.items():  # cumulative per process: keep the latest
+                self._cpu[key] = max(seconds, self._cpu.get(key, 0.0))
+            self._peak = max(self._peak, rss)
+            self.samples += 1
+
+    def result(self) -> dict[str, Any]:
+        """The measured fields of :class:`~workspace.jobs.models.AttemptResources`."""
+        end = self._t1 if self._t1 is not None else time.monotonic()
+        wall = end - self._t0 if self._t0 is not None else None
+        with self._lock:
+            measured = self.samples > 0
+            return {
+                "wall_seconds": None if wall is None else round(wall, 3),
+                "cpu_seconds": round(sum(self._cpu.values()), 3) if measured else None,
+                "peak_rss_bytes": self._peak if measured else None,
+                "samples": self.samples,
+                "measured": "kernel" if measured else None,
+            }
