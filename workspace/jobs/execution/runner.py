@@ -43,6 +43,7 @@ from workspace.jobs.execution.context import (
 )
 from workspace.jobs.execution.isolation import KernelScratch, kernel_environment, runner_account
 from workspace.jobs.execution.outputs import OUTPUTS_ENV, read_outputs
+from workspace.jobs.execution.resources import ResourceSampler
 from workspace.lake.writes import WRITE_LOG_ENV
 
 # fmt: off
@@ -283,8 +284,8 @@ def run_notebook(
     )
     status: Status = "succeeded"
     info: dict[str, Any] = {}
-    try:
-        with control:
+    try:  # the sampler measures the kernel's process tree from outside it
+        with control, ResourceSampler(lambda: control.pid) as sampler:
             status, info = _execute(nb, parameters, context, control, kernel_name, cell_timeout)
         if scratch is not None:  # what the kernel reported, kept with the attempt
             for name in (paths.OUTPUTS_FILE, paths.WRITES_FILE):
@@ -309,6 +310,7 @@ def run_notebook(
         executed_notebook=executed_path,
         outputs=_safe_outputs(attempt_dir / paths.OUTPUTS_FILE),
         writes=read_writes(attempt_dir / paths.WRITES_FILE),
+        resources=sampler.result(),
         **info,
     )
     if report:
@@ -429,8 +431,7 @@ def _safe_outputs(path: Path) -> dict[str, Any]:
 def read_writes(path: Path) -> list[TableWrite]:
     """The lake writes a kernel recorded in ``path`` (``writes.jsonl``), in commit order.
 
-    A missing file means no writes. A line that cannot be read (a kernel killed mid-write)
-    is skipped with a warning.
+    A missing file means no writes; an unreadable line (a kernel killed mid-write) is skipped.
 
     Examples
     --------
