@@ -49,7 +49,8 @@ def test_report_of_a_real_run_has_static_chart_and_no_script(tmp_path):
     assert not re.search(r"\son\w+\s*=", all_tags), "event handler attribute survived"
     assert "javascript:" not in all_tags
     assert "Content-Security-Policy" in html
-    assert ">run-9<" in html and ">sales<" in html and ">succeeded<" in html
+    assert ">run-9<" in html and ">sales<" in html and ">succeeded<" in html  # the footer
+    assert "<title>Sales today</title>" in html  # the title from the first heading
     assert "<table" in html and "north" in html
 
 
@@ -106,7 +107,11 @@ def test_reports_hide_code_unless_asked(tmp_path: Path) -> None:
             nbformat.v4.new_markdown_cell("# Weekly numbers"),
             nbformat.v4.new_code_cell(
                 "secret_formula = 6 * 7\nprint(secret_formula)",
-                outputs=[nbformat.v4.new_output("stream", name="stdout", text="42\n")],
+                outputs=[
+                    nbformat.v4.new_output(
+                        "execute_result", data={"text/plain": "42"}, execution_count=1
+                    )
+                ],
             ),
         ]
     )

@@ -23,6 +23,7 @@ import nh3
 from nbconvert import HTMLExporter
 
 from workspace.governance.secrets import redactor
+from workspace.jobs.execution import report_layout
 from workspace.jobs.execution.context import RunContext
 
 __all__ = ["render_report", "sanitize_html"]
@@ -171,35 +172,6 @@ def _vegalite_svg(vl_convert: Any, spec: dict[str, Any]) -> str:
     return str(vl_convert.vegalite_to_svg(spec))
 
 
-def _header(title: str, context: RunContext | None, status: str | None) -> str:
-    rows = [("Status", status)] if status else []
-    if context is not None:
-        rows += [
-            ("Pipeline", context.pipeline),
-            ("Task", context.task),
-            ("Run", context.run_id),
-            ("Attempt", str(context.attempt)),
-            ("Logical date", context.logical_date.isoformat()),
-            ("Environment", context.environment),
-        ]
-    cells = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
-    )
-    css_status = html.escape(status or "unknown")
-    return (
-        f'<header class="ws-report-header ws-status-{css_status}">'
-        f"<h1>{html.escape(title)}</h1><table>{cells}</table></header>"
-    )
-
-
-_HEADER_CSS = """
-.ws-report-header{font-family:sans-serif;padding:1em 2em;border-bottom:1px solid #ccc}
-.ws-report-header th{text-align:left;padding-right:1em}
-.ws-status-succeeded h1{color:#1a7f37}.ws-status-failed h1,.ws-status-timed_out h1{color:#cf222e}
-.ws-chart{max-width:100%}
-"""
-
-
 def render_report(
     executed_notebook: Path,
     out: Path,
@@ -208,11 +180,15 @@ def render_report(
     context: RunContext | None = None,
     status: str | None = None,
     show_code: bool = False,
+    description: str | None = None,
 ) -> Path:
     """Write a self-contained, script-free HTML report of ``executed_notebook`` to ``out``.
 
-    Reports are for people who read results: by default they show markdown and outputs,
-    not code (the executed notebook next to the report keeps everything).
+    Reports are for people who read results (:mod:`.report_layout`): the notebook's title
+    and description on top, markdown and result outputs (no code, no printed output, object
+    reprs or timings, unless a cell is tagged ``report-keep``; ``report-hide`` hides a cell),
+    tables with formatted numbers, and the run's facts in a collapsible footer. The
+    executed notebook next to the report keeps everything.
 
     Parameters
     ----------
@@ -221,11 +197,14 @@ def render_report(
     out:
         Where to write the HTML file.
     title:
-        Page title and heading, e.g. ``"sales / daily"``.
+        The title when the notebook has none (metadata ``title``, else its first markdown
+        heading), e.g. ``"sales / daily"``.
     context, status:
-        Shown in the header: pipeline, task, run id, attempt, logical date, environment.
+        Shown in the footer: pipeline, task, run id, attempt, logical date, environment.
     show_code:
-        Include code cells' source (off by default).
+        Include code cells' source and every output (off by default).
+    description:
+        The description when the notebook's metadata has none (e.g. the pipeline's).
 
     Examples
     --------
@@ -235,6 +214,7 @@ def render_report(
     """
     nb = copy.deepcopy(nbformat.read(executed_notebook, as_version=4))
     redactor().notebook(nb)  # the runner redacted it already; a report never shows a secret
+    layout = report_layout.prepare(nb, fallback_title=title, show_code=show_code)
     _static_charts(nb)
     exporter = HTMLExporter(template_name="lab", exclude_input_prompt=True)
     exporter.exclude_output_prompt = True
@@ -248,10 +228,11 @@ def render_report(
     page = (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
-        f"<title>{html.escape(title)}</title>"
-        f"<style>{styles}{_HEADER_CSS}</style></head>"
-        f'<body class="jp-Notebook">{_header(title, context, status)}<main>{content}</main>'
-        "</body></html>\n"
+        f"<title>{html.escape(layout.title)}</title>"
+        f"<style>{styles}{report_layout.CSS}</style></head>"
+        f'<body class="jp-Notebook ws-report">'
+        f"{report_layout.header(layout, status, description)}<main>{content}</main>"
+        f"{report_layout.footer(context, status)}</body></html>\n"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
