@@ -11,6 +11,7 @@ Examples
 >>> ws.table("gold.revenue_by_nation").head()     # doctest: +SKIP
 >>> client = workspace.cluster()                  # doctest: +SKIP
 >>> password = workspace.secret("warehouse_password")  # doctest: +SKIP
+>>> from workspace import params                  # parameters cells: params.dropdown(...)
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ _FROM_LAKE = frozenset({"Workspace", "WorkspaceError", "connect"})
 
 
 def __getattr__(name: str) -> Any:
+    if name == "params":  # widget parameters: ``from workspace import params``
+        return importlib.import_module("workspace.params")
     if name in _FROM_LAKE:
         value = getattr(importlib.import_module("workspace.lake"), name)
         globals()[name] = value
@@ -56,4 +59,8 @@ def secret(name: str) -> str:
     return _secret(name)
 
 
-__all__ = ["Workspace", "WorkspaceError", "__version__", "cluster", "connect", "secret"]
+# fmt: off
+__all__ = [
+    "Workspace", "WorkspaceError", "__version__", "cluster", "connect", "params", "secret",
+]
+# fmt: on

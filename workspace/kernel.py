@@ -280,9 +280,12 @@ def register_progress(ipython: InteractiveShell) -> None:
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """Load the workspace into a kernel: ``%%sql``, ``ws``, completion, offline charts,
-    clear errors."""
+    """Load the workspace into a kernel: ``%%sql``, ``ws``, ``params``, completion, offline
+    charts, clear errors."""
+    from workspace import params  # light: widgets are imported when a bar is shown
+
     ipython.run_line_magic("load_ext", "workspace.sql")
+    ipython.push({"params": params})  # parameters cells: region = params.dropdown(...)
     register_completion(ipython)
     register_progress(ipython)
     quiet_workspace_errors(ipython)

@@ -45,6 +45,7 @@ from workspace.jobs.execution.isolation import KernelScratch, kernel_environment
 from workspace.jobs.execution.outputs import OUTPUTS_ENV, read_outputs
 from workspace.jobs.execution.resources import ResourceSampler
 from workspace.lake.writes import WRITE_LOG_ENV
+from workspace.params import check_injected, with_declared
 
 # fmt: off
 __all__ = [
@@ -101,12 +102,12 @@ def declared_parameters(
     """
     nb = nb if nb is not None else load_notebook(notebook)
     if nb.metadata.get("kernelspec", {}).get("name"):
-        return dict(papermill.inspect_notebook(str(notebook)))
+        return with_declared(notebook, nb.cells, dict(papermill.inspect_notebook(str(notebook))))
     # papermill's inspect_notebook needs a kernelspec; the run's kernel tells the language
     from papermill.inspection import _infer_parameters
 
     inferred = _infer_parameters(nb, name=kernel_name, language=_language(nb, kernel_name))
-    return {p.name: p._asdict() for p in inferred}
+    return with_declared(notebook, nb.cells, {p.name: p._asdict() for p in inferred})
 
 
 def validate_parameters(
@@ -118,9 +119,9 @@ def validate_parameters(
 ) -> None:
     """Check ``parameters`` against the notebook's ``parameters`` cell.
 
-    Raises :class:`ParameterError` for a missing ``parameters`` cell, unknown names, or a
-    value whose type differs from the type of the cell's default (``int``, ``float``,
-    ``str``, ``bool``, ``list``, ``dict``; a ``float`` parameter also takes an ``int``).
+    Raises :class:`ParameterError` for a missing ``parameters`` cell, unknown names, a value
+    whose type differs from the type of the cell's default (``int``, ``float``, ``str``,
+    ``bool``, ``list``, ``dict``; ``float`` takes ``int``) or outside its widget declaration.
 
     Examples
     --------
@@ -154,6 +155,7 @@ def validate_parameters(
             f"Wrong parameter types for notebook {notebook}: {'; '.join(problems)}. "
             "Pass values of the type of the defaults in the parameters cell."
         )
+    check_injected(notebook, nb.cells, parameters, ParameterError)  # widgets: choices, bounds
 
 
 def _language(nb: nbformat.NotebookNode, kernel_name: str) -> str:
@@ -182,10 +184,8 @@ def _expected_type(info: dict[str, Any]) -> str | None:
     return None
 
 
-def _matches(value: Any, expected: str) -> bool:
-    if expected != "bool" and isinstance(value, bool):
-        return False
-    return isinstance(value, _TYPES[expected])
+def _matches(value: Any, kind: str) -> bool:
+    return (kind == "bool" or not isinstance(value, bool)) and isinstance(value, _TYPES[kind])
 
 
 def run_notebook(
@@ -388,8 +388,7 @@ def _cell_info(control: Control, index: int | None) -> dict[str, Any]:
         return {}
     injected = sum("injected-parameters" in _tags(c) for c in cells[:index])
     source = cells[index].source
-    # numbered as people count the cells of the notebook they wrote: 1-based, without the
-    # injected parameters cell ("cell 3" is the third cell)
+    # 1-based, as people count their cells, the injected parameters cell left out
     return {"cell_index": index - injected + 1, "cell_source": source[:500]}
 
 
