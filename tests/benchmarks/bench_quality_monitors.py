@@ -8,7 +8,9 @@ goal and PASS/MISS.
 1. ``overhead``: a 1M-row ``ws.write`` (append to a 1M-row table; id, customer, status,
    amount, a timestamp and a unique text reference) with the monitor hook recording the
    commit's metrics, against the same write with it off (``WORKSPACE_MONITOR_ON_WRITE=0``),
-   interleaved, order alternating, median of 7. Goal <= 1.15x.
+   after one untimed round of each, interleaved, order alternating, medians of 11 (the
+   median of the per-round ratios is printed too: write times vary more than the
+   monitors cost on a shared machine). Goal <= 1.15x.
 2. ``detection``: an injected-fault corpus (tests/support/quality_corpus.py): 22 daily
    commits per table; 3 tables each of volume drop, null jump, numeric shift, categorical
    shift, dropped column and stale table; 6 clean controls (two of them weekday-only and
@@ -55,7 +57,7 @@ import workspace
 from workspace.lake import Workspace
 
 ROWS = 1_000_000
-ROUNDS = 7
+ROUNDS = 11
 GOALS = {"overhead": 1.15, "detection": 0.9, "pii": 0.95, "status": 1.0}
 
 
@@ -98,6 +100,8 @@ def overhead(root: str) -> bool:
     def monitored() -> None:
         ws.write("silver.monitored", data)
 
+    plain()
+    monitored()  # warm: the first recording imports the PII recognisers
     times: dict[str, list[float]] = {"plain": [], "monitored": []}
     for i in range(ROUNDS):
         order: list[tuple[str, Callable[[], None]]] = [
@@ -110,6 +114,9 @@ def overhead(root: str) -> bool:
             times[name].append(time.perf_counter() - start)
     a, b = statistics.median(times["plain"]), statistics.median(times["monitored"])
     ratio = b / a
+    paired = statistics.median(
+        m / p for m, p in zip(times["monitored"], times["plain"], strict=True)
+    )
     from workspace.quality.history import table_history
 
     recorded = table_history(ws, "silver.monitored")[-1]
@@ -120,8 +127,9 @@ def overhead(root: str) -> bool:
         f"{_verdict(ratio <= GOALS['overhead'])}"
     )
     print(
-        f"           recorded: {recorded.rows_added:,} rows added, {len(recorded.columns)} "
-        f"columns profiled on {recorded.sample_rows:,} rows"
+        f"           median of the per-round ratios {paired:.2f}x; recorded: "
+        f"{recorded.rows_added:,} rows added, {len(recorded.columns)} columns profiled on "
+        f"{recorded.sample_rows:,} rows"
     )
     return ratio <= GOALS["overhead"]
 

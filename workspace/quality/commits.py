@@ -7,8 +7,8 @@ metadata tables (``ducklake_snapshot_changes``, ``ducklake_table``, ``ducklake_d
 ``ducklake_delete_file``, ``ducklake_column``, ``ducklake_file_column_stats``) set-wise with
 filters the catalog database applies, so finding the new commits of a thousand tables costs
 a few queries whatever the length of the lake's history, and the row and byte counts of a
-commit need no scan. Run them in one read transaction: the first statement of a transaction
-pays the catalog round trip, the next ones about half a millisecond each.
+commit need no scan. :class:`LakeMeta` is one consistent read of those tables: straight
+from the file of an embedded (SQLite) catalog, else through DuckDB.
 
 Examples
 --------
@@ -23,11 +23,16 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
 import re
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -43,29 +48,66 @@ _ID_CHANGES = {
     "altered_table": "altered",
     "compacted_table": "compacted",
 }
+log = logging.getLogger(__name__)
 _CHANGE = re.compile(r'(\w+):((?:"(?:[^"]|"")*"(?:\.)?)+|[^,]*)')
 
 
-@dataclass(frozen=True)
 class LakeMeta:
-    """The attached lake's metadata tables, and where its data files are."""
+    """The lake's metadata tables as one consistent read, and where its data files are.
 
-    con: duckdb.DuckDBPyConnection
-    meta: str  # quoted prefix of the metadata tables (see ``metadata_tables``)
-    snapshot_id: int  # the current snapshot, when it was read
-    lake_id: str  # the uuid of the catalog's ``main`` schema
-    data_path: str | None
+    On an embedded (SQLite) catalog the tables are read straight from the catalog file with
+    :mod:`sqlite3`, in one read transaction: a few microseconds a query, where each DuckDB
+    transaction on a DuckLake catalog costs milliseconds to start. On PostgreSQL they are
+    read through the connection's attached metadata catalog (``__ducklake_metadata_lake``);
+    run that inside a read transaction on ``con``. :meth:`close` ends the read.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, prefix: str, direct: Any = None) -> None:
+        self.con = con
+        self._prefix = prefix
+        self._direct = direct  # a sqlite3 connection to the catalog file, or None
+        ((snap, uuid, path),) = self.query(
+            f"SELECT (SELECT max(snapshot_id) FROM {self.table('ducklake_snapshot')}), "
+            f"(SELECT min(schema_uuid) FROM {self.table('ducklake_schema')} "
+            f"WHERE schema_id = 0), (SELECT min(value) FROM {self.table('ducklake_metadata')} "
+            f"WHERE key = 'data_path')"
+        )
+        self.snapshot_id = int(snap)  # the current snapshot, when it was read
+        self.lake_id = str(uuid)  # the uuid of the catalog's ``main`` schema
+        self.data_path: str | None = None if path is None else str(path)
 
     @classmethod
-    def read(cls, con: duckdb.DuckDBPyConnection) -> LakeMeta:
-        """One statement (run it in the read transaction the other reads use)."""
-        meta = metadata_tables(con, LAKE)
-        ((snap, uuid, path),) = con.execute(
-            f'SELECT (SELECT id FROM "{LAKE}".current_snapshot()), '
-            f"(SELECT min(schema_uuid) FROM {meta}.ducklake_schema WHERE schema_id = 0), "
-            f"(SELECT min(value) FROM {meta}.ducklake_metadata WHERE key = 'data_path')"
-        ).fetchall()
-        return cls(con, meta, int(snap), str(uuid), None if path is None else str(path))
+    def read(cls, con: duckdb.DuckDBPyConnection, catalog_file: Path | None = None) -> LakeMeta:
+        """Start the read: from ``catalog_file`` (a SQLite catalog) when given and readable,
+        else through ``con``."""
+        if catalog_file is not None:
+            try:
+                direct = sqlite3.connect(
+                    f"file:{catalog_file}?mode=ro", uri=True, timeout=30, isolation_level=None
+                )
+                direct.execute("BEGIN")  # one consistent view for every query of this read
+                return cls(con, "", direct)
+            except sqlite3.Error as exc:
+                log.debug("reading %s through DuckDB: %s", catalog_file, exc)
+        return cls(con, metadata_tables(con, LAKE) + ".")
+
+    def table(self, name: str) -> str:
+        """The name to query a metadata table by."""
+        return f"{self._prefix}{name}"
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a query on the metadata tables (``?`` parameters)."""
+        if self._direct is not None:
+            return list(self._direct.execute(sql, list(params)).fetchall())
+        return self.con.execute(sql, list(params)).fetchall()
+
+    def close(self) -> None:
+        """End the read."""
+        if self._direct is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._direct.execute("COMMIT")
+            self._direct.close()
+            self._direct = None
 
 
 @dataclass(frozen=True)
@@ -135,16 +177,17 @@ def table_versions(
         wanted = [*names, f"{META_SCHEMA}.annotations"]
         only = f"AND s.schema_name || '.' || t.table_name IN ({', '.join('?' for _ in wanted)})"
         params += wanted
-    rows = lake.con.execute(
+    rows = lake.query(
         f"""
         SELECT t.table_id, s.schema_name, t.table_name, t.begin_snapshot, t.end_snapshot,
                s.path, s.path_is_relative, t.path, t.path_is_relative
-        FROM {lake.meta}.ducklake_table t JOIN {lake.meta}.ducklake_schema s USING (schema_id)
+        FROM {lake.table("ducklake_table")} t
+        JOIN {lake.table("ducklake_schema")} s USING (schema_id)
         WHERE s.schema_name IN ({", ".join("?" for _ in schemas)}) {only}
         ORDER BY t.begin_snapshot, t.table_id
         """,
         params,
-    ).fetchall()
+    )
     out: dict[str, list[TableVersion]] = defaultdict(list)
     for tid, schema, name, begin, end, spath, srel, tpath, trel in rows:
         folder = _join(_join(lake.data_path, spath, srel), tpath, trel)
@@ -198,15 +241,14 @@ def lake_commits(
         return {}
     owner = {v.table_id: n for n in wanted for v in versions[n]}
     start = min(max(after[n], versions[n][0].begin - 1) for n in wanted)
-    meta = lake.meta
     bound = "" if upto is None else f" AND s.snapshot_id <= {int(upto)}"
-    rows = lake.con.execute(
-        f"SELECT s.snapshot_id, CAST(s.snapshot_time AS TIMESTAMPTZ), c.changes_made, "
-        f"c.author, c.commit_message FROM {meta}.ducklake_snapshot s "
-        f"JOIN {meta}.ducklake_snapshot_changes c USING (snapshot_id) "
+    rows = lake.query(
+        f"SELECT s.snapshot_id, s.snapshot_time, c.changes_made, c.author, c.commit_message "
+        f"FROM {lake.table('ducklake_snapshot')} s "
+        f"JOIN {lake.table('ducklake_snapshot_changes')} c USING (snapshot_id) "
         f"WHERE s.snapshot_id > ?{bound} ORDER BY s.snapshot_id",
         [start],
-    ).fetchall()
+    )
     out: dict[str, list[Commit]] = {n: [] for n in wanted}
     for snap, when, changes, author, message in rows:
         ops: dict[str, list[str]] = defaultdict(list)
@@ -272,30 +314,29 @@ class TableFiles:
     @classmethod
     def read(cls, lake: LakeMeta, versions: list[TableVersion]) -> TableFiles:
         """Read them in three queries."""
-        con, meta = lake.con, lake.meta
         ids = [v.table_id for v in versions]
         marks = ", ".join("?" for _ in ids)
-        files = con.execute(
+        files = lake.query(
             f"SELECT 'd', table_id, data_file_id, begin_snapshot, end_snapshot, record_count, "
             f"file_size_bytes, row_id_start, path, path_is_relative, encryption_key IS NULL "
-            f"FROM {meta}.ducklake_data_file WHERE table_id IN ({marks}) "
+            f"FROM {lake.table('ducklake_data_file')} WHERE table_id IN ({marks}) "
             f"UNION ALL SELECT 'x', table_id, data_file_id, begin_snapshot, end_snapshot, "
             f"delete_count, file_size_bytes, NULL, NULL, NULL, NULL "
-            f"FROM {meta}.ducklake_delete_file "
+            f"FROM {lake.table('ducklake_delete_file')} "
             f"WHERE table_id IN ({marks})",
             ids + ids,
-        ).fetchall()
-        columns = con.execute(
+        )
+        columns = lake.query(
             f"SELECT table_id, column_id, column_name, column_type, begin_snapshot, "
-            f"end_snapshot, column_order FROM {meta}.ducklake_column "
+            f"end_snapshot, column_order FROM {lake.table('ducklake_column')} "
             f"WHERE table_id IN ({marks}) AND parent_column IS NULL",
             ids,
-        ).fetchall()
-        inlined = con.execute(
-            f"SELECT DISTINCT table_id FROM {meta}.ducklake_inlined_data_tables "
+        )
+        inlined = lake.query(
+            f"SELECT DISTINCT table_id FROM {lake.table('ducklake_inlined_data_tables')} "
             f"WHERE table_id IN ({marks})",
             ids,
-        ).fetchall()
+        )
         norm = [
             (int(t), int(f), int(b), _int(e), int(n or 0), int(s or 0), _int(r))
             for _k, t, f, b, e, n, s, r, *_ in files
@@ -385,12 +426,12 @@ def file_column_stats(
     """
     if not files:
         return {}
-    rows = lake.con.execute(
+    rows = lake.query(
         f"SELECT data_file_id, column_id, null_count, min_value, max_value "
-        f"FROM {lake.meta}.ducklake_file_column_stats "
+        f"FROM {lake.table('ducklake_file_column_stats')} "
         f"WHERE data_file_id IN ({', '.join('?' for _ in files)})",
         files,
-    ).fetchall()
+    )
     out: dict[int, dict[int, tuple[int, str | None, str | None]]] = defaultdict(dict)
     for fid, cid, nulls, low, high in rows:
         if nulls is not None:

@@ -64,15 +64,27 @@ def read_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def monitoring(ws: Workspace) -> Iterator[Store]:
-    """A read transaction on the lake and its metrics store (see :func:`read_transaction`)."""
-    with read_transaction(ws.con):
-        lake = LakeMeta.read(ws.con)
-        store = Store(ws.settings, lake.lake_id, lake)
+def monitoring(ws: Workspace, *, transaction: bool = True) -> Iterator[Store]:
+    """One consistent read of the lake's metadata, and the metrics store.
+
+    With ``transaction`` (for callers that run many DuckDB statements, like ``scan``) the
+    body also runs in one DuckDB read transaction (see :func:`read_transaction`). Without
+    it, on a SQLite catalog no DuckDB transaction is started at all: the metadata is read
+    from the catalog file, and the few DuckDB statements left run on their own.
+    """
+    settings = ws.settings
+    catalog_file = settings.catalog.path if settings.catalog.kind == "sqlite" else None
+    outer = read_transaction(ws.con) if transaction or catalog_file is None else None
+    with outer if outer is not None else contextlib.nullcontext():
+        lake = LakeMeta.read(ws.con, catalog_file)
         try:
-            yield store
+            store = Store(settings, lake.lake_id, lake)
+            try:
+                yield store
+            finally:
+                store.close()
         finally:
-            store.close()
+            lake.close()
 
 
 def shared_table(ws: Workspace, name: str) -> str:
@@ -121,7 +133,7 @@ def fill(ws: Workspace, store: Store, tables: Iterable[str] | None = None) -> Fi
         return Filled(names, unsaved, versions)
     found = lake_commits(lake, versions, {n: marks.get(n, -1) for n in pending}, upto=upto)
     todo = {n: cs for n, cs in found.items() if cs}
-    notes = annotated_pii(con, versions, list(todo))
+    notes = annotated_pii(lake, versions, list(todo))
     computed: list[CommitMetrics] = []
     for name in sorted(todo):
         pii = notes.get(name, frozenset()) | _detected_pii(store, name)
@@ -134,23 +146,43 @@ def fill(ws: Workspace, store: Store, tables: Iterable[str] | None = None) -> Fi
     return Filled(names, unsaved, versions, len(computed))
 
 
+#: Per lake, annotations table and its last change: every table's PII columns.
+_annotations: dict[tuple[str, int, int], dict[str, frozenset[str]]] = {}
+
+
 def annotated_pii(
-    con: duckdb.DuckDBPyConnection, versions: dict[str, list[TableVersion]], names: list[str]
+    lake: LakeMeta, versions: dict[str, list[TableVersion]], names: list[str]
 ) -> dict[str, frozenset[str]]:
-    """Per table, the columns its catalog annotation flags as PII."""
+    """Per table, the columns its catalog annotation flags as PII.
+
+    The annotations table is read once per change of it (the snapshot of its last data or
+    delete file, from the metadata) and kept in this process.
+    """
     key = f"{META_SCHEMA}.{ann.ANNOTATIONS_TABLE}"
     if not names or key not in versions or versions[key][-1].end is not None:
         return {}
-    rows = con.execute(
-        f'SELECT table_name, doc FROM "{LAKE}"."{META_SCHEMA}"."{ann.ANNOTATIONS_TABLE}" '
-        f"WHERE table_name IN ({', '.join('?' for _ in names)})",
-        names,
-    ).fetchall()
-    out: dict[str, frozenset[str]] = {}
-    for name, doc in rows:
-        note = ann.TableAnnotation.model_validate_json(doc)
-        out[str(name)] = frozenset(c for c, a in note.columns.items() if a.pii)
-    return out
+    tid = versions[key][-1].table_id
+    (changed,) = lake.query(
+        f"SELECT max(s) FROM (SELECT max(begin_snapshot) AS s FROM "
+        f"{lake.table('ducklake_data_file')} WHERE table_id = ? UNION ALL "
+        f"SELECT max(end_snapshot) FROM {lake.table('ducklake_data_file')} WHERE table_id = ? "
+        f"UNION ALL SELECT max(begin_snapshot) FROM {lake.table('ducklake_delete_file')} "
+        f"WHERE table_id = ?) AS t",
+        [tid, tid, tid],
+    )
+    cache = (lake.lake_id, tid, int(changed[0] or 0))
+    if cache not in _annotations:
+        rows = lake.con.execute(
+            f'SELECT table_name, doc FROM "{LAKE}"."{META_SCHEMA}"."{ann.ANNOTATIONS_TABLE}"'
+        ).fetchall()
+        flagged: dict[str, frozenset[str]] = {}
+        for name, doc in rows:
+            note = ann.TableAnnotation.model_validate_json(doc)
+            flagged[str(name)] = frozenset(c for c, a in note.columns.items() if a.pii)
+        _annotations.clear()  # one lake per process, as a rule: keep the latest only
+        _annotations[cache] = flagged
+    everything = _annotations[cache]
+    return {n: everything[n] for n in names if n in everything}
 
 
 def _detected_pii(store: Store, name: str) -> frozenset[str]:
@@ -223,7 +255,7 @@ def record(ws: Workspace, table: str) -> int:
     >>> record(ws, res.table)  # doctest: +SKIP
     1
     """
-    with monitoring(ws) as store:
+    with monitoring(ws, transaction=False) as store:
         return fill(ws, store, [table]).profiled
 
 

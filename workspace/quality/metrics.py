@@ -206,20 +206,25 @@ def _profile(
     one more for the histograms of newly low-cardinality text columns, if any."""
     cols = [(cid, name, ctype, kind_of(ctype)) for cid, name, ctype in schema]
     profiled = [c for c in cols if c[3] != "other"]
-    select = ", ".join(_quote(c[1]) for c in profiled) or "1 AS _none"
+    parts = [_quote(c[1]) for c in profiled]
+    for i, (_cid, name, ctype, kind) in enumerate(profiled):
+        if kind == "number" and name not in pii:  # as a finite double, once per row
+            x = f"CAST({_quote(name)} AS DOUBLE)"
+            if ctype.lower().startswith("float"):
+                x = f"CASE WHEN isfinite({x}) THEN {x} END"
+            parts.append(f'{x} AS "__x{i}"')
+    select = ", ".join(parts) or "1 AS _none"
     sampled = volume.rows_added > SAMPLE_ABOVE_ROWS
     aggs = ["count(*)"]
-    for _cid, name, _ctype, kind in profiled:
+    for i, (_cid, name, _ctype, kind) in enumerate(profiled):
         q = _quote(name)
         aggs += [f"count({q})", f"approx_count_distinct({q})"]
         if name in pii:
             continue
         if kind == "number":
-            x = f"CAST({q} AS DOUBLE)"
-            ok = f"FILTER (WHERE isfinite({x}))"
+            x = f'"__x{i}"'
             quantiles = ", ".join(repr(p) for p in QUANTILES)
-            aggs += [f"avg({x}) {ok}", f"stddev_samp({x}) {ok}"]
-            aggs.append(f"approx_quantile({x}, [{quantiles}]) {ok}")
+            aggs += [f"avg({x})", f"stddev_samp({x})", f"approx_quantile({x}, [{quantiles}])"]
         elif kind in ("text", "boolean") and name in low:
             aggs.append(_histogram(q))
     row = _aggregate(con, commit, volume, select, ", ".join(aggs), sampled)

@@ -199,7 +199,8 @@ def status(ws: Workspace, *, as_of: dt.datetime | None = None) -> list[TableHeal
         latest = store.latest_snapshots()
         detected = store.detected_pii()
         dismissed = store.all_dismissals()
-        flagged = annotated_pii(ws.con, filled.versions, list(detected))
+        assert store.lake is not None
+        flagged = annotated_pii(store.lake, filled.versions, list(detected))
     outcomes = _last_check_outcomes(ws)
     out = []
     for name in filled.tables:
