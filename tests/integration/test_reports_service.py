@@ -32,6 +32,7 @@ from workspace.jobs.execution.report import REPORT_CSP, render_report
 from workspace.jobs.models import TaskState
 from workspace.jobs.store.run_store import RunStore
 from workspace.lake.settings import Settings
+from workspace.reports.service import REPORT_PAGE_CSP
 
 pytestmark = pytest.mark.slow
 
@@ -150,7 +151,11 @@ def _executed(folder: Path, pipeline: str) -> Path:
     return path
 
 
-def _fake_run(store: RunStore, settings: Settings, pipeline: str) -> str:
+#: Outputs (``workspace.jobs.output``) of the two runs of each pipeline, oldest first.
+OUTPUTS = [{"revenue": 1000.0, "orders": 40}, {"revenue": 1250.0, "orders": 38}]
+
+
+def _fake_run(store: RunStore, settings: Settings, pipeline: str, n: int) -> str:
     """A finished run with one attempt whose report is rendered by the real renderer."""
     store.upsert_pipeline(pipeline)
     run = store.create_manual_run(pipeline)
@@ -164,8 +169,9 @@ def _fake_run(store: RunStore, settings: Settings, pipeline: str) -> str:
     notebook = _executed(folder, pipeline)
     report = render_report(notebook, folder / "report.html", title=pipeline, status="succeeded")
     store.finish_attempt(
-        attempt.attempt_id, "succeeded", notebook_path=str(notebook), report_path=str(report)
-    )
+        attempt.attempt_id, "succeeded", notebook_path=str(notebook), report_path=str(report),
+        outputs=OUTPUTS[n],
+    )  # fmt: skip
     store.set_run_report(run.run_id, str(report))
     store.finish_run(run.run_id, "succeeded")
     return run.run_id
@@ -183,7 +189,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         nbformat.write(new_notebook(), scheduled / name / "main.ipynb")
     settings = Settings.resolve(home, user="tester")
     with contextlib.closing(RunStore.open(settings)) as store:
-        runs = {name: [_fake_run(store, settings, name) for _ in range(2)] for name in PIPELINES}
+        runs = {name: [_fake_run(store, settings, name, n) for n in range(2)] for name in PIPELINES}
     ports = {k: _free_port() for k in ("hub", "hub_api", "proxy_api", "reports")}
     config = tmp / "jupyterhub_config.py"
     config.write_text(_config(tmp, ports, home, scheduled))
@@ -245,35 +251,57 @@ def test_stakeholder_sees_only_their_audience(deployment: Deployment) -> None:
     assert "frame-ancestors 'none'" in csp
 
 
-def test_run_page_frames_a_sandboxed_report_under_the_strict_csp(deployment: Deployment) -> None:
+def test_run_page_is_the_report_under_the_strict_csp(deployment: Deployment) -> None:
+    """The page scrolls once: the run page is the sanitized report itself (no iframe), under
+    the report's no-script, sandboxed policy, with the service's bar on top."""
     sam = deployment.login(SAM)
     old, new = deployment.runs["sales"]
     page = deployment.reports(sam, f"runs/{old}")
     assert page.status_code == 200, page.text[:500]
-    frames = BeautifulSoup(page.text, "html.parser").find_all("iframe")
-    assert len(frames) == 1
-    frame = frames[0]
-    assert frame.has_attr("sandbox") and not frame["sandbox"]  # no allow-* token at all
-    assert frame["src"] == f"/services/reports/runs/{old}/report"
+    assert page.headers["Content-Security-Policy"] == REPORT_PAGE_CSP
+    assert "sandbox" in REPORT_PAGE_CSP and "script-src" not in REPORT_PAGE_CSP
+    assert "frame-ancestors 'none'" in REPORT_PAGE_CSP
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    soup = BeautifulSoup(page.text, "html.parser")
+    assert not soup.find_all("iframe")
+    assert soup.select_one("nav.ws-bar a.logout") is not None
+    heading = soup.select_one("header.ws-report-header h1")
+    assert heading is not None and heading.get_text() == "sales figures"
+    assert "<b>ok</b>" in page.text
+    assert "<script" not in page.text.lower() and "onerror" not in page.text
+    assert CODE_MARKER not in page.text
     assert "show code" not in page.text  # stakeholders get no code toggle
+    coded = deployment.reports(sam, f"runs/{old}?code=1")
+    assert coded.status_code == 200 and CODE_MARKER not in coded.text  # never for stakeholders
 
-    report = sam.get(deployment.url + str(frame["src"]), timeout=60)
+    report = deployment.reports(sam, f"runs/{old}/report")  # the bare report, as before
     assert report.status_code == 200
     assert report.headers["Content-Security-Policy"] == REPORT_CSP
-    assert report.headers["X-Content-Type-Options"] == "nosniff"
     assert report.headers["Referrer-Policy"] == "no-referrer"
-    assert report.headers["Content-Type"].startswith("text/html")
-    assert "sales figures" in report.text and "<b>ok</b>" in report.text
-    assert "<script" not in report.text.lower() and "onerror" not in report.text
-    assert CODE_MARKER not in report.text
-    coded = sam.get(deployment.url + str(frame["src"]) + "?code=1", timeout=60)
-    assert coded.status_code == 200 and CODE_MARKER not in coded.text  # never for stakeholders
+    assert "sales figures" in report.text and CODE_MARKER not in report.text
 
     latest = deployment.reports(sam, "pipelines/sales/latest")
     assert latest.status_code == 200
     assert latest.url.endswith("/services/reports/pipelines/sales/latest")  # stable, shareable
-    src = BeautifulSoup(latest.text, "html.parser").find("iframe")["src"]  # type: ignore[index]
-    assert src == f"/services/reports/runs/{new}/report"
+    assert f'href="/services/reports/runs/{new}"' in latest.text  # its permalink
+
+
+def test_run_page_compares_key_numbers_with_the_previous_run(deployment: Deployment) -> None:
+    sam = deployment.login(SAM)
+    old, new = deployment.runs["sales"]
+    soup = BeautifulSoup(deployment.reports(sam, f"runs/{new}").text, "html.parser")
+    section = soup.select_one("section.ws-key-numbers")
+    assert section is not None
+    rows = {
+        tr.th.get_text(): [td.get_text(strip=True) for td in tr.find_all("td")]
+        for tr in section.select("tbody tr")
+        if tr.th is not None
+    }
+    assert rows == {"revenue": ["1,250", "1,000", "▲ 25.0%"], "orders": ["38", "40", "▼ 5.0%"]}
+    previous = section.select_one("thead a")
+    assert previous is not None and previous["href"] == f"/services/reports/runs/{old}"
+    first = BeautifulSoup(deployment.reports(sam, f"runs/{old}").text, "html.parser")
+    assert "No earlier successful run" in first.get_text()
 
 
 def test_outside_the_audience_is_403_and_unknown_looks_the_same(deployment: Deployment) -> None:

@@ -1,10 +1,10 @@
 """HTML of the reports service's own pages: gallery, pipeline history, run page, errors.
 
 Rendered with Jinja2 with autoescaping on for every template (names, owners, descriptions
-and task keys come from files users write). The pages need no script; the report itself
-is never inlined: the run page frames it with ``<iframe sandbox src=...>`` (no
-``allow-scripts``, no ``allow-same-origin``) and the report URL is served with
-``REPORT_CSP``.
+and task keys come from files users write). The pages need no script. A run page with a
+report *is* the report, so the page scrolls once: the service puts its bar (``runbar``) and
+the run-to-run comparison (``keynumbers``) into the sanitized report document and serves
+it under ``REPORT_PAGE_CSP`` (the report's policy, ``sandbox`` included, never framed).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import DictLoader, Environment, StrictUndefined
 
-__all__ = ["PAGE_CSP", "GalleryEntry", "RunRow", "render"]
+__all__ = ["BAR_CSS", "PAGE_CSP", "GalleryEntry", "RunRow", "render"]
 
 #: The policy of the service's own pages: no script at all, styles inline, reports framed
 #: from this origin only, and the pages themselves never framed.
@@ -43,7 +43,6 @@ table{border-collapse:collapse}td,th{padding:.2em .8em .2em 0;text-align:left}
 .state-failed,.state-timed_out,.state-cancelled{color:#cf222e}
 .state-running,.state-queued{color:#9a6700}
 .muted{color:#57606a}.error{color:#cf222e}
-iframe.report{width:100%;height:80vh;border:1px solid #d0d7de;background:#fff}
 </style></head>
 <body><header class="top"><a href="{{ base }}">Reports</a>
 {% if viewer %}<span class="who">{{ viewer }}</span>
@@ -97,10 +96,49 @@ run <span class="muted">{{ run.run_id }}</span></h1>
 {% for a in attempts %}<li><a href="{{ a.url }}">{{ a.task }} (attempt {{ a.number }})</a>
 <span class="state state-{{ a.state }}">{{ a.state }}</span></li>{% endfor %}
 </ul></details>{% endif %}
-{% if report_url %}<iframe class="report" sandbox src="{{ report_url }}"
-title="Report of {{ pipeline }}" referrerpolicy="no-referrer"></iframe>
-{% else %}<p class="muted">This run has no report (yet); it is written when the run ends.</p>
-{% endif %}{% endblock %}"""
+<p class="muted">This run has no report (yet); it is written when the run ends.</p>
+{% endblock %}"""
+
+#: The service's bar and key numbers inside a report page (the report brings its own CSS).
+BAR_CSS = """
+.ws-bar{font-family:system-ui,sans-serif;font-size:.9em;background:#f6f8fa;color:#1f2328;
+border-bottom:1px solid #d0d7de;padding:.4em 0;display:flex;flex-wrap:wrap;gap:.2em .8em;
+align-items:baseline}
+.ws-bar a{color:#0969da}.ws-bar .who{margin-left:auto;color:#57606a}
+.ws-bar details{flex-basis:100%}.ws-bar .state{font-weight:600}
+.ws-bar .state-succeeded{color:#1a7f37}.ws-bar .state-failed,.ws-bar .state-timed_out,
+.ws-bar .state-cancelled{color:#cf222e}
+.ws-key-numbers{margin:0 0 1.5em}.ws-key-numbers h2{font-size:1.1em;margin:.3em 0}
+.ws-key-numbers table{border-collapse:collapse;font-variant-numeric:tabular-nums}
+.ws-key-numbers th,.ws-key-numbers td{padding:.25em .9em .25em 0;text-align:left;
+border-bottom:1px solid #eaeef2}
+.ws-key-numbers td.num{text-align:right}.ws-key-numbers .muted{color:#57606a}
+.change-up{color:#1a7f37}.change-down{color:#cf222e}.change-same,.change-new{color:#57606a}
+"""
+
+_RUN_BAR = """<nav class="ws-bar"><a href="{{ base }}">Reports</a>
+<a href="{{ pipeline_url }}">{{ pipeline }}</a>
+<span class="state state-{{ run.state }}">{{ run.state }}</span><span>{{ run.when }}</span>
+<span>{{ run.trigger }}</span>
+{% if latest %}<a href="{{ permalink }}">permalink to this run</a>{% endif %}
+{% if code_toggle %}<a href="{{ code_toggle.url }}">{{ code_toggle.label }}</a>{% endif %}
+{% if viewer %}<span class="who">{{ viewer }}</span>
+<a class="logout" href="{{ logout_url }}">Log out</a>{% endif %}
+{% if attempts|length > 1 %}<details><summary>Task reports</summary><ul>
+{% for a in attempts %}<li><a href="{{ a.url }}">{{ a.task }} (attempt {{ a.number }})</a>
+<span class="state state-{{ a.state }}">{{ a.state }}</span></li>{% endfor %}
+</ul></details>{% endif %}</nav>"""
+
+_KEY_NUMBERS = """{% if numbers %}<section class="ws-key-numbers"><h2>Key numbers</h2>
+<table><thead><tr><th></th><th>This run</th><th>{% if previous %}Previous run
+(<a href="{{ previous.url }}">{{ previous.when }}</a>){% else %}Previous run{% endif %}</th>
+<th>Change</th></tr></thead><tbody>
+{% for k in numbers %}<tr><th>{{ k.name }}</th><td class="num">{{ k.value }}</td>
+<td class="num">{% if k.previous is not none %}{{ k.previous }}{% else %}<span class="muted">—
+</span>{% endif %}</td><td class="change change-{{ k.direction }}">{{ k.change }}</td></tr>
+{% endfor %}</tbody></table>
+{% if not previous %}<p class="muted">No earlier successful run to compare with yet.</p>
+{% endif %}</section>{% endif %}"""
 
 _ERROR = """{% extends "base.html" %}{% block title %}{{ heading }}{% endblock %}
 {% block main %}<h1>{{ heading }}</h1><p>{{ message }}</p>
@@ -115,6 +153,8 @@ _ENV = Environment(
             "gallery.html": _GALLERY,
             "pipeline.html": _PIPELINE,
             "run.html": _RUN,
+            "runbar.html": _RUN_BAR,
+            "keynumbers.html": _KEY_NUMBERS,
             "error.html": _ERROR,
         }
     ),
@@ -156,7 +196,8 @@ class GalleryEntry:
 
 
 def render(template: str, *, logout_url: str = "/hub/logout", **context: Any) -> str:
-    """Render one of ``gallery``, ``pipeline``, ``run``, ``error`` (autoescaped).
+    """Render one of ``gallery``, ``pipeline``, ``run``, ``error``, or the fragments
+    ``runbar`` and ``keynumbers`` of a report page (autoescaped).
 
     Every page has a "Log out" link to ``logout_url`` (the hub's logout) when it shows a
     viewer.

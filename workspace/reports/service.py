@@ -12,7 +12,10 @@ Routes, under the service prefix (``/services/reports/``):
 ``pipelines/NAME/latest``
     The run page of the pipeline's latest run that has a report: the stable URL to share.
 ``runs/RUN_ID``
-    A run page: state, task reports, and the report framed with ``<iframe sandbox>``.
+    A run page. With a report, the page *is* the report (it scrolls once, no iframe): the
+    service's bar (state, links, task reports) and the run-to-run comparison of the key
+    numbers (:mod:`workspace.reports.compare`) are put into the sanitized report document,
+    served under ``REPORT_PAGE_CSP`` (no script, ``sandbox``, never framed).
 ``runs/RUN_ID/report``, ``runs/RUN_ID/attempts/N/report``
     The report HTML itself, under ``REPORT_CSP`` (no script, ``sandbox``), ``nosniff`` and
     ``Referrer-Policy: no-referrer``. ``?code=1`` re-renders it with code cells for the
@@ -33,8 +36,10 @@ run ids; admins and engineers, from whom nothing is hidden, get a plain 404 for 
 from __future__ import annotations
 
 import asyncio
+import html as html_lib
 import logging
 import os
+import re
 import tempfile
 from collections import OrderedDict
 from pathlib import Path
@@ -49,16 +54,22 @@ from workspace.api.errors import error_response
 from workspace.api.service import JobsService, ReportNotFoundError
 from workspace.governance.audit import record
 from workspace.jobs.execution.report import REPORT_CSP, render_report
+from workspace.jobs.execution.report_layout import DESCRIPTION_SLOT, KEY_NUMBERS_SLOT
 from workspace.jobs.models import Run, RunNotFoundError
 from workspace.jobs.paths import REPORT_FILE
 from workspace.lake.settings import Settings
 from workspace.reports.access import PipelineAccess, can_view, scan_pipelines
 from workspace.reports.audit_view import AuditHandler
-from workspace.reports.pages import PAGE_CSP, GalleryEntry, RunRow, render, when
+from workspace.reports.compare import key_numbers, previous_run, run_outputs
+from workspace.reports.pages import BAR_CSS, PAGE_CSP, GalleryEntry, RunRow, render, when
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ReportsApp", "make_app"]
+__all__ = ["REPORT_PAGE_CSP", "ReportsApp", "make_app"]
+
+#: A run page that is its report: the report's policy (no script, ``sandbox``), never framed.
+REPORT_PAGE_CSP = REPORT_CSP.replace("frame-ancestors 'self'", "frame-ancestors 'none'")
+_BODY = re.compile(r"<body[^>]*>")
 
 HISTORY = 10
 _LATEST_SCAN = 200
@@ -331,17 +342,80 @@ def run_page(
             "url": here if code else here + "?code=1",
             "label": "hide code" if code else "show code",
         }
-    handler.page(
-        "run",
+    if not run.report_path:
+        handler.page(
+            "run",
+            pipeline=access.name,
+            pipeline_url=reports.url("pipelines", access.name),
+            run=reports.row(run),
+            latest=latest,
+            permalink=reports.run_url(run.run_id),
+            attempts=attempts,
+            code_toggle=toggle,
+        )
+        return
+    try:
+        if code:
+            document = reports.code_report(run.run_id, None, f"{access.name} (code)")
+        else:
+            document = reports.jobs.report(run.run_id).read_text(encoding="utf-8")
+    except LookupError as exc:  # the report file is gone: 404 (not a bare 500)
+        raise HTTPError(404, log_message=str(exc)) from None
+    user = handler.current_user
+    bar = render(
+        "runbar",
+        base=reports.prefix,
+        viewer=user.get("name") if isinstance(user, dict) else None,
+        logout_url=reports.logout_url,
         pipeline=access.name,
         pipeline_url=reports.url("pipelines", access.name),
         run=reports.row(run),
         latest=latest,
         permalink=reports.run_url(run.run_id),
         attempts=attempts,
-        report_url=reports.url("runs", run.run_id, "report") + query if run.report_path else None,
         code_toggle=toggle,
     )
+    record(
+        viewer.name, "report_view", f"run:{run.run_id}", settings=reports.jobs.settings,
+        pipeline=access.name, attempt_id=None, code=code, via="reports",
+    )  # fmt: skip
+    handler.set_header("Content-Security-Policy", REPORT_PAGE_CSP)
+    handler.set_header("Content-Type", "text/html; charset=utf-8")
+    handler.finish(report_page(reports, document, bar, run, access))
+
+
+def report_page(
+    reports: ReportsApp, document: str, bar: str, run: Run, access: PipelineAccess
+) -> str:
+    """The report document with the service's bar, the pipeline's description (when the
+    notebook has none) and the comparison with the previous successful run."""
+    store = reports.jobs.store
+    numbers = []
+    before = None
+    outputs = run_outputs(store, run.run_id)
+    if outputs:
+        before = previous_run(store, run)
+        numbers = key_numbers(outputs, run_outputs(store, before.run_id) if before else None)
+    compared = render(
+        "keynumbers",
+        numbers=numbers,
+        previous=reports.row(before) if before else None,
+    )
+    description = (
+        f'<p class="ws-description">{html_lib.escape(access.description)}</p>'
+        if access.description
+        else ""
+    )
+    page = document.replace("</head>", f"<style>{BAR_CSS}</style></head>", 1)
+    page = page.replace(DESCRIPTION_SLOT, description, 1)
+    if KEY_NUMBERS_SLOT in page:
+        page = page.replace(KEY_NUMBERS_SLOT, compared, 1)
+    else:  # a report rendered before the layout had the slot
+        bar += compared
+    found = _BODY.search(page)
+    if found is None:
+        return bar + page
+    return page[: found.end()] + bar + page[found.end() :]
 
 
 class ReportHandler(_Base):
