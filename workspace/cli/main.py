@@ -32,6 +32,7 @@ def cli() -> None:
 def _register() -> None:
     from workspace.cli import (
         audit,
+        costs,
         demo,
         hub,
         jobs,
@@ -58,6 +59,7 @@ def _register() -> None:
         *quality.commands,
         *audit.commands,
         *standards.commands,
+        *costs.commands,
     ]:
         cli.add_command(command)
 
