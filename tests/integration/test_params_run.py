@@ -54,3 +54,25 @@ def test_run_checks_widget_parameters(home: Path, tmp_path: Path) -> None:
     bar = nbformat.read(executed, as_version=4).cells[0].outputs
     texts = [o["data"]["text/plain"] for o in bar if "text/plain" in o.get("data", {})]
     assert texts == ["region = 'EUROPE'\nmin_orders = 7\nsegment = 'BUILDING'"]
+
+
+def test_spec_loader_and_jobs_show_use_the_declarations(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "scheduled"
+    for name, region in (("sales", "EUROPE"), ("mars", "MARS")):
+        (root / name).mkdir(parents=True)
+        (root / name / "pipeline.yaml").write_text(
+            "defaults: {kernel: python3}\n"
+            f"tasks: [{{name: t, notebook: t.ipynb, parameters: {{region: {region}}}}}]\n"
+        )
+        make_notebook(root / name / "t.ipynb", CELL, "pass")
+    monkeypatch.setenv("WORKSPACE_SCHEDULED", str(root))
+    data = json.loads(invoke("jobs", "list", "--json").stdout)
+    assert [p["name"] for p in data["pipelines"]] == ["sales"]
+    assert "parameter region: 'MARS' is not one of ASIA, EUROPE, AMERICA" in data["invalid"]["mars"]
+    shown = invoke("jobs", "show", "sales")
+    assert shown.exit_code == 0, shown.output
+    assert "region: dropdown of ASIA, EUROPE, AMERICA (default 'ASIA') [Region]" in shown.stdout
+    assert "min_orders: integer 0 .. 100 (default 5)" in shown.stdout
+    assert "segment: dropdown from query 'SELECT s FROM no_such_table'" in shown.stdout

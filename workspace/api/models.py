@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.json_schema import models_json_schema
 
 from workspace.api.lineage import TableLineage
+from workspace.jobs.costs import AttemptCost
 from workspace.jobs.models import Attempt, Pipeline, Run, RunEvent, RunState, Task
 from workspace.jobs.spec.pipeline import Audience
 from workspace.jobs.store.pipelines import Approval, PipelineEvent
@@ -254,6 +255,19 @@ class PipelineList(_Payload):
     pipelines: list[PipelineSummary]
 
 
+class DeclaredParameter(_Payload):
+    """A widget parameter declared in a notebook's parameters cell (:mod:`workspace.params`)."""
+
+    name: str
+    kind: str = Field(description="dropdown, date, integer, number, text or checkbox")
+    choices: list[Any] | None = None
+    default: Any = None
+    min: float | None = None
+    max: float | None = None
+    label: str | None = None
+    query: str | None = Field(None, description="The query listing a dropdown's choices.")
+
+
 class TaskSpecInfo(_Payload):
     """One task of a pipeline's spec."""
 
@@ -267,6 +281,9 @@ class TaskSpecInfo(_Payload):
     retries: int
     timeout: float | None = None
     on_failure: str | None = None
+    declared: list[DeclaredParameter] = Field(
+        default_factory=list, description="The widget parameters of the task's notebook."
+    )
 
 
 class PipelineDetail(PipelineSummary):
@@ -292,6 +309,9 @@ class AttemptInfo(Attempt):
 
     report_url: str | None = None
     log_url: str | None = None
+    cost: AttemptCost | None = Field(
+        None, description="Compute cost at the prices of costs.yaml (null if it is malformed)."
+    )
 
 
 class AttemptLog(_Payload):
@@ -315,6 +335,8 @@ class RunDetailResponse(_Payload):
     attempts: list[AttemptInfo]
     outputs: dict[str, dict[str, Any]] = Field(description="Outputs by task key.")
     events: list[RunEvent]
+    cost: float | None = Field(None, description="The attempts' compute cost, summed.")
+    currency: str | None = Field(None, description="The currency of costs.yaml.")
     effective_parameters: dict[str, Any] = Field(
         default_factory=dict,
         description="The run's parameters: the pipeline's parameters merged with the run's "

@@ -43,6 +43,7 @@ from workspace.api.models import (
     ScheduleInfo,
     TaskSpecInfo,
 )
+from workspace.jobs.costs import attempt_cost, prices_or_none
 from workspace.jobs.execution.attempt_log import log_file, read_log
 from workspace.jobs.models import (
     AttemptNotFoundError,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from workspace.api.promote import PromotionTest
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
+from workspace.params import declared_or_none
 
 log = logging.getLogger(__name__)
 
@@ -314,6 +316,7 @@ class JobsService:
                 retries=spec.retries_for(t).count,
                 timeout=spec.timeout_for(t),
                 on_failure=t.on_failure,
+                declared=declared_or_none(spec.notebook_path(t)),
             )
             for t in spec.tasks
         ]
@@ -378,17 +381,19 @@ class JobsService:
 
     def run(self, run_id: str) -> RunDetailResponse:
         """A run with its tasks, attempts (errors, failing cells, report links) and history."""
-        d = self.store.get_run_detail(run_id)
+        d, prices = self.store.get_run_detail(run_id), prices_or_none(self.settings)
         attempts = [
             AttemptInfo.model_validate(
                 {
                     **a.model_dump(),
                     "report_url": self.links(run_id, a.attempt_id) if a.report_path else None,
                     "log_url": self._log_link(a),
+                    "cost": None if prices is None else attempt_cost(a.resources, prices),
                 }
             )
             for a in d.attempts
         ]
+        cost = None if prices is None else round(sum(a.cost.cost for a in attempts if a.cost), 6)
         return RunDetailResponse(
             run=d.run,
             report_url=self.links(run_id, None) if d.run.report_path else None,
@@ -396,6 +401,8 @@ class JobsService:
             attempts=attempts,
             outputs={t.task_key: dict(t.outputs) for t in d.tasks if t.outputs},
             events=d.events,
+            cost=cost,
+            currency=None if prices is None else prices.currency,
             **self._effective_parameters(d.run),
         )
 

@@ -29,6 +29,7 @@ from workspace.cli.jobs_review import print_pipelines
 from workspace.cli.jobs_run import run as run_notebook_command
 from workspace.cli.jobs_show import echo_run, follow_remote
 from workspace.lake.errors import WorkspaceError
+from workspace.params import describe as declared_line
 
 if TYPE_CHECKING:
     from workspace.jobs.models import RunDetail
@@ -160,6 +161,8 @@ def show(ctx: click.Context, name: str) -> None:
         deps = f" <- {', '.join(t['depends_on'])}" if t["depends_on"] else ""
         extra = " (fan-out)" if t["for_each"] else ""
         click.echo(f"    {t['name']:<20} {t['notebook']}{deps}{extra}")
+        for p in t.get("declared") or []:  # the notebook's widget parameters (workspace.params)
+            click.echo(f"      {p['name']}: {declared_line(p)}")
     click.echo("  recent runs:" if runs else "  no runs yet")
     for r in runs:
         click.echo(f"    {r['run_id']}  {r['state']:<10} {r['trigger']:<8} "

@@ -20,13 +20,32 @@ import logging
 from datetime import date as _date
 from typing import Any, cast
 
-from workspace.params.contract import check_injected, declared_parameters, with_declared
-from workspace.params.spec import Kind, ParamError, ParamSpec
+from workspace.params.contract import (
+    check_injected,
+    declared_or_none,
+    declared_parameters,
+    with_declared,
+)
+from workspace.params.spec import Kind, ParamError, ParamSpec, describe
 
 # fmt: off
 __all__ = [
-    "Kind", "ParamError", "ParamSpec", "ParameterBar", "check_injected", "checkbox", "date",
-    "declared_parameters", "dropdown", "integer", "number", "reset", "run_on_change", "text",
+    "Kind",
+    "ParamError",
+    "ParamSpec",
+    "ParameterBar",
+    "check_injected",
+    "checkbox",
+    "date",
+    "declared_or_none",
+    "declared_parameters",
+    "describe",
+    "dropdown",
+    "integer",
+    "number",
+    "reset",
+    "run_on_change",
+    "text",
     "with_declared",
 ]
 # fmt: on

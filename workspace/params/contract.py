@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from workspace.params.spec import _POSITIONAL, ParamError, ParamSpec
+
+log = logging.getLogger(__name__)
 
 
 def declared_parameters(notebook: Path | str, cells: list[Any] | None = None) -> list[ParamSpec]:
@@ -131,3 +134,18 @@ def with_declared(notebook: Path | str, cells: list[Any], found: dict[str, Any])
             "help": spec.label or "",
         }
     return found
+
+
+def declared_or_none(notebook: Path | str) -> list[dict[str, Any]]:
+    """The declarations of ``notebook`` as dicts (the jobs API); none when it cannot be read.
+
+    Examples
+    --------
+    >>> declared_or_none("/nonexistent.ipynb")
+    []
+    """
+    try:
+        return [spec.to_dict() for spec in declared_parameters(notebook)]
+    except (OSError, ValueError) as exc:  # a missing notebook, bad JSON, a bad declaration
+        log.debug("no declared parameters for %s: %s", notebook, exc)
+        return []

@@ -105,3 +105,24 @@ class ParamSpec:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (for the jobs API)."""
         return {k: v for k, v in asdict(self).items() if k != "error"}
+
+
+def describe(spec: dict[str, Any]) -> str:
+    """One line for a declaration (a :meth:`ParamSpec.to_dict`): what ``jobs show`` prints.
+
+    Examples
+    --------
+    >>> describe({"kind": "dropdown", "choices": ["ASIA", "EUROPE"], "default": "ASIA"})
+    "dropdown of ASIA, EUROPE (default 'ASIA')"
+    >>> describe({"kind": "integer", "default": 5, "min": 0, "max": 100})
+    'integer 0 .. 100 (default 5)'
+    """
+    kind, choices, query = spec.get("kind", "?"), spec.get("choices"), spec.get("query")
+    what = f"{kind} of {', '.join(map(str, choices))}" if choices is not None else kind
+    if query is not None:
+        what = f"{kind} from query {query!r}"
+    lo, hi = spec.get("min"), spec.get("max")
+    if lo is not None or hi is not None:  # 0.0 from JSON shows as 0
+        what += " " + " .. ".join("" if b is None else f"{b:g}" for b in (lo, hi))
+    label = f" [{spec['label']}]" if spec.get("label") else ""
+    return f"{what} (default {spec.get('default')!r}){label}"

@@ -541,6 +541,28 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AttemptCost
+         * @description The compute an attempt used and what it cost.
+         */
+        AttemptCost: {
+            /**
+             * Cpu Seconds
+             * @default 0
+             */
+            cpu_seconds: number;
+            /**
+             * Gb Hours
+             * @description Peak RSS in GB times wall time in hours.
+             * @default 0
+             */
+            gb_hours: number;
+            /**
+             * Cost
+             * @default 0
+             */
+            cost: number;
+        };
+        /**
          * AttemptInfo
          * @description An attempt with links to its rendered report and its log.
          */
@@ -627,6 +649,11 @@ export interface components {
              * @default null
              */
             log_url: string | null;
+            /**
+             * @description Compute cost at the prices of costs.yaml (null if it is malformed).
+             * @default null
+             */
+            cost: components["schemas"]["AttemptCost"] | null;
         };
         /**
          * AttemptLog
@@ -856,6 +883,50 @@ export interface components {
              * @description ISO 8601 times with the zone's UTC offset.
              */
             next: string[];
+        };
+        /**
+         * DeclaredParameter
+         * @description A widget parameter declared in a notebook's parameters cell (:mod:`workspace.params`).
+         */
+        DeclaredParameter: {
+            /** Name */
+            name: string;
+            /**
+             * Kind
+             * @description dropdown, date, integer, number, text or checkbox
+             */
+            kind: string;
+            /**
+             * Choices
+             * @default null
+             */
+            choices: unknown[] | null;
+            /**
+             * Default
+             * @default null
+             */
+            default: unknown;
+            /**
+             * Min
+             * @default null
+             */
+            min: number | null;
+            /**
+             * Max
+             * @default null
+             */
+            max: number | null;
+            /**
+             * Label
+             * @default null
+             */
+            label: string | null;
+            /**
+             * Query
+             * @description The query listing a dropdown's choices.
+             * @default null
+             */
+            query: string | null;
         };
         /**
          * ErrorResponse
@@ -1577,6 +1648,18 @@ export interface components {
             /** Events */
             events: components["schemas"]["RunEvent"][];
             /**
+             * Cost
+             * @description The attempts' compute cost, summed.
+             * @default null
+             */
+            cost: number | null;
+            /**
+             * Currency
+             * @description The currency of costs.yaml.
+             * @default null
+             */
+            currency: string | null;
+            /**
              * Effective Parameters
              * @description The run's parameters: the pipeline's parameters merged with the run's overrides (``run.parameters``, which win).
              */
@@ -1897,6 +1980,11 @@ export interface components {
              * @default null
              */
             on_failure: string | null;
+            /**
+             * Declared
+             * @description The widget parameters of the task's notebook.
+             */
+            declared?: components["schemas"]["DeclaredParameter"][];
         };
         /**
          * TaskState
