@@ -113,3 +113,19 @@ def test_a_malformed_cost_file_is_a_clear_error(home: Path, content: str, expect
         load_prices(Settings.resolve(home))
     result = CliRunner().invoke(cli, ["costs"])
     assert result.exit_code == 2 and expected in result.stderr, result.stderr
+
+
+def test_the_run_detail_shows_each_attempts_resources_and_cost(home: Path) -> None:
+    from workspace.api.service import JobsService
+
+    service = JobsService(Settings.resolve(home), home / "scheduled")
+    try:
+        [run] = service.store.list_runs()
+        detail = service.run(run.run_id).model_dump(mode="json")
+    finally:
+        service.store.close()
+    assert (detail["cost"], detail["currency"]) == (6.0, "EUR")
+    for attempt in detail["attempts"]:
+        assert attempt["resources"]["cpu_seconds"] == 1800
+        assert attempt["resources"]["rows_written"] == 10
+        assert attempt["cost"] == {"cpu_seconds": 1800, "gb_hours": 4.0, "cost": 3.0}
