@@ -54,6 +54,8 @@ def test_run_checks_widget_parameters(home: Path, tmp_path: Path) -> None:
     bar = nbformat.read(executed, as_version=4).cells[0].outputs
     texts = [o["data"]["text/plain"] for o in bar if "text/plain" in o.get("data", {})]
     assert texts == ["region = 'EUROPE'\nmin_orders = 7\nsegment = 'BUILDING'"]
+    report = next(home.rglob("report.html")).read_text()
+    assert "<th>Region</th><td><code>'EUROPE'</code></td>" in report  # the static fallback
 
 
 def test_spec_loader_and_jobs_show_use_the_declarations(
