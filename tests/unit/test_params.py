@@ -108,3 +108,36 @@ def test_injected_values_are_checked_before_the_run(tmp_path: Path) -> None:
         validate_parameters(nb, {"min_orders": 101})
     with pytest.raises(ParameterError, match="start: 'soon' is not a date"):
         validate_parameters(nb, {"start": "soon"})
+
+
+def test_bar_controls_and_variables_follow_each_other() -> None:
+    """In an (in-process) kernel: a control updates its variable, a cell's assignment the
+    control and the text fallback."""
+    from ipykernel.inprocess.manager import InProcessKernelManager
+
+    km = InProcessKernelManager()
+    km.start_kernel()
+    shell = km.kernel.shell
+    try:
+        shell.run_cell(
+            "from workspace import params\n"
+            'region = params.dropdown("region", ["ASIA", "EUROPE"], default="ASIA")\n'
+            'start = params.date("start", "2024-01-01")',
+            store_history=True,
+        )
+        bar = params._BAR
+        assert bar is not None and [type(w).__name__ for w in bar.widgets] == [
+            "Dropdown",
+            "DatePicker",
+        ]
+        bar.widgets[0].value = "EUROPE"
+        assert shell.user_ns["region"] == "EUROPE" and "region = 'EUROPE'" in bar.text()
+        shell.run_cell('start = "2024-03-01"\nregion = "MARS"', store_history=True)
+        assert str(bar.widgets[1].value) == "2024-03-01"
+        assert bar.values == {"region": "EUROPE", "start": "2024-03-01"}  # MARS is not shown
+        bundle = bar._repr_mimebundle_()
+        assert "application/vnd.jupyter.widget-view+json" in bundle
+        assert bundle["text/plain"] == "region = 'EUROPE'\nstart = '2024-03-01'"
+    finally:
+        km.shutdown_kernel()
+        type(shell).clear_instance()  # later tests run without this shell

@@ -191,6 +191,7 @@ class ParameterBar:
 
     def __init__(self, shell: Any) -> None:
         self.shell, self.specs, self.values, self.widgets = shell, {}, {}, []  # type: ignore[var-annotated]
+        self.controls: dict[str, Any] = {}  # name -> its control (inside any error box)
         self.execution = getattr(shell, "execution_count", None)
         self.handle: Any = None
         self.box: Any = None
@@ -224,6 +225,7 @@ class ParameterBar:
             if spec.error is not None:
                 control.disabled = True
                 err = html.escape(spec.error)
+                self.controls[spec.name] = control
                 return w.VBox([control, w.HTML(f"<span style='color:#b00'>{err}</span>")])
         elif spec.kind == "date":
             control = w.DatePicker(value=_date.fromisoformat(value), description=label)
@@ -237,6 +239,7 @@ class ParameterBar:
         else:
             control = w.Checkbox(value=value, description=label, indent=False)
         control.observe(lambda change: self._changed(spec, change["new"]), names="value")
+        self.controls[spec.name] = control
         return control
 
     def _changed(self, spec: ParamSpec, new: Any) -> None:
@@ -255,14 +258,19 @@ class ParameterBar:
         """After a cell: take the variables' values (papermill's injected cell) if they fit."""
         changed = False
         for name, spec in self.specs.items():
-            current = self.shell.user_ns.get(name, self.values[name])
-            if current == self.values[name]:
-                continue
             try:
-                self.values[name] = spec.check(current)
+                value = spec.check(self.shell.user_ns.get(name, self.values[name]))
             except ParamError:
+                continue  # a value the bar cannot show: it keeps the last good one
+            if value == self.values[name]:
                 continue
-            changed = True
+            self.values[name], changed = value, True
+            try:  # the control follows (a date picker takes a date)
+                control = self.controls.get(name)
+                if control is not None:
+                    control.value = _date.fromisoformat(value) if spec.kind == "date" else value
+            except Exception as exc:  # e.g. a query-backed dropdown without that option
+                log.debug("parameter %s: the control keeps its value: %s", name, exc)
         if changed and self.handle is not None:
             self.handle.update(self)
 
