@@ -2,9 +2,9 @@
 
 * **volume**: rows added per commit, against the median of the last commits, with a robust
   z-score (median absolute deviation, ``scipy.stats.median_abs_deviation``); with three
-  past commits on the same weekday and a significant weekday effect (Kruskal-Wallis,
-  ``scipy.stats.kruskal``) only commits of that weekday count. A commit that deletes most
-  rows is flagged too.
+  past commits on the same weekday that differ significantly from the other weekdays'
+  (Mann-Whitney U, ``scipy.stats.mannwhitneyu``) only commits of that weekday count. A
+  commit that deletes most rows is flagged too.
 * **freshness**: see :mod:`workspace.quality.freshness` (the next commit predicted from
   past intervals).
 * **schema**: columns added (info), dropped or retyped (warn) since the load before the
@@ -183,18 +183,14 @@ def seasonal_baseline(
     latest: CommitMetrics, past: list[CommitMetrics], values: list[float]
 ) -> tuple[list[float], bool]:
     """The baseline of ``latest``: past commits of the same weekday when the history holds
-    three or more of them and shows a significant weekday effect (Kruskal-Wallis over the
-    weekdays with three commits or more, p < 0.01), else all."""
-    if len(past) < 9:
+    three or more of them and they differ significantly from the other weekdays'
+    (Mann-Whitney U, p < 0.01), else all."""
+    weekday = latest.committed_at.weekday()
+    same = [v for c, v in zip(past, values, strict=True) if c.committed_at.weekday() == weekday]
+    other = [v for c, v in zip(past, values, strict=True) if c.committed_at.weekday() != weekday]
+    if len(same) < 3 or len(other) < 3 or len(set(same) | set(other)) < 2:
         return values, False
-    groups: dict[int, list[float]] = defaultdict(list)
-    for c, v in zip(past, values, strict=True):
-        groups[c.committed_at.weekday()].append(v)
-    same = groups.get(latest.committed_at.weekday(), [])
-    full = [g for g in groups.values() if len(g) >= 3]
-    if len(same) < 3 or len(full) < 2 or len({v for g in full for v in g}) < 2:
-        return values, False
-    if stats.kruskal(*full).pvalue >= 0.01:
+    if stats.mannwhitneyu(same, other, alternative="two-sided").pvalue >= 0.01:
         return values, False
     return same, True
 
