@@ -1,6 +1,6 @@
 """What a real attempt used: a pipeline task on the workspace kernel burns some CPU, holds
-some memory and writes a lake table; its attempt records CPU seconds, peak RSS, wall time and
-rows written, and the jobs API's run detail shows them with their cost."""
+some memory and writes a lake table; its attempt records CPU seconds, peak RSS, wall time,
+rows and bytes written and its queue wait."""
 
 from __future__ import annotations
 
@@ -53,5 +53,6 @@ def test_a_real_attempt_records_its_resources(tmp_path: Path) -> None:
     assert used.peak_rss_bytes is not None and used.peak_rss_bytes > 64 * 2**20
     assert used.wall_seconds is not None and used.wall_seconds >= used.cpu_seconds / 4
     assert used.rows_written == 5
+    assert used.bytes_written is not None and used.bytes_written > 0  # the Parquet file
     assert used.queue_wait_seconds is not None and used.queue_wait_seconds >= 0
     assert used.lateness_seconds is None  # a manual run has no schedule

@@ -12,14 +12,22 @@ dict of :class:`~workspace.jobs.models.AttemptResources` fields, stored with the
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import psutil
 
-__all__ = ["ResourceSampler", "tree_usage"]
+from workspace.jobs.execution.context import TableWrite
+from workspace.lake.engine import LAKE, LAYERS, open_connection
+from workspace.lake.settings import Settings
+from workspace.lake.snapshots import metadata_tables
+
+__all__ = ["ResourceSampler", "bytes_written", "tree_usage"]
+
+log = logging.getLogger(__name__)
 
 
 def tree_usage(pid: int) -> tuple[dict[int, float], int]:
@@ -122,3 +130,33 @@ class ResourceSampler:
                 "samples": self.samples,
                 "measured": "kernel" if measured else None,
             }
+
+
+def bytes_written(settings: Settings, writes: Iterable[TableWrite]) -> dict[str, int]:
+    """``{"bytes_written": N}``: the data files the writes to lake layers added (DuckLake's
+    metadata, by snapshot); ``{}`` without such writes or when the lake cannot be read.
+    Rows inlined into the catalog (small writes) add no file and count 0 bytes.
+
+    Examples
+    --------
+    >>> bytes_written(Settings.resolve("/nonexistent"), [])
+    {}
+    """
+    ids = sorted({w.snapshot_id for w in writes if w.table.split(".")[0] in LAYERS})
+    if not ids:
+        return {}
+    try:
+        con = open_connection(settings, read_only=True)
+        try:
+            meta = metadata_tables(con, LAKE)
+            row = con.execute(
+                f"SELECT coalesce(sum(file_size_bytes), 0) FROM {meta}.ducklake_data_file "
+                f"WHERE begin_snapshot IN ({', '.join('?' * len(ids))})",
+                ids,
+            ).fetchone()
+        finally:
+            con.close()
+    except Exception:  # measuring must never fail the attempt
+        log.warning("could not read the bytes written by snapshots %s", ids, exc_info=True)
+        return {}
+    return {"bytes_written": int(row[0]) if row else 0}

@@ -32,6 +32,7 @@ from workspace.jobs.execution.isolation import (
     prepare_pipeline_sandbox,
     runner_account,
 )
+from workspace.jobs.execution.resources import bytes_written
 from workspace.jobs.execution.runner import declared_parameters
 from workspace.jobs.models import NewTask, RunDetail, RunState, TaskState
 from workspace.jobs.orchestration import dag
@@ -367,7 +368,7 @@ class RunDriver:
             outputs=result.outputs,
             retry=retry,
             writes=result.writes,
-            resources=result.resources,
+            resources=result.resources | bytes_written(self.settings, result.writes),
         )
         where = f" (cell {result.cell_index})" if result.cell_index is not None else ""
         self.say(
