@@ -6,7 +6,8 @@ value)``, stored per task in the run store. :func:`previous_run` finds the pipel
 :func:`key_numbers` pairs the scalar outputs of both runs and marks the change: ``▲ 25.0%``,
 ``▼ 5.0%``, ``= 0%``, ``new`` (no previous value). Numbers are formatted by
 :func:`workspace.sql.formatting.format_number` (thousands separators, sensible decimals).
-Lists and dicts are not key numbers and are left out.
+A dict of scalars (``rows = {"orders": 15000, ...}``) gives one line per key
+(``rows.orders``); lists and deeper values are not key numbers and are left out.
 """
 
 from __future__ import annotations
@@ -75,6 +76,16 @@ def _change(value: object, before: object) -> tuple[str, str]:
     return ("", "same") if value == before else ("changed", "changed")
 
 
+def _flat(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in outputs.items():
+        if isinstance(value, dict):
+            flat |= {f"{name}.{k}": v for k, v in value.items() if not isinstance(v, list | dict)}
+        else:
+            flat[name] = value
+    return flat
+
+
 def key_numbers(
     current: Mapping[str, Mapping[str, Any]], previous: Mapping[str, Mapping[str, Any]] | None
 ) -> list[KeyNumber]:
@@ -88,13 +99,13 @@ def key_numbers(
     >>> before = {"main": {"revenue": 1000.0, "orders": 40, "region": "ASIA"}}
     >>> [(k.name, k.value, k.previous, k.change) for k in key_numbers(now, before)]
     [('revenue', '1,250', '1,000', '▲ 25.0%'), ('orders', '38', '40', '▼ 5.0%'), ('region', 'ASIA', 'ASIA', '')]
-    >>> key_numbers({"main": {"rows": 5}}, None)[0].change
-    'new'
+    >>> [(k.name, k.change) for k in key_numbers({"main": {"rows": {"orders": 5}}}, None)]
+    [('rows.orders', 'new')]
     """  # noqa: E501
     several = len(current) > 1
     lines = []
-    for task, outputs in current.items():
-        earlier = (previous or {}).get(task, {})
+    for task, raw in current.items():
+        earlier, outputs = _flat((previous or {}).get(task, {})), _flat(raw)
         for name, value in outputs.items():
             if isinstance(value, list | dict) or value is None:
                 continue
