@@ -72,7 +72,11 @@ def _notebook(tmp_path: Path, rows: int = 20) -> Path:
                 new_output("stream", name="stderr", text="UserWarning: deprecated\n"),
                 _result({"text/plain": "WriteResult(table='gold.x', rows=20, version=3)"}),
                 _result({"text/plain": "<pandas.io.Foo object at 0x7f3a2c1d9e50>"}),
+                _result({"text/plain": "[<matplotlib.lines.Line2D at 0x7f3a2c1d9e50>]"}),
             ],
+        ),
+        new_code_cell(
+            "df.revenue.sum()", outputs=[_result({"text/plain": "np.float64(53540803.8)"})]
         ),
         new_code_cell("df", outputs=[_result({"text/plain": "df", "text/html": PANDAS})]),
         new_code_cell(
@@ -119,6 +123,7 @@ def test_report_reads_like_a_report(tmp_path: Path) -> None:
     assert "19,009.50" in page and "20 rows" in page
     assert "640,415,100.00" in page and "6.404151e+08" not in page  # pandas table formatted
     assert ">123456<" in page  # an identifier column gets no separators
+    assert "53,540,803.8" in page and "np.float64" not in page and "Line2D" not in page
 
 
 def test_long_tables_show_the_first_rows_and_the_rest_behind_a_toggle(tmp_path: Path) -> None:

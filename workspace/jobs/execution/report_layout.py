@@ -57,6 +57,8 @@ _HEADING = re.compile(r"^\s{0,3}#{1,2}\s+(.+?)\s*#*\s*$")
 _REPR = re.compile(
     r"\A\s*(?:[A-Za-z_][\w.]*\(.*\)|<[\w.]+(?: object)? at 0x[0-9a-fA-F]+>)\s*\Z", re.S
 )
+_ADDRESS = re.compile(r"<[\w.]+(?: object)? at 0x[0-9a-fA-F]+>")
+_WRAPPED = re.compile(r"\A(?:np|numpy)\.\w+\((.+)\)\Z|\ADecimal\((.+)\)\Z")
 _TIMING = re.compile(r"\s*·\s*\d[\d,]*(?:\.\d+)?\s*(?:ms|s|min)\b")
 _EMPTY_SQL = re.compile(r"\A<div class='ws-sql-result'>OK(?: · [^<]*)?</div>\Z")
 
@@ -246,8 +248,24 @@ def _is_noise(out: Any) -> bool:
         return False
     rich = [m for m in data if m != "text/plain"]
     if not rich:
-        return bool(_REPR.match(str(data.get("text/plain", ""))))
+        text = str(data.get("text/plain", ""))
+        if _scalar(text) is not None:
+            return False
+        return bool(_REPR.match(text) or _ADDRESS.search(text))
     return bool(_EMPTY_SQL.match(str(data.get("text/html", "")).strip()))
+
+
+def _scalar(text: str) -> float | int | decimal.Decimal | None:
+    """The number a plain-text result shows: ``640415100.0``, ``np.float64(1.5)``,
+    ``Decimal('2.50')`` (``None``: not a number)."""
+    found = _WRAPPED.match(text.strip())
+    inner = (found[1] or found[2]) if found else text.strip()
+    if found and found[2] is not None:
+        try:
+            return decimal.Decimal(inner.strip("'\""))
+        except decimal.InvalidOperation:
+            return None
+    return _number(inner) if re.fullmatch(r"-?[\d.]+(?:e[+-]?\d+)?", inner) else None
 
 
 def _clean_output(out: Any, grids: dict[str, dict[str, Any]]) -> None:
@@ -261,6 +279,10 @@ def _clean_output(out: Any, grids: dict[str, dict[str, Any]]) -> None:
         data["text/html"] = table
     elif isinstance(data.get("text/html"), str) and 'class="dataframe' in data["text/html"]:
         data["text/html"] = _FRAME.sub(lambda m: _frame_numbers(m[0]), data["text/html"])
+    plain = data.get("text/plain")
+    value = _scalar(plain) if isinstance(plain, str) and len(data) == 1 else None
+    if value is not None:
+        data["text/plain"] = format_value(value)
     for mime in ("text/html", "text/plain"):
         if isinstance(data.get(mime), str):
             data[mime] = _TIMING.sub("", data[mime])
