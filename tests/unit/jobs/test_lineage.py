@@ -218,7 +218,7 @@ def test_a_version_1_store_is_migrated_and_keeps_its_runs(tmp_path: Path) -> Non
         run_with_writes(store, "sales", "load", [write("silver.x", 5)])
         assert [w.task for w in store.table_writers("silver.x")] == ["load"]
     con = sqlite3.connect(path)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     indexes = {r[1] for r in con.execute("PRAGMA index_list(table_writes)")}
     con.close()
     assert "table_writes_by_table" in indexes

@@ -52,7 +52,7 @@ def test_a_version_3_store_is_migrated(tmp_path: Path) -> None:
         assert (gov.owner, gov.approval, gov.audience) == ("ada", "approved", None)
         store.create_manual_run("p", requested_by="ada")  # it was in production: it runs
     con = sqlite3.connect(path)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     con.close()
 
 
