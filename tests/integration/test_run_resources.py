@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support.notebooks import make_notebook
 
-from workspace.jobs.execution.executors import SubprocessExecutor
+from workspace.jobs.execution.executors import DaskExecutor, SubprocessExecutor
 from workspace.jobs.models import RunState
 from workspace.jobs.orchestration.orchestrator import RunDriver
 from workspace.jobs.spec.pipeline import load_pipeline
@@ -26,7 +26,15 @@ ws.write("silver.used", pd.DataFrame({"a": list(range(n))}), mode="overwrite")
 """
 
 
-def test_a_real_attempt_records_its_resources(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["subprocess", "dask"])
+def test_a_real_attempt_records_its_resources(tmp_path: Path, where: str) -> None:
+    cluster = None
+    if where == "dask":  # the runner runs inside the worker process; the kernel is its child
+        from distributed import Client, LocalCluster
+
+        cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                               dashboard_address=None)  # fmt: skip
+        client = Client(cluster)
     settings = Settings.resolve(tmp_path / "home", user="pipelines")
     folder = tmp_path / "scheduled" / "resources_demo"
     folder.mkdir(parents=True)
@@ -34,7 +42,7 @@ def test_a_real_attempt_records_its_resources(tmp_path: Path) -> None:
         "tasks:\n  - {name: load, notebook: load.ipynb, parameters: {n: 5}}\n"
     )
     make_notebook(folder / "load.ipynb", "n = 1", LOAD, kernel="workspace")
-    executor = SubprocessExecutor()
+    executor = SubprocessExecutor() if cluster is None else DaskExecutor(client=client)
     executor.start()
     try:
         with RunStore.open(settings) as store:
@@ -45,6 +53,9 @@ def test_a_real_attempt_records_its_resources(tmp_path: Path) -> None:
             detail = driver.run(timeout=240)
     finally:
         executor.shutdown()
+        if cluster is not None:
+            client.close()
+            cluster.close()
     assert detail.run.state == RunState.SUCCEEDED, [a.error for a in detail.attempts]
     [attempt] = detail.attempts
     used = attempt.resources
