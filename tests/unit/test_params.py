@@ -53,7 +53,19 @@ def test_declarations_return_defaults_and_refuse_bad_ones() -> None:
         params.integer("flag", True)
 
 
-def test_failing_query_keeps_the_default_and_the_error() -> None:
+def test_query_backed_dropdown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKSPACE_HOME", str(tmp_path / "home"))  # no ws: its own connection
+    query = "SELECT * FROM (VALUES ('b'), ('a')) t(s) ORDER BY s"
+    assert params.dropdown("seg", query=query) == "a"
+    assert params._BAR is not None and params._BAR.specs["seg"].choices == ["a", "b"]
+    with pytest.raises(ParamError, match="'z' is not one of a, b"):
+        params.dropdown("other", default="z", query=query)
+
+
+def test_failing_query_keeps_the_default_and_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKSPACE_HOME", str(tmp_path / "home"))
     value = params.dropdown("segment", default="BUILDING", query="SELECT * FROM no_such_table")
     assert value == "BUILDING"
     bar = params._BAR

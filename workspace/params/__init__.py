@@ -166,9 +166,10 @@ def _query_choices(query: str) -> tuple[list[Any] | None, str | None]:
 
         shell = _shell()
         ws = shell.user_ns.get("ws") if shell is not None else None
-        ws = ws if isinstance(ws, Workspace) else connect()
-        rows = ws.con.execute(query).fetchall()
-        return [row[0] for row in rows], None
+        if isinstance(ws, Workspace):
+            return [row[0] for row in ws.con.execute(query).fetchall()], None
+        with connect() as own:  # no ``ws`` in the notebook: a connection of its own
+            return [row[0] for row in own.con.execute(query).fetchall()], None
     except Exception as exc:  # the widget shows it; the notebook goes on with the default
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
