@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -320,12 +321,19 @@ def cost_report(
     now = now or datetime.now(UTC)
     since = since or now - timedelta(days=30)
     usage = Usage()
-    if store_path(settings).is_file():  # no run store yet: no runs to charge
-        db = RunDatabase.open(store_path(settings))
+    path = store_path(settings)
+    if path.is_file():  # no run store yet: no runs to charge
         try:
-            usage = read_usage(db, since)
-        finally:
-            db.close()
+            db = RunDatabase.open(path)
+            try:
+                usage = read_usage(db, since)
+            finally:
+                db.close()
+        except (sqlite3.Error, OSError) as exc:
+            raise WorkspaceError(
+                f"Cannot read the run store {path} ({exc}); run `workspace costs` as the "
+                "account that runs the scheduler (or an admin)."
+            ) from exc
     cat = settings.catalog
     has_lake = cat.kind != "sqlite" or (cat.path is not None and cat.path.is_file())
     tables = _lake_storage(settings) if has_lake else {}
