@@ -24,6 +24,7 @@ title = params.text("title", "Revenue")
 full = params.checkbox("full")
 segment = params.dropdown("segment", query="SELECT DISTINCT segment FROM gold.customer_segments")
 n = 3
+day = date(2024, 1, 1)  # datetime's date, not a declaration
 """
 
 
@@ -96,10 +97,11 @@ def test_declared_parameters_are_read_statically(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("cell", "message"),
     [
-        ('a = params.text("a")\nb = params.text("a")', "declared twice"),
+        ('a = params.text("a")\na = params.text("a")', "declared twice"),
         ('r = params.dropdown("r", ["A"], default="B")', "'B' is not one of A"),
         ('k = params.integer("k", 1, min=5, max=2)', "min 5 is greater than max 2"),
         ('k = params.integer("k", n)', "literal values only"),
+        ('reg = params.dropdown("region", ["A"])', "assigned to 'reg'"),
     ],
 )
 def test_static_declaration_errors(tmp_path: Path, cell: str, message: str) -> None:

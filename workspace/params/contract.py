@@ -19,6 +19,16 @@ from workspace.params.spec import _POSITIONAL, ParamError, ParamSpec
 log = logging.getLogger(__name__)
 
 
+class _WidgetLines(logging.Filter):
+    """papermill cannot parse ``x = params.f(..., key=value)`` and warns; the contract reads it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "= params." not in record.getMessage()
+
+
+logging.getLogger("papermill.translators").addFilter(_WidgetLines())
+
+
 def declared_parameters(notebook: Path | str, cells: list[Any] | None = None) -> list[ParamSpec]:
     """The widget parameters declared in the notebook's ``parameters`` cell(s), read with
     ``ast`` (nothing runs). Raises :class:`ParamError` for a declaration that is not valid.
@@ -43,10 +53,22 @@ def declared_parameters(notebook: Path | str, cells: list[Any] | None = None) ->
             tree = ast.parse("\n".join(lines))
         except SyntaxError as exc:
             raise ParamError(f"{notebook}: the parameters cell does not parse: {exc}") from None
+        targets = {  # call -> the variable it is assigned to (papermill assigns by name)
+            id(n.value): n.targets[0].id
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Assign) and len(n.targets) == 1
+            and isinstance(n.targets[0], ast.Name)
+        }  # fmt: skip
         for node in ast.walk(tree):
             spec = _spec_of(node, notebook)
             if spec is None:
                 continue
+            if targets.get(id(node), spec.name) != spec.name:
+                raise ParamError(
+                    f"{notebook}: parameter {spec.name} is assigned to "
+                    f"{targets[id(node)]!r}; a run sets the variable named like the parameter, "
+                    f"so write {spec.name} = params.{spec.kind}({spec.name!r}, ...)."
+                )
             if spec.name in found:
                 raise ParamError(
                     f"{notebook}: parameter {spec.name} is declared twice; give each its own name."
@@ -58,13 +80,11 @@ def declared_parameters(notebook: Path | str, cells: list[Any] | None = None) ->
 def _spec_of(node: ast.AST, notebook: Path | str) -> ParamSpec | None:
     if not isinstance(node, ast.Call):
         return None
-    func = node.func
-    kind = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-    if isinstance(func, ast.Attribute) and not (
-        isinstance(func.value, ast.Name) and func.value.id == "params"
-    ):
+    func = node.func  # params.<kind>(...) only: a bare date(...) is datetime's
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
         return None
-    if kind not in _POSITIONAL:
+    kind = func.attr
+    if func.value.id != "params" or kind not in _POSITIONAL:
         return None
     try:
         args = [ast.literal_eval(a) for a in node.args]
