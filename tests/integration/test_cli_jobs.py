@@ -217,6 +217,9 @@ def test_trigger_runs_repair(scheduled: Path, tmp_path: Path) -> None:
     assert "report: " in shown.stdout and "task report: upstream_failed" in shown.stdout
     detail = json.loads(invoke("jobs", "run", run_id, "--json").stdout)
     assert detail["run"]["state"] == "failed" and detail["run"]["parameters"] == {"n": 7}
+    load = next(a for a in detail["attempts"] if a["task_key"] == "load")
+    assert load["resources"]["cpu_seconds"] > 0 and load["cost"]["cost"] == 0  # no prices
+    assert "used: wall " in shown.stdout and detail["currency"] == "USD"
 
     (tmp_path / "allow").touch()
     repaired = invoke("jobs", "repair", run_id, "--wait", "-q")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from workspace.cli.jobs_common import echo_result
+from workspace.jobs.costs import usage_line
 
 if TYPE_CHECKING:
     from workspace.cli.jobs_client import RemoteJobs
@@ -70,6 +71,8 @@ def echo_run(detail: dict[str, Any], *, local: bool) -> None:
             link = report(a.get("report_path"), a.get("report_url"))
             if link:
                 click.echo(f"      report: {link}")
+            if used := usage_line(a.get("resources"), a.get("cost")):
+                click.echo(f"      used: {used}")
 
 
 def follow_remote(client: RemoteJobs, run_id: str, quiet: bool, *, every: float = 2.0) -> int:

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -49,6 +49,7 @@ __all__ = [
     "load_prices",
     "parse_since",
     "prices_or_none",
+    "usage_line",
 ]
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,31 @@ def attempt_cost(resources: AttemptResources, prices: CostPrices) -> AttemptCost
     gb_hours = (resources.peak_rss_bytes or 0) / GB * (resources.wall_seconds or 0.0) / 3600
     cost = cpu / 3600 * prices.cpu_hour + gb_hours * prices.memory_gb_hour
     return AttemptCost(cpu_seconds=cpu, gb_hours=gb_hours, cost=cost)
+
+
+def usage_line(resources: dict[str, Any] | None, cost: dict[str, Any] | None) -> str | None:
+    """One line for people: what an attempt (as JSON) used and cost; None if nothing known.
+
+    Examples
+    --------
+    >>> usage_line({"wall_seconds": 12.5, "cpu_seconds": 3.25, "peak_rss_bytes": 2**27,
+    ...             "rows_written": 40, "queue_wait_seconds": 1.0}, {"cost": 0.0012})
+    'wall 12.5s, CPU 3.2s, peak 134 MB, 40 rows written, queued 1.0s, cost 0.0012'
+    """
+    r, parts = resources or {}, []
+    for key, label, unit in (("wall_seconds", "wall", "s"), ("cpu_seconds", "CPU", "s")):
+        if r.get(key) is not None:
+            parts.append(f"{label} {r[key]:.1f}{unit}")
+    if r.get("peak_rss_bytes") is not None:
+        parts.append(f"peak {r['peak_rss_bytes'] / 10**6:.0f} MB")
+    if r.get("rows_written"):
+        parts.append(f"{r['rows_written']} rows written")
+    for key, label in (("queue_wait_seconds", "queued"), ("lateness_seconds", "late")):
+        if r.get(key) is not None:
+            parts.append(f"{label} {r[key]:.1f}s")
+    if cost is not None and parts:
+        parts.append(f"cost {cost['cost']:.4g}")
+    return ", ".join(parts) or None
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime:
