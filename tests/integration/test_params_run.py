@@ -78,3 +78,16 @@ def test_spec_loader_and_jobs_show_use_the_declarations(
     assert "region: dropdown of ASIA, EUROPE, AMERICA (default 'ASIA') [Region]" in shown.stdout
     assert "min_orders: integer 0 .. 100 (default 5)" in shown.stdout
     assert "segment: dropdown from query 'SELECT s FROM no_such_table'" in shown.stdout
+
+
+def test_query_backed_dropdown_checks_the_injected_value_in_the_kernel(
+    home: Path, tmp_path: Path
+) -> None:
+    cell = (
+        "from workspace import params\n"
+        "seg = params.dropdown(\"seg\", query=\"SELECT * FROM (VALUES ('a'), ('b')) t(s)\")"
+    )
+    nb = make_notebook(tmp_path / "seg.ipynb", cell, "print('body ran')")
+    bad = invoke("run", str(nb), "-q", "-p", "seg", "z")
+    assert bad.exit_code != 0
+    assert "at cell 1: ParamError: parameter seg: 'z' is not one of a, b" in bad.output

@@ -21,32 +21,20 @@ from datetime import date as _date
 from typing import Any, cast
 
 from workspace.params.contract import (
+    PARAMETERS_ENV,
     check_injected,
     declared_or_none,
     declared_parameters,
+    injected,
     with_declared,
 )
 from workspace.params.spec import Kind, ParamError, ParamSpec, describe
 
 # fmt: off
 __all__ = [
-    "Kind",
-    "ParamError",
-    "ParamSpec",
-    "ParameterBar",
-    "check_injected",
-    "checkbox",
-    "date",
-    "declared_or_none",
-    "declared_parameters",
-    "describe",
-    "dropdown",
-    "integer",
-    "number",
-    "reset",
-    "run_on_change",
-    "text",
-    "with_declared",
+    "PARAMETERS_ENV", "Kind", "ParamError", "ParamSpec", "ParameterBar", "check_injected",
+    "checkbox", "date", "declared_or_none", "declared_parameters", "describe", "dropdown",
+    "injected", "integer", "number", "reset", "run_on_change", "text", "with_declared",
 ]
 # fmt: on
 log = logging.getLogger(__name__)
@@ -328,5 +316,7 @@ def _declare(spec: ParamSpec) -> Any:
         if shell is not None and not getattr(shell, "_workspace_params_hook", False):
             shell.events.register("post_run_cell", _sync_bar)
             shell._workspace_params_hook = True
-    _BAR.add(spec, spec.default)
-    return spec.default
+    run = injected()  # in a run, the injected value (papermill assigns it after this cell)
+    value = spec.check(run[spec.name]) if spec.name in run else spec.default
+    _BAR.add(spec, value)
+    return value

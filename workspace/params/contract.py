@@ -11,12 +11,16 @@ from __future__ import annotations
 import ast
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from workspace.params.spec import _POSITIONAL, ParamError, ParamSpec
 
 log = logging.getLogger(__name__)
+#: The run's injected parameters as JSON, exported to the kernel by the runner: a declaration
+#: checks its value there (a query-backed dropdown's choices are only known in the kernel).
+PARAMETERS_ENV = "WORKSPACE_PARAMETERS"
 
 
 class _WidgetLines(logging.Filter):
@@ -169,3 +173,19 @@ def declared_or_none(notebook: Path | str) -> list[dict[str, Any]]:
     except (OSError, ValueError) as exc:  # a missing notebook, bad JSON, a bad declaration
         log.debug("no declared parameters for %s: %s", notebook, exc)
         return []
+
+
+def injected() -> dict[str, Any]:
+    """The parameters the run injects (:data:`PARAMETERS_ENV`); none in the Lab.
+
+    Examples
+    --------
+    >>> injected()
+    {}
+    """
+    try:
+        found = json.loads(os.environ.get(PARAMETERS_ENV) or "{}")
+    except ValueError:
+        log.warning("%s is not JSON; the declarations use their defaults", PARAMETERS_ENV)
+        return {}
+    return found if isinstance(found, dict) else {}

@@ -45,7 +45,7 @@ from workspace.jobs.execution.isolation import KernelScratch, kernel_environment
 from workspace.jobs.execution.outputs import OUTPUTS_ENV, read_outputs
 from workspace.jobs.execution.resources import ResourceSampler
 from workspace.lake.writes import WRITE_LOG_ENV
-from workspace.params import check_injected, with_declared
+from workspace.params import PARAMETERS_ENV, check_injected, with_declared
 
 # fmt: off
 __all__ = [
@@ -159,8 +159,7 @@ def validate_parameters(
 
 
 def _language(nb: nbformat.NotebookNode, kernel_name: str) -> str:
-    language = nb.metadata.get("kernelspec", {}).get("language")
-    if language:
+    if language := nb.metadata.get("kernelspec", {}).get("language"):
         return str(language)
     try:
         from jupyter_client.kernelspec import get_kernel_spec
@@ -268,6 +267,7 @@ def run_notebook(
         **context.env(),
         OUTPUTS_ENV: str(outputs_path),
         WRITE_LOG_ENV: str(writes_path),
+        PARAMETERS_ENV: json.dumps(parameters, default=str),  # widget declarations check them
     }
     if scratch is not None:
         extra |= {"HOME": str(scratch.home), "IPYTHONDIR": str(scratch.file(".ipython"))}
