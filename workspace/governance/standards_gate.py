@@ -67,6 +67,8 @@ def _introduced(v: Violation, table: str, before: list[str] | None) -> bool:
 class StandardsGate(WriteHook):
     """Applies the naming standards to every write (see the module docstring)."""
 
+    order = 10
+
     def before_commit(self, ctx: WriteContext) -> None:
         ref, sandbox = ctx.ref, ctx.ref.layer == "sandbox"
         try:

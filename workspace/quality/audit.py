@@ -72,6 +72,8 @@ class QualityCheckError(WorkspaceError):
 class QualityGate(WriteHook):
     """Runs a table's contract in its writes (see the module docstring)."""
 
+    order = 20
+
     def before_commit(self, ctx: WriteContext) -> None:
         try:
             contract, path = find_contract(ctx.ws, ctx.ref)

@@ -41,6 +41,8 @@ RECORD_ENV = "WORKSPACE_MONITOR_ON_WRITE"
 class MonitorHook(WriteHook):
     """Records the metrics of each commit to a shared table (see the module docstring)."""
 
+    order = 30
+
     def after_commit(self, ctx: WriteContext, result: WriteResult) -> None:
         if ctx.ref.catalog != LAKE or os.environ.get(RECORD_ENV, "1") == "0":
             return
