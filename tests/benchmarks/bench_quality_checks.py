@@ -15,17 +15,16 @@ writes (from the recorded results), which machine noise affects least.
 
 from __future__ import annotations
 
-import gc
 import os
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from timing import interleaved_medians
 
 ROWS = 1_000_000
 ROUNDS = 9
@@ -52,24 +51,13 @@ def _data(start: int) -> pa.Table:
     )
 
 
-def _interleaved(
+def _medians(
     a: Callable[[], object],
     b: Callable[[], object],
     rounds: int,
     before: Callable[[], object] | None = None,
 ) -> tuple[float, float]:
-    """Median seconds of ``a`` and ``b``, alternating which runs first every round."""
-    ta: list[float] = []
-    tb: list[float] = []
-    for i in range(rounds):
-        for fn, out in ((a, ta), (b, tb)) if i % 2 == 0 else ((b, tb), (a, ta)):
-            if before is not None:
-                before()
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - start)
-    return statistics.median(ta), statistics.median(tb)
+    return interleaved_medians(a, b, rounds, before=before, collect=True)
 
 
 def _line(name: str, plain: float, checked: float, inside: float) -> bool:
@@ -110,7 +98,7 @@ def main() -> int:
     def overwrite(table: str) -> Callable[[], object]:
         return lambda: ws.write(table, data, mode="overwrite")
 
-    plain, checked = _interleaved(overwrite("silver.plain"), overwrite("silver.checked"), ROUNDS)
+    plain, checked = _medians(overwrite("silver.plain"), overwrite("silver.checked"), ROUNDS)
     ok = _line("overwrite", plain, checked, _inside(ws, "overwrite"))
 
     def reset() -> None:  # back to 1M rows, outside the timing
@@ -120,7 +108,7 @@ def main() -> int:
     def append(table: str) -> Callable[[], object]:
         return lambda: ws.write(table, more, mode="append")
 
-    plain, checked = _interleaved(
+    plain, checked = _medians(
         append("silver.plain"), append("silver.checked"), ROUNDS, before=reset
     )
     _line("append", plain, checked, _inside(ws, "append"))

@@ -30,6 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from timing import interleaved, p95, verdict
+
 ROWS = 10_000_000
 QUERY = f"""SELECT i AS id,
        i % 1000 AS grp,
@@ -43,27 +45,6 @@ def _time(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
-
-
-def _interleaved(
-    a: Callable[[], object], b: Callable[[], object], runs: int, *, collect: bool = False
-) -> tuple[list[float], list[float]]:
-    ta: list[float] = []
-    tb: list[float] = []
-    for i in range(runs):
-        for fn, out in ((a, ta), (b, tb)) if i % 2 == 0 else ((b, tb), (a, ta)):
-            if collect:
-                gc.collect()
-            out.append(_time(fn))
-    return ta, tb
-
-
-def _p95(values: list[float]) -> float:
-    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
-
-
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
 
 
 def main() -> int:
@@ -127,7 +108,7 @@ def main() -> int:
     print(
         f"[1] first page of a {ROWS:,}-row result: bare query (fetch_arrow_table) "
         f"{bare_s * 1000:.0f} ms, %%sql cell with the grid's first page {grid_s * 1000:.0f} ms "
-        f"(ratio {ratio:.2f}x) | goal <= 1.5x | {_verdict(ratio <= 1.5)}"
+        f"(ratio {ratio:.2f}x) | goal <= 1.5x | {verdict(ratio <= 1.5)}"
     )
 
     # 2. later pages, through the widget's message handler
@@ -156,13 +137,13 @@ def main() -> int:
     matching = grid.handle({"kind": "rows", "filters": filters})[0][0]["total"]
     offsets = [rng.randrange(0, matching - 100) for _ in range(200)]
     filtered = pages(filters=filters)
-    worst = max(_p95(unsorted), _p95(by_amount), _p95(filtered))
+    worst = max(p95(unsorted), p95(by_amount), p95(filtered))
     misses += worst > 0.1
     print(
         f"[2] later pages (100 rows, 200 random offsets each): p95 unsorted "
-        f"{_p95(unsorted) * 1000:.1f} ms, sorted {_p95(by_amount) * 1000:.1f} ms, filtered "
-        f"({matching:,} rows) {_p95(filtered) * 1000:.1f} ms | goal p95 <= 100 ms | "
-        f"{_verdict(worst <= 0.1)}\n"
+        f"{p95(unsorted) * 1000:.1f} ms, sorted {p95(by_amount) * 1000:.1f} ms, filtered "
+        f"({matching:,} rows) {p95(filtered) * 1000:.1f} ms | goal p95 <= 100 ms | "
+        f"{verdict(worst <= 0.1)}\n"
         f"    (once per view: sorted first page by top-N {first_sorted * 1000:.0f} ms, "
         f"sorted copy for deep pages {copy_made * 1000:.0f} ms, filtered copy "
         f"{filter_made * 1000:.0f} ms)"
@@ -182,15 +163,15 @@ def main() -> int:
         shell.run_line_magic("config", "SqlMagic.interactive = False")
         cell(q1)
 
-    _interleaved(with_grid, static, 30)
-    t_with, t_static = _interleaved(with_grid, static, 300)
+    interleaved(with_grid, static, 30)
+    t_with, t_static = interleaved(with_grid, static, 300)
     w, s = statistics.median(t_with), statistics.median(t_static)
     added = (w - s) * 1000
     misses += added > 5
     print(
         f"[3] 1-row %%sql cell: static table {s * 1000:.2f} ms, with the grid "
         f"{w * 1000:.2f} ms (+{added:.2f} ms, ratio {w / s:.2f}x) | goal <= +5 ms | "
-        f"{_verdict(added <= 5)}"
+        f"{verdict(added <= 5)}"
     )
     km.shutdown_kernel()
     return 1 if misses else 0

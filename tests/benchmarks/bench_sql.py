@@ -13,7 +13,6 @@ same process, interleaved (the order alternates every round), so machine noise c
 
 from __future__ import annotations
 
-import gc
 import os
 import statistics
 import sys
@@ -23,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+from timing import interleaved_medians
 
 
 def _times(fn: Callable[[], object], runs: int) -> list[float]:
@@ -32,24 +32,6 @@ def _times(fn: Callable[[], object], runs: int) -> list[float]:
         fn()
         out.append(time.perf_counter() - start)
     return out
-
-
-def _interleaved(
-    a: Callable[[], object], b: Callable[[], object], runs: int, *, collect: bool = False
-) -> tuple[float, float]:
-    """Median seconds of ``a`` and ``b``, alternating runs so drift affects both equally.
-
-    The order of ``a`` and ``b`` flips every round; with ``collect`` the garbage of the
-    previous run is collected before each timed run (large results).
-    """
-    ta: list[float] = []
-    tb: list[float] = []
-    for i in range(runs):
-        for fn, out in ((a, ta), (b, tb)) if i % 2 == 0 else ((b, tb), (a, ta)):
-            if collect:
-                gc.collect()
-            out += _times(fn, 1)
-    return statistics.median(ta), statistics.median(tb)
 
 
 def main() -> int:
@@ -69,10 +51,10 @@ def main() -> int:
 
     # 1. overhead for a 1-row query
     q1 = "SELECT 42 AS answer"
-    _interleaved(
+    interleaved_medians(
         lambda: con.execute(q1).fetchall(), lambda: shell.run_cell_magic("sql", "", q1), 50
     )
-    raw, magic = _interleaved(
+    raw, magic = interleaved_medians(
         lambda: con.execute(q1).fetchall(), lambda: shell.run_cell_magic("sql", "", q1), 500
     )
     with_repr = statistics.median(
@@ -102,7 +84,7 @@ def main() -> int:
     expected, got = raw_df(), magic_df()
     assert got.equals(expected) and list(got.dtypes) == list(expected.dtypes)  # type: ignore[attr-defined]
     del expected, got
-    raw2, magic2 = _interleaved(raw_df, magic_df, 21, collect=True)
+    raw2, magic2 = interleaved_medians(raw_df, magic_df, 21, collect=True)
     ratio = magic2 / raw2
     ok = ratio <= 1.1
     misses += not ok

@@ -16,17 +16,15 @@ the table's annotation in every write). Prints the median of each, their ratio, 
 
 from __future__ import annotations
 
-import gc
 import os
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from timing import interleaved_medians
 
 ROWS = 1_000_000
 ROUNDS = 9
@@ -56,24 +54,13 @@ def _data() -> pa.Table:
     )
 
 
-def _interleaved(
+def _medians(
     a: Callable[[], object],
     b: Callable[[], object],
     rounds: int,
     before: Callable[[], object] | None = None,
 ) -> tuple[float, float]:
-    """Median seconds of ``a`` and ``b``, alternating which runs first every round."""
-    ta: list[float] = []
-    tb: list[float] = []
-    for i in range(rounds):
-        for fn, out in ((a, ta), (b, tb)) if i % 2 == 0 else ((b, tb), (a, ta)):
-            if before is not None:
-                before()
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - start)
-    return statistics.median(ta), statistics.median(tb)
+    return interleaved_medians(a, b, rounds, before=before, collect=True)
 
 
 def _line(name: str, plain: float, checked: float) -> bool:
@@ -117,7 +104,7 @@ def main() -> int:
 
         return run
 
-    plain, checked = _interleaved(
+    plain, checked = _medians(
         write("silver.plain", "overwrite", False),
         write("silver.checked", "overwrite", True),
         ROUNDS,
@@ -129,7 +116,7 @@ def main() -> int:
         for name in ("silver.plain", "silver.checked"):
             ws.write(name, data, mode="overwrite")
 
-    plain, checked = _interleaved(
+    plain, checked = _medians(
         write("silver.plain", "append", False),
         write("silver.checked", "append", True),
         ROUNDS,

@@ -3,13 +3,10 @@ kernel's DuckDB; the chart builder inserts its Altair code as a new cell below."
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import nbformat
 from support.browser import Lab
 
 ROWS = 2_000_000
@@ -18,26 +15,6 @@ QUERY = (
     f"FROM range({ROWS})"
 )
 GRID = '[data-testid="ws-grid"]'
-
-
-def _put_notebook(lab: Lab, name: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(f"%%sql\n{QUERY}"),
-        nbformat.v4.new_code_cell("_.chart_builder()"),
-    ]
-    nb.metadata["kernelspec"] = {
-        "name": "workspace",
-        "display_name": "Python (workspace)",
-        "language": "python",
-    }
-    body = json.dumps({"type": "notebook", "format": "json", "content": nb}).encode()
-    req = urllib.request.Request(
-        lab.url(f"api/contents/{name}"), data=body, method="PUT",
-        headers={"Content-Type": "application/json"},
-    )  # fmt: skip
-    with urllib.request.urlopen(req, timeout=60):
-        pass
 
 
 def _first_row(page: Any) -> list[str]:
@@ -69,7 +46,7 @@ def _wait_rows(page: Any) -> None:
 
 def test_grid_scrolls_sorts_filters_and_charts(page: Any, lab: Lab, artifacts: Path) -> None:
     con = duckdb.connect()
-    _put_notebook(lab, "grid.ipynb")
+    lab.put_notebook("grid.ipynb", [f"%%sql\n{QUERY}", "_.chart_builder()"])
     page.goto(lab.url("lab/tree/grid.ipynb"))
     page.wait_for_function(
         "() => /Python \\(workspace\\) \\| Idle/.test("

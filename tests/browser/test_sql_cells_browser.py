@@ -3,12 +3,9 @@ kernel, and "Format SQL" from the cell's context menu."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-import nbformat
 from support.browser import Lab
 
 CELLS = [
@@ -19,23 +16,6 @@ CELLS = [
 EDITOR_TEXT = "(cell) => cell.querySelector('.cm-content').innerText"
 
 
-def _put_notebook(lab: Lab, name: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    nb.metadata["kernelspec"] = {
-        "name": "workspace",
-        "display_name": "Python (workspace)",
-        "language": "python",
-    }
-    body = json.dumps({"type": "notebook", "format": "json", "content": nb}).encode()
-    req = urllib.request.Request(
-        lab.url(f"api/contents/{name}"), data=body, method="PUT",
-        headers={"Content-Type": "application/json"},
-    )  # fmt: skip
-    with urllib.request.urlopen(req, timeout=60):
-        pass
-
-
 def _token_class(cell: Any, text: str) -> str:
     """The highlight class of the token ``text`` in a cell's editor ('' if not styled)."""
     span = cell.locator(".cm-content span", has_text=text).first
@@ -44,7 +24,7 @@ def _token_class(cell: Any, text: str) -> str:
 
 
 def test_sql_cells_highlight_complete_and_format(page: Any, lab: Lab, artifacts: Path) -> None:
-    _put_notebook(lab, "sql_cells.ipynb")
+    lab.put_notebook("sql_cells.ipynb", CELLS)
     page.goto(lab.url("lab/tree/sql_cells.ipynb"))
     page.wait_for_function(
         "() => /Python \\(workspace\\) \\| Idle/.test("

@@ -59,6 +59,25 @@ class Lab:
         with urllib.request.urlopen(req, timeout=60) as resp:
             return json.loads(resp.read() or b"null")
 
+    def put_notebook(self, name: str, cells: list[str]) -> None:
+        """Save a notebook of code ``cells`` on the workspace kernel as ``name`` (contents API)."""
+        import nbformat
+
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+        nb.metadata["kernelspec"] = {
+            "name": "workspace",
+            "display_name": "Python (workspace)",
+            "language": "python",
+        }
+        body = json.dumps({"type": "notebook", "format": "json", "content": nb}).encode()
+        req = urllib.request.Request(
+            self.url(f"api/contents/{name}"), data=body, method="PUT",
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(req, timeout=60):
+            pass
+
 
 def wait_http(url: str, proc: subprocess.Popen[str], log: Path, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
