@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from support.browser import Lab
+from support.browser import Lab, open_notebook, run_cell
 
 ROWS = 2_000_000
 QUERY = (
@@ -47,15 +47,9 @@ def _wait_rows(page: Any) -> None:
 def test_grid_scrolls_sorts_filters_and_charts(page: Any, lab: Lab, artifacts: Path) -> None:
     con = duckdb.connect()
     lab.put_notebook("grid.ipynb", [f"%%sql\n{QUERY}", "_.chart_builder()"])
-    page.goto(lab.url("lab/tree/grid.ipynb"))
-    page.wait_for_function(
-        "() => /Python \\(workspace\\) \\| Idle/.test("
-        "document.querySelector('.jp-StatusBar-Widget, #jp-main-statusbar')?.innerText || '')",
-        timeout=90_000,
-    )
+    open_notebook(page, lab, "grid.ipynb")
     first_cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell").first
-    first_cell.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Shift+Enter")
+    run_cell(page, first_cell)
     grid = page.locator(GRID)
     grid.wait_for(timeout=90_000)
     assert "2,000,000 rows" in grid.locator('[data-testid="grid-summary"]').inner_text()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from support.browser import Lab
+from support.browser import Lab, open_notebook
 
 CELLS = [
     "import os",
@@ -25,12 +25,7 @@ def _token_class(cell: Any, text: str) -> str:
 
 def test_sql_cells_highlight_complete_and_format(page: Any, lab: Lab, artifacts: Path) -> None:
     lab.put_notebook("sql_cells.ipynb", CELLS)
-    page.goto(lab.url("lab/tree/sql_cells.ipynb"))
-    page.wait_for_function(
-        "() => /Python \\(workspace\\) \\| Idle/.test("
-        "document.querySelector('.jp-StatusBar-Widget, #jp-main-statusbar')?.innerText || '')",
-        timeout=90_000,
-    )
+    open_notebook(page, lab, "sql_cells.ipynb")
     cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell")
     python, sql, typed = cells.nth(0), cells.nth(1), cells.nth(2)
 

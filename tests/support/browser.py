@@ -131,3 +131,43 @@ def start_lab(root: Path, *, scale: float = 0.01, scheduler: bool = True) -> Ite
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def open_notebook(page: Any, lab: Lab, name: str, timeout: float = 90_000) -> Any:
+    """Open notebook ``name`` in the Lab and wait until it is the current tab and its kernel
+    is idle; return its panel. (The Lab of a browser session restores the tabs of earlier
+    tests: waiting only for "Idle" in the status bar could see another notebook's kernel.)"""
+    page.goto(lab.url(f"lab/tree/{name}"))
+    page.wait_for_function(
+        "(name) => [...document.querySelectorAll('.lm-TabBar-tab.lm-mod-current')]"
+        ".some(t => t.innerText.includes(name))",
+        arg=name,
+        timeout=timeout,
+    )
+    page.wait_for_function(
+        "() => /Python \\(workspace\\) \\| Idle/.test("
+        "document.querySelector('.jp-StatusBar-Widget, #jp-main-statusbar')?.innerText || '')",
+        timeout=timeout,
+    )
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+
+
+def run_cell(page: Any, cell: Any, attempts: int = 3, timeout: float = 20_000) -> None:
+    """Run ``cell`` (Shift+Enter) and wait until its prompt shows it queued or ran; press
+    again if a kernel that was still connecting dropped the request."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(attempts):
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_function(
+                "(c) => /\\[(\\*|\\d+)\\]/.test("
+                "c.querySelector('.jp-InputPrompt')?.innerText || '')",
+                arg=cell.element_handle(),
+                timeout=timeout,
+            )
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the cell never ran after {attempts} tries")
