@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
-from support.browser import Lab, open_sidebar
+from support.browser import Lab, open_sidebar, start_lab
 from support.notebooks import make_notebook
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A Lab of its own: in the session's Lab, the kernels that earlier tests leave open
+    (a `%%sql` grid over bronze.lineitem) have been seen to stall the demo pipeline's
+    runs. Known problem, under investigation; see the closing note of this stop."""
+    with start_lab(tmp_path_factory.mktemp("browser-runs")) as running:
+        yield running
 
 
 def test_trigger_demo_pipeline_and_open_its_report(page: Any, lab: Lab, artifacts: Path) -> None:
