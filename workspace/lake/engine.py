@@ -14,6 +14,7 @@ import random
 import stat
 import sysconfig
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -186,6 +187,53 @@ def attach_string(settings: Settings, *, sandbox: bool = False) -> tuple[str, di
     }
 
 
+#: Per open connection: its SQLite-backed catalogs' ATTACH statements, and its search path.
+_REATTACH: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple[dict[str, str], str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def release_catalog_locks(con: duckdb.DuckDBPyConnection) -> None:
+    """Attach the connection's embedded (SQLite) catalogs again, dropping any lock they hold.
+
+    When a DuckLake COMMIT finds its SQLite catalog busy (another process is reading it),
+    DuckDB's SQLite connection keeps the catalog's PENDING lock after the ROLLBACK. From
+    then on no process can start a read of the lake, this one included (even ``SELECT 1``
+    fails, binding it looks through the search path), until the catalog is detached: one
+    failed commit would stall every reader and writer of the lake
+    (tests/integration/test_catalog_busy.py). Call this after a statement failed on a busy
+    catalog, outside any transaction. PostgreSQL catalogs are left alone. The connection's
+    search path is set back to the one :func:`open_connection` chose.
+    """
+    entry = _REATTACH.get(con)
+    if entry is None:
+        return
+    statements, search_path = entry
+    try:
+        current = con.execute("SELECT current_database()").fetchone()
+    except duckdb.Error:  # the stuck lock itself: the default database is ours
+        current = None
+    con.execute("USE memory")
+    for alias, statement in statements.items():
+        try:
+            con.execute(f"DETACH DATABASE IF EXISTS {alias}")
+        except duckdb.Error as exc:  # e.g. inside a user's open transaction: leave it be
+            log.debug("could not detach %s to release its catalog lock: %s", alias, exc)
+            continue
+        try:
+            retry_on_contention(
+                functools.partial(con.execute, statement), what=f"attaching the {alias} again"
+            )
+        except WorkspaceError as exc:
+            raise WorkspaceError(
+                f"The {alias} catalog was busy and could not be attached again: {exc} "
+                "Reconnect with workspace.connect() (or restart the kernel)."
+            ) from exc
+    if current and current[0] != "memory":
+        con.execute(f'USE "{current[0]}"')
+    con.execute(f"SET search_path = {_sql_str(search_path)}")
+
+
 def metadata_variable(alias: str) -> str:
     """Name of the DuckDB variable holding the metadata schema of an attached DuckLake."""
     return f"workspace_metadata_schema_{alias}"
@@ -221,6 +269,7 @@ def open_connection(settings: Settings, *, read_only: bool = False) -> duckdb.Du
     # Parquet footers read by one query can serve the next ones (checked against the file's
     # modification time by DuckDB): a few percent on TPC-H (tests/benchmarks/bench_tpch.py).
     con.execute("SET parquet_metadata_cache = true")
+    reattach: dict[str, str] = {}
     for alias, is_sandbox in ((LAKE, False), (SANDBOX, True)):
         target, options = attach_string(settings, sandbox=is_sandbox)
         no_sandbox_yet = not (settings.sandbox_path / "catalog.sqlite").exists()
@@ -241,6 +290,8 @@ def open_connection(settings: Settings, *, read_only: bool = False) -> duckdb.Du
             raise ConfigurationError(
                 f"Could not open the {alias} catalog at {settings.catalog.redacted()}: {exc}"
             ) from exc
+        if settings.catalog.kind == "sqlite":  # see release_catalog_locks
+            reattach[alias] = statement
         if settings.catalog.kind == "postgres":
             # Several DuckLakes share the PostgreSQL database, one metadata schema each;
             # remember which one is ours (read by snapshots.metadata_tables).
@@ -255,6 +306,7 @@ def open_connection(settings: Settings, *, read_only: bool = False) -> duckdb.Du
     }
     path = ",".join(f"{c}.{s}" for c, s in SEARCH_PATH if c in attached)
     con.execute(f"SET search_path = {_sql_str(path)}")
+    _REATTACH[con] = (reattach, path)
     return con
 
 

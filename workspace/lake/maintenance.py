@@ -11,7 +11,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from workspace.lake.engine import LAKE, SANDBOX, retry_on_contention, write_lock
+from workspace.lake.engine import (
+    LAKE,
+    SANDBOX,
+    release_catalog_locks,
+    retry_on_contention,
+    write_lock,
+)
 from workspace.lake.errors import ReadOnlyError, WorkspaceError
 
 if TYPE_CHECKING:
@@ -63,6 +69,7 @@ def maintain(
                     lambda: con.execute(sql, params).fetchall(),
                     timeout=ws.settings.write_timeout,
                     what=f"maintaining {catalog}",
+                    on_retry=lambda: release_catalog_locks(con),
                 )
 
         if compact and not dry_run:

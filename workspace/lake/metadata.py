@@ -14,7 +14,13 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from workspace.lake.engine import META_SCHEMA, retry_on_contention, transaction, write_lock
+from workspace.lake.engine import (
+    META_SCHEMA,
+    release_catalog_locks,
+    retry_on_contention,
+    transaction,
+    write_lock,
+)
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.names import TableRef
 from workspace.lake.settings import Settings
@@ -170,7 +176,10 @@ def save(
 
     with write_lock(settings, ref.catalog, what=f"annotating {ref.display}"):
         retry_on_contention(
-            attempt, timeout=settings.write_timeout, what=f"annotating {ref.display}"
+            attempt,
+            timeout=settings.write_timeout,
+            what=f"annotating {ref.display}",
+            on_retry=lambda: release_catalog_locks(con),
         )
 
 

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from workspace.lake import names, snapshots
-from workspace.lake.engine import open_connection, retry_on_contention, write_lock
+from workspace.lake.engine import (
+    open_connection,
+    release_catalog_locks,
+    retry_on_contention,
+    write_lock,
+)
 from workspace.lake.errors import QueryError, ReadOnlyError, WorkspaceError
 from workspace.lake.settings import Settings
 from workspace.lake.sqlerrors import clean_message, write_refusal
@@ -258,6 +263,7 @@ class Workspace:
                     lambda: self.con.execute(f"DROP TABLE {ref.sql}"),
                     timeout=self.settings.write_timeout,
                     what=what,
+                    on_retry=lambda: release_catalog_locks(self.con),
                 )
         except (duckdb.Error, OSError) as exc:
             refused = write_refusal(exc, layer=ref.layer, table=ref.display)

@@ -40,7 +40,12 @@ import duckdb
 import pyarrow as pa
 
 from workspace.lake import hooks as write_hooks
-from workspace.lake.engine import retry_on_contention, transaction, write_lock
+from workspace.lake.engine import (
+    release_catalog_locks,
+    retry_on_contention,
+    transaction,
+    write_lock,
+)
 from workspace.lake.errors import (
     QueryError,
     SchemaMismatchError,
@@ -259,7 +264,12 @@ def write_sql_source(
 
     try:
         with write_lock(ws.settings, ref.catalog, what=f"writing {ref.display}"):
-            rows = retry_on_contention(attempt, timeout=timeout, what=f"writing {ref.display}")
+            rows = retry_on_contention(
+                attempt,
+                timeout=timeout,
+                what=f"writing {ref.display}",
+                on_retry=lambda: release_catalog_locks(con),
+            )
     except (duckdb.Error, OSError) as exc:  # a failed cast, a constraint, bad SQL, the OS
         refused = write_refusal(exc, layer=ref.layer, table=ref.display)
         if refused is not None:  # the OS decides who writes a layer; we only say so clearly

@@ -101,6 +101,14 @@ class LakeMeta:
             return list(self._direct.execute(sql, list(params)).fetchall())
         return self.con.execute(sql, list(params)).fetchall()
 
+    def release(self) -> None:
+        """End the read transaction on the catalog file but keep reading it, one query at a
+        time. Call it before long work: a SQLite read transaction keeps every writer of the
+        lake from committing (see :func:`workspace.lake.engine.release_catalog_locks`)."""
+        if self._direct is not None and self._direct.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._direct.execute("COMMIT")
+
     def close(self) -> None:
         """End the read."""
         if self._direct is not None:

@@ -133,12 +133,14 @@ def fill(ws: Workspace, store: Store, tables: Iterable[str] | None = None) -> Fi
         return Filled(names, unsaved, versions)
     found = lake_commits(lake, versions, {n: marks.get(n, -1) for n in pending}, upto=upto)
     todo = {n: cs for n, cs in found.items() if cs}
+    plans = {name: _plan(lake, todo[name], versions[name]) for name in todo}
+    lake.release()  # profiling reads data files only: let writers commit meanwhile
     notes = annotated_pii(lake, versions, list(todo))
     computed: list[CommitMetrics] = []
     for name in sorted(todo):
         pii = notes.get(name, frozenset()) | _detected_pii(store, name)
         last = store.last_commit(name)
-        metrics = _profile_commits(lake, todo[name], versions[name], pii, last)
+        metrics = _profile_commits(lake.con, todo[name], *plans[name], pii, last)
         computed.extend(metrics)
         if not store.writable:
             unsaved[name] = metrics
@@ -195,28 +197,33 @@ def _detected_pii(store: Store, name: str) -> frozenset[str]:
     )
 
 
+def _plan(
+    lake: LakeMeta, commits: list[Commit], versions: list[TableVersion]
+) -> tuple[TableFiles, dict[int, dict[int, tuple[int, str | None, str | None]]]]:
+    """The metadata profiling ``commits`` needs: the table's files and their statistics."""
+    files = TableFiles.read(lake, versions)
+    added = [f for c in commits for f in files.volume(c).added_files]
+    return files, file_column_stats(lake, added)
+
+
 def _profile_commits(
-    lake: LakeMeta,
+    con: duckdb.DuckDBPyConnection,
     commits: list[Commit],
-    versions: list[TableVersion],
+    files: TableFiles,
+    stats: dict[int, dict[int, tuple[int, str | None, str | None]]],
     pii: frozenset[str],
     last: CommitMetrics | None,
 ) -> list[CommitMetrics]:
-    files = TableFiles.read(lake, versions)
-    added = [f for c in commits for f in files.volume(c).added_files]
-    stats = file_column_stats(lake, added)
     out = []
     for commit in commits:
         low = frozenset(m.name for m in last.columns if m.top_values) if last else frozenset()
         try:
-            out.append(
-                compute(lake.con, commit, files, stats, pii_columns=pii, low_cardinality=low)
-            )
+            out.append(compute(con, commit, files, stats, pii_columns=pii, low_cardinality=low))
         except duckdb.Error as exc:  # keep the volume; never fail a whole fill on one commit
             log.warning(
                 "could not profile %s at snapshot %s: %s", commit.table, commit.snapshot_id, exc
             )
-            out.append(compute(lake.con, commit, files, stats, profile=False))
+            out.append(compute(con, commit, files, stats, profile=False))
         last = out[-1] if out[-1].columns else last
     return out
 

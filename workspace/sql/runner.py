@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from workspace.lake.engine import is_contention, release_catalog_locks
 from workspace.lake.errors import QueryError
 from workspace.lake.sqlerrors import clean_message, statement_target, write_refusal
 from workspace.sql.result import SqlResult
@@ -201,6 +202,7 @@ def _run_last(
             pass  # DESCRIBE, SHOW, SUMMARIZE: cannot be wrapped; their results are small
         except duckdb.Error as exc:
             _raise_if_refused(exc, stmt)
+            _release_if_busy(con, exc)
             message = _describe(exc, stmt, total, line_shift=1)
             raise QueryError(message, statement=statement, index=stmt.index) from None
         else:
@@ -236,9 +238,19 @@ def _execute(
         return con.execute(query, params or None)
     except duckdb.Error as exc:
         _raise_if_refused(exc, stmt)
+        _release_if_busy(con, exc)
         raise QueryError(
             _describe(exc, stmt, total), statement=stmt.text, index=stmt.index
         ) from None
+
+
+def _release_if_busy(con: duckdb.DuckDBPyConnection, exc: duckdb.Error) -> None:
+    """A statement failed on a busy catalog: drop the lock DuckDB may have kept (see
+    :func:`workspace.lake.engine.release_catalog_locks`), so the next cell and every other
+    process can read the lake again."""
+    if is_contention(exc):
+        with contextlib.suppress(duckdb.Error):
+            release_catalog_locks(con)
 
 
 def _raise_if_refused(exc: duckdb.Error, stmt: Statement) -> None:
