@@ -1,0 +1,198 @@
+"""Protected tables: where each confidential or restricted table lives, and attaching them.
+
+A table classified at or above ``confidential`` (``workspace classify``, in
+:mod:`workspace.governance.tiers`) is moved out of the shared lake into a DuckLake of its own,
+``$WORKSPACE_HOME/protected/<layer>.<table>/`` (``catalog.sqlite`` plus ``data/``), owned by
+root and mode 0700: the OS refuses its catalog, statistics and files to every other account,
+except the users named in its POSIX ACL (:mod:`workspace.governance.acl`). The shared lake
+keeps a view of the same name over the protected catalog's alias, so ``silver.customers``
+works for those who can read it; ``index.json`` (world-readable) lists the protected tables
+with name, tier, owner and description only. This module is the lake's side: paths, the
+index and the ATTACH statements :func:`workspace.lake.engine.open_connection` runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from workspace.lake.errors import WorkspaceError
+from workspace.lake.settings import Settings
+
+#: Folder under the workspace home, and its world-readable index.
+PROTECTED_DIR = "protected"
+INDEX_FILE = "index.json"
+#: DuckDB alias prefix of an attached protected catalog: ``protected_<layer>_<table>``.
+ALIAS_PREFIX = "protected_"
+
+
+class AccessDeniedError(WorkspaceError, PermissionError):
+    """A protected table this account has no grant on."""
+
+    def __init__(self, table: str, tier: str = "confidential") -> None:
+        self.table = table
+        super().__init__(
+            f"{table} is {tier}: request access with `workspace access request {table}`"
+        )
+
+
+@dataclass(frozen=True)
+class ProtectedEntry:
+    """One protected table, as the world-readable index shows it (no data, no statistics).
+
+    Examples
+    --------
+    >>> e = ProtectedEntry("silver.customers", "confidential", "legal", "Customers")
+    >>> e.alias
+    'protected_silver_customers'
+    """
+
+    table: str
+    tier: str
+    owner: str = ""
+    description: str = ""
+    masked: str | None = None
+    encrypted: bool = False
+    #: False for tables classified into a tier kept in the shared lake (public, internal).
+    protected: bool = True
+
+    @property
+    def layer(self) -> str:
+        """``bronze``, ``silver`` or ``gold``."""
+        return self.table.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """The table's name within its layer."""
+        return self.table.split(".", 1)[1]
+
+    @property
+    def alias(self) -> str:
+        """The DuckDB alias its catalog is attached under."""
+        return alias_of(self.table)
+
+
+def protected_dir(settings: Settings) -> Path:
+    """``$WORKSPACE_HOME/protected``."""
+    return settings.home / PROTECTED_DIR
+
+
+def protected_root(settings: Settings, table: str) -> Path:
+    """The folder of one protected table's DuckLake (what a read grant covers).
+
+    Examples
+    --------
+    >>> s = Settings.resolve(home="/tmp/ws-doc", user="ada")
+    >>> protected_root(s, "silver.customers").as_posix()
+    '/tmp/ws-doc/protected/silver.customers'
+    """
+    return protected_dir(settings) / table
+
+
+def alias_of(table: str) -> str:
+    """``silver.customers`` -> ``protected_silver_customers`` (layers have no ``_``).
+
+    >>> alias_of("bronze.customer")
+    'protected_bronze_customer'
+    """
+    return ALIAS_PREFIX + table.replace(".", "_", 1)
+
+
+def table_of_alias(alias: str) -> str | None:
+    """The table an alias stands for, or None for other catalogs.
+
+    >>> table_of_alias("protected_silver_customers")
+    'silver.customers'
+    """
+    if not alias.startswith(ALIAS_PREFIX):
+        return None
+    layer, _, name = alias[len(ALIAS_PREFIX) :].partition("_")
+    return f"{layer}.{name}" if name else None
+
+
+def catalog_file(root: Path) -> Path:
+    """The protected DuckLake's SQLite catalog."""
+    return root / "catalog.sqlite"
+
+
+def data_dir(root: Path) -> Path:
+    """The protected DuckLake's data path."""
+    return root / "data"
+
+
+def read_index(settings: Settings) -> dict[str, ProtectedEntry]:
+    """The protected tables by name (``{}`` when none was ever classified)."""
+    path = protected_dir(settings) / INDEX_FILE
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise WorkspaceError(
+            f"Could not read the protected tables' index {path}: {exc}. Ask an admin to run "
+            "`workspace classify` again."
+        ) from exc
+    fields = set(ProtectedEntry.__dataclass_fields__)
+    return {
+        name: ProtectedEntry(**{k: v for k, v in entry.items() if k in fields})
+        for name, entry in raw.get("tables", {}).items()
+    }
+
+
+def write_index(settings: Settings, entries: dict[str, ProtectedEntry]) -> None:
+    """Replace the index atomically (0644: names, tiers, owners and descriptions only)."""
+    folder = protected_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o755)
+    tmp = folder / f".{INDEX_FILE}.{os.getpid()}"
+    body = {"tables": {k: asdict(v) for k, v in sorted(entries.items())}}
+    tmp.write_text(json.dumps(body, indent=2) + "\n")
+    os.chmod(tmp, 0o644)
+    tmp.replace(folder / INDEX_FILE)
+
+
+def attach_statement(settings: Settings, entry: ProtectedEntry, *, writable: bool) -> str:
+    """The ATTACH of one protected catalog (read-only unless this account may write it)."""
+    root = protected_root(settings, entry.table)
+    opts = f"DATA_PATH '{data_dir(root)}/'"
+    if not writable:
+        opts += ", READ_ONLY"
+    return f"ATTACH 'ducklake:sqlite:{catalog_file(root)}' AS {entry.alias} ({opts})"
+
+
+def readable(settings: Settings) -> list[tuple[ProtectedEntry, bool]]:
+    """The protected tables this account can open (the OS decides), with whether it can write.
+
+    Only embedded (SQLite) catalogs have protected tables.
+    """
+    if settings.catalog.kind != "sqlite":
+        return []
+    out = []
+    for entry in read_index(settings).values():
+        if not entry.protected:
+            continue
+        cat = catalog_file(protected_root(settings, entry.table))
+        if cat.exists() and os.access(cat, os.R_OK):
+            out.append((entry, os.access(cat, os.W_OK) and os.access(cat.parent, os.W_OK)))
+    return out
+
+
+def write_lock_file(settings: Settings, alias: str) -> Path | None:
+    """The write-lock file of a protected catalog alias, None for other catalogs."""
+    table = table_of_alias(alias)
+    if table is None:
+        return None
+    return catalog_file(protected_root(settings, table)).with_name("catalog.sqlite.write-lock")
+
+
+def refusal(settings: Settings, table: str) -> AccessDeniedError | None:
+    """The error for reading a protected ``table`` this account cannot open, else None."""
+    entry = read_index(settings).get(table)
+    if entry is None or not entry.protected:
+        return None
+    cat = catalog_file(protected_root(settings, table))
+    if cat.exists() and os.access(cat, os.R_OK):
+        return None
+    return AccessDeniedError(table, entry.tier)
