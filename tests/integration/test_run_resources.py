@@ -1,6 +1,7 @@
 """What a real attempt used: a pipeline task on the workspace kernel burns some CPU, holds
-some memory and writes a lake table; its attempt records CPU seconds, peak RSS, wall time,
-rows and bytes written and its queue wait."""
+some memory, reads a file and writes a lake table; its attempt records CPU seconds, peak RSS,
+bytes read, wall time, rows and bytes written, its queue wait and (in a Dask worker) the
+cluster's worker count."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ pytestmark = pytest.mark.slow
 LOAD = """
 import pandas as pd
 blob = bytearray(64 * 2**20)  # 64 MiB held while the cell runs
+with open(__import__("sys").executable, "rb") as f:  # reads a few MB
+    read = len(f.read())
 total = sum(i * i for i in range(3_000_000))
 ws.write("silver.used", pd.DataFrame({"a": list(range(n))}), mode="overwrite")
 """
@@ -66,4 +69,10 @@ def test_a_real_attempt_records_its_resources(tmp_path: Path, where: str) -> Non
     assert used.rows_written == 5
     assert used.bytes_written is not None and used.bytes_written > 0  # the Parquet file
     assert used.queue_wait_seconds is not None and used.queue_wait_seconds >= 0
+    # The kernel read at least the interpreter it opened (and its own modules).
+    assert used.bytes_read is not None and used.bytes_read > 2**20
+    if where == "dask":  # the one worker of the cluster the runner ran in
+        assert (used.dask_workers_min, used.dask_workers_max) == (1, 1)
+    else:
+        assert used.dask_workers_min is None
     assert used.lateness_seconds is None  # a manual run has no schedule

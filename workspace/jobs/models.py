@@ -168,6 +168,15 @@ class AttemptResources(_Record):
     peak_rss_bytes: int | None = Field(
         None, description="Peak resident memory of the kernel's process tree (sampled ~0.5 s)."
     )
+    bytes_read: int | None = Field(
+        None, description="Bytes the kernel's process tree read (files and pipes, rchar)."
+    )
+    dask_workers_min: int | None = Field(
+        None, description="Fewest workers of the Dask cluster while the attempt ran."
+    )
+    dask_workers_max: int | None = Field(
+        None, description="Most workers of the Dask cluster while the attempt ran."
+    )
     rows_written: int | None = Field(None, description="Rows of the attempt's lake writes.")
     bytes_written: int | None = Field(
         None, description="Bytes of the data files the attempt's writes added, when known."

@@ -1,11 +1,15 @@
-"""What an attempt used: CPU, peak memory and wall time of its kernel's process tree.
+"""What an attempt used: CPU, peak memory, bytes read and wall time of its kernel's tree.
 
 The runner (which runs outside the kernel: in its own process with the subprocess executor,
 in the Dask worker with the Dask executor) starts a :class:`ResourceSampler` before the
 kernel and stops it after. A thread samples the tree rooted at the kernel's pid with psutil
 every ``interval`` seconds: CPU seconds (user + system) are summed over every process seen
 (each process's last reading, so short-lived children count up to their last sample), peak
-RSS is the largest sum of the tree's resident memory in one sample. The kernel runs as the
+RSS is the largest sum of the tree's resident memory in one sample, bytes read are the
+bytes the tree's processes read through ``read()`` calls (``/proc/PID/io`` ``rchar``:
+files, whether from the disk or the page cache, and pipes), summed like CPU. When the runner
+runs in a Dask worker, the cluster's worker count is sampled too (every ~5 s): its least and
+most during the attempt show how the cluster scaled. The kernel runs as the
 ``ws-runner`` account; the runner reads it as root (or as the same user). The result is a
 dict of :class:`~workspace.jobs.models.AttemptResources` fields, stored with the attempt.
 """
@@ -16,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import psutil
 
@@ -25,40 +29,82 @@ from workspace.lake.engine import LAKE, LAYERS, open_connection
 from workspace.lake.settings import Settings
 from workspace.lake.snapshots import metadata_tables
 
-__all__ = ["ResourceSampler", "bytes_written", "tree_usage"]
+__all__ = [
+    "ResourceSampler",
+    "TreeUsage",
+    "bytes_written",
+    "current_dask_worker",
+    "dask_worker_count",
+    "tree_usage",
+]
 
 log = logging.getLogger(__name__)
 
 
-def tree_usage(pid: int) -> tuple[dict[int, float], int]:
-    """CPU seconds per process and total RSS (bytes) of ``pid`` and its descendants now.
+class TreeUsage(NamedTuple):
+    """One reading of a process tree (see :func:`tree_usage`)."""
 
-    Processes that vanish or cannot be read are left out; a missing ``pid`` gives ``({}, 0)``.
+    cpu: dict[int, float]  # CPU seconds per pid (cumulative)
+    rss: int  # resident bytes of the whole tree now
+    reads: dict[int, int]  # bytes read per pid (cumulative ``rchar``)
+
+
+def tree_usage(pid: int) -> TreeUsage:
+    """CPU seconds and bytes read per process, and total RSS (bytes), of ``pid`` and its
+    descendants now.
+
+    Processes that vanish or cannot be read are left out; a missing ``pid`` gives an empty
+    reading.
 
     Examples
     --------
     >>> import os
-    >>> cpu, rss = tree_usage(os.getpid())
-    >>> cpu[os.getpid()] > 0 and rss > 0
+    >>> cpu, rss, reads = tree_usage(os.getpid())
+    >>> cpu[os.getpid()] > 0 and rss > 0 and reads[os.getpid()] > 0
     True
     """
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
     except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return {}, 0
+        return TreeUsage({}, 0, {})
     cpu: dict[int, float] = {}
+    reads: dict[int, int] = {}
     rss = 0
     for proc in procs:
         try:
             with proc.oneshot():
                 times = proc.cpu_times()
                 mem = proc.memory_info().rss
+                io = proc.io_counters() if hasattr(proc, "io_counters") else None
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
         cpu[proc.pid] = times.user + times.system
+        if io is not None:
+            reads[proc.pid] = int(getattr(io, "read_chars", io.read_bytes))
         rss += mem
-    return cpu, rss
+    return TreeUsage(cpu, rss, reads)
+
+
+def current_dask_worker() -> Any:
+    """The Dask worker running this task (call it from the task's thread), else None."""
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except (ImportError, ValueError):  # not in a worker
+        return None
+
+
+def dask_worker_count(worker: Any) -> int | None:
+    """Workers of the cluster ``worker`` belongs to (None when it cannot be read now)."""
+    if worker is None:
+        return None
+    try:
+        return len(worker.client.scheduler_info(n_workers=-1)["workers"])
+    except Exception:  # a busy or restarting scheduler: skip this sample
+        log.debug("could not read the Dask worker count", exc_info=True)
+        return None
 
 
 class ResourceSampler:
@@ -78,6 +124,10 @@ class ResourceSampler:
         self._pid = pid
         self.interval = interval
         self._cpu: dict[int, float] = {}
+        self._reads: dict[int, int] = {}
+        self._workers: list[int] = []
+        self._dask = current_dask_worker()  # from the task's thread: the sampler's has none
+        self._next_workers = 0.0
         self._peak = 0
         self.samples = 0
         self._t0: float | None = None
@@ -108,12 +158,20 @@ class ResourceSampler:
         pid = self._pid()
         if pid is None:
             return
-        cpu, rss = tree_usage(pid)
+        cpu, rss, reads = tree_usage(pid)
         if not cpu:
             return
+        workers = None
+        if time.monotonic() >= self._next_workers:
+            self._next_workers = time.monotonic() + 5.0
+            workers = dask_worker_count(self._dask)
         with self._lock:
             for key, seconds in cpu.items():  # cumulative per process: keep the latest
                 self._cpu[key] = max(seconds, self._cpu.get(key, 0.0))
+            for key, n in reads.items():
+                self._reads[key] = max(n, self._reads.get(key, 0))
+            if workers is not None:
+                self._workers.append(workers)
             self._peak = max(self._peak, rss)
             self.samples += 1
 
@@ -127,6 +185,9 @@ class ResourceSampler:
                 "wall_seconds": None if wall is None else round(wall, 3),
                 "cpu_seconds": round(sum(self._cpu.values()), 3) if measured else None,
                 "peak_rss_bytes": self._peak if measured else None,
+                "bytes_read": sum(self._reads.values()) if measured and self._reads else None,
+                "dask_workers_min": min(self._workers) if self._workers else None,
+                "dask_workers_max": max(self._workers) if self._workers else None,
                 "samples": self.samples,
                 "measured": "kernel" if measured else None,
             }
