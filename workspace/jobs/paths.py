@@ -75,6 +75,10 @@ CANCEL_FILE = "CANCEL"
 EXECUTED_NOTEBOOK, REPORT_FILE = "executed.ipynb", "report.html"
 #: ``workspace.jobs.output()`` values, and the kernel's lake writes (one JSON line each).
 OUTPUTS_FILE, WRITES_FILE = "outputs.json", "writes.jsonl"
+#: The results of the checks a task declares (``workspace.quality.task_checks``).
+CHECKS_FILE = "checks.jsonl"
+#: What a kernel leaves in its scratch folder for the attempt folder.
+KERNEL_FILES = (OUTPUTS_FILE, WRITES_FILE, CHECKS_FILE)
 
 # -- the files of one promotion test run ----------------------------------------------------
 #: Who asked for the test run (its report is theirs, and engineers').

@@ -23,6 +23,7 @@ from workspace.quality.checks import evaluate, find_contract
 from workspace.quality.checks_report import CheckReport, check_column
 from workspace.quality.checks_results import record_results
 from workspace.quality.contract import ContractError
+from workspace.quality.task_checks import declared_contract, merge_contracts, record_task_result
 
 if TYPE_CHECKING:
     from workspace.lake.writes import WriteResult
@@ -82,6 +83,7 @@ class QualityGate(WriteHook):
                 f"{exc} Nothing was written to {ctx.ref.display}: fix the contract, then write "
                 "again."
             ) from None
+        contract = merge_contracts(contract, declared_contract(ctx.ref))  # a pipeline task's
         if contract is None or not contract.checks:
             return
         written = ctx.written_sql if ctx.mode == "append" else None
@@ -94,6 +96,7 @@ class QualityGate(WriteHook):
                 ctx.ws.settings, ctx.ref, report, trigger="write", outcome="blocked",
                 mode=ctx.mode, rows=ctx.rows,
             )  # fmt: skip
+            record_task_result(report, "blocked")
             raise QualityCheckError(report)
         for finding in report.findings:
             log.warning("%s (severity warn; the write goes ahead)", finding.message)
@@ -102,6 +105,7 @@ class QualityGate(WriteHook):
         report = ctx.state.pop("quality", None)
         if not isinstance(report, CheckReport):
             return
+        record_task_result(report, "warned" if report.findings else "passed")
         record_results(
             ctx.ws.settings, ctx.ref, report, trigger="write",
             outcome="warned" if report.findings else "passed", mode=ctx.mode,

@@ -288,7 +288,7 @@ def run_notebook(
         with control, ResourceSampler(lambda: control.pid) as sampler:
             status, info = _execute(nb, parameters, context, control, kernel_name, cell_timeout)
         if scratch is not None:  # what the kernel reported, kept with the attempt
-            for name in (paths.OUTPUTS_FILE, paths.WRITES_FILE):
+            for name in paths.KERNEL_FILES:
                 if (scratch.path / name).is_file():
                     shutil.copyfile(scratch.path / name, attempt_dir / name)
     finally:

@@ -34,6 +34,7 @@ from workspace.jobs.execution.isolation import (
 )
 from workspace.jobs.execution.resources import bytes_written
 from workspace.jobs.execution.runner import declared_parameters
+from workspace.jobs.execution.task_checks import attempt_outputs, kernel_env
 from workspace.jobs.models import NewTask, RunDetail, RunState, TaskState
 from workspace.jobs.orchestration import dag
 from workspace.jobs.paths import RUNNER_LOG, JobPaths
@@ -301,7 +302,8 @@ class RunDriver:
                 ),
                 kernel_name=task.kernel or self.pipeline.defaults.kernel,
                 timeout=self.pipeline.timeout_for(task),
-                env=self._kernel_settings(run.owner).env(),
+                env=self._kernel_settings(run.owner).env()
+                | kernel_env(task, handler=t.name.endswith(HANDLER_SUFFIX)),
             )
             self.say(f"  {t.task_key}: attempt {attempt.number} started")
             handle = self.executor.submit(spec)
@@ -365,7 +367,7 @@ class RunDriver:
             failing_cell=result.cell_index,
             notebook_path=str(result.executed_notebook) if result.executed_notebook else None,
             report_path=report,
-            outputs=result.outputs,
+            outputs=attempt_outputs(task, result, handler=handler),
             retry=retry,
             writes=result.writes,
             resources=result.resources | bytes_written(self.settings, result.writes),

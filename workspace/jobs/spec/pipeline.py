@@ -64,6 +64,8 @@ from pydantic import (
 from workspace.jobs.paths import SPEC_FILE
 from workspace.jobs.spec.schedule import CronSchedule, ScheduleError, validate_cron
 from workspace.lake.errors import WorkspaceError
+from workspace.quality.contract import Contract
+from workspace.quality.task_checks import validate_task_checks
 
 #: The name rule of pipelines, tasks and pools (a pipeline's name is its folder's name): a
 #: lower-case letter, then lower-case letters, digits and ``_``. The one definition;
@@ -128,9 +130,10 @@ def _retries(value: Any) -> Any:
 
 
 class OutputCondition(_Model):
-    """``run_if`` on an upstream task's output: ``{output: gate.passed, op: "==", value: true}``."""
+    """``run_if`` on an upstream task's output: ``{output: gate.passed, op: "==", value: true}``
+    (check outputs have dots: ``silver.checks.passed``)."""
 
-    output: str = Field(pattern=rf"^{NAME_PATTERN}\.[A-Za-z_][A-Za-z0-9_]*$")
+    output: str = Field(pattern=rf"^{NAME_PATTERN}(\.[A-Za-z_][A-Za-z0-9_]*)+$")
     op: Literal["==", "!=", ">", ">=", "<", "<=", "in", "not in"] = "=="
     value: Any = True
 
@@ -184,6 +187,10 @@ class Task(_Model):
     on_failure: str | None = None
     pool: str | None = Field(None, pattern=PIPELINE_NAME.pattern)
     kernel: str | None = None
+    #: Table -> checks enforced in the task's writes (workspace.quality.task_checks).
+    checks: Annotated[dict[str, Contract], BeforeValidator(validate_task_checks)] = Field(
+        default_factory=dict
+    )
 
     @field_validator("notebook", "on_failure")
     @classmethod
