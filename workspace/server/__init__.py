@@ -39,6 +39,7 @@ API_PREFIX = "workspace/api"
 GROUPS = {
     "catalog": "workspace.server.catalog_handlers",
     "jobs": "workspace.server.jobs_handlers",
+    "quality": "workspace.server.quality_handlers",
     "schedule": "workspace.server.schedule_handlers",
     "sql": "workspace.server.sql_handlers",
 }
