@@ -229,7 +229,9 @@ def test_gallery_lists_only_pipelines_with_a_report_and_has_a_logout(ops: Ops) -
     assert "/hub/login" in again.url, again.url
 
 
-def test_admins_and_the_security_group_read_the_audit_trail(ops: Ops) -> None:
+def test_admins_and_the_security_group_read_the_audit_trail_and_the_health_page(
+    ops: Ops,
+) -> None:
     from workspace.hub.deployment import HubPaths
     from workspace.hub.users import HubClient
 
@@ -246,6 +248,14 @@ def test_admins_and_the_security_group_read_the_audit_trail(ops: Ops) -> None:
         assert [e["action"] for e in answer.json()][-1] == "user_add"
     reads = trail(Settings.resolve(ops.hub.home)).query(AuditQuery(action="audit_read"))
     assert [r.actor for r in reads] == [ops.admin, analyst]
+    # The platform health page: the security group and admins, not analysts.
+    health = ops.hub.url + "/services/reports/health"
+    assert ops.login(outsider).get(health, timeout=60).status_code == 403
+    page = ops.login(analyst).get(health, timeout=120)
+    assert page.status_code == 200 and "Platform health" in page.text, page.text[:500]
+    data = ops.login(ops.admin).get(health + "?format=json&days=3", timeout=120).json()
+    assert {"pipelines", "tables", "compute", "storage", "grants"} <= set(data), data
+    assert not data["problems"], data["problems"]
 
 
 # -- item 13: the Lab offers the workspace kernel only; `workspace` is on the terminal PATH --

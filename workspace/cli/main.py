@@ -34,6 +34,7 @@ def _register() -> None:
         audit,
         costs,
         demo,
+        health,
         hub,
         jobs,
         lab,
@@ -60,6 +61,7 @@ def _register() -> None:
         *audit.commands,
         *standards.commands,
         *costs.commands,
+        *health.commands,
     ]:
         cli.add_command(command)
 

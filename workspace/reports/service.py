@@ -61,6 +61,7 @@ from workspace.lake.settings import Settings
 from workspace.reports.access import PipelineAccess, can_view, scan_pipelines
 from workspace.reports.audit_view import AuditHandler
 from workspace.reports.compare import key_numbers, previous_run, run_outputs
+from workspace.reports.health_view import HealthHandler
 from workspace.reports.pages import BAR_CSS, PAGE_CSP, GalleryEntry, RunRow, render, when
 
 log = logging.getLogger(__name__)
@@ -474,10 +475,13 @@ def make_app(
             (rf"{p}runs/{run}/report", ReportHandler),
             (rf"{p}runs/{run}/attempts/(\d+)/report", ReportHandler),
             (rf"{p}audit", AuditHandler),  # admins and the security group (audit_view.py)
+            (rf"{p}health", HealthHandler),  # admins, engineers, security (health_view.py)
             (rf"{p}oauth_callback", HubOAuthCallbackHandler),
         ],
         reports=reports,
         workspace_settings=settings,
+        workspace_scheduled_root=Path(scheduled_root),
+        workspace_prefix=p,
         cookie_secret=cookie_secret or os.urandom(32),
         xsrf_cookies=False,
     )
