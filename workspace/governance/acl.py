@@ -102,7 +102,10 @@ def set_acl(path: Path, entries: list[str], *, default: bool = False) -> None:
     lib = _lib()
     named = [e for e in entries if e.split(":")[1] and e.split(":")[0] in ("user", "group")]
     if named and not any(e.startswith("mask:") for e in entries):
-        entries = [*entries, "mask::r-x"]
+        # the mask bounds every group-class entry: the union of theirs keeps a writer's rwx
+        perms = [e.rsplit(":", 1)[1] for e in entries if e in named or e.startswith("group:")]
+        mask = "".join(c if any(p[i] == c for p in perms) else "-" for i, c in enumerate("rwx"))
+        entries = [*entries, f"mask::{mask}"]
     handle = lib.acl_from_text(",".join(entries).encode())
     if not handle:
         raise _fail("parse", path)

@@ -24,6 +24,7 @@ import duckdb
 from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
 
+from workspace.lake import protected
 from workspace.lake.errors import ConfigurationError, WorkspaceError, WriteConflictError
 from workspace.lake.settings import Settings
 
@@ -301,6 +302,20 @@ def open_connection(settings: Settings, *, read_only: bool = False) -> duckdb.Du
         for schema in (*LAYERS, META_SCHEMA):
             _ensure_schema(con, LAKE, schema, settings.write_timeout)
         _ensure_schema(con, SANDBOX, META_SCHEMA, settings.write_timeout)
+    # Confidential tables this account may open (the OS decides): the lake's views of the
+    # same names read them through these aliases (workspace.lake.protected).
+    for entry, writable in protected.readable(settings):
+        statement = protected.attach_statement(settings, entry, writable=writable and not read_only)
+        try:
+            retry_on_contention(
+                functools.partial(con.execute, statement),
+                timeout=settings.write_timeout,
+                what=f"attaching {entry.table}",
+            )
+        except duckdb.Error as exc:  # e.g. a grant revoked between the check and the open
+            log.warning("could not attach the protected table %s: %s", entry.table, exc)
+            continue
+        reattach[entry.alias] = statement
     attached = {
         r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
     }
@@ -364,6 +379,8 @@ def write_lock_path(settings: Settings, catalog: str) -> Path | None:
     """
     if settings.catalog.kind != "sqlite":
         return None
+    if catalog.startswith(protected.ALIAS_PREFIX):
+        return protected.write_lock_file(settings, catalog)
     if catalog == LAKE:
         assert settings.catalog.path is not None
         db = settings.catalog.path

@@ -51,9 +51,28 @@ def clean_message(exc: duckdb.Error, *, line_shift: int = 0, hidden_prefix: str 
                     lines[i + 1] = caret[len(hidden_prefix) :]
                 break
         text = "\n".join(lines)
+    denied = _PROTECTED.search(text.partition("\n")[0])
+    if denied:  # the lake's view of a confidential table this account has no grant on
+        return str(_denied(denied.group(1)))
     if isinstance(exc, duckdb.CatalogException) and "does not exist" in text.partition("\n")[0]:
         text += "\n" + TABLES_HINT
     return text
+
+
+#: A protected catalog's alias that is not attached (see workspace.lake.protected).
+_PROTECTED = re.compile(r'Catalog "(protected_\w+)" does not exist')
+
+
+def _denied(alias: str) -> Exception:
+    from workspace.lake import protected
+    from workspace.lake.settings import Settings
+
+    table = protected.table_of_alias(alias) or alias
+    try:
+        entry = protected.read_index(Settings.resolve()).get(table)
+    except Exception:  # the message must come out whatever the environment
+        entry = None
+    return protected.AccessDeniedError(table, entry.tier if entry else "confidential")
 
 
 # -- the OS refused a write ------------------------------------------------------------------

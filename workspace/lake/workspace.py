@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from workspace.lake import names, snapshots
+from workspace.lake import names, protected, snapshots
 from workspace.lake.engine import (
     open_connection,
     release_catalog_locks,
@@ -99,7 +99,12 @@ class Workspace:
 
     def resolve(self, name: str) -> names.TableRef:
         """The existing table a name refers to (search path: sandbox, gold, silver, bronze)."""
-        return names.resolve_read(self.con, name)
+        ref = names.resolve_read(self.con, name)
+        if ref.catalog == names.LAKE:  # a confidential table's view this account cannot open
+            refused = protected.refusal(self.settings, ref.display)
+            if refused is not None:
+                raise refused
+        return ref
 
     def tables(self) -> list[str]:
         """Names (``layer.table``) of every table you can read."""
@@ -212,7 +217,7 @@ class Workspace:
                 f"Cannot write {name!r}: this workspace was opened read-only. "
                 "Use workspace.connect() without read_only=True."
             )
-        ref = names.resolve_write(name)
+        ref = _route_protected(self, names.resolve_write(name))
         if _is_dask(data):
             from workspace.lake.dask_io import write_dask
 
@@ -270,6 +275,22 @@ class Workspace:
             if refused is not None:
                 raise refused from None
             raise
+
+
+def _route_protected(ws: Workspace, ref: names.TableRef) -> names.TableRef:
+    """A write to a confidential table goes to its own DuckLake (workspace.lake.protected)."""
+    if ref.catalog != names.LAKE:
+        return ref
+    entry = protected.read_index(ws.settings).get(ref.display)
+    if entry is None or not entry.protected:
+        return ref
+    attached = ws.con.execute(
+        "SELECT 1 FROM duckdb_databases() WHERE database_name = ? AND NOT readonly",
+        [entry.alias],
+    ).fetchone()
+    if attached is None:
+        raise protected.AccessDeniedError(ref.display, entry.tier)
+    return names.TableRef(entry.alias, ref.schema, ref.name)
 
 
 def _is_dask(data: Any) -> bool:

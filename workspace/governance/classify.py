@@ -1,0 +1,437 @@
+"""``workspace classify``: setting a table's tier, and moving its data where the tier says.
+
+Raising a table to a protected tier (:mod:`workspace.governance.tiers`) takes effect at once
+and completely: the rows are copied into the table's own DuckLake under
+``$WORKSPACE_HOME/protected/<layer>.<table>/`` (root-owned, 0700, read grants by POSIX ACL),
+the shared lake's table is replaced by a view of the same name over it, and everything of it
+the shared lake still held is removed: the data and delete files of every snapshot (what
+time travel could reach), its column statistics, partition values and inlined rows in the
+shared catalog, whose free pages are then vacuumed, and its cached profiles. With PII
+columns a masked projection (:mod:`workspace.governance.masking`) is published into the
+shared lake as ``<table>_masked`` (internal tier), and again after every write
+(:class:`MaskingHook`). Lowering a tier needs ``approve=True``; every change is audited and a
+lowered tier raises a security alert. Only root or the owner of the shared catalog (the
+account the services run as) may classify: the OS makes the shared lake theirs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+from pydantic import BaseModel
+
+from workspace.governance import acl, audit, masking
+from workspace.governance.tiers import Tiers, load_tiers
+from workspace.lake import metadata, protected
+from workspace.lake.engine import LAKE, LAYERS, transaction, write_lock
+from workspace.lake.errors import WorkspaceError
+from workspace.lake.hooks import WriteContext, WriteHook
+from workspace.lake.names import TableRef
+from workspace.lake.settings import Settings
+
+if TYPE_CHECKING:
+    from workspace.lake.workspace import Workspace
+    from workspace.lake.writes import WriteResult
+
+POLICY_FILE = "policy.json"
+MASKED_SUFFIX = "_masked"
+#: Rows of the shared catalog that hold a table's values or statistics, by ``table_id``.
+_VALUE_TABLES = (
+    "ducklake_file_column_stats",
+    "ducklake_table_column_stats",
+    "ducklake_table_stats",
+    "ducklake_file_partition_value",
+    "ducklake_data_file",
+    "ducklake_delete_file",
+)
+
+
+class ClassifyError(WorkspaceError):
+    """A classification that was refused or could not be made."""
+
+
+class ClassifyResult(BaseModel):
+    """What ``workspace classify`` did."""
+
+    table: str
+    old_tier: str
+    tier: str
+    moved: str | None = None  # "in" (to its protected DuckLake), "out" (back to the lake)
+    masked: str | None = None
+    purged_files: int = 0
+    encrypted: bool = False
+
+
+def may_classify(settings: Settings) -> bool:
+    """Whether this account may classify: root, or the owner of the shared catalog."""
+    if os.geteuid() == 0:
+        return True
+    path = settings.catalog.path
+    try:
+        return path is not None and path.stat().st_uid == os.geteuid()
+    except OSError:
+        return False
+
+
+def _split(table: str) -> tuple[str, str]:
+    layer, _, name = table.partition(".")
+    if layer not in LAYERS or not name or "." in name:
+        raise ClassifyError(
+            f"{table!r} is not a shared-lake table: classify layer.table "
+            f"(a layer of {', '.join(LAYERS)}), for example silver.customers."
+        )
+    return layer, name
+
+
+def classify(
+    settings: Settings,
+    table: str,
+    tier: str,
+    *,
+    pii: dict[str, str] | None = None,
+    approve: bool = False,
+    owner: str | None = None,
+    description: str | None = None,
+    tiers: Tiers | None = None,
+) -> ClassifyResult:
+    """Set ``table``'s tier (and PII masks), moving its data as the tier requires.
+
+    Examples
+    --------
+    >>> classify(settings, "silver.customers", "confidential",
+    ...          pii={"name": "hash", "phone": "partial"})  # doctest: +SKIP
+    ClassifyResult(table='silver.customers', old_tier='internal', tier='confidential', ...)
+    """
+    tiers = tiers or load_tiers()
+    tiers.check(tier)
+    layer, name = _split(table)
+    if settings.catalog.kind != "sqlite":
+        raise ClassifyError(
+            f"Cannot classify {table}: protected tiers need the embedded (SQLite) catalog."
+        )
+    if not may_classify(settings):
+        raise ClassifyError(
+            f"Only root or the workspace's services may classify {table} (the legal group "
+            f"asks an admin); to read it, request access with `workspace access request {table}`."
+        )
+    index = protected.read_index(settings)
+    entry = index.get(table)
+    old = entry.tier if entry else tiers.default
+    if old not in tiers.names:
+        old = tiers.names[-1]  # a renamed tier: treat as the highest, lowering needs approval
+    lowering = tiers.rank(tier) < tiers.rank(old)
+    actor = audit.os_actor()
+    if lowering and not approve:
+        raise ClassifyError(
+            f"Lowering {table} from {old} to {tier} needs approval: run it again with "
+            "--approve (as root; it is audited and raises a security alert)."
+        )
+    was_protected = bool(entry and entry.protected)
+    now_protected = tiers.protected(tier)
+    from workspace.lake.workspace import Workspace
+
+    result = ClassifyResult(table=table, old_tier=old, tier=tier)
+    with Workspace(settings) as ws:
+        note = metadata.load(ws.con, TableRef(LAKE, layer, name))
+        if pii is None:  # keep the masks set before, else the catalog's PII flags
+            pii = read_policy(settings, table) or {
+                c: masking.DEFAULT_MASK for c, a in note.columns.items() if a.pii
+            }
+        new = protected.ProtectedEntry(
+            table=table,
+            tier=tier,
+            owner=owner or (entry.owner if entry else None) or note.owner or "",
+            description=description
+            or (entry.description if entry else None)
+            or note.description
+            or "",
+            masked=f"{table}{MASKED_SUFFIX}" if now_protected and pii else None,
+            encrypted=bool(entry and entry.encrypted),
+            protected=now_protected,
+        )
+        if now_protected and not was_protected:
+            encrypt = tiers.encrypted(tier) and encryption_available()
+            result.purged_files = _move_in(ws, new, encrypt=encrypt)
+            result.moved = "in"
+            new = protected.ProtectedEntry(**{**new.__dict__, "encrypted": encrypt})
+        elif was_protected and not now_protected:
+            _move_out(ws, new)
+            result.moved = "out"
+            new = protected.ProtectedEntry(**{**new.__dict__, "encrypted": False})
+    result.encrypted = new.encrypted
+    index[table] = new
+    protected.write_index(settings, index)
+    if now_protected:
+        _write_policy(settings, table, pii)
+        _share_with_writer(settings, table)
+        if new.masked:
+            with Workspace(settings) as ws:
+                publish_masked(ws, table, pii)
+            result.masked = new.masked
+    audit.record(
+        actor, "tier_change", f"table:{table}", settings=settings,
+        old=old, new=tier, pii=sorted(pii), approved=approve, moved=result.moved,
+    )  # fmt: skip
+    if lowering:
+        audit.security_alert(
+            "tier_lowered", f"{table} lowered from {old} to {tier} by {actor}",
+            target=f"table:{table}", settings=settings, by=actor, old=old, new=tier,
+        )  # fmt: skip
+    return result
+
+
+def encryption_available() -> bool:
+    """Whether DuckLake can encrypt data files here (it needs DuckDB's httpfs for crypto)."""
+    from workspace.lake.engine import new_duckdb
+
+    con = new_duckdb()
+    try:
+        con.execute("LOAD httpfs")
+        return True
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
+
+
+# -- moving a table in and out of its protected DuckLake -------------------------------------
+def _move_in(ws: Workspace, entry: protected.ProtectedEntry, *, encrypt: bool) -> int:
+    settings, con = ws.settings, ws.con
+    root = protected.protected_root(settings, entry.table)
+    folder = protected.protected_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o755)
+    if root.exists():  # left by an interrupted classify: the lake still holds the table
+        shutil.rmtree(root)
+    root.mkdir(mode=0o700)
+    protected.data_dir(root).mkdir(mode=0o700)
+    src = TableRef(LAKE, entry.layer, entry.name)
+    dst = f'"{entry.alias}"."{entry.layer}"."{entry.name}"'
+    kind = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
+        "AND table_name = ?",
+        [LAKE, entry.layer, entry.name],
+    ).fetchone()
+    if kind is None:
+        raise ClassifyError(f"No table {entry.table} in the shared lake to classify.")
+    statement = protected.attach_statement(settings, entry, writable=True)
+    if encrypt:
+        statement = statement[:-1] + ", ENCRYPTED)"
+    with write_lock(settings, LAKE, what=f"classifying {entry.table}"):
+        con.execute(statement)
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{entry.alias}"."{entry.layer}"')
+        con.execute(f"CREATE TABLE {dst} AS SELECT * FROM {src.sql}")
+        with transaction(con, what=f"replacing {entry.table} by its protected view"):
+            con.execute(f"DROP TABLE {src.sql}")
+            con.execute(f"CREATE VIEW {src.sql} AS SELECT * FROM {dst}")
+        con.execute(f'DETACH "{entry.alias}"')
+        con.execute("USE memory")
+        con.execute(f"DETACH {LAKE}")  # the purge below vacuums the catalog file
+        purged = purge_shared(settings, entry.layer, entry.name)
+    _lock_down(root)
+    return purged
+
+
+def _move_out(ws: Workspace, entry: protected.ProtectedEntry) -> None:
+    settings, con = ws.settings, ws.con
+    root = protected.protected_root(settings, entry.table)
+    src = f'"{entry.alias}"."{entry.layer}"."{entry.name}"'
+    dst = TableRef(LAKE, entry.layer, entry.name)
+    masked = TableRef(LAKE, entry.layer, entry.name + MASKED_SUFFIX)
+    with write_lock(settings, LAKE, what=f"declassifying {entry.table}"):
+        attached = {
+            r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+        }
+        if entry.alias not in attached:
+            con.execute(protected.attach_statement(settings, entry, writable=False))
+        with transaction(con, what=f"moving {entry.table} back to the shared lake"):
+            con.execute(f"DROP VIEW IF EXISTS {dst.sql}")
+            con.execute(f"CREATE TABLE {dst.sql} AS SELECT * FROM {src}")
+            con.execute(f"DROP TABLE IF EXISTS {masked.sql}")
+        con.execute(f'DETACH "{entry.alias}"')
+    shutil.rmtree(root)
+
+
+def purge_shared(settings: Settings, layer: str, name: str) -> int:
+    """Remove every trace of ``layer.name``'s values from the shared lake (as its owner).
+
+    Deletes the data and delete files of all its snapshots, its rows in the catalog's
+    statistics, partition-value, file and inlined-data tables, vacuums the catalog so no
+    freed page keeps a value, and drops its cached profiles. Returns the files deleted.
+    Call it with the lake's write lock held and no connection attached to the lake.
+    """
+    assert settings.catalog.path is not None
+    db = sqlite3.connect(settings.catalog.path, timeout=settings.write_timeout)
+    try:
+        row = db.execute("SELECT value FROM ducklake_metadata WHERE key = 'data_path'").fetchone()
+        data_path = Path(row[0]) if row else settings.lake_data_path
+        tables = db.execute(
+            "SELECT t.table_id, t.path, t.path_is_relative, s.path, s.path_is_relative "
+            "FROM ducklake_table t JOIN ducklake_schema s USING (schema_id) "
+            "WHERE s.schema_name = ? AND t.table_name = ?",
+            [layer, name],
+        ).fetchall()
+        ids = [t[0] for t in tables]
+        marks = ",".join("?" * len(ids))
+        folders = {
+            tid: _under(_under(data_path, spath, srel), tpath, trel)
+            for tid, tpath, trel, spath, srel in tables
+        }
+        files: list[Path] = []
+        for kind in ("ducklake_data_file", "ducklake_delete_file"):
+            for tid, path, rel in db.execute(
+                f"SELECT table_id, path, path_is_relative FROM {kind} WHERE table_id IN ({marks})",
+                ids,
+            ):
+                files.append(_under(folders[tid], path, rel))
+        inlined = db.execute(
+            f"SELECT table_name FROM ducklake_inlined_data_tables WHERE table_id IN ({marks})",
+            ids,
+        ).fetchall()
+        with db:
+            for kind in _VALUE_TABLES:
+                db.execute(f"DELETE FROM {kind} WHERE table_id IN ({marks})", ids)
+            for (inlined_table,) in inlined:
+                db.execute(f'DROP TABLE IF EXISTS "{inlined_table}"')
+            db.execute(f"DELETE FROM ducklake_inlined_data_tables WHERE table_id IN ({marks})", ids)
+        db.execute("VACUUM")
+    finally:
+        db.close()
+    removed = 0
+    for file in files:
+        try:
+            file.unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+    for folder in {*folders.values(), data_path / layer / name}:
+        if folder.is_dir() and folder.resolve() != data_path.resolve():
+            shutil.rmtree(folder, ignore_errors=True)
+    for cached in (settings.cache_path / "profiles").glob(f"{layer}.{name}@*"):
+        cached.unlink(missing_ok=True)
+    _purge_quality_history(settings, f"{layer}.{name}")
+    return removed
+
+
+def _purge_quality_history(settings: Settings, table: str) -> None:
+    """Drop the table's rows from the quality monitors' stores next to the catalog (their
+    commit metrics and PII scans hold values and statistics)."""
+    assert settings.catalog.path is not None
+    for store in (settings.catalog.path.parent / "quality").glob("*.sqlite"):
+        db = sqlite3.connect(store, timeout=settings.write_timeout)
+        try:
+            names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            with db:
+                for t in names:
+                    columns = {r[1] for r in db.execute(f'PRAGMA table_info("{t}")')}
+                    if "table_name" in columns:
+                        db.execute(f'DELETE FROM "{t}" WHERE table_name = ?', [table])
+            db.execute("VACUUM")
+        finally:
+            db.close()
+
+
+def _under(base: Path, path: str | None, relative: int | None) -> Path:
+    if not path:
+        return base
+    return base / path if relative else Path(path)
+
+
+def _lock_down(root: Path) -> None:
+    """Owner-only modes on the protected tree (grants are added as ACLs on top)."""
+    for dirpath, _dirnames, filenames in os.walk(root):
+        os.chmod(dirpath, 0o700)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), 0o600)
+    os.chmod(root, 0o700)
+
+
+def _share_with_writer(settings: Settings, table: str) -> None:
+    """Let the runner account (pipelines, ``WORKSPACE_RUNNER_USER``, default ``ws-runner``)
+    write the protected table and read the masking salt, with POSIX ACL entries."""
+    runner = os.environ.get("WORKSPACE_RUNNER_USER") or "ws-runner"
+    try:
+        pwd.getpwnam(runner)
+    except KeyError:
+        return
+    root = protected.protected_root(settings, table)
+    for path in [root, *root.rglob("*")]:
+        _add_entry(path, runner, "rwx" if path.is_dir() else "rw-", default=False)
+        if path.is_dir():
+            _add_entry(path, runner, "rwx", default=True)
+    salt = masking.salt_path(settings)
+    if salt.exists():
+        _add_entry(salt, runner, "r--", default=False)
+
+
+def _add_entry(path: Path, user: str, perms: str, *, default: bool) -> None:
+    current = acl.get_acl(path, default=default)
+    if default and not current:  # no default ACL yet: start from the directory's own bits
+        current = [e for e in acl.get_acl(path) if e.split(":")[1] == "" and "mask" not in e]
+    kept = [e for e in current if not e.startswith((f"user:{user}:", "mask:"))]
+    acl.set_acl(path, [*kept, f"user:{user}:{perms}"], default=default)
+
+
+# -- PII masks and the masked projection -----------------------------------------------------
+def read_policy(settings: Settings, table: str) -> dict[str, str]:
+    """The PII masks of a protected table (``{}`` when none, or not readable here)."""
+    path = protected.protected_root(settings, table) / POLICY_FILE
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in raw.get("pii", {}).items()}
+
+
+def _write_policy(settings: Settings, table: str, pii: dict[str, str]) -> None:
+    path = protected.protected_root(settings, table) / POLICY_FILE
+    tmp = path.with_name(f".{POLICY_FILE}.{os.getpid()}")
+    tmp.write_text(json.dumps({"pii": pii}, indent=2) + "\n")
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+
+
+def publish_masked(ws: Workspace, table: str, pii: dict[str, str]) -> WriteResult | None:
+    """Write ``<table>_masked`` into the shared lake from the protected table (overwrite).
+
+    ``ws`` must have the protected table attached (root, the runner, or a granted writer).
+    """
+    alias = protected.alias_of(table)
+    layer, name = _split(table)
+    columns = ws.con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [alias, layer, name],
+    ).fetchall()
+    if not columns:
+        raise ClassifyError(
+            f"Cannot publish the masked projection of {table}: its protected catalog is not "
+            "attached in this process (run as root or the runner account)."
+        )
+    select = masking.masked_select(f'"{alias}"."{layer}"."{name}"', columns, pii)
+    ws.con.execute(f"SET VARIABLE {masking.SALT_VARIABLE} = ?", [masking.salt(ws.settings)])
+    try:
+        return ws.write(f"{table}{MASKED_SUFFIX}", ws.sql(select), mode="overwrite", evolve=True)
+    finally:
+        ws.con.execute(f"RESET VARIABLE {masking.SALT_VARIABLE}")
+
+
+class MaskingHook(WriteHook):
+    """After each commit to a protected table, publish its masked projection again."""
+
+    order = 40
+
+    def after_commit(self, ctx: WriteContext, result: WriteResult) -> None:
+        table = protected.table_of_alias(ctx.ref.catalog)
+        if table is None:
+            return
+        pii = read_policy(ctx.ws.settings, table)
+        if pii:
+            publish_masked(ctx.ws, table, pii)
