@@ -38,8 +38,9 @@ def test_refresh_then_region_reports(tmp_path: Path) -> None:
     assert refresh.run.state == RunState.SUCCEEDED, [
         (a.task_key, a.error) for a in refresh.attempts
     ]
-    gate = next(t for t in refresh.tasks if t.task_key == "quality_gate")
-    assert gate.outputs["passed"] is True
+    silver = next(t for t in refresh.tasks if t.task_key == "silver")
+    assert silver.outputs["checks.passed"] is True  # gold's run_if
+    assert silver.outputs["checks.failed"] == 0
     assert {str(t.state) for t in refresh.tasks} == {"succeeded"}
     for table, task in [
         ("bronze.orders", "bronze"),

@@ -16,7 +16,10 @@ def test_demo_pipelines_load() -> None:
     pipelines = discover(SCHEDULED)
     assert set(pipelines) == {"demo_refresh", "region_reports"}
     refresh = pipelines["demo_refresh"]
-    assert [t.name for t in refresh.tasks] == ["bronze", "silver", "quality_gate", "gold"]
+    assert [t.name for t in refresh.tasks] == ["bronze", "silver", "gold"]
+    checked = refresh.task("silver").checks  # the demo's quality gate is declared checks
+    assert sorted(checked) == ["silver.customers", "silver.line_items", "silver.orders"]
+    assert refresh.task("gold").run_if.output == "silver.checks.passed"  # type: ignore[union-attr]
     assert refresh.schedule is not None and refresh.schedule.timezone == "Europe/Amsterdam"
     reports = pipelines["region_reports"]
     assert reports.after == ["demo_refresh"]
