@@ -141,6 +141,10 @@ def platform_health(
         _costs(settings, health, since, now)
     except (WorkspaceError, OSError) as exc:
         health.problems.append(f"compute and storage: {exc}")
+    try:
+        health.grants = _grants(settings, now)
+    except (WorkspaceError, OSError) as exc:
+        health.problems.append(f"grants: {exc}")
     return health
 
 
@@ -249,3 +253,24 @@ def _costs(settings: Settings, health: PlatformHealth, since: datetime, now: dat
         )
         for r in by_layer.rows
     ]
+
+
+def _grants(settings: Settings, now: datetime) -> GrantsSummary:
+    from workspace.governance.access import AccessService, store_path
+    from workspace.governance.access_policy import Caller
+
+    if not store_path(settings).exists():
+        return GrantsSummary()
+    service = AccessService(settings)
+    views = service.grants(Caller("health", admin=True), active=True)
+    soon = now + timedelta(days=7)
+
+    def brief(v: Any) -> dict[str, Any]:
+        return {"user": v.user, "target": v.target, "expires_at": v.expires_at.isoformat(),
+                "granted_at": v.created_at.isoformat(), "granted_by": v.granted_by}  # fmt: skip
+
+    return GrantsSummary(
+        active=len(views),
+        expiring_soon=[brief(v) for v in views if v.expires_at <= soon],
+        never_used=[brief(v) for v in views if v.last_used is None],
+    )
