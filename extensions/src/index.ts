@@ -1,7 +1,6 @@
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { catalogPlugin } from './catalog';
-import { paramsPlugin } from './params';
 import { resultsPlugin } from './results';
 import runsPlugins from './runs';
 import schedulePlugins from './schedule';
@@ -11,7 +10,6 @@ export * from './api';
 
 const plugins: JupyterFrontEndPlugin<any>[] = [
   catalogPlugin,
-  paramsPlugin,
   resultsPlugin,
   ...runsPlugins,
   ...schedulePlugins,

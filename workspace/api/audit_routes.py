@@ -2,7 +2,7 @@
 
 :func:`workspace.api.mount.invoke` calls :func:`audit_call` after every route it ran and
 :func:`audit_refusal` when the caller was not allowed to run it. State-changing routes
-(trigger, pause, resume, approve, owner, share, repair, cancel, promote) and report views are
+(trigger, pause, resume, approve, owner, share, repair, cancel, promote, rerun) and report views are
 recorded with the caller the front end authenticated; other reads are not. Entries are
 written only by a process that may write the trail: the scheduler service and root's
 commands in the team deployment, the user's own process in a single-user install.
@@ -32,6 +32,7 @@ ACTIONS = {
     "audience": "share",
     "repair": "repair",
     "cancel": "cancel",
+    "reruns": "rerun",
     "promotions": "promote",
     "run_report": "report_view",
     "attempt_report": "report_view",

@@ -43,6 +43,9 @@ class Permission(StrEnum):
     CHANGE = "change"
     #: approve a pipeline pending review (``custom:pipelines:manage``)
     APPROVE = "approve"
+    #: re-run a pipeline's report with other values: its report audience
+    #: (:func:`workspace.reports.access.can_view`)
+    VIEW = "view"
 
 
 class Authorizer(Protocol):
@@ -81,6 +84,10 @@ class Authorizer(Protocol):
         """Raise a 403 error unless the caller may approve ``pipeline``."""
         ...
 
+    def may_view(self, service: JobsService, pipeline: str) -> None:
+        """Raise a 403 error unless the caller is in the audience of ``pipeline``'s reports."""
+        ...
+
     def present(self, payload: BaseModel) -> str:
         """``payload`` as JSON text, as the caller may see it."""
         ...
@@ -117,6 +124,9 @@ class LocalUser:
     def may_approve(self, pipeline: str) -> None:
         return None
 
+    def may_view(self, service: JobsService, pipeline: str) -> None:
+        return None
+
     def present(self, payload: BaseModel) -> str:
         return payload.model_dump_json()
 
@@ -133,6 +143,8 @@ def authorize(permission: Permission, call: Call) -> None:
         return
     if permission is Permission.APPROVE:
         auth.may_approve(args["name"])
+    elif permission is Permission.VIEW:
+        auth.may_view(service, args["name"])
     elif permission is Permission.CHANGE:
         auth.may_change(service, pipeline=args.get("name"), run_id=args.get("run_id"))
     elif "run_id" in args:

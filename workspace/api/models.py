@@ -45,6 +45,16 @@ class TriggerRequest(_Payload):
     )
 
 
+class RerunRequest(_Payload):
+    """Body of ``POST pipelines/{name}/reruns``: a viewer's values for declared parameters."""
+
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Values of the widget parameters the pipeline's notebooks declare; each "
+        "is checked against its declaration (choices, bounds, type) before a run starts.",
+    )
+
+
 #: Hub user and group names accepted in audiences and owner changes.
 _PRINCIPAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 _NOTEBOOK_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_. ()-]{0,120}\.ipynb$")
@@ -363,6 +373,18 @@ class CancelResponse(_Payload):
     stopping: list[int]
 
 
+class RerunResponse(_Payload):
+    """A re-run for a parameter set: a new queued run, or the cached one (``cached``)."""
+
+    run: Run
+    cached: bool = Field(description="An earlier run with the same values was reused.")
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (the ``Location`` of the answer)."""
+        return self.run.run_id
+
+
 class NextTime(_Payload):
     """An upcoming scheduled time."""
 
@@ -406,6 +428,8 @@ SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
     AttemptLog,
     RepairResponse,
     CancelResponse,
+    RerunRequest,
+    RerunResponse,
     NextTimes,
     TableLineage,
     ErrorResponse,

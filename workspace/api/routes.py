@@ -39,12 +39,15 @@ from workspace.api.models import (
     PromotionRequest,
     PromotionResponse,
     RepairResponse,
+    RerunRequest,
+    RerunResponse,
     RunDetailResponse,
     RunList,
     RunsQuery,
     TriggerRequest,
 )
 from workspace.api.promote import PromotionNotFoundError, auto_approved
+from workspace.api.reruns import rerun
 from workspace.api.service import JobsService
 from workspace.jobs.models import Run
 from workspace.lake.errors import WorkspaceError
@@ -195,6 +198,10 @@ ROUTES: tuple[Route, ...] = (
     Route("audience", "PUT", f"{_P}/audience",
           lambda c: c.service.set_audience(c.args["name"], c.body.audience(), by=c.auth.user),
           C, PipelineSummary, body=AudienceRequest),
+    Route("reruns", "POST", f"{_P}/reruns",
+          lambda c: rerun(c.service, c.args["name"], c.body.parameters, by=c.auth.user),
+          Permission.VIEW, RerunResponse, body=RerunRequest,
+          status=lambda r: 200 if r.cached else 201, location="run", lab=False),
     Route("history", "GET", f"{_P}/history", lambda c: c.service.history(c.args["name"]),
           S, PipelineHistory),
     Route("runs", "GET", "runs", _runs, S, RunList, query=RunsQuery, lists=("state",)),

@@ -26,6 +26,7 @@ from workspace.hub.hub_auth import require_change, require_manage, require_see
 from workspace.hub.jobs_visibility import PathScrubber, shaped
 from workspace.jobs.models import PipelineNotFoundError
 from workspace.lake.errors import WorkspaceError
+from workspace.reports.reruns import require_audience
 
 
 class HubScopes:
@@ -76,6 +77,9 @@ class HubScopes:
 
     def may_approve(self, pipeline: str) -> None:
         require_manage(self.identity, pipeline, "approve")
+
+    def may_view(self, service: JobsService, pipeline: str) -> None:
+        require_audience(self.identity, service, pipeline)
 
     def present(self, payload: BaseModel) -> str:
         payload = shaped(self.identity, payload)

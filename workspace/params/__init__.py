@@ -7,8 +7,7 @@ In a notebook's ``parameters`` cell (the workspace kernel preloads ``params``)::
 
 Each call checks its declaration (a default outside its choices or bounds, ``min > max`` and
 a name declared twice are errors) and returns the value. In a kernel the cell shows one
-parameter bar (ipywidgets) whose controls update the variable (and, declared with
-``run_on_change=True``, ask the Lab to re-run the cells below), with a ``name = value`` text
+parameter bar (ipywidgets) whose controls update the variable, with a ``name = value`` text
 fallback for reports. In a run papermill assigns the injected values after this cell; the
 runner checks them first against :func:`declared_parameters` (read with ``ast``, nothing runs),
 and the bar follows the variables after each cell, so the executed notebook shows what ran.
@@ -48,7 +47,6 @@ def dropdown(
     default: Any = None,
     label: str | None = None,
     query: str | None = None,
-    run_on_change: bool = False,
 ) -> Any:
     """A choice among ``choices`` (or the first column of ``query``); returns the value.
 
@@ -57,20 +55,19 @@ def dropdown(
     >>> dropdown("doc_region", ["ASIA", "EUROPE"], default="ASIA")
     'ASIA'
     """
-    error, rerun = None, bool(run_on_change)
+    error = None
     if query is not None and choices is None:
         choices, error = _query_choices(query)
         if error is not None:
             return _declare(
-                ParamSpec(name, "dropdown", None, default, None, None, label, query, error, rerun)
+                ParamSpec(name, "dropdown", None, default, None, None, label, query, error)
             )
     if default is None and choices:
         default = choices[0]
-    spec = ParamSpec(name, "dropdown", choices, default, None, None, label, query, None, rerun)
-    return _declare(spec)
+    return _declare(ParamSpec(name, "dropdown", choices, default, label=label, query=query))
 
 
-def date(name: str, default: Any, label: str | None = None, run_on_change: bool = False) -> str:
+def date(name: str, default: Any, label: str | None = None) -> str:
     """A date, as an ISO string (``"2024-01-01"``); a date picker in the bar.
 
     Examples
@@ -78,8 +75,7 @@ def date(name: str, default: Any, label: str | None = None, run_on_change: bool 
     >>> date("doc_start", "2024-01-01")
     '2024-01-01'
     """
-    spec = ParamSpec(name, "date", default=default, label=label, run_on_change=run_on_change)
-    return str(_declare(spec))
+    return str(_declare(ParamSpec(name, "date", default=default, label=label)))
 
 
 def integer(
@@ -88,7 +84,6 @@ def integer(
     min: int | None = None,
     max: int | None = None,
     label: str | None = None,
-    run_on_change: bool = False,
 ) -> int:
     """An integer within ``min`` .. ``max`` (either may be ``None``).
 
@@ -97,8 +92,7 @@ def integer(
     >>> integer("doc_min_orders", 5, min=0, max=100)
     5
     """
-    spec = ParamSpec(name, "integer", None, default, min, max, label, run_on_change=run_on_change)
-    return int(_declare(spec))
+    return int(_declare(ParamSpec(name, "integer", None, default, min, max, label)))
 
 
 def number(
@@ -107,7 +101,6 @@ def number(
     min: float | None = None,
     max: float | None = None,
     label: str | None = None,
-    run_on_change: bool = False,
 ) -> float:
     """A number within ``min`` .. ``max``.
 
@@ -116,13 +109,10 @@ def number(
     >>> number("doc_ratio", 0.5, min=0, max=1)
     0.5
     """
-    spec = ParamSpec(name, "number", None, default, min, max, label, run_on_change=run_on_change)
-    return cast(float, _declare(spec))
+    return cast(float, _declare(ParamSpec(name, "number", None, default, min, max, label)))
 
 
-def text(
-    name: str, default: str = "", label: str | None = None, run_on_change: bool = False
-) -> str:
+def text(name: str, default: str = "", label: str | None = None) -> str:
     """Free text.
 
     Examples
@@ -130,13 +120,10 @@ def text(
     >>> text("doc_title", "Revenue")
     'Revenue'
     """
-    spec = ParamSpec(name, "text", default=default, label=label, run_on_change=run_on_change)
-    return str(_declare(spec))
+    return str(_declare(ParamSpec(name, "text", default=default, label=label)))
 
 
-def checkbox(
-    name: str, default: bool = False, label: str | None = None, run_on_change: bool = False
-) -> bool:
+def checkbox(name: str, default: bool = False, label: str | None = None) -> bool:
     """True or false.
 
     Examples
@@ -144,28 +131,20 @@ def checkbox(
     >>> checkbox("doc_full", True)
     True
     """
-    spec = ParamSpec(name, "checkbox", default=default, label=label, run_on_change=run_on_change)
-    return bool(_declare(spec))
+    return bool(_declare(ParamSpec(name, "checkbox", default=default, label=label)))
 
 
 def run_on_change(enabled: bool = True) -> None:
-    """Re-run the cells below the parameters cell when any control of the bar changes.
+    """Ask to re-run the cells below when a control changes.
 
-    The same as ``run_on_change=True`` on every declaration. The kernel cannot run cells:
-    the bar asks the Lab (a custom widget message that the workspace extension acts on), so
-    in a run (papermill, no front end) it does nothing.
-
-    Examples
-    --------
-    >>> run_on_change(False)
+    Re-running cells needs a front-end command; for now a change updates the variable only,
+    and this setting is recorded for the Lab extension (``params.RUN_ON_CHANGE``).
     """
     global RUN_ON_CHANGE
     RUN_ON_CHANGE = bool(enabled)
 
 
 RUN_ON_CHANGE = False
-#: The custom message of the bar's widget that asks the Lab to re-run the cells below it.
-RERUN_EVENT = "workspace.params.run_on_change"
 
 
 def _query_choices(query: str) -> tuple[list[Any] | None, str | None]:
@@ -263,9 +242,6 @@ class ParameterBar:
         self.shell.user_ns[spec.name] = value
         if self.handle is not None:
             self.handle.update(self)
-        if (spec.run_on_change or RUN_ON_CHANGE) and self.box is not None:
-            # after the variable is set: the Lab runs the cells below the bar's cell
-            self.box.send({"event": RERUN_EVENT, "name": spec.name})
 
     def sync(self) -> None:
         """After a cell: take the variables' values (papermill's injected cell) if they fit."""

@@ -28,6 +28,7 @@ _BASE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{% block title %}Reports{% endblock %} · Analytics Workspace</title>
+{% block head %}{% endblock %}
 <style>
 body{font-family:system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 header.top{background:#24292f;color:#fff;padding:.6em 1.5em;display:flex;gap:1em;
@@ -86,6 +87,8 @@ _PIPELINE = """{% extends "base.html" %}{% from "history.html" import history %}
 
 _RUN = """{% extends "base.html" %}
 {% block title %}{{ pipeline }} · {{ run.run_id[-10:] }}{% endblock %}
+{% block head %}{% if run.state in ("queued", "running") %}
+<meta http-equiv="refresh" content="3">{% endif %}{% endblock %}
 {% block main %}<h1><a href="{{ pipeline_url }}">{{ pipeline }}</a> ·
 run <span class="muted">{{ run.run_id }}</span></h1>
 <p><span class="state state-{{ run.state }}">{{ run.state }}</span> · {{ run.when }}
@@ -96,7 +99,9 @@ run <span class="muted">{{ run.run_id }}</span></h1>
 {% for a in attempts %}<li><a href="{{ a.url }}">{{ a.task }} (attempt {{ a.number }})</a>
 <span class="state state-{{ a.state }}">{{ a.state }}</span></li>{% endfor %}
 </ul></details>{% endif %}
-<p class="muted">This run has no report (yet); it is written when the run ends.</p>
+<p class="muted" data-testid="no-report">This run has no report (yet); it is written when the
+run ends{% if run.state in ("queued", "running") %}, and this page reloads until then{% endif %}.
+</p>
 {% endblock %}"""
 
 #: The service's bar and key numbers inside a report page (the report brings its own CSS).

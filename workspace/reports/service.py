@@ -63,6 +63,8 @@ from workspace.reports.audit_view import AuditHandler
 from workspace.reports.compare import key_numbers, previous_run, run_outputs
 from workspace.reports.health_view import HealthHandler
 from workspace.reports.pages import BAR_CSS, PAGE_CSP, GalleryEntry, RunRow, render, when
+from workspace.reports.rerun_page import rerun_handler
+from workspace.reports.reruns import RERUN_PAGE_CSP, section, someone_elses
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,7 @@ class ReportsApp:
 
     def latest(self, name: str) -> Run | None:
         for run in self.jobs.store.list_runs(pipeline=name, limit=_LATEST_SCAN):
-            if run.report_path:
+            if run.report_path and not someone_elses(run):  # a viewer's re-run
                 return run
         return None
 
@@ -376,11 +378,14 @@ def run_page(
         attempts=attempts,
         code_toggle=toggle,
     )
+    action = reports.url("pipelines", access.name, "reruns")
+    form = section(reports.jobs, access, run, action, handler.xsrf_form_html)
+    bar += form
     record(
         viewer.name, "report_view", f"run:{run.run_id}", settings=reports.jobs.settings,
         pipeline=access.name, attempt_id=None, code=code, via="reports",
     )  # fmt: skip
-    handler.set_header("Content-Security-Policy", REPORT_PAGE_CSP)
+    handler.set_header("Content-Security-Policy", RERUN_PAGE_CSP if form else REPORT_PAGE_CSP)
     handler.set_header("Content-Type", "text/html; charset=utf-8")
     handler.finish(report_page(reports, document, bar, run, access))
 
@@ -474,6 +479,7 @@ def make_app(
             (rf"{p}runs/{run}/?", RunHandler),
             (rf"{p}runs/{run}/report", ReportHandler),
             (rf"{p}runs/{run}/attempts/(\d+)/report", ReportHandler),
+            (rf"{p}pipelines/{name}/reruns", rerun_handler(_Base)),
             (rf"{p}audit", AuditHandler),  # admins and the security group (audit_view.py)
             (rf"{p}health", HealthHandler),  # admins, engineers, security (health_view.py)
             (rf"{p}oauth_callback", HubOAuthCallbackHandler),

@@ -700,6 +700,24 @@ export interface components {
              */
             peak_rss_bytes: number | null;
             /**
+             * Bytes Read
+             * @description Bytes the kernel's process tree read (files and pipes, rchar).
+             * @default null
+             */
+            bytes_read: number | null;
+            /**
+             * Dask Workers Min
+             * @description Fewest workers of the Dask cluster while the attempt ran.
+             * @default null
+             */
+            dask_workers_min: number | null;
+            /**
+             * Dask Workers Max
+             * @description Most workers of the Dask cluster while the attempt ran.
+             * @default null
+             */
+            dask_workers_max: number | null;
+            /**
              * Rows Written
              * @description Rows of the attempt's lake writes.
              * @default null
@@ -1033,11 +1051,6 @@ export interface components {
              * @description Whether a pipeline of the suggested name exists.
              */
             existing: boolean;
-            /**
-             * Declared
-             * @description The widget parameters of its parameters cell (workspace.params), read statically: the form shows the same controls.
-             */
-            declared?: components["schemas"]["DeclaredParameter"][];
         };
         /**
          * NotebookParameter
@@ -1565,6 +1578,31 @@ export interface components {
             run: components["schemas"]["Run"];
             /** Reset */
             reset: string[];
+        };
+        /**
+         * RerunRequest
+         * @description Body of ``POST pipelines/{name}/reruns``: a viewer's values for declared parameters.
+         */
+        RerunRequest: {
+            /**
+             * Parameters
+             * @description Values of the widget parameters the pipeline's notebooks declare; each is checked against its declaration (choices, bounds, type) before a run starts.
+             */
+            parameters?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * RerunResponse
+         * @description A re-run for a parameter set: a new queued run, or the cached one (``cached``).
+         */
+        RerunResponse: {
+            run: components["schemas"]["Run"];
+            /**
+             * Cached
+             * @description An earlier run with the same values was reused.
+             */
+            cached: boolean;
         };
         /**
          * Run

@@ -16,7 +16,6 @@ import { ParameterList } from './parameters';
 import { changedParameters } from './params';
 import { Progress, ResultPanel } from './result';
 import { Phase, formReducer, initialState } from './state';
-import { declaredProblems } from './widgets';
 
 export { CRON_PRESETS, DEFAULT_CRON, NAME_PATTERN } from './cron';
 export { initialValue, inputKind, typeLabel } from './params';
@@ -120,10 +119,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
     if (!info || nameError || phase === 'running') {
       return;
     }
-    if (Object.keys(declaredProblems(info.declared, state.values)).length > 0) {
-      return; // the controls show what is wrong
-    }
-    const parameters = changedParameters(info.parameters, state.values, info.declared);
+    const parameters = changedParameters(info.parameters, state.values);
     dispatch({ type: 'submit' });
     try {
       await props.prepare();
@@ -170,12 +166,6 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
   }
 
   const nameFieldError = fieldError(result?.fieldErrors, 'name');
-  const problems = declaredProblems(info.declared, state.values);
-  const paramProblem = Object.keys(problems).length
-    ? `Fix the parameters first: ${Object.entries(problems)
-        .map(([n, p]) => `${n}: ${p}`)
-        .join('; ')}`
-    : null;
   const disabled = phase !== 'form';
 
   return (
@@ -234,7 +224,6 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
       <ParameterList
         info={info}
         values={state.values}
-        problems={problems}
         disabled={disabled}
         errors={result?.fieldErrors}
         onChange={(param, value) => dispatch({ type: 'setValue', name: param, value })}
@@ -267,11 +256,10 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
             type="submit"
             className="awr-Button awr-mod-accept aws-Submit"
             data-testid="schedule-submit"
-            disabled={!!nameError || !!state.previewError || !!paramProblem || phase === 'running'}
+            disabled={!!nameError || !!state.previewError || phase === 'running'}
             title={
               nameError ??
               state.previewError ??
-              paramProblem ??
               'Test-run the notebook, then add it to the scheduled pipelines'
             }
           >

@@ -284,6 +284,11 @@ class Pipeline(_Model):
     description: str | None = None
     owner: str | None = Field(None, description="Initial owner of an operator-installed folder.")
     audience: Audience | None = Field(None, description="Initial audience (operators' folders).")
+    audience_reruns: bool = Field(
+        False,
+        description="The audience may re-run the report with other values of the declared "
+        "widget parameters, from the report page (workspace.api.reruns).",
+    )
     enabled: bool = True
     schedule: Schedule | None = None
     after: list[str] = Field(default_factory=list)
