@@ -26,11 +26,11 @@ class Clock:
         return self.now
 
 
-def _pipeline(root: Path, name: str, description: str) -> None:
+def _pipeline(root: Path, name: str, description: str, sla: str = "") -> None:
     folder = root / name
     folder.mkdir(parents=True)
     (folder / "pipeline.yaml").write_text(
-        f"description: {description!r}\nschedule: {{cron: '0 * * * *'}}\n"
+        f"description: {description!r}\nschedule: {{cron: '0 * * * *'}}\n{sla}"
         "tasks:\n  - {name: load, notebook: load.ipynb}\n"
     )
     make_notebook(folder / "load.ipynb", "", "x = 1")
@@ -54,7 +54,7 @@ def _run(store: RunStore, clock: Clock, name: str, *, late: timedelta, ok: bool)
 def test_health_of_pipelines_tables_compute_and_storage(ws: Workspace, tmp_path: Path) -> None:
     root = tmp_path / "scheduled"
     _pipeline(root, "hourly", "fine")
-    _pipeline(root, "nightly", "<b>breaks</b>")
+    _pipeline(root, "nightly", "<b>breaks</b>", sla="sla: {start_within: 10m}\n")
     ws.write("silver.orders", pd.DataFrame({"id": range(1000), "v": [1.5] * 1000}))
     clock = Clock()
     store = RunStore.open(ws.settings, clock=clock)
@@ -65,9 +65,13 @@ def test_health_of_pipelines_tables_compute_and_storage(ws: Workspace, tmp_path:
     store.close()
 
     h = platform_health(ws.settings, scheduled_root=root, days=2)
-    assert [(p.name, p.status, p.runs, p.failed, p.late_starts) for p in h.pipelines] == [
-        ("nightly", "failing", 1, 1, 1),
-        ("hourly", "ok", 1, 0, 0),
+    got = [
+        (p.name, p.status, p.runs, p.failed, p.late_starts, p.on_time_pct, p.sla_misses)
+        for p in h.pipelines
+    ]
+    assert got == [  # failing first; 20 min late breaks nightly's start_within of 10 min
+        ("nightly", "failing", 1, 1, 1, 0.0, 1),
+        ("hourly", "ok", 1, 0, 0, 100.0, 0),
     ]
     assert all(p.next_run is not None for p in h.pipelines)
     assert h.dask_workers == (2, 3)
@@ -76,8 +80,10 @@ def test_health_of_pipelines_tables_compute_and_storage(ws: Workspace, tmp_path:
     assert [s.layer for s in h.storage if s.bytes > 0] == ["silver"]
     assert not h.problems
 
+    assert [c.pipeline for c in h.compute_by_user]  # attributed to the pipelines' owners
     page = render_health(h, base="/services/reports/", viewer="<eve>", days=2)
     assert "&lt;eve&gt;" in page and "<eve>" not in page
     assert "<script" not in page
     assert 'class="s s-failing">failing' in page
     assert "2 to 3" in page  # the Dask cluster's size
+    assert "50%" in page and "Access grants" not in page  # grants: overseers only

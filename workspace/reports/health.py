@@ -36,6 +36,7 @@ from workspace.api.models import RunsQuery
 from workspace.api.service import JobsService
 from workspace.jobs.costs import GB, cost_report, load_prices
 from workspace.jobs.models import RunState
+from workspace.jobs.spec.pipeline import Sla
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -44,6 +45,7 @@ __all__ = ["PipelineHealth", "PlatformHealth", "platform_health"]
 log = logging.getLogger(__name__)
 
 _BAD = {RunState.FAILED, RunState.TIMED_OUT}
+_GRACE = timedelta(minutes=5)  # "late" for pipelines without an SLA start_within
 
 
 class PipelineHealth(BaseModel):
@@ -55,7 +57,17 @@ class PipelineHealth(BaseModel):
     last_state: str | None = None
     runs: int = Field(0, description="Runs created in the window.")
     failed: int = Field(0, description="Runs of the window that failed or timed out.")
-    late_starts: int = Field(0, description="Scheduled runs that started over 5 min late.")
+    late_starts: int = Field(
+        0,
+        description="Scheduled runs that started late: after the SLA's start_within, "
+        "or over 5 minutes without one.",
+    )
+    on_time_pct: float | None = Field(
+        None, description="Share of the window's scheduled runs that started on time (%)."
+    )
+    sla_misses: int = Field(
+        0, description="Runs that missed the pipeline's SLA (start_within or max_duration)."
+    )
     next_run: datetime | None = None
     error: str | None = None
 
@@ -71,9 +83,9 @@ class TableHealthRow(BaseModel):
 
 
 class ComputeRow(BaseModel):
-    """What a pipeline's attempts used over the window."""
+    """What a pipeline's (or a user's) attempts used over the window."""
 
-    pipeline: str
+    pipeline: str = Field(description="The pipeline, or the user in ``compute_by_user``.")
     cpu_hours: float
     gb_hours: float
     cost: float
@@ -104,6 +116,9 @@ class PlatformHealth(BaseModel):
     tables: list[TableHealthRow]
     compute: list[ComputeRow]
     storage: list[StorageRow]
+    compute_by_user: list[ComputeRow] = Field(
+        default_factory=list, description="Compute and sandbox storage cost per user."
+    )
     currency: str = "USD"
     dask_workers: tuple[int, int] | None = Field(
         None, description="Fewest and most Dask workers seen by the window's attempts."
@@ -164,16 +179,26 @@ def _pipelines(
             if used is not None and used.dask_workers_min is not None:
                 workers += [used.dask_workers_min, used.dask_workers_max or 0]
     out = []
+    now = jobs.clock()
     for p in jobs.pipelines(n=1):
         mine = by_pipeline.get(p.name, [])
         failed = sum(1 for r in mine if r.state in _BAD)
-        late = sum(
-            1
-            for r in mine
-            if r.scheduled_for is not None
-            and r.started_at is not None
-            and r.started_at - r.scheduled_for > timedelta(minutes=5)
-        )
+        sla = _sla(jobs, p.name)
+        grace = timedelta(seconds=sla.start_within) if sla and sla.start_within else _GRACE
+        scheduled = [r for r in mine if r.scheduled_for is not None]
+        late = sum(1 for r in scheduled if (r.started_at or now) - r.scheduled_for > grace)
+        misses = 0
+        if sla is not None:
+            for r in mine:
+                waited = r.scheduled_for is not None and (
+                    sla.start_within is not None
+                    and ((r.started_at or now) - r.scheduled_for).total_seconds() > sla.start_within
+                )
+                ran = r.started_at is not None and (
+                    sla.max_duration is not None
+                    and ((r.finished_at or now) - r.started_at).total_seconds() > sla.max_duration
+                )
+                misses += bool(waited or ran)
         if p.error:
             status = "invalid"
         elif p.approval == "pending":
@@ -182,7 +207,7 @@ def _pipelines(
             status = "paused"
         elif p.last_run_state in _BAD:
             status = "failing"
-        elif late:
+        elif late or misses:
             status = "late"
         else:
             status = "ok"
@@ -195,6 +220,10 @@ def _pipelines(
                 runs=len(mine),
                 failed=failed,
                 late_starts=late,
+                on_time_pct=(
+                    round(100 * (len(scheduled) - late) / len(scheduled), 1) if scheduled else None
+                ),
+                sla_misses=misses,
                 next_run=p.next_runs[0] if p.next_runs else None,
                 error=p.error,
             )
@@ -203,6 +232,13 @@ def _pipelines(
     out.sort(key=lambda h: (order.get(h.status, 9), h.name))
     span = (min(workers), max(workers)) if workers else None
     return out, span
+
+
+def _sla(jobs: JobsService, name: str) -> Sla | None:
+    try:
+        return jobs.spec(name).sla
+    except WorkspaceError:  # invalid or gone: no SLA to judge by
+        return None
 
 
 def _tables(settings: Settings) -> list[TableHealthRow]:
@@ -243,6 +279,16 @@ def _costs(settings: Settings, health: PlatformHealth, since: datetime, now: dat
         )
         for r in by_pipeline.rows
         if r.cpu_seconds or r.gb_hours
+    ]
+    by_user = cost_report(settings, by="user", since=since, now=now)
+    health.compute_by_user = [
+        ComputeRow(
+            pipeline=r.key,
+            cpu_hours=round(r.cpu_seconds / 3600, 4),
+            gb_hours=round(r.gb_hours, 4),
+            cost=r.cost,
+        )
+        for r in by_user.rows
     ]
     by_layer = cost_report(settings, by="layer", since=since, now=now)
     health.storage = [

@@ -1,15 +1,19 @@
 """The platform health page: ``GET /services/reports/health`` (HTML, or JSON with
 ``?format=json``).
 
-For hub admins, the ``engineers`` group and the ``security`` group (403 for everyone else):
-the operators of the platform. It shows :func:`workspace.reports.health.platform_health`
-over the last 7 days (``?days=N``, 1 to 90): pipelines that fail or start late first,
-tables that are not healthy first, compute and storage with their cost, the Dask cluster's
-size and the access grants to protected data. The page needs no script.
+For hub admins and the ``engineers``, ``stakeholders``, ``legal`` and ``security`` groups
+(403 for everyone else). It shows :func:`workspace.reports.health.platform_health` over the
+last 7 days (``?days=N``, 1 to 90): pipelines that fail or start late first, with their
+on-time starts and SLA misses, tables that are not healthy first, compute by pipeline and by
+user and storage by layer with their cost, and the Dask cluster's size. The access grants to
+protected data (who holds what) are shown to admins, ``legal`` and ``security`` only. The
+page needs no script; the Lab's "Platform health" tab frames it (same origin).
 
 Examples
 --------
 >>> may_see_health(Identity(name="eve", groups=frozenset({"engineers"})))
+True
+>>> may_see_health(Identity(name="sam", groups=frozenset({"stakeholders"})))
 True
 >>> may_see_health(Identity(name="ana", groups=frozenset({"analysts"})))
 False
@@ -24,18 +28,27 @@ from jinja2 import DictLoader, Environment, StrictUndefined
 from jupyterhub.services.auth import HubOAuthenticated
 from tornado.web import HTTPError, RequestHandler, authenticated
 
-from workspace.api.auth import ENGINEERS, Identity
+from workspace.api.auth import ENGINEERS, LEGAL, SECURITY, STAKEHOLDERS, Identity
 from workspace.lake.settings import Settings
-from workspace.reports.audit_view import SECURITY_GROUP
-from workspace.reports.health import PlatformHealth, platform_health
+from workspace.reports.health import GrantsSummary, PlatformHealth, platform_health
 from workspace.reports.pages import PAGE_CSP
 
-__all__ = ["HealthHandler", "may_see_health", "render_health"]
+__all__ = ["HealthHandler", "may_see_grants", "may_see_health", "render_health"]
+
+
+#: The service pages' policy, except that the Lab's "Platform health" tab (same origin under
+#: the hub) may frame this page.
+FRAMEABLE_CSP = PAGE_CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
 
 
 def may_see_health(viewer: Identity) -> bool:
-    """Hub admins, engineers and the security group."""
-    return viewer.admin or bool({ENGINEERS, SECURITY_GROUP} & viewer.groups)
+    """Hub admins, engineers, stakeholders, legal and security."""
+    return viewer.admin or bool({ENGINEERS, STAKEHOLDERS, LEGAL, SECURITY} & viewer.groups)
+
+
+def may_see_grants(viewer: Identity) -> bool:
+    """Who holds which grant: admins, legal and security."""
+    return viewer.admin or bool({LEGAL, SECURITY} & viewer.groups)
 
 
 def _size(n: int) -> str:
@@ -75,7 +88,8 @@ td.num,th.num{text-align:right}
 <div class="tiles">
 <div class="tile"><b class="{{ 's-failing' if failing else 's-ok' }}">{{ failing }}</b>
 pipelines failing</div>
-<div class="tile"><b>{{ late }}</b>late starts</div>
+<div class="tile"><b>{{ on_time }}</b>started on time</div>
+<div class="tile"><b>{{ misses }}</b>SLA misses</div>
 <div class="tile"><b class="{{ 's-warning' if unhealthy else 's-ok' }}">{{ unhealthy }}</b>
 tables needing a look</div>
 <div class="tile"><b>{{ cost }}</b>compute cost ({{ h.currency }})</div>
@@ -84,14 +98,16 @@ tables needing a look</div>
 </div>
 <section class="card"><h2>Pipelines</h2>
 {% if h.pipelines %}<table><thead><tr><th>Pipeline</th><th>Status</th><th>Last run</th>
-<th class="num">Runs</th><th class="num">Failed</th><th class="num">Late</th><th>Next run</th>
+<th class="num">Runs</th><th class="num">Failed</th><th class="num">On time</th>
+<th class="num">SLA misses</th><th>Next run</th>
 </tr></thead><tbody>{% for p in h.pipelines %}<tr>
 <td><a href="{{ base }}pipelines/{{ p.name }}">{{ p.name }}</a></td>
 <td class="s s-{{ p.status }}">{{ p.status }}</td><td>{{ p.last_state or '—' }}</td>
 <td class="num">{{ p.runs }}</td><td class="num">{{ p.failed }}</td>
-<td class="num">{{ p.late_starts }}</td>
+<td class="num">{{ '%.0f%%'|format(p.on_time_pct) if p.on_time_pct is not none else '—' }}</td>
+<td class="num">{{ p.sla_misses }}</td>
 <td>{{ p.next_run.strftime('%Y-%m-%d %H:%M') if p.next_run else '—' }}</td></tr>
-{% if p.error %}<tr><td></td><td colspan="6" class="s-failing">{{ p.error }}</td></tr>{% endif %}
+{% if p.error %}<tr><td></td><td colspan="7" class="s-failing">{{ p.error }}</td></tr>{% endif %}
 {% endfor %}</tbody></table>{% else %}<p class="muted">No pipelines.</p>{% endif %}</section>
 <section class="card"><h2>Tables</h2>
 {% if h.tables %}<table><thead><tr><th>Table</th><th>Health</th><th class="num">Findings</th>
@@ -108,27 +124,37 @@ tables needing a look</div>
 <td class="num">{{ '%.2f'|format(c.cost) }}</td></tr>
 {% endfor %}</tbody></table>{% else %}<p class="muted">No finished attempts in the window.</p>
 {% endif %}</section>
+{% if h.compute_by_user %}<section class="card"><h2>Cost by user</h2>
+<table><thead><tr><th>User</th><th class="num">CPU hours</th><th class="num">Cost</th></tr>
+</thead><tbody>{% for c in h.compute_by_user %}<tr><td>{{ c.pipeline }}</td>
+<td class="num">{{ '%.3f'|format(c.cpu_hours) }}</td>
+<td class="num">{{ '%.2f'|format(c.cost) }}</td></tr>{% endfor %}</tbody></table></section>
+{% endif %}
 <section class="card"><h2>Storage</h2><table><thead><tr><th>Layer</th><th class="num">Size</th>
 <th class="num">Per month</th></tr></thead><tbody>{% for s in h.storage %}<tr><td>{{ s.layer }}</td>
 <td class="num">{{ size(s.bytes) }}</td><td class="num">{{ '%.2f'|format(s.cost_per_month) }}</td>
 </tr>{% endfor %}</tbody></table></section>
-<section class="card"><h2>Access grants</h2>
+{% if grants %}<section class="card"><h2>Access grants</h2>
 <p>{{ h.grants.active }} active.</p>
 {% if h.grants.expiring_soon %}<h3>Expiring within a week</h3><table><tbody>
 {% for g in h.grants.expiring_soon %}<tr><td>{{ g.user }}</td><td>{{ g.target }}</td>
 <td>{{ g.expires_at }}</td></tr>{% endfor %}</tbody></table>{% endif %}
 {% if h.grants.never_used %}<h3>Never used</h3><table><tbody>
 {% for g in h.grants.never_used %}<tr><td>{{ g.user }}</td><td>{{ g.target }}</td>
-<td>{{ g.granted_at }}</td></tr>{% endfor %}</tbody></table>{% endif %}</section>
+<td>{{ g.granted_at }}</td></tr>{% endfor %}</tbody></table>{% endif %}</section>{% endif %}
 </main></body></html>
 """
 
 _ENV = Environment(loader=DictLoader({"health": _PAGE}), autoescape=True, undefined=StrictUndefined)
 
 
-def render_health(h: PlatformHealth, *, base: str, viewer: str, days: int) -> str:
-    """The HTML page of a :class:`PlatformHealth` (autoescaped; no script)."""
+def render_health(
+    h: PlatformHealth, *, base: str, viewer: str, days: int, grants: bool = False
+) -> str:
+    """The HTML page of a :class:`PlatformHealth` (autoescaped; no script); the grants
+    section only with ``grants``."""
     span = h.dask_workers
+    scheduled = [p for p in h.pipelines if p.on_time_pct is not None]
     return _ENV.get_template("health").render(
         h=h,
         base=base,
@@ -136,7 +162,13 @@ def render_health(h: PlatformHealth, *, base: str, viewer: str, days: int) -> st
         days=days,
         size=_size,
         failing=sum(1 for p in h.pipelines if p.status in ("failing", "invalid")),
-        late=sum(p.late_starts for p in h.pipelines),
+        grants=grants,
+        on_time=(
+            f"{sum(p.on_time_pct or 0 for p in scheduled) / len(scheduled):.0f}%"
+            if scheduled
+            else "—"
+        ),
+        misses=sum(p.sla_misses for p in h.pipelines),
         unhealthy=sum(1 for t in h.tables if t.health in ("failing", "stale", "warning")),
         cost=f"{sum(c.cost for c in h.compute):,.2f}",
         stored=_size(sum(s.bytes for s in h.storage)),
@@ -152,7 +184,7 @@ class HealthHandler(HubOAuthenticated, RequestHandler):
     def set_default_headers(self) -> None:
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
-        self.set_header("Content-Security-Policy", PAGE_CSP)
+        self.set_header("Content-Security-Policy", FRAMEABLE_CSP)
 
     @authenticated
     def get(self) -> None:
@@ -169,13 +201,17 @@ class HealthHandler(HubOAuthenticated, RequestHandler):
         settings: Settings = self.settings["workspace_settings"]
         root: Path = self.settings["workspace_scheduled_root"]
         health = platform_health(settings, scheduled_root=root, days=days)
+        grants = may_see_grants(viewer)
+        if not grants:
+            health.grants = GrantsSummary()
         if self.get_argument("format", "html") == "json":
             self.set_header("Content-Type", "application/json; charset=utf-8")
             self.finish(health.model_dump_json())
             return
         base: str = self.settings.get("workspace_prefix", "/")
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(render_health(health, base=base, viewer=viewer.name, days=days))
+        page = render_health(health, base=base, viewer=viewer.name, days=days, grants=grants)
+        self.finish(page)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.finish(f"{status_code}: {self._reason}")
