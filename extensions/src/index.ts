@@ -1,6 +1,7 @@
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { catalogPlugin } from './catalog';
+import { paramsPlugin } from './params';
 import { resultsPlugin } from './results';
 import runsPlugins from './runs';
 import schedulePlugins from './schedule';
@@ -10,6 +11,7 @@ export * from './api';
 
 const plugins: JupyterFrontEndPlugin<any>[] = [
   catalogPlugin,
+  paramsPlugin,
   resultsPlugin,
   ...runsPlugins,
   ...schedulePlugins,

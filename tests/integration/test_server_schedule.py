@@ -69,6 +69,21 @@ async def test_notebook_parameters(jp_fetch: Fetch, jp_root_dir: Path) -> None:
     assert params["scale"]["type"] == "int" and params["scale"]["default"] == "10"
     assert params["scale"]["help"] == "rows per day"
     assert params["region"]["type"] == "str" and params["region"]["default"] == "'all'"
+    assert info["declared"] == []
+
+    # widget declarations: the form gets them as they are declared (read with ast)
+    make_notebook(
+        jp_root_dir / "widgets.ipynb",
+        'area = params.dropdown("area", ["ASIA", "EUROPE"], default="EUROPE")\n'
+        'start = params.date("start", "2024-01-01")\n'
+        "top = params.integer('top', 5, min=1, max=10, run_on_change=True)",
+    )
+    _, widgets = await call(jp_fetch, "GET", "schedule/notebook", path="widgets.ipynb")
+    assert [(d["name"], d["kind"], d["default"]) for d in widgets["declared"]] == [
+        ("area", "dropdown", "EUROPE"), ("start", "date", "2024-01-01"), ("top", "integer", 5),
+    ]  # fmt: skip
+    assert widgets["declared"][0]["choices"] == ["ASIA", "EUROPE"]
+    assert (widgets["declared"][2]["min"], widgets["declared"][2]["max"]) == (1, 10)
 
     make_notebook(jp_root_dir / "plain.ipynb", "x = 1", tagged=False)
     _, plain = await call(jp_fetch, "GET", "schedule/notebook", path="plain.ipynb")

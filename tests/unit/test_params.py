@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.notebooks import make_notebook
@@ -155,3 +156,55 @@ def test_bar_controls_and_variables_follow_each_other() -> None:
     finally:
         km.shutdown_kernel()
         type(shell).clear_instance()  # later tests run without this shell
+
+
+def test_run_on_change_asks_the_lab_after_the_variable_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A control declared ``run_on_change=True`` (or any control under
+    ``params.run_on_change()``) sends the bar's re-run request once its variable is set;
+    the others do not. (The Lab's side is in tests/browser/test_params_browser.py.)"""
+    from ipykernel.inprocess.manager import InProcessKernelManager
+
+    km = InProcessKernelManager()
+    km.start_kernel()
+    shell = km.kernel.shell
+    sent: list[tuple[Any, Any]] = []
+    try:
+        shell.run_cell(
+            "from workspace import params\n"
+            'region = params.dropdown("region", ["ASIA", "EUROPE"], run_on_change=True)\n'
+            'top = params.integer("top", 5, min=1, max=10)',
+            store_history=True,
+        )
+        bar = params._BAR
+        assert bar is not None and bar.box is not None
+        # the transport only (an in-process kernel has no front end): record what the bar sends
+        monkeypatch.setattr(bar.box.comm, "kernel", km.kernel, raising=False)
+        monkeypatch.setattr(
+            type(bar.box.comm),
+            "publish_msg",
+            lambda self, msg_type, data=None, **kw: sent.append((data, shell.user_ns["region"])),
+        )
+        bar.widgets[1].value = 7
+        assert [d for d, _ in sent if d["method"] == "custom"] == []  # not declared so
+        bar.widgets[0].value = "EUROPE"
+        custom = [(d["content"], region) for d, region in sent if d["method"] == "custom"]
+        assert custom == [({"event": params.RERUN_EVENT, "name": "region"}, "EUROPE")]
+        params.run_on_change()
+        try:
+            bar.widgets[1].value = 8
+        finally:
+            params.run_on_change(False)
+        assert sent[-1][0]["content"] == {"event": params.RERUN_EVENT, "name": "top"}
+        assert [s.name for s in declared_parameters("x", [_cell(RERUN_CELL)])] == ["day"]
+    finally:
+        km.shutdown_kernel()
+        type(shell).clear_instance()
+
+
+RERUN_CELL = 'day = params.date("day", "2024-01-01", run_on_change=True)'
+
+
+def _cell(source: str) -> dict[str, Any]:
+    return {"cell_type": "code", "source": source, "metadata": {"tags": ["parameters"]}}

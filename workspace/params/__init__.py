@@ -7,7 +7,8 @@ In a notebook's ``parameters`` cell (the workspace kernel preloads ``params``)::
 
 Each call checks its declaration (a default outside its choices or bounds, ``min > max`` and
 a name declared twice are errors) and returns the value. In a kernel the cell shows one
-parameter bar (ipywidgets) whose controls update the variable, with a ``name = value`` text
+parameter bar (ipywidgets) whose controls update the variable (and, declared with
+``run_on_change=True``, ask the Lab to re-run the cells below), with a ``name = value`` text
 fallback for reports. In a run papermill assigns the injected values after this cell; the
 runner checks them first against :func:`declared_parameters` (read with ``ast``, nothing runs),
 and the bar follows the variables after each cell, so the executed notebook shows what ran.
@@ -47,6 +48,7 @@ def dropdown(
     default: Any = None,
     label: str | None = None,
     query: str | None = None,
+    run_on_change: bool = False,
 ) -> Any:
     """A choice among ``choices`` (or the first column of ``query``); returns the value.
 
@@ -55,19 +57,20 @@ def dropdown(
     >>> dropdown("doc_region", ["ASIA", "EUROPE"], default="ASIA")
     'ASIA'
     """
-    error = None
+    error, rerun = None, bool(run_on_change)
     if query is not None and choices is None:
         choices, error = _query_choices(query)
         if error is not None:
             return _declare(
-                ParamSpec(name, "dropdown", None, default, None, None, label, query, error)
+                ParamSpec(name, "dropdown", None, default, None, None, label, query, error, rerun)
             )
     if default is None and choices:
         default = choices[0]
-    return _declare(ParamSpec(name, "dropdown", choices, default, label=label, query=query))
+    spec = ParamSpec(name, "dropdown", choices, default, None, None, label, query, None, rerun)
+    return _declare(spec)
 
 
-def date(name: str, default: Any, label: str | None = None) -> str:
+def date(name: str, default: Any, label: str | None = None, run_on_change: bool = False) -> str:
     """A date, as an ISO string (``"2024-01-01"``); a date picker in the bar.
 
     Examples
@@ -75,7 +78,8 @@ def date(name: str, default: Any, label: str | None = None) -> str:
     >>> date("doc_start", "2024-01-01")
     '2024-01-01'
     """
-    return str(_declare(ParamSpec(name, "date", default=default, label=label)))
+    spec = ParamSpec(name, "date", default=default, label=label, run_on_change=run_on_change)
+    return str(_declare(spec))
 
 
 def integer(
@@ -84,6 +88,7 @@ def integer(
     min: int | None = None,
     max: int | None = None,
     label: str | None = None,
+    run_on_change: bool = False,
 ) -> int:
     """An integer within ``min`` .. ``max`` (either may be ``None``).
 
@@ -92,7 +97,8 @@ def integer(
     >>> integer("doc_min_orders", 5, min=0, max=100)
     5
     """
-    return int(_declare(ParamSpec(name, "integer", None, default, min, max, label)))
+    spec = ParamSpec(name, "integer", None, default, min, max, label, run_on_change=run_on_change)
+    return int(_declare(spec))
 
 
 def number(
@@ -101,6 +107,7 @@ def number(
     min: float | None = None,
     max: float | None = None,
     label: str | None = None,
+    run_on_change: bool = False,
 ) -> float:
     """A number within ``min`` .. ``max``.
 
@@ -109,10 +116,13 @@ def number(
     >>> number("doc_ratio", 0.5, min=0, max=1)
     0.5
     """
-    return cast(float, _declare(ParamSpec(name, "number", None, default, min, max, label)))
+    spec = ParamSpec(name, "number", None, default, min, max, label, run_on_change=run_on_change)
+    return cast(float, _declare(spec))
 
 
-def text(name: str, default: str = "", label: str | None = None) -> str:
+def text(
+    name: str, default: str = "", label: str | None = None, run_on_change: bool = False
+) -> str:
     """Free text.
 
     Examples
@@ -120,10 +130,13 @@ def text(name: str, default: str = "", label: str | None = None) -> str:
     >>> text("doc_title", "Revenue")
     'Revenue'
     """
-    return str(_declare(ParamSpec(name, "text", default=default, label=label)))
+    spec = ParamSpec(name, "text", default=default, label=label, run_on_change=run_on_change)
+    return str(_declare(spec))
 
 
-def checkbox(name: str, default: bool = False, label: str | None = None) -> bool:
+def checkbox(
+    name: str, default: bool = False, label: str | None = None, run_on_change: bool = False
+) -> bool:
     """True or false.
 
     Examples
@@ -131,20 +144,28 @@ def checkbox(name: str, default: bool = False, label: str | None = None) -> bool
     >>> checkbox("doc_full", True)
     True
     """
-    return bool(_declare(ParamSpec(name, "checkbox", default=default, label=label)))
+    spec = ParamSpec(name, "checkbox", default=default, label=label, run_on_change=run_on_change)
+    return bool(_declare(spec))
 
 
 def run_on_change(enabled: bool = True) -> None:
-    """Ask to re-run the cells below when a control changes.
+    """Re-run the cells below the parameters cell when any control of the bar changes.
 
-    Re-running cells needs a front-end command; for now a change updates the variable only,
-    and this setting is recorded for the Lab extension (``params.RUN_ON_CHANGE``).
+    The same as ``run_on_change=True`` on every declaration. The kernel cannot run cells:
+    the bar asks the Lab (a custom widget message that the workspace extension acts on), so
+    in a run (papermill, no front end) it does nothing.
+
+    Examples
+    --------
+    >>> run_on_change(False)
     """
     global RUN_ON_CHANGE
     RUN_ON_CHANGE = bool(enabled)
 
 
 RUN_ON_CHANGE = False
+#: The custom message of the bar's widget that asks the Lab to re-run the cells below it.
+RERUN_EVENT = "workspace.params.run_on_change"
 
 
 def _query_choices(query: str) -> tuple[list[Any] | None, str | None]:
@@ -242,6 +263,9 @@ class ParameterBar:
         self.shell.user_ns[spec.name] = value
         if self.handle is not None:
             self.handle.update(self)
+        if (spec.run_on_change or RUN_ON_CHANGE) and self.box is not None:
+            # after the variable is set: the Lab runs the cells below the bar's cell
+            self.box.send({"event": RERUN_EVENT, "name": spec.name})
 
     def sync(self) -> None:
         """After a cell: take the variables' values (papermill's injected cell) if they fit."""

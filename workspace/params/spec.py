@@ -57,6 +57,8 @@ class ParamSpec:
     label: str | None = None
     query: str | None = None
     error: str | None = field(default=None, compare=False)  # a query-backed list that failed
+    #: the Lab re-runs the cells below the parameters cell when this control changes
+    run_on_change: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -104,7 +106,7 @@ class ParamSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (for the jobs API)."""
-        return {k: v for k, v in asdict(self).items() if k != "error"}
+        return {k: v for k, v in asdict(self).items() if k not in ("error", "run_on_change")}
 
 
 def describe(spec: dict[str, Any]) -> str:

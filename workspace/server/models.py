@@ -151,6 +151,11 @@ class NotebookInfo(_Payload):
     has_parameters_cell: bool
     parameters: list[NotebookParameter]
     existing: bool = Field(description="Whether a pipeline of the suggested name exists.")
+    declared: list[jobs_models.DeclaredParameter] = Field(
+        default_factory=list,
+        description="The widget parameters of its parameters cell (workspace.params), read "
+        "statically: the form shows the same controls.",
+    )
 
 
 class PromoteRequest(_Payload):

@@ -129,6 +129,7 @@ def notebook_info(root_dir: str | Path, path: str, scheduled: Path) -> NotebookI
     'day'
     """
     from workspace.jobs.execution.runner import declared_parameters, load_notebook
+    from workspace.params import declared_or_none
 
     file = notebook_path(root_dir, path)
     nb = load_notebook(file)
@@ -151,6 +152,7 @@ def notebook_info(root_dir: str | Path, path: str, scheduled: Path) -> NotebookI
         has_parameters_cell=tagged,
         parameters=params,
         existing=os.access(scheduled / name / SPEC_FILE, os.F_OK),  # False if unreadable
+        declared=declared_or_none(file) if tagged else [],
     )
 
 

@@ -1051,6 +1051,11 @@ export interface components {
              * @description Whether a pipeline of the suggested name exists.
              */
             existing: boolean;
+            /**
+             * Declared
+             * @description The widget parameters of its parameters cell (workspace.params), read statically: the form shows the same controls.
+             */
+            declared?: components["schemas"]["DeclaredParameter"][];
         };
         /**
          * NotebookParameter

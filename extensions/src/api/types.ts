@@ -55,6 +55,7 @@ export type ICancelResponse = Schemas['CancelResponse'];
 
 export type ICronPreview = Schemas['CronPreview'];
 export type INotebookParameter = Schemas['NotebookParameter'];
+export type IDeclaredParameter = Schemas['DeclaredParameter'];
 export type INotebookScheduleInfo = Schemas['NotebookInfo'];
 export type IPromoteRequest = Schemas['PromoteRequest'];
 export type IPromoteResponse = Schemas['PromoteResponse'];

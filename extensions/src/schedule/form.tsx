@@ -16,6 +16,7 @@ import { ParameterList } from './parameters';
 import { changedParameters } from './params';
 import { Progress, ResultPanel } from './result';
 import { Phase, formReducer, initialState } from './state';
+import { declaredProblems } from './widgets';
 
 export { CRON_PRESETS, DEFAULT_CRON, NAME_PATTERN } from './cron';
 export { initialValue, inputKind, typeLabel } from './params';
@@ -119,7 +120,10 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
     if (!info || nameError || phase === 'running') {
       return;
     }
-    const parameters = changedParameters(info.parameters, state.values);
+    if (Object.keys(declaredProblems(info.declared, state.values)).length > 0) {
+      return; // the controls show what is wrong
+    }
+    const parameters = changedParameters(info.parameters, state.values, info.declared);
     dispatch({ type: 'submit' });
     try {
       await props.prepare();
@@ -166,6 +170,12 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
   }
 
   const nameFieldError = fieldError(result?.fieldErrors, 'name');
+  const problems = declaredProblems(info.declared, state.values);
+  const paramProblem = Object.keys(problems).length
+    ? `Fix the parameters first: ${Object.entries(problems)
+        .map(([n, p]) => `${n}: ${p}`)
+        .join('; ')}`
+    : null;
   const disabled = phase !== 'form';
 
   return (
@@ -224,6 +234,7 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
       <ParameterList
         info={info}
         values={state.values}
+        problems={problems}
         disabled={disabled}
         errors={result?.fieldErrors}
         onChange={(param, value) => dispatch({ type: 'setValue', name: param, value })}
@@ -256,10 +267,11 @@ export function ScheduleForm(props: IScheduleFormProps): JSX.Element {
             type="submit"
             className="awr-Button awr-mod-accept aws-Submit"
             data-testid="schedule-submit"
-            disabled={!!nameError || !!state.previewError || phase === 'running'}
+            disabled={!!nameError || !!state.previewError || !!paramProblem || phase === 'running'}
             title={
               nameError ??
               state.previewError ??
+              paramProblem ??
               'Test-run the notebook, then add it to the scheduled pipelines'
             }
           >

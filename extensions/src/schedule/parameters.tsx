@@ -1,19 +1,23 @@
 /**
  * The notebook's parameters in the form: guidance when the notebook has no
- * parameters cell, else one typed input per parameter.
+ * parameters cell, else one typed input per parameter; a widget declaration
+ * (`params.dropdown(...)`, ...) gets the same control as the Lab's parameter bar.
  */
 import * as React from 'react';
 
-import type { INotebookParameter, INotebookScheduleInfo } from '../api';
+import type { IDeclaredParameter, INotebookParameter, INotebookScheduleInfo } from '../api';
 import { fieldError } from '../api/errors';
 import type { IFieldError } from '../api/errors';
 import { ParamValue, initialValue, inputKind, typeLabel } from './params';
+import { choiceText, declaredControl, formParameters } from './widgets';
 
 export function ParameterList(props: {
   info: INotebookScheduleInfo;
   values: Record<string, ParamValue>;
   disabled: boolean;
   errors?: IFieldError[];
+  /** Values outside a declaration's choices or bounds, by name. */
+  problems?: Record<string, string>;
   onChange: (name: string, value: ParamValue) => void;
 }): JSX.Element {
   const { info } = props;
@@ -32,16 +36,27 @@ export function ParameterList(props: {
         <div className="aws-Hint">The parameters cell defines no variables.</div>
       ) : (
         <div className="aws-Params">
-          {info.parameters.map(p => (
-            <ParameterInput
-              key={p.name}
-              param={p}
-              value={props.values[p.name]}
-              disabled={props.disabled}
-              error={fieldError(props.errors, p.name)}
-              onChange={v => props.onChange(p.name, v)}
-            />
-          ))}
+          {formParameters(info.parameters, info.declared).map(({ param: p, declared }) =>
+            declared ? (
+              <DeclaredInput
+                key={p.name}
+                declared={declared}
+                value={props.values[p.name]}
+                disabled={props.disabled}
+                error={props.problems?.[p.name] ?? fieldError(props.errors, p.name)}
+                onChange={v => props.onChange(p.name, v)}
+              />
+            ) : (
+              <ParameterInput
+                key={p.name}
+                param={p}
+                value={props.values[p.name]}
+                disabled={props.disabled}
+                error={fieldError(props.errors, p.name)}
+                onChange={v => props.onChange(p.name, v)}
+              />
+            )
+          )}
         </div>
       )}
     </>
@@ -107,6 +122,111 @@ function ParameterInput(props: {
               {changed && ' · changed'}
             </span>
           </>
+        )}
+      </div>
+    </div>
+  );
+}
+
+/** The control of a widget declaration: a dropdown, a date picker, a bounded number, ... */
+function DeclaredInput(props: {
+  declared: IDeclaredParameter;
+  value: ParamValue | undefined;
+  disabled: boolean;
+  error?: string;
+  onChange: (v: ParamValue) => void;
+}): JSX.Element {
+  const d = props.declared;
+  const control = declaredControl(d);
+  const id = 'aws-param-' + d.name;
+  const testid = 'param-' + d.name;
+  const value = props.value ?? control.initial;
+  const changed = value !== control.initial;
+  const common = {
+    id,
+    'data-testid': testid,
+    'data-control': control.kind,
+    disabled: props.disabled,
+    'aria-invalid': !!props.error
+  };
+  let input: JSX.Element;
+  if (control.kind === 'select') {
+    const known = control.options!.some(o => o.value === value);
+    input = (
+      <select
+        {...common}
+        className="jp-mod-styled aws-Input"
+        value={String(value)}
+        onChange={e => props.onChange(e.target.value)}
+      >
+        {!known && <option value={String(value)}>{String(value)} (not a choice)</option>}
+        {control.options!.map(o => (
+          <option key={o.value} value={o.value}>
+            {o.value}
+          </option>
+        ))}
+      </select>
+    );
+  } else if (control.kind === 'bool') {
+    input = (
+      <label className="aws-Check">
+        <input
+          {...common}
+          type="checkbox"
+          checked={!!value}
+          onChange={e => props.onChange(e.target.checked)}
+        />
+        {value ? 'True' : 'False'}
+      </label>
+    );
+  } else {
+    const numeric = control.kind === 'int' || control.kind === 'float';
+    input = (
+      <input
+        {...common}
+        className={'jp-mod-styled aws-Input' + (numeric ? ' aws-mod-code' : '')}
+        type={control.kind === 'date' ? 'date' : numeric ? 'number' : 'text'}
+        min={control.min}
+        max={control.max}
+        step={control.kind === 'int' ? 1 : control.kind === 'float' ? 'any' : undefined}
+        value={String(value)}
+        spellCheck={false}
+        onChange={e => props.onChange(e.target.value)}
+      />
+    );
+  }
+  return (
+    <div className="aws-Param" data-declared={d.kind}>
+      <label htmlFor={id} className="aws-ParamLabel">
+        {d.label ? <span>{d.label}</span> : <code>{d.name}</code>}
+        <span className="aws-ParamType">{control.label}</span>
+      </label>
+      {input}
+      <div className="aws-ParamHelp">
+        {props.error ? (
+          <span className="aws-FieldError" data-testid={'param-problem-' + d.name}>
+            {props.error}
+          </span>
+        ) : (
+          <span className="awr-muted">
+            {d.label && (
+              <>
+                <code>{d.name}</code>
+                <span className="awr-sep">·</span>
+              </>
+            )}
+            {control.fromQuery && (
+              <>
+                choices from a query, checked when the run starts
+                <span className="awr-sep">·</span>
+              </>
+            )}
+            default{' '}
+            <code>
+              {d.default === null || d.default === undefined ? 'None' : choiceText(d.default)}
+            </code>
+            {changed && ' · changed'}
+          </span>
         )}
       </div>
     </div>

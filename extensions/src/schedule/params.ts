@@ -1,9 +1,10 @@
 /**
  * Notebook parameters in the scheduling form: the input kind and type label of a
- * papermill parameter, its default as an input value, and the JSON sent for it.
- * Pure functions (unit-tested).
+ * papermill parameter, its default as an input value, and the JSON sent for it (a widget
+ * declaration's control is in widgets.ts). Pure functions (unit-tested).
  */
-import type { INotebookParameter } from '../api/types';
+import type { IDeclaredParameter, INotebookParameter } from '../api/types';
+import { declaredControl, declaredJson, formParameters } from './widgets';
 
 /** The kind of input a papermill type gets. */
 export type InputKind = 'int' | 'float' | 'bool' | 'text';
@@ -76,11 +77,14 @@ export function initialValue(p: INotebookParameter): ParamValue {
   return text;
 }
 
-/** The inputs' values of a notebook's parameters, from their defaults. */
-export function initialValues(params: INotebookParameter[]): Record<string, ParamValue> {
+/** The inputs' values of a notebook's parameters, from their defaults (a declaration's first). */
+export function initialValues(
+  params: INotebookParameter[],
+  declared?: IDeclaredParameter[]
+): Record<string, ParamValue> {
   const values: Record<string, ParamValue> = {};
-  for (const p of params) {
-    values[p.name] = initialValue(p);
+  for (const { param, declared: d } of formParameters(params, declared)) {
+    values[param.name] = d ? declaredControl(d).initial : initialValue(param);
   }
   return values;
 }
@@ -110,12 +114,17 @@ export function jsonValue(p: INotebookParameter, value: ParamValue): any {
 /** The parameters whose input differs from the default, as JSON values (the request's `parameters`). */
 export function changedParameters(
   params: INotebookParameter[],
-  values: Record<string, ParamValue>
+  values: Record<string, ParamValue>,
+  declared?: IDeclaredParameter[]
 ): Record<string, any> {
   const parameters: Record<string, any> = {};
-  for (const p of params) {
+  for (const { param: p, declared: d } of formParameters(params, declared)) {
     const v = values[p.name];
-    if (v !== undefined && v !== initialValue(p)) {
+    if (d) {
+      if (v !== undefined && v !== declaredControl(d).initial) {
+        parameters[p.name] = declaredJson(d, v);
+      }
+    } else if (v !== undefined && v !== initialValue(p)) {
       parameters[p.name] = jsonValue(p, v);
     }
   }

@@ -109,7 +109,7 @@ export function formReducer(state: IFormState, action: FormAction): IFormState {
         ...state,
         info: action.info,
         name: action.info.suggested_name,
-        values: initialValues(action.info.parameters)
+        values: initialValues(action.info.parameters, action.info.declared)
       };
     case 'loadFailed':
       return { ...state, loadError: action.message };
