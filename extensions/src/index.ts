@@ -1,6 +1,7 @@
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { catalogPlugin } from './catalog';
+import { healthPlugin } from './health';
 import { paramsPlugin } from './params';
 import { resultsPlugin } from './results';
 import runsPlugins from './runs';
@@ -11,6 +12,7 @@ export * from './api';
 
 const plugins: JupyterFrontEndPlugin<any>[] = [
   catalogPlugin,
+  healthPlugin,
   paramsPlugin,
   resultsPlugin,
   ...runsPlugins,
