@@ -18,6 +18,7 @@ import { EmptyState, ErrorState, Spinner } from '../common/components';
 import { formatCount } from '../common/format';
 import { catalogIcon, tableIcon } from '../common/icons';
 import { ClassificationBadge, PiiBadge } from './badges';
+import { HealthContext, TableHealthDot, useHealth } from './health';
 import { hasPii, matchedLabels, splitTableName, tableTooltip } from './match';
 
 /** Tables fetched per page in the tree and in search results. */
@@ -124,6 +125,7 @@ function CatalogBrowser(props: {
   const [expanded, setExpanded] = React.useState<Set<string>>(new Set());
   const [text, setText] = React.useState('');
   const [retryKey, setRetryKey] = React.useState(0);
+  const health = useHealth(refreshKey);
 
   React.useEffect(() => {
     const controller = new AbortController();
@@ -197,57 +199,59 @@ function CatalogBrowser(props: {
   }
 
   return (
-    <div className="aw-Catalog">
-      <div className="aw-Catalog-header">
-        <catalogIcon.react tag="span" className="aw-Catalog-headerIcon" />
-        <h2 className="aw-Catalog-title">Catalog</h2>
-        {layers.data?.user ? (
-          <span className="aw-Catalog-user" title="Tables are shown as this user can read them">
-            {layers.data.user}
-          </span>
-        ) : null}
-        <span className="aw-Catalog-headerSpacer" />
-        {loading && layers.data ? <span className="aw-Spinner aw-Spinner-tiny" /> : null}
-        <button
-          className="aw-IconButton"
-          title="Refresh the catalog"
-          aria-label="Refresh the catalog"
-          data-testid="catalog-refresh"
-          onClick={() => panel.refresh()}
-        >
-          <refreshIcon.react tag="span" />
-        </button>
-      </div>
-      <div className="aw-Catalog-search">
-        <searchIcon.react tag="span" className="aw-Catalog-searchIcon" />
-        <input
-          type="search"
-          className="aw-Catalog-searchInput"
-          placeholder="Search tables, columns, tags…"
-          aria-label="Search tables"
-          spellCheck={false}
-          data-testid="catalog-search"
-          value={text}
-          onChange={e => setText(e.target.value)}
-          onKeyDown={e => {
-            if (e.key === 'Escape') {
-              setText('');
-            }
-          }}
-        />
-        {text ? (
+    <HealthContext.Provider value={health}>
+      <div className="aw-Catalog">
+        <div className="aw-Catalog-header">
+          <catalogIcon.react tag="span" className="aw-Catalog-headerIcon" />
+          <h2 className="aw-Catalog-title">Catalog</h2>
+          {layers.data?.user ? (
+            <span className="aw-Catalog-user" title="Tables are shown as this user can read them">
+              {layers.data.user}
+            </span>
+          ) : null}
+          <span className="aw-Catalog-headerSpacer" />
+          {loading && layers.data ? <span className="aw-Spinner aw-Spinner-tiny" /> : null}
           <button
-            className="aw-IconButton aw-Catalog-searchClear"
-            title="Clear search"
-            aria-label="Clear search"
-            onClick={() => setText('')}
+            className="aw-IconButton"
+            title="Refresh the catalog"
+            aria-label="Refresh the catalog"
+            data-testid="catalog-refresh"
+            onClick={() => panel.refresh()}
           >
-            <closeIcon.react tag="span" />
+            <refreshIcon.react tag="span" />
           </button>
-        ) : null}
+        </div>
+        <div className="aw-Catalog-search">
+          <searchIcon.react tag="span" className="aw-Catalog-searchIcon" />
+          <input
+            type="search"
+            className="aw-Catalog-searchInput"
+            placeholder="Search tables, columns, tags…"
+            aria-label="Search tables"
+            spellCheck={false}
+            data-testid="catalog-search"
+            value={text}
+            onChange={e => setText(e.target.value)}
+            onKeyDown={e => {
+              if (e.key === 'Escape') {
+                setText('');
+              }
+            }}
+          />
+          {text ? (
+            <button
+              className="aw-IconButton aw-Catalog-searchClear"
+              title="Clear search"
+              aria-label="Clear search"
+              onClick={() => setText('')}
+            >
+              <closeIcon.react tag="span" />
+            </button>
+          ) : null}
+        </div>
+        <div className="aw-Catalog-body">{body}</div>
       </div>
-      <div className="aw-Catalog-body">{body}</div>
-    </div>
+    </HealthContext.Provider>
   );
 }
 
@@ -596,6 +600,7 @@ export function TableRow(props: {
     >
       <div className="aw-TableRow-main">
         <tableIcon.react tag="span" className="aw-TableRow-icon" />
+        <TableHealthDot name={item.name} />
         <span className="aw-TableRow-name">
           {showLayer && prefix ? <span className="aw-TableRow-layer">{prefix}</span> : null}
           {short}

@@ -1,6 +1,6 @@
 /**
  * The table detail widget (main area): the overview of one table and its tabs
- * (schema, preview, profile, snapshots, pipelines), one file per tab.
+ * (schema, preview, profile, snapshots, pipelines, quality), one file per tab.
  */
 import * as React from 'react';
 import { Message } from '@lumino/messaging';
@@ -11,11 +11,15 @@ import { APIError, ITableDetail, catalog, isAbortError } from '../../api';
 import { LoadingOrError } from '../../common/components';
 import { formatTime } from '../../common/format';
 import { tableIcon } from '../../common/icons';
+import { HealthDot } from '../health';
+import { quality } from '../qualityapi';
+import { ITableQuality } from '../qualitymodel';
 import { IDetailActions } from './actions';
 import { Header } from './overview';
 import { PipelinesTab } from './pipelines';
 import { PreviewTab } from './preview';
 import { ProfileTab } from './profile';
+import { QualityTab } from './quality';
 import { SchemaTab } from './schema';
 import { SnapshotsTab } from './snapshots';
 
@@ -59,7 +63,7 @@ export class TableDetailWidget extends ReactWidget {
   private _refreshRequested = new Signal<this, void>(this);
 }
 
-type TabId = 'schema' | 'preview' | 'profile' | 'snapshots' | 'pipelines';
+type TabId = 'schema' | 'preview' | 'profile' | 'snapshots' | 'pipelines' | 'quality';
 
 function isGone(error: unknown): boolean {
   return (
@@ -80,6 +84,8 @@ function TableDetail(props: {
   const [tab, setTab] = React.useState<TabId>('schema');
   const [visited, setVisited] = React.useState<Set<TabId>>(new Set(['schema']));
   const [at, setAt] = React.useState<number | null>(null);
+  const [health, setHealth] = React.useState<ITableQuality | null>(null);
+  const [healthError, setHealthError] = React.useState<unknown>(null);
 
   React.useEffect(() => {
     const bump = () => setRefreshKey(k => k + 1);
@@ -109,6 +115,20 @@ function TableDetail(props: {
       });
     return () => controller.abort();
   }, [name, at, refreshKey]);
+
+  React.useEffect(() => {
+    const controller = new AbortController();
+    setHealthError(null);
+    quality
+      .table(name, { signal: controller.signal })
+      .then(q => setHealth(q))
+      .catch(err => {
+        if (!isAbortError(err)) {
+          setHealthError(err);
+        }
+      });
+    return () => controller.abort();
+  }, [name, refreshKey]);
 
   const select = (id: TabId) => {
     setTab(id);
@@ -220,6 +240,7 @@ function TableDetail(props: {
           snapshots: detail.snapshots.length,
           pipelines: detail.writers.length
         }}
+        badges={{ quality: health ? <HealthDot row={health.health} /> : null }}
       />
       <div className="aw-TableDetail-body">
         <TabPanel id="schema" active={tab}>
@@ -245,6 +266,17 @@ function TableDetail(props: {
             actions={actions}
           />
         </TabPanel>
+        {visited.has('quality') ? (
+          <TabPanel id="quality" active={tab}>
+            <QualityTab
+              name={name}
+              data={health}
+              error={healthError}
+              onRetry={() => setRefreshKey(k => k + 1)}
+              onChange={setHealth}
+            />
+          </TabPanel>
+        ) : null}
       </div>
     </div>
   );
@@ -255,13 +287,15 @@ const TABS: { id: TabId; label: string }[] = [
   { id: 'preview', label: 'Preview' },
   { id: 'profile', label: 'Profile' },
   { id: 'snapshots', label: 'Snapshots' },
-  { id: 'pipelines', label: 'Pipelines' }
+  { id: 'pipelines', label: 'Pipelines' },
+  { id: 'quality', label: 'Quality' }
 ];
 
 function Tabs(props: {
   active: TabId;
   onSelect: (id: TabId) => void;
   counts: { [id: string]: number };
+  badges?: { [id: string]: React.ReactNode };
 }): JSX.Element {
   return (
     <div className="aw-Tabs" role="tablist">
@@ -274,6 +308,7 @@ function Tabs(props: {
           data-testid={`tab-${t.id}`}
           onClick={() => props.onSelect(t.id)}
         >
+          {props.badges?.[t.id] ?? null}
           {t.label}
           {props.counts[t.id] !== undefined ? (
             <span className="aw-Tab-count">{props.counts[t.id]}</span>
