@@ -28,6 +28,8 @@ import { playIcon } from '../common/icons';
 import { IWorkspaceRuns } from '../tokens';
 import { IGraphNode, TaskGraph, buildNodes } from './graph';
 import { FAST_INTERVAL, IDLE_INTERVAL } from './panel';
+import { attemptResources } from './resources';
+import { AttemptResources } from './resourcesview';
 
 const REPAIRABLE = ['failed', 'timed_out', 'cancelled'];
 
@@ -821,6 +823,14 @@ function AttemptRows(props: {
           </button>
         </td>
       </tr>
+      {attemptResources(a).length > 0 && (
+        <tr className="awr-Attempts-resources">
+          <td />
+          <td colSpan={5}>
+            <AttemptResources attempt={a} />
+          </td>
+        </tr>
+      )}
       {a.error && (
         <tr className="awr-Attempts-error">
           <td />
