@@ -174,7 +174,7 @@ def readable(settings: Settings) -> list[tuple[ProtectedEntry, bool]]:
         if not entry.protected:
             continue
         cat = catalog_file(protected_root(settings, entry.table))
-        if cat.exists() and os.access(cat, os.R_OK):
+        if os.access(cat, os.R_OK):  # False when missing or when the OS refuses this account
             out.append((entry, os.access(cat, os.W_OK) and os.access(cat.parent, os.W_OK)))
     return out
 
@@ -192,7 +192,6 @@ def refusal(settings: Settings, table: str) -> AccessDeniedError | None:
     entry = read_index(settings).get(table)
     if entry is None or not entry.protected:
         return None
-    cat = catalog_file(protected_root(settings, table))
-    if cat.exists() and os.access(cat, os.R_OK):
+    if os.access(catalog_file(protected_root(settings, table)), os.R_OK):
         return None
     return AccessDeniedError(table, entry.tier)
