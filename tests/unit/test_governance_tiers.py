@@ -1,0 +1,81 @@
+"""Tiers on a tiny lake, as the account that owns it: classify, lower, masks, the write hook.
+
+The OS-level proof (another account cannot read a confidential table) is in
+tests/integration/test_tiers.py; here one lake is classified up and down once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from workspace.governance import audit
+from workspace.governance.classify import ClassifyError, classify
+from workspace.governance.masking import MaskingError, masked_select, parse_pii
+from workspace.governance.tiers import UnknownTierError, load_tiers, protected_root, tier_of
+from workspace.lake import Settings, Workspace
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    settings = Settings.resolve(tmp_path_factory.mktemp("tiers") / "home", user="owner")
+    with Workspace(settings) as ws:
+        ws.write("silver.people", pd.DataFrame({
+            "id": [1, 2], "name": ["Zora Neale", "Ivo Andric"],
+            "born": pd.to_datetime(["1891-01-07", "1892-10-09"]).date,
+        }))  # fmt: skip
+    yield settings
+
+
+def test_unknown_tiers_and_tables_are_one_line_errors(lake: Settings) -> None:
+    with pytest.raises(UnknownTierError, match="Unknown tier 'secret'"):
+        classify(lake, "silver.people", "secret")
+    with pytest.raises(ClassifyError, match="not a shared-lake table"):
+        classify(lake, "people", "confidential")
+    with pytest.raises(MaskingError, match="Unknown mask 'blur'"):
+        parse_pii(["name:blur"])
+    with pytest.raises(MaskingError, match="Cannot generalise column name"):
+        masked_select('"t"', [("name", "VARCHAR")], {"name": "generalise"})
+
+
+def test_tier_names_come_from_tiers_yaml(tmp_path: Path) -> None:
+    (tmp_path / "tiers.yaml").write_text("tiers: [open, team, secret, top_secret]\n")
+    tiers = load_tiers(tmp_path / "tiers.yaml")
+    assert tiers.protected("secret") and not tiers.protected("team")
+    (tmp_path / "bad.yaml").write_text("tiers: [a, b]\n")
+    with pytest.raises(Exception, match="must list 4 distinct names"):
+        load_tiers(tmp_path / "bad.yaml")
+
+
+def test_raise_mask_write_then_lower_with_approval(lake: Settings) -> None:
+    result = classify(lake, "silver.people", "confidential",
+                      pii={"name": "redact", "born": "generalise"})  # fmt: skip
+    assert (result.old_tier, result.tier, result.moved) == ("internal", "confidential", "in")
+    assert tier_of(lake, "silver.people") == "confidential"
+    assert (protected_root(lake, "silver.people") / "catalog.sqlite").is_file()
+    with Workspace(lake) as ws:
+        masked = ws.table("silver.people_masked").to_pandas()
+        assert set(masked["name"]) == {"[redacted]"}
+        assert [str(d)[:10] for d in masked["born"]] == ["1891-01-01", "1892-10-01"]
+        # a write to the table goes to its protected lake and republishes the projection
+        ws.write("silver.people", pd.DataFrame({
+            "id": [3], "name": ["New One"], "born": pd.to_datetime(["1990-05-17"]).date,
+        }))  # fmt: skip
+        assert ws.table("silver.people").count().execute() == 3
+        assert ws.table("silver.people_masked").count().execute() == 3
+    with pytest.raises(ClassifyError, match="needs approval: run it again with --approve"):
+        classify(lake, "silver.people", "internal")
+    back = classify(lake, "silver.people", "internal", approve=True)
+    assert back.moved == "out"
+    assert not protected_root(lake, "silver.people").exists()
+    with Workspace(lake) as ws:
+        assert ws.table("silver.people").count().execute() == 3
+        assert "silver.people_masked" not in ws.tables()
+    events = audit.trail(lake).query(audit.AuditQuery(target="table:silver.people"))
+    actions = [(e.action, e.details.get("kind") or e.details.get("new")) for e in events]
+    assert ("tier_change", "confidential") in actions
+    assert ("tier_change", "internal") in actions
+    assert ("security_alert", "tier_lowered") in actions
