@@ -23,7 +23,12 @@ from workspace.quality.checks import evaluate, find_contract
 from workspace.quality.checks_report import CheckReport, check_column
 from workspace.quality.checks_results import record_results
 from workspace.quality.contract import ContractError
-from workspace.quality.task_checks import declared_contract, merge_contracts, record_task_result
+from workspace.quality.task_checks import (
+    declared_contract,
+    merge_contracts,
+    record_task_result,
+    task_source,
+)
 
 if TYPE_CHECKING:
     from workspace.lake.writes import WriteResult
@@ -83,13 +88,16 @@ class QualityGate(WriteHook):
                 f"{exc} Nothing was written to {ctx.ref.display}: fix the contract, then write "
                 "again."
             ) from None
-        contract = merge_contracts(contract, declared_contract(ctx.ref))  # a pipeline task's
+        own, contract = contract, merge_contracts(contract, declared_contract(ctx.ref))
         if contract is None or not contract.checks:
             return
         written = ctx.written_sql if ctx.mode == "append" else None
         report = evaluate(
-            ctx.ws, ctx.ref, contract, con=ctx.con, path=path, written_sql=written, in_write=True
-        )
+            ctx.ws, ctx.ref, contract, con=ctx.con, path=path if own else None,
+            written_sql=written, in_write=True,
+        )  # fmt: skip
+        if contract is not own:  # a pipeline task declares checks of the table
+            report.contract = task_source(report.contract)
         ctx.state["quality"] = report
         if report.blocking or report.aborted:
             record_results(

@@ -39,6 +39,7 @@ __all__ = [
     "read_task_results",
     "record_task_result",
     "task_checks_env",
+    "task_source",
     "validate_task_checks",
 ]
 
@@ -165,6 +166,20 @@ def merge_contracts(own: Contract | None, declared: Contract | None) -> Contract
     names = {c.name for c in declared.checks}
     checks = [c for c in own.checks if c.name not in names] + list(declared.checks)
     return own.model_copy(update={"checks": checks})
+
+
+def task_source(contract: str | None) -> str:
+    """Where the checks of a write come from, for messages: the running task's
+    ``pipeline.yaml``, and the table's contract file if it has one.
+
+    >>> task_source(None)  # outside a pipeline run the task is unknown
+    'pipeline.yaml (the checks of the task)'
+    """
+    pipeline, task = os.environ.get("WORKSPACE_PIPELINE"), os.environ.get("WORKSPACE_TASK")
+    where = f"scheduled/{pipeline}/" if pipeline else ""
+    who = f"task {task}" if task else "the task"
+    label = f"{where}pipeline.yaml (the checks of {who})"
+    return f"{contract} and {label}" if contract else label
 
 
 def _results_path() -> Path | None:

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from workspace.jobs.execution.context import AttemptResult
-from workspace.jobs.execution.task_checks import attempt_outputs, kernel_env
 from workspace.jobs.orchestration.dag import decide
+from workspace.jobs.orchestration.task_checks import attempt_outputs, kernel_env
 from workspace.jobs.paths import CHECKS_FILE
 from workspace.jobs.spec.pipeline import PipelineSpecError, parse_pipeline
 from workspace.lake.workspace import Workspace
@@ -194,7 +194,10 @@ def test_a_tasks_checks_run_in_its_writes(
     monkeypatch.setenv(WRITE_LOG_ENV, str(tmp_path / "writes.jsonl"))
     monkeypatch.setenv(TASK_CHECKS_ENV, task_checks_env(declared)[TASK_CHECKS_ENV])
     ws.write("silver.orders", pd.DataFrame({"id": pd.array([1, 2], dtype="Int64")}))
-    with pytest.raises(QualityCheckError, match=r"not_null\(id\)"):
+    monkeypatch.setenv("WORKSPACE_PIPELINE", "p")
+    monkeypatch.setenv("WORKSPACE_TASK", "silver")
+    fix = r"not_null\(id\).* contract scheduled/p/pipeline.yaml \(the checks of task silver\)"
+    with pytest.raises(QualityCheckError, match=fix):
         ws.write("silver.orders", pd.DataFrame({"id": pd.array([3, None], dtype="Int64")}))
     ws.write("silver.orders", pd.DataFrame({"id": pd.array([40], dtype="Int64")}))
     ws.write("silver.other", pd.DataFrame({"id": [None]}))  # not declared: not checked

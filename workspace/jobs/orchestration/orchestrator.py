@@ -34,9 +34,9 @@ from workspace.jobs.execution.isolation import (
 )
 from workspace.jobs.execution.resources import bytes_written
 from workspace.jobs.execution.runner import declared_parameters
-from workspace.jobs.execution.task_checks import attempt_outputs, kernel_env
 from workspace.jobs.models import NewTask, RunDetail, RunState, TaskState
 from workspace.jobs.orchestration import dag
+from workspace.jobs.orchestration.task_checks import attempt_outputs, kernel_env
 from workspace.jobs.paths import RUNNER_LOG, JobPaths
 from workspace.jobs.spec.pipeline import Pipeline, Task
 from workspace.jobs.store.run_store import RunStore
