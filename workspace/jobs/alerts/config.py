@@ -208,6 +208,7 @@ _WANTED = {
     "success": "on_success",
     "sla_start": "on_sla_miss",
     "sla_duration": "on_sla_miss",
+    "quality": "on_quality",
 }
 
 

@@ -24,7 +24,7 @@ ENTRY_POINT_GROUP = "workspace.alert_sinks"
 
 
 #: ``security``: an alert of the audit trail (workspace.jobs.alerts.security)
-AlertKind = Literal["failure", "success", "sla_start", "sla_duration", "security"]
+AlertKind = Literal["failure", "success", "sla_start", "sla_duration", "security", "quality"]
 
 
 _HEADLINE = {
@@ -33,6 +33,7 @@ _HEADLINE = {
     "sla_start": "missed its start SLA",
     "sla_duration": "missed its duration SLA",
     "security": "security alert",
+    "quality": "quality findings",
 }
 
 
@@ -119,6 +120,9 @@ class AlertEvent(BaseModel):
     sla_limit: float | None = Field(None, ge=0, description="the SLA that was missed, seconds")
     sla_observed: float | None = Field(None, description="start delay or duration, seconds")
     failed_tasks: list[FailedTask] = Field(default_factory=list)
+    findings: list[str] = Field(
+        default_factory=list, description="what changed, one line each (quality alerts)"
+    )
     report: str | None = Field(None, description="link or path of the run's report")
     summary: str = ""
 
@@ -141,6 +145,8 @@ class AlertEvent(BaseModel):
     def _default_summary(self) -> str:
         if self.kind == "failure":
             return f"{self.title} (run {self.run_id})"
+        if self.kind == "quality":
+            return f"{self.title}: {self.state} (run {self.run_id})"
         if self.kind == "success":
             return f"{self.title} in {format_seconds(self.duration)} (run {self.run_id})"
         limit = format_seconds(self.sla_limit)
@@ -159,6 +165,10 @@ class AlertEvent(BaseModel):
             return [("Alert", self.state), ("Audit entry", self.run_id),
                     ("When", _when(self.started_at))]  # fmt: skip
         out = [("Pipeline", self.pipeline), ("Run", self.run_id), ("State", self.state)]
+        if self.kind == "quality":
+            return [*out, *(("What changed", line) for line in self.findings)] + (
+                [("Report", self.report)] if self.report else []
+            )
         if self.scheduled_for:
             out.append(("Scheduled for", _when(self.scheduled_for)))
         out += [("Started", _when(self.started_at)), ("Finished", _when(self.finished_at))]

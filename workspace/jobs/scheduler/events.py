@@ -22,6 +22,7 @@ sla_start
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import queue
 import threading
@@ -31,6 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from workspace.jobs.alerts.quality import quality_event
 from workspace.jobs.models import Run, RunState
 from workspace.jobs.spec.pipeline import Pipeline, Sla
 from workspace.jobs.store.run_store import RunStore
@@ -199,8 +201,12 @@ class AlertSender:
             log.exception("%s alert for run %s not sent", kind, run.run_id)
             return
         self._start()
+        jobs: list[Any] = [event]
+        if kind in ("success", "failure") and spec.alerts.on_quality and spec.alerts.sinks:
+            jobs.append(functools.partial(quality_event, self.store.path, run))  # in the worker
         try:
-            self._queue.put_nowait((event, spec.alerts))
+            for job in jobs:
+                self._queue.put_nowait((job, spec.alerts))
         except queue.Full:
             self.abandoned += 1
             log.error(
@@ -241,6 +247,11 @@ class AlertSender:
 
     def _deliver(self, event: Any, alerts: Any) -> None:
         from workspace.jobs.alerts import config as alerts_module
+
+        if callable(event):  # built here, off the loop: e.g. a scan for the quality alert
+            event = event()
+            if event is None:
+                return
 
         self._stuck = [t for t in self._stuck if t.is_alive()]
         if len(self._stuck) >= self.max_stuck:

@@ -247,6 +247,8 @@ class Alerts(_Model):
     on_failure: bool = True
     on_success: bool = False
     on_sla_miss: bool = True
+    #: anomalies and failed checks on the tables a run wrote (workspace.jobs.alerts.quality)
+    on_quality: bool = True
     sinks: list[str] = Field(default_factory=list)
 
 
