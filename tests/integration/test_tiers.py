@@ -148,6 +148,8 @@ out["join"] = int(ws.sql(
     "SELECT count(*) AS n FROM silver.customers_masked c "
     "JOIN silver.contacts_masked k USING (name)"
 ).to_pandas()["n"].iloc[0])
+out["catalog"] = [[t.name, t.classification, t.owner, t.description]
+                  for t in ws.catalog.list(layer="silver")]
 ws.close()
 cat = PROTECTED + "/catalog.sqlite"
 con = new_duckdb()
@@ -195,6 +197,10 @@ def test_without_a_grant_nothing_is_readable_but_the_masked_projection(
     assert out["masked_phone"] == ["****0123", "****0199", "****7777"]
     # one salt for the deployment: hashed names join across tables (Zebediah and Olu)
     assert out["join"] == 2
+    # the catalog lists it with its tier, owner and description only
+    assert [
+        "silver.customers", "confidential", "legal", "Customers with contact details",
+    ] in out["catalog"]  # type: ignore[operator]  # fmt: skip
 
 
 def test_a_grant_opens_the_table_and_a_revocation_closes_it(deployment: Deployment) -> None:

@@ -171,10 +171,14 @@ def classify(
     if now_protected:
         _write_policy(settings, table, pii)
         _share_with_writer(settings, table)
-        if new.masked:
-            with Workspace(settings) as ws:
-                publish_masked(ws, table, pii)
+    with Workspace(settings) as ws:
+        _annotate(ws, table, new, pii)
+        if now_protected and new.masked:
+            publish_masked(ws, table, pii)
             result.masked = new.masked
+            _annotate(ws, new.masked, protected.ProtectedEntry(
+                new.masked, tiers.default, new.owner, f"{table}, its PII masked", protected=False,
+            ), {})  # fmt: skip
     audit.record(
         actor, "tier_change", f"table:{table}", settings=settings,
         old=old, new=tier, pii=sorted(pii), approved=approve, moved=result.moved,
@@ -185,6 +189,25 @@ def classify(
             target=f"table:{table}", settings=settings, by=actor, old=old, new=tier,
         )  # fmt: skip
     return result
+
+
+def _annotate(
+    ws: Workspace, table: str, entry: protected.ProtectedEntry, pii: dict[str, str]
+) -> None:
+    """Show the tier, owner, description and PII flags in the catalog (to everyone)."""
+    if entry.tier not in metadata.CLASSIFICATIONS:
+        return  # renamed tiers live in the index only
+    layer, name = _split(table)
+    ref = TableRef(LAKE, layer, name)
+    note = metadata.merge(
+        metadata.load(ws.con, ref),
+        owner=entry.owner or None,
+        description=entry.description or None,
+        classification=entry.tier,
+        columns={c: {"pii": True} for c in pii},
+        table=table,
+    )
+    metadata.save(ws.con, ref, note, settings=ws.settings)
 
 
 def encryption_available() -> bool:
