@@ -67,7 +67,9 @@ def parameter_key(parameters: Mapping[str, Any]) -> str:
 def rerunnable(spec: PipelineSpec) -> dict[str, ParamSpec]:
     """The declared parameters the audience may set: every task notebook's declarations
     (the first declaration of a name wins), without those a task's ``parameters:`` fixes
-    (a task's value wins over a run's, so the control would change nothing).
+    (a task's value wins over a run's, so the control would change nothing) and without
+    query-backed dropdowns (their choices are only known in the kernel, so a value could
+    not be checked before the run starts).
 
     Raises :class:`~workspace.params.ParamError` for a declaration that is not valid.
     """
@@ -75,7 +77,8 @@ def rerunnable(spec: PipelineSpec) -> dict[str, ParamSpec]:
     fixed = {name for task in spec.tasks for name in task.parameters}
     for task in spec.tasks:
         for declared in declared_parameters(spec.notebook_path(task)):
-            if declared.name not in fixed:
+            static = not (declared.kind == "dropdown" and declared.choices is None)
+            if declared.name not in fixed and static:
                 found.setdefault(declared.name, declared)
     return found
 

@@ -129,7 +129,6 @@ def controls(spec: PipelineSpec, run: Run) -> list[Control]:
             max=p.max,
         )
         for p in declared.values()
-        if not (p.kind == "dropdown" and p.choices is None)  # a query's list: kernel only
     ]
 
 

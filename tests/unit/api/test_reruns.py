@@ -34,7 +34,8 @@ PARAMS = (
     'region = params.dropdown("region", ["ASIA", "EUROPE", "AMERICA"], default="ASIA")\n'
     'start = params.date("start", "2024-01-01")\n'
     'min_orders = params.integer("min_orders", 5, min=0, max=100)\n'
-    'weekly = params.checkbox("weekly", False)'
+    'weekly = params.checkbox("weekly", False)\n'
+    'segment = params.dropdown("segment", query="SELECT 1")'
 )
 OWNER = "ana"
 SAM = Identity("sam", frozenset({STAKEHOLDERS}), frozenset({VIEW_SCOPE}))
@@ -139,6 +140,7 @@ def test_a_pipeline_without_audience_reruns_is_403_with_the_reason(service: Jobs
         ({"min_orders": 500}, "parameter min_orders: 500 is outside 0 .. 100"),
         ({"start": "soon"}, "parameter start: 'soon' is not a date"),
         ({"limit": 3}, "parameter limit cannot be set by a re-run"),
+        ({"segment": "x"}, "parameter segment cannot be set by a re-run"),  # query-backed
     ],
 )
 def test_a_bad_value_is_400_naming_the_parameter_and_starts_nothing(
