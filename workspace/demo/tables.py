@@ -33,6 +33,9 @@ class DemoTable:
     classification: str = "internal"
     owner: str = "data-platform"
     columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Load the table one year of this date column at a time (one commit each), so the
+    #: tour's Quality tab and monitors have a history to show.
+    replay_by_year: str | None = None
 
 
 BRONZE_NOTES: dict[str, dict[str, Any]] = {
@@ -97,6 +100,7 @@ SILVER: list[DemoTable] = [
         "Order headers with decoded status.",
         ["sales", "orders"],
         columns={"status": {"description": "fulfilled, open or partial"}},
+        replay_by_year="order_date",
     ),
     DemoTable(
         "silver.line_items",
