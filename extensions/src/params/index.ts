@@ -37,10 +37,18 @@ export const paramsPlugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [INotebookTracker],
   activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
-    tracker.widgetAdded.connect((_, panel) => {
-      panel.sessionContext.iopubMessage.connect((_, msg) => {
+    // one listener per session: two views of a notebook share it and must not run it twice
+    const listening = new WeakSet<object>();
+    tracker.widgetAdded.connect((_, added) => {
+      const session = added.sessionContext;
+      if (listening.has(session)) {
+        return;
+      }
+      listening.add(session);
+      session.iopubMessage.connect((_, msg) => {
         const modelId = rerunModelId(msg as any);
-        if (modelId !== null) {
+        const panel = tracker.find(p => p.sessionContext === session && !p.isDisposed);
+        if (modelId !== null && panel) {
           runBelowWidget(panel, modelId);
         }
       });
