@@ -232,7 +232,8 @@ def release_catalog_locks(con: duckdb.DuckDBPyConnection) -> None:
             ) from exc
     if current and current[0] != "memory":
         con.execute(f'USE "{current[0]}"')
-    con.execute(f"SET search_path = {_sql_str(search_path)}")
+    if search_path:
+        con.execute(f"SET search_path = {_sql_str(search_path)}")
 
 
 def metadata_variable(alias: str) -> str:
@@ -298,6 +299,7 @@ def open_connection(settings: Settings, *, read_only: bool = False) -> duckdb.Du
             # remember which one is ours (read by snapshots.metadata_tables).
             schema = options.get("METADATA_SCHEMA", "public")
             con.execute(f"SET VARIABLE {metadata_variable(alias)} = {_sql_str(schema)}")
+    _REATTACH[con] = (dict(reattach), "")  # a busy CREATE SCHEMA releases its lock too
     if not read_only:
         for schema in (*LAYERS, META_SCHEMA):
             _ensure_schema(con, LAKE, schema, settings.write_timeout)
@@ -338,6 +340,7 @@ def _ensure_schema(
         lambda: con.execute(f'CREATE SCHEMA IF NOT EXISTS {catalog}."{schema}"'),
         timeout=timeout,
         what=f"creating schema {catalog}.{schema}",
+        on_retry=lambda: release_catalog_locks(con),
     )
 
 
