@@ -197,6 +197,10 @@ def test_run_on_change_asks_the_lab_after_the_variable_changed(
         finally:
             params.run_on_change(False)
         assert sent[-1][0]["content"] == {"event": params.RERUN_EVENT, "name": "top"}
+        asked = len([d for d, _ in sent if d["method"] == "custom"])
+        shell.run_cell('region = "ASIA"', store_history=True)  # the bar follows a cell...
+        assert bar.widgets[0].value == "ASIA"
+        assert len([d for d, _ in sent if d["method"] == "custom"]) == asked  # ...not re-runs
         assert [s.name for s in declared_parameters("x", [_cell(RERUN_CELL)])] == ["day"]
     finally:
         km.shutdown_kernel()

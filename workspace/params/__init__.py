@@ -205,6 +205,7 @@ class ParameterBar:
         self.execution = getattr(shell, "execution_count", None)
         self.handle: Any = None
         self.box: Any = None
+        self.syncing = False  # the controls follow the variables: no run on change
 
     def add(self, spec: ParamSpec, value: Any) -> None:
         if spec.name in self.specs:
@@ -263,7 +264,7 @@ class ParameterBar:
         self.shell.user_ns[spec.name] = value
         if self.handle is not None:
             self.handle.update(self)
-        if (spec.run_on_change or RUN_ON_CHANGE) and self.box is not None:
+        if (spec.run_on_change or RUN_ON_CHANGE) and self.box is not None and not self.syncing:
             # after the variable is set: the Lab runs the cells below the bar's cell
             self.box.send({"event": RERUN_EVENT, "name": spec.name})
 
@@ -281,9 +282,12 @@ class ParameterBar:
             try:  # the control follows (a date picker takes a date)
                 control = self.controls.get(name)
                 if control is not None:
+                    self.syncing = True
                     control.value = _date.fromisoformat(value) if spec.kind == "date" else value
             except Exception as exc:  # e.g. a query-backed dropdown without that option
                 log.debug("parameter %s: the control keeps its value: %s", name, exc)
+            finally:
+                self.syncing = False
         if changed and self.handle is not None:
             self.handle.update(self)
 
