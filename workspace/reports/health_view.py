@@ -28,7 +28,9 @@ from jinja2 import DictLoader, Environment, StrictUndefined
 from jupyterhub.services.auth import HubOAuthenticated
 from tornado.web import HTTPError, RequestHandler, authenticated
 
-from workspace.api.auth import ENGINEERS, LEGAL, SECURITY, STAKEHOLDERS, Identity
+from workspace.api.auth import ENGINEERS, STAKEHOLDERS, Identity
+from workspace.governance.access_policy import LEGAL_GROUP as LEGAL
+from workspace.governance.access_policy import SECURITY_GROUP as SECURITY
 from workspace.lake.settings import Settings
 from workspace.reports.health import GrantsSummary, PlatformHealth, platform_health
 from workspace.reports.pages import PAGE_CSP
