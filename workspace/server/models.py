@@ -23,6 +23,7 @@ from workspace.api import models as jobs_models
 from workspace.lake.catalog import CatalogPage, LayerInfo, TableDescription
 from workspace.lake.profile import TableProfile
 from workspace.server.preview import MAX_PREVIEW_ROWS, TablePreview
+from workspace.server.quality_models import QUALITY_MODELS
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 Layer = Literal["bronze", "silver", "gold", "sandbox"]
@@ -208,6 +209,7 @@ SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
     PromoteRequest,
     PromoteResponse,
     PromoteError,
+    *QUALITY_MODELS,
     *jobs_models.SCHEMA_MODELS,
 )
 

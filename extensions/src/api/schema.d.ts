@@ -442,6 +442,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/workspace/api/quality/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The health of every shared table
+         * @description One row per bronze, silver and gold table, as `workspace quality status` gives it (cached monitor results, the last recorded check results and stored PII suggestions; no scan), with the level the catalog colours its badge with.
+         */
+        get: operations["qualityHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workspace/api/quality/tables/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Table name as displayed: bronze.orders, gold.customer_segments, sandbox.my_table. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The Quality tab of a table
+         * @description Its health, the last result of each declared check, the monitors' active findings, the row count over its latest commits and its PII suggestions. Sandbox tables are not monitored (health `unwatched`).
+         */
+        get: operations["tableQuality"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workspace/api/quality/tables/{name}/pii": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Shared table name: bronze.orders, silver.customers. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm or dismiss a PII suggestion
+         * @description Confirm flags the column as PII in the catalog; dismiss records that it holds no personal data of the detected kind. Only the table's owner (or anyone, on a table without one) may, and the lake's permissions decide who can write the flag.
+         */
+        post: operations["reviewPii"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/workspace/api/schedule/cron": {
         parameters: {
             query?: never;
@@ -819,6 +885,41 @@ export interface components {
             tables: components["schemas"]["TableItem"][];
         };
         /**
+         * CheckResult
+         * @description A declared check's last recorded result.
+         */
+        CheckResult: {
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @default null
+             */
+            type: string | null;
+            /**
+             * Column
+             * @default null
+             */
+            column: string | null;
+            /**
+             * Severity
+             * @default null
+             */
+            severity: string | null;
+            /** Status */
+            status: string;
+            /**
+             * Violations
+             * @default null
+             */
+            violations: number | null;
+            /**
+             * Message
+             * @default null
+             */
+            message: string | null;
+        };
+        /**
          * ColumnInfo
          * @description A column in :class:`TableDescription`.
          */
@@ -884,6 +985,21 @@ export interface components {
              * @default null
              */
             histogram: components["schemas"]["HistogramBin"][] | null;
+        };
+        /**
+         * CountPoint
+         * @description The table's rows after one commit.
+         */
+        CountPoint: {
+            /** Snapshot Id */
+            snapshot_id: number;
+            /**
+             * Committed At
+             * Format: date-time
+             */
+            committed_at: string;
+            /** Rows Total */
+            rows_total: number;
         };
         /**
          * CronPreview
@@ -970,6 +1086,96 @@ export interface components {
             field: string;
             /** Message */
             message: string;
+        };
+        /**
+         * Finding
+         * @description One result of a check or a monitor that needs attention.
+         */
+        Finding: {
+            /**
+             * Table
+             * @description The table as users name it, `layer.name`.
+             */
+            table: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "volume" | "freshness" | "schema" | "nulls" | "distribution" | "check" | "pii";
+            /**
+             * Column
+             * @description The column, or null for the whole table.
+             * @default null
+             */
+            column: string | null;
+            /**
+             * Severity
+             * @enum {string}
+             */
+            severity: "info" | "warn" | "error";
+            /**
+             * Message
+             * @description One line: what was seen, against what was expected.
+             */
+            message: string;
+            /**
+             * Check
+             * @description The declared check's name (kind `check`).
+             * @default null
+             */
+            check: string | null;
+            /** Details */
+            details?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * HealthResponse
+         * @description ``GET quality/health``: every shared table's health, in one request.
+         */
+        HealthResponse: {
+            /** Tables */
+            tables: components["schemas"]["HealthRow"][];
+        };
+        /**
+         * HealthRow
+         * @description A table's health: the ``workspace quality status`` row and its badge level.
+         */
+        HealthRow: {
+            /** Table */
+            table: string;
+            /**
+             * Health
+             * @enum {string}
+             */
+            health: "healthy" | "warning" | "failing" | "stale" | "no_history" | "unwatched";
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "ok" | "warn" | "fail" | "unknown";
+            /** Message */
+            message: string;
+            /**
+             * Commits
+             * @default 0
+             */
+            commits: number;
+            /**
+             * Findings
+             * @default 0
+             */
+            findings: number;
+            /**
+             * Last Commit
+             * @default null
+             */
+            last_commit: string | null;
+            /**
+             * Due By
+             * @default null
+             */
+            due_by: string | null;
         };
         /**
          * HistogramBin
@@ -1096,6 +1302,58 @@ export interface components {
              * @default
              */
             reason: string;
+        };
+        /**
+         * PiiColumn
+         * @description A column detected as holding personal data (``workspace quality pii --json``).
+         */
+        PiiColumn: {
+            /** Column */
+            column: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "email" | "phone" | "payment_card" | "iban" | "national_id" | "ip_address" | "postal_address";
+            /** Share */
+            share: number;
+            /** Example */
+            example: string | null;
+            /** Sampled */
+            sampled: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "confirmed" | "suggested" | "dismissed";
+        };
+        /**
+         * PiiReview
+         * @description ``POST quality/tables/{name}/pii``: confirm or dismiss one suggested column.
+         */
+        PiiReview: {
+            /** Column */
+            column: string;
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "confirm" | "dismiss";
+        };
+        /**
+         * PiiReviewResult
+         * @description The answer of a review: what was recorded.
+         */
+        PiiReviewResult: {
+            /** Table */
+            table: string;
+            /** Column */
+            column: string;
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "confirm" | "dismiss";
         };
         /**
          * Pipeline
@@ -1951,6 +2209,61 @@ export interface components {
             cached: boolean;
         };
         /**
+         * TableQuality
+         * @description ``GET quality/tables/{name}``: everything the Quality tab shows.
+         */
+        TableQuality: {
+            /** Table */
+            table: string;
+            health: components["schemas"]["HealthRow"];
+            /**
+             * Checks At
+             * @description When the checks last ran.
+             * @default null
+             */
+            checks_at: string | null;
+            /**
+             * Checks Trigger
+             * @default null
+             */
+            checks_trigger: string | null;
+            /**
+             * Checks
+             * @default []
+             */
+            checks: components["schemas"]["CheckResult"][];
+            /**
+             * Findings
+             * @default []
+             */
+            findings: components["schemas"]["Finding"][];
+            /**
+             * History
+             * @default []
+             */
+            history: components["schemas"]["CountPoint"][];
+            /**
+             * Pii
+             * @default []
+             */
+            pii: components["schemas"]["PiiColumn"][];
+            /**
+             * Owner
+             * @default null
+             */
+            owner: string | null;
+            /**
+             * Can Review
+             * @description Whether this user may confirm or dismiss PII.
+             */
+            can_review: boolean;
+            /**
+             * Review Note
+             * @default null
+             */
+            review_note: string | null;
+        };
+        /**
          * Task
          * @description One task of a run; a fan-out item is a task of its own (``report[2]``).
          */
@@ -2769,6 +3082,83 @@ export interface operations {
             };
             400: components["responses"]["E400"];
             403: components["responses"]["E403"];
+        };
+    };
+    qualityHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every shared table's health (empty when there is no lake yet). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthResponse"];
+                };
+            };
+            403: components["responses"]["E403"];
+        };
+    };
+    tableQuality: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Table name as displayed: bronze.orders, gold.customer_segments, sandbox.my_table. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The table's quality. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TableQuality"];
+                };
+            };
+            400: components["responses"]["E400"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+        };
+    };
+    reviewPii: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Shared table name: bronze.orders, silver.customers. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PiiReview"];
+            };
+        };
+        responses: {
+            /** @description What was recorded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PiiReviewResult"];
+                };
+            };
+            400: components["responses"]["E400"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
         };
     };
     previewCron: {
