@@ -15,9 +15,14 @@ steps build on each other, in order:
    effective parameters, and its report opens.
 5. The analyst shares it with stakeholders from the Share dialog; a stakeholder logs in,
    lands on the reports gallery, opens that pipeline's report, and gets no server.
+6. The owner lets the audience re-run it (``audience_reruns: true``, a region dropdown in
+   the parameters cell); the stakeholder picks another region on the report page and
+   submits: a new run under their name starts in the scheduler service, and its report
+   appears on the page they were sent to; the same values again give the same run (cached).
 
 Screenshots: build/browser-artifacts/hub-login.png, hub-lab.png, hub-schedule-review.png,
-hub-approve.png, hub-run-detail.png, hub-share.png, hub-reports.png, hub-report.png.
+hub-approve.png, hub-run-detail.png, hub-share.png, hub-reports.png, hub-report.png,
+hub-rerun.png.
 Needs root (``useradd``, and the hub runs each server as its user).
 """
 
@@ -30,7 +35,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
+import yaml
 from support.browser import open_sidebar
 from support.notebooks import make_notebook
 
@@ -309,6 +316,67 @@ def test_5_analyst_shares_it_and_a_stakeholder_opens_the_report(
         assert stake.locator("#jp-main-dock-panel").count() == 0
     except Exception:
         _failed(stake, dep, artifacts / "FAILED-hub-stakeholder.png")
+        raise
+    finally:
+        context.close()
+
+
+def _allow_reruns(dep: Deployment) -> None:
+    """What the owner changes (and an engineer reviews) to let the audience re-run the
+    report: ``audience_reruns: true``, the region as a widget parameter of the notebook, and
+    its value at the pipeline level (a task's ``parameters:`` would fix it for every run)."""
+    folder = dep.scheduled / PIPELINE
+    spec_file = folder / "pipeline.yaml"
+    spec = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
+    task = spec["tasks"][0]
+    spec["parameters"] = {**spec.get("parameters", {}), **task.pop("parameters", {})}
+    spec["audience_reruns"] = True
+    spec_file.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    notebook = folder / task["notebook"]
+    nb = nbformat.read(notebook, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = 'region = params.dropdown("region", ["ASIA", "EUROPE", "AMERICA"], "ASIA")'
+    nbformat.write(nb, notebook)
+
+
+def _rerun_to(stake: Any, base: str, region: str) -> str:
+    """On the pipeline's latest report, choose ``region`` and submit; the run id of the page
+    the service sends the stakeholder to."""
+    stake.goto(f"{base}/services/reports/pipelines/{PIPELINE}/latest")
+    select = stake.locator('[data-testid="rerun-region"]')
+    assert select.input_value() == "ASIA"  # the latest report's own value
+    select.select_option(region)
+    stake.locator('[data-testid="rerun-submit"]').click()
+    stake.wait_for_url(re.compile(r"/services/reports/runs/[^/?]+$"))
+    return str(stake.url.rstrip("/").rsplit("/", 1)[1])
+
+
+def test_6_a_stakeholder_reruns_the_report_with_another_region(
+    browser: Any, dep: Deployment, artifacts: Path
+) -> None:
+    _allow_reruns(dep)
+    context, stake = _new_page(browser)
+    base = dep.hub.url
+    try:
+        _log_in(stake, dep, STAKEHOLDER)
+        stake.wait_for_url(f"{base}/services/reports/", timeout=60_000)
+        run_id = _rerun_to(stake, base, "EUROPE")
+        # the run page reloads itself (no script) until the report is written
+        stake.locator("body").get_by_text(f"{MARKER} EUROPE").first.wait_for(timeout=240_000)
+        stake.screenshot(path=str(artifacts / "hub-rerun.png"), full_page=True)
+        detail = dep.run_detail(ANALYST, run_id)["run"]
+        assert (detail["state"], detail["requested_by"], detail["trigger"]) == (
+            "succeeded", STAKEHOLDER, "manual",
+        )  # fmt: skip
+        assert detail["parameters"] == {"region": "EUROPE"}
+
+        # the same values again: the cached run, not a new one
+        assert _rerun_to(stake, base, "EUROPE") == run_id
+        stake.locator("body").get_by_text(f"{MARKER} EUROPE").first.wait_for()
+        runs = dep.scheduler(ANALYST, "GET", f"runs?pipeline={PIPELINE}").json()["runs"]
+        assert [r["requested_by"] for r in runs].count(STAKEHOLDER) == 1
+    except Exception:
+        _failed(stake, dep, artifacts / "FAILED-hub-rerun.png")
         raise
     finally:
         context.close()
