@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,8 @@ __all__ = [
 RERUN_TTL = timedelta(hours=24)
 #: How many of the pipeline's latest runs the cache looks at.
 _CACHE_SCAN = 200
+#: One look-up-then-queue at a time in this process (a double click queues one run).
+_QUEUEING = threading.Lock()
 
 
 class RerunRefusedError(WorkspaceError, PermissionError):
@@ -150,7 +153,8 @@ def rerun(
     False
     """
     values = checked(service.spec(name), parameters)
-    found = cached_run(service, name, values, service.clock())
-    if found is not None:
-        return RerunResponse(run=found, cached=True)
-    return RerunResponse(run=service.trigger(name, values, requested_by=by), cached=False)
+    with _QUEUEING:
+        found = cached_run(service, name, values, service.clock())
+        if found is not None:
+            return RerunResponse(run=found, cached=True)
+        return RerunResponse(run=service.trigger(name, values, requested_by=by), cached=False)
