@@ -4,6 +4,7 @@ import {
   applyReview,
   checkSummary,
   detectorLabel,
+  freshnessLine,
   healthBadge,
   healthIndex,
   piiActions,
@@ -95,4 +96,12 @@ test('PII: only the owner reviews, only suggestions; a review updates the view',
   expect(after.pii[0].status).toBe('dismissed');
   expect(after.findings).toEqual([]);
   expect(data.pii[0].status).toBe('suggested');
+});
+
+test('freshnessLine says when the table changed and when it is due', () => {
+  const fmt = (iso: string) => iso.slice(0, 10);
+  expect(
+    freshnessLine(row({ last_commit: '2026-01-02T03:00:00Z', due_by: '2026-01-03T03:00:00Z' }), fmt)
+  ).toBe('Last commit 2026-01-02 · next due by 2026-01-03');
+  expect(freshnessLine(row(), fmt)).toBe('');
 });

@@ -111,6 +111,21 @@ export function healthBadge(row: IHealthRow | undefined): {
   return { level: row.level, tooltip: lines.join('\n') };
 }
 
+/**
+ * When the table last changed and when its next commit is due (from the
+ * freshness model), e.g. `Last commit 2026-01-02 03:04 · next due by …`.
+ */
+export function freshnessLine(row: IHealthRow, format: (iso: string) => string): string {
+  const parts: string[] = [];
+  if (row.last_commit) {
+    parts.push(`Last commit ${format(row.last_commit)}`);
+  }
+  if (row.due_by) {
+    parts.push(`next due by ${format(row.due_by)}`);
+  }
+  return parts.join(' · ');
+}
+
 /** The health rows by table name, for the tree's badges. */
 export function healthIndex(rows: IHealthRow[] | undefined): Map<string, IHealthRow> {
   return new Map((rows ?? []).map(r => [r.table, r]));

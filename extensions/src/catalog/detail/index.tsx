@@ -86,6 +86,7 @@ function TableDetail(props: {
   const [at, setAt] = React.useState<number | null>(null);
   const [health, setHealth] = React.useState<ITableQuality | null>(null);
   const [healthError, setHealthError] = React.useState<unknown>(null);
+  const [qualityKey, setQualityKey] = React.useState(0);
 
   React.useEffect(() => {
     const bump = () => setRefreshKey(k => k + 1);
@@ -128,7 +129,7 @@ function TableDetail(props: {
         }
       });
     return () => controller.abort();
-  }, [name, refreshKey]);
+  }, [name, refreshKey, qualityKey]);
 
   const select = (id: TabId) => {
     setTab(id);
@@ -274,6 +275,7 @@ function TableDetail(props: {
               error={healthError}
               onRetry={() => setRefreshKey(k => k + 1)}
               onChange={setHealth}
+              onReviewed={() => setQualityKey(k => k + 1)}
             />
           </TabPanel>
         ) : null}

@@ -16,6 +16,7 @@ import {
   applyReview,
   checkSummary,
   detectorLabel,
+  freshnessLine,
   healthWord,
   piiActions,
   piiLabel,
@@ -33,6 +34,8 @@ export function QualityTab(props: {
   error: unknown;
   onRetry: () => void;
   onChange: (data: ITableQuality) => void;
+  /** After a review: reload the table's quality (its health may change). */
+  onReviewed: () => void;
 }): JSX.Element {
   const { name, data } = props;
   const [busy, setBusy] = React.useState<string | null>(null);
@@ -56,12 +59,16 @@ export function QualityTab(props: {
     setReviewError(null);
     quality
       .reviewPii(name, column, action)
-      .then(() => props.onChange(applyReview(data, column, action)))
+      .then(() => {
+        props.onChange(applyReview(data, column, action));
+        props.onReviewed();
+      })
       .catch(err => setReviewError((err as Error).message))
       .finally(() => setBusy(null));
   };
 
   const counts = data.history.map(p => p.rows_total);
+  const freshness = freshnessLine(data.health, formatTime);
   const last = data.history[data.history.length - 1];
   return (
     <div className="aw-Quality" data-testid="quality-tab" data-health={data.health.health}>
@@ -70,6 +77,11 @@ export function QualityTab(props: {
         <strong>{healthWord(data.health.health)}</strong>
         <span className="aw-Quality-muted">{data.health.message}</span>
       </div>
+      {freshness ? (
+        <p className="aw-Quality-muted" data-testid="quality-freshness">
+          {freshness}
+        </p>
+      ) : null}
 
       <section className="aw-Quality-section">
         <h3>Row count</h3>
