@@ -32,6 +32,7 @@ def cli() -> None:
 def _register() -> None:
     from workspace.cli import (
         audit,
+        classify,
         costs,
         demo,
         health,
@@ -60,6 +61,7 @@ def _register() -> None:
         *quality.commands,
         *audit.commands,
         *standards.commands,
+        *classify.commands,
         *costs.commands,
         *health.commands,
     ]:
