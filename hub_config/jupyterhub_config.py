@@ -57,9 +57,11 @@ from workspace.api.auth import (
     ANALYSTS,
     CUSTOM_SCOPES,
     ENGINEERS,
+    LEGAL,
     MANAGE_SCOPE,
     RUN_SCOPE,
     SCIENTISTS,
+    SECURITY,
     SERVER_GROUPS,
     STAKEHOLDERS,
     VIEW_SCOPE,
@@ -212,7 +214,8 @@ c.JupyterHub.load_roles = [
         "name": "pipeline-runner",
         "description": "Own and trigger their own pipelines.",
         "scopes": [RUN_SCOPE],
-        "groups": [ANALYSTS, SCIENTISTS],
+        # legal and security too: access requests go through the scheduler service
+        "groups": [ANALYSTS, SCIENTISTS, LEGAL, SECURITY],
     },
     {
         "name": "pipeline-manager",

@@ -194,3 +194,27 @@ def test_a_stakeholder_gets_no_grant(settings: Settings) -> None:
     with pytest.raises(AccessNotFound, match="not a workspace user"):
         svc.grant(LEGAL, "nobody", "silver.customers")
     assert svc.grant(LEGAL, ANA, "silver.customers").active
+
+
+def test_the_cli_as_root_acts_directly(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from workspace.cli.main import cli
+
+    monkeypatch.setenv("WORKSPACE_HOME", str(settings.home))
+    monkeypatch.delenv("WORKSPACE_SCHEDULER_URL", raising=False)
+    run = CliRunner().invoke
+    out = run(cli, ["access", "grant", ANA, "silver.customers", "--days", "2"])
+    assert out.exit_code == 0 and "until" in out.output, out.output
+    listed = json.loads(run(cli, ["access", "list", "--json"]).output)
+    assert [(g["user"], g["tables"]) for g in listed] == [(ANA, ["silver.customers"])]
+    assert ANA in acl.readers(protected_root(settings, "silver.customers"))
+    out = run(cli, ["access", "revoke", ANA, "silver.customers"])
+    assert out.exit_code == 0 and ANA not in acl.readers(
+        protected_root(settings, "silver.customers")
+    )
+    out = run(cli, ["access", "approve", "42"])
+    assert out.exit_code == 2 and out.output.strip().startswith("Error: No access request 42")
+    assert len(out.output.strip().splitlines()) == 1

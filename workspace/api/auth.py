@@ -35,6 +35,7 @@ __all__ = [
     "CUSTOM_SCOPES",
     "ENGINEERS",
     "GROUPS",
+    "LEGAL",
     "MANAGE_SCOPE",
     "NAME_PATTERN",
     "PIPELINE_NAME",
@@ -42,6 +43,7 @@ __all__ = [
     "RESERVED_PREFIXES",
     "RUN_SCOPE",
     "SCIENTISTS",
+    "SECURITY",
     "SERVER_GROUPS",
     "STAKEHOLDERS",
     "USER_NAME",
@@ -71,13 +73,16 @@ ADMIN_SCOPES = ("admin:users",)
 # -- groups -----------------------------------------------------------------------------------
 ANALYSTS, SCIENTISTS = "analysts", "scientists"
 ENGINEERS, STAKEHOLDERS = "engineers", "stakeholders"
+#: Classifies data and approves access (legal); reads the audit trail and receives the
+#: security alerts (security). Both work in a Lab of their own, as analysts do.
+LEGAL, SECURITY = "legal", "security"
 #: The extra hub group of the registry's admins (it carries the custom scopes).
 ADMINS = "admins"
 #: Hub groups, each mapped to an RBAC role by ``hub_config/jupyterhub_config.py``.
-GROUPS: tuple[str, ...] = (ANALYSTS, SCIENTISTS, ENGINEERS, STAKEHOLDERS)
+GROUPS: tuple[str, ...] = (ANALYSTS, SCIENTISTS, ENGINEERS, STAKEHOLDERS, LEGAL, SECURITY)
 #: Groups whose members get a single-user server (stakeholders only view reports).
-SERVER_GROUPS: tuple[str, ...] = (ANALYSTS, SCIENTISTS, ENGINEERS)
-Group = Literal["analysts", "scientists", "engineers", "stakeholders"]
+SERVER_GROUPS: tuple[str, ...] = (ANALYSTS, SCIENTISTS, ENGINEERS, LEGAL, SECURITY)
+Group = Literal["analysts", "scientists", "engineers", "stakeholders", "legal", "security"]
 
 # -- user names -------------------------------------------------------------------------------
 #: A name valid both as a Linux account (useradd's portable set, lower case, at most 32

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import models_json_schema
 
+from workspace.api.access_models import ACCESS_MODELS
 from workspace.api.lineage import TableLineage
 from workspace.jobs.costs import AttemptCost
 from workspace.jobs.models import Attempt, Pipeline, Run, RunEvent, RunState, Task
@@ -432,6 +433,7 @@ SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
     RerunResponse,
     NextTimes,
     TableLineage,
+    *ACCESS_MODELS,
     ErrorResponse,
 )
 

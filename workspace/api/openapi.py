@@ -45,9 +45,12 @@ PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "run_id": {"type": "string"},
     "test_id": {"type": "string"},
     "attempt_id": {"type": "integer", "minimum": 0},
+    "request_id": {"type": "integer", "minimum": 1},
 }
 #: Routes that answer 409 (a forbidden state change or a conflict).
 CONFLICTS = frozenset({"approve", "repair", "cancel", "promotions"})
+#: Routes that answer 404 for an unknown user, table, tier, request or grant in the body.
+NOT_FOUND = frozenset({"access_request", "access_grant", "access_revoke"})
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 
 
@@ -110,7 +113,7 @@ def _responses(route: Route, front: Front, prose: dict[Any, Any]) -> dict[str, A
         errors.append(400)
     if front == "hub":
         errors.append(401)
-    if route.parameters:
+    if route.parameters or route.name in NOT_FOUND:
         errors.append(404)
     if route.name in CONFLICTS:
         errors.append(409)

@@ -23,6 +23,19 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from workspace.api import access_routes as access
+from workspace.api.access_models import (
+    AccessDecision,
+    AccessRequest,
+    AccessRequestBody,
+    AccessRequestList,
+    GrantBody,
+    GrantList,
+    GrantsQuery,
+    GrantView,
+    RequestsQuery,
+    RevokeQuery,
+)
 from workspace.api.authz import Authorizer, Permission
 from workspace.api.lineage import LineageQuery, TableLineage, visible_lineage
 from workspace.api.models import (
@@ -53,7 +66,10 @@ from workspace.jobs.models import Run
 from workspace.lake.errors import WorkspaceError
 
 #: The pattern of each path parameter.
-PARAMETERS = {"name": "[^/]+", "run_id": "[^/]+", "test_id": "[^/]+", "attempt_id": r"\d+"}
+PARAMETERS = {
+    "name": "[^/]+", "run_id": "[^/]+", "test_id": "[^/]+", "attempt_id": r"\d+",
+    "request_id": r"\d+",
+}  # fmt: skip
 
 
 @dataclass
@@ -226,6 +242,21 @@ ROUTES: tuple[Route, ...] = (
           body=PromotionRequest, status=lambda r: 201 if r.ok else 422, lab=False),
     Route("promotion_report", "GET", "promotions/{test_id}/report", _promotion_report,
           Permission.RUN, None, lab=False),
+    # access to protected tables (workspace.api.access_routes decides who may do what)
+    Route("access_requests", "GET", "access/requests", access.requests, Permission.RUN,
+          AccessRequestList, query=RequestsQuery),
+    Route("access_request", "POST", "access/requests", access.request, Permission.RUN,
+          AccessRequest, body=AccessRequestBody, status=201),
+    Route("access_approve", "POST", "access/requests/{request_id}/approve", access.approve,
+          Permission.RUN, GrantView, body=AccessDecision, status=201),
+    Route("access_deny", "POST", "access/requests/{request_id}/deny", access.deny,
+          Permission.RUN, AccessRequest, body=AccessDecision),
+    Route("access_grants", "GET", "access/grants", access.grants, Permission.RUN, GrantList,
+          query=GrantsQuery),
+    Route("access_grant", "POST", "access/grants", access.grant, Permission.RUN, GrantView,
+          body=GrantBody, status=201),
+    Route("access_revoke", "DELETE", "access/grants", access.revoke, Permission.RUN, GrantList,
+          query=RevokeQuery),
 )  # fmt: skip
 
 ROUTES_BY_NAME: dict[str, Route] = {route.name: route for route in ROUTES}

@@ -31,6 +31,7 @@ def cli() -> None:
 
 def _register() -> None:
     from workspace.cli import (
+        access,
         audit,
         classify,
         costs,
@@ -59,6 +60,7 @@ def _register() -> None:
         *lake.commands,
         *jobs.commands,
         *quality.commands,
+        *access.commands,
         *audit.commands,
         *standards.commands,
         *classify.commands,

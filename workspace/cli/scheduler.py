@@ -111,6 +111,9 @@ def scheduler(
     from workspace.jobs.alerts.security import SecurityAlertForwarder  # audit -> sinks
 
     SecurityAlertForwarder(settings, service.paths.alerts_file).start(stop)
+    from workspace.jobs.access_upkeep import AccessUpkeep  # grants expire on time
+
+    AccessUpkeep(settings, service.paths.alerts_file).start(stop)
     click.echo(f"Scheduler running on {scheduled.resolve()} (home {settings.home}).")
     try:
         if no_api:

@@ -442,6 +442,104 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/workspace/api/jobs/access/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Access requests
+         * @description Pending requests by default. Admins, `legal` and `security` see every request; anyone else sees their own and those they may decide (as a table's owner); `can_decide` says which.
+         */
+        get: operations["listAccessRequests"];
+        put?: never;
+        /**
+         * Ask for access to a protected table or a tier
+         * @description For the caller, with a reason and a number of days (1 to 365). The approvers (the table's owner, the `legal` group, admins) are notified through the `access:` sinks of alerts.yaml. 404 for an unknown table or tier, 400 for an open one or a duplicate pending request.
+         */
+        post: operations["requestAccess"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workspace/api/jobs/access/requests/{request_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The request's id. */
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a pending request: the grant is provisioned at once
+         * @description The table's owner, the `legal` group or an admin (a tier: `legal` or an admin); never the requester (403). The user can open the table's files from their next open(); a grant to the top tier raises a security alert.
+         */
+        post: operations["approveAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workspace/api/jobs/access/requests/{request_id}/deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The request's id. */
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny a pending request
+         * @description The approvers of its target; the requester may withdraw their own request this way.
+         */
+        post: operations["denyAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workspace/api/jobs/access/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who has access to what, until when, granted by whom
+         * @description Active grants (`ended`: ended ones too). Admins, `legal` and `security` see everyone's; anyone else their own. `last_used` is the newest read of the target a service recorded in the audit trail (null: never seen).
+         */
+        get: operations["listAccessGrants"];
+        put?: never;
+        /**
+         * Grant access without a request
+         * @description The approvers' shortcut (the table's owner, `legal`, admins). Refused for oneself, for an unknown user and for a user without a server (stakeholders).
+         */
+        post: operations["grantAccess"];
+        /**
+         * Revoke a user's grant on a table or tier
+         * @description The approvers of the target, or the user giving up their own grant. The user's next open() of the table's files fails.
+         */
+        delete: operations["revokeAccess"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/workspace/api/quality/health": {
         parameters: {
             query?: never;
@@ -606,6 +704,128 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccessDecision
+         * @description ``POST access/requests/{request_id}/approve|deny``: an optional note.
+         */
+        AccessDecision: {
+            /**
+             * Note
+             * @default null
+             */
+            note: string | null;
+        };
+        /**
+         * AccessRequest
+         * @description One request for access, as the store keeps it.
+         */
+        AccessRequest: {
+            /** Id */
+            id: number;
+            /** User */
+            user: string;
+            /** Target */
+            target: string;
+            /** Reason */
+            reason: string;
+            /** Days */
+            days: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "denied";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Decided By
+             * @default null
+             */
+            decided_by: string | null;
+            /**
+             * Decided At
+             * @default null
+             */
+            decided_at: string | null;
+            /**
+             * Note
+             * @default null
+             */
+            note: string | null;
+        };
+        /**
+         * AccessRequestBody
+         * @description ``POST access/requests``: what the caller asks for, and why.
+         */
+        AccessRequestBody: {
+            /**
+             * Target
+             * @description A protected table (layer.table) or a tier.
+             */
+            target: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Days
+             * @description How long the grant lasts, in days.
+             * @default 30
+             */
+            days: number;
+        };
+        /** AccessRequestList */
+        AccessRequestList: {
+            /** Requests */
+            requests: components["schemas"]["AccessRequestView"][];
+        };
+        /**
+         * AccessRequestView
+         * @description A request with whether the caller may approve or deny it.
+         */
+        AccessRequestView: {
+            /** Id */
+            id: number;
+            /** User */
+            user: string;
+            /** Target */
+            target: string;
+            /** Reason */
+            reason: string;
+            /** Days */
+            days: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "approved" | "denied";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Decided By
+             * @default null
+             */
+            decided_by: string | null;
+            /**
+             * Decided At
+             * @default null
+             */
+            decided_at: string | null;
+            /**
+             * Note
+             * @default null
+             */
+            note: string | null;
+            /**
+             * Can Decide
+             * @default false
+             */
+            can_decide: boolean;
+        };
         /**
          * AttemptCost
          * @description The compute an attempt used and what it cost.
@@ -1128,6 +1348,85 @@ export interface components {
             details?: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * GrantBody
+         * @description ``POST access/grants``: the approvers' shortcut, without a request.
+         */
+        GrantBody: {
+            /** User */
+            user: string;
+            /** Target */
+            target: string;
+            /**
+             * Days
+             * @description How long the grant lasts, in days.
+             * @default 30
+             */
+            days: number;
+        };
+        /** GrantList */
+        GrantList: {
+            /** Grants */
+            grants: components["schemas"]["GrantView"][];
+        };
+        /**
+         * GrantView
+         * @description One grant as ``workspace access list`` shows it: who has what, until when, from whom.
+         */
+        GrantView: {
+            /** Id */
+            id: number;
+            /** User */
+            user: string;
+            /** Target */
+            target: string;
+            /** Tables */
+            tables: string[];
+            /** Granted By */
+            granted_by: string;
+            /**
+             * Request Id
+             * @default null
+             */
+            request_id: number | null;
+            /**
+             * Reason
+             * @default null
+             */
+            reason: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Active */
+            active: boolean;
+            /**
+             * Ended
+             * @default null
+             */
+            ended: string | null;
+            /**
+             * Revoked At
+             * @default null
+             */
+            revoked_at: string | null;
+            /**
+             * Revoked By
+             * @default null
+             */
+            revoked_by: string | null;
+            /**
+             * Last Used
+             * @default null
+             */
+            last_used: string | null;
         };
         /**
          * HealthResponse
@@ -3082,6 +3381,204 @@ export interface operations {
             };
             400: components["responses"]["E400"];
             403: components["responses"]["E403"];
+        };
+    };
+    listAccessRequests: {
+        parameters: {
+            query?: {
+                /** @description pending, approved, denied or all. */
+                status?: "pending" | "approved" | "denied" | "all";
+                /** @description Only this user's requests. */
+                user?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequestList"];
+                };
+            };
+            400: components["responses"]["E400"];
+            403: components["responses"]["E403"];
+        };
+    };
+    requestAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessRequestBody"];
+            };
+        };
+        responses: {
+            /** @description The pending request. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["E400"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+        };
+    };
+    approveAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The request's id. */
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AccessDecision"];
+            };
+        };
+        responses: {
+            /** @description The grant. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantView"];
+                };
+            };
+            400: components["responses"]["E400"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+        };
+    };
+    denyAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The request's id. */
+                request_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AccessDecision"];
+            };
+        };
+        responses: {
+            /** @description The denied request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["E400"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+        };
+    };
+    listAccessGrants: {
+        parameters: {
+            query?: {
+                /** @description Only this user's grants. */
+                user?: string;
+                /** @description Only grants covering this table. */
+                table?: string;
+                /** @description List revoked and expired grants too. */
+                ended?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantList"];
+                };
+            };
+            400: components["responses"]["E400"];
+            403: components["responses"]["E403"];
+        };
+    };
+    grantAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantBody"];
+            };
+        };
+        responses: {
+            /** @description The grant. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantView"];
+                };
+            };
+            400: components["responses"]["E400"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+        };
+    };
+    revokeAccess: {
+        parameters: {
+            query: {
+                /** @description The user. */
+                user: string;
+                /** @description The table (layer.table) or tier. */
+                target: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ended grants. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantList"];
+                };
+            };
+            400: components["responses"]["E400"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
         };
     };
     qualityHealth: {

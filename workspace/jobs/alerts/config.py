@@ -63,6 +63,8 @@ logger = logging.getLogger(__name__)
 
 #: The top-level key of ``alerts.yaml`` listing the sinks of security alerts.
 SECURITY_KEY = "security"
+#: The top-level key listing the sinks told of access requests (workspace.jobs.access_upkeep).
+ACCESS_KEY = "access"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SINK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
@@ -166,7 +168,7 @@ def load_sinks(
     env = os.environ if env is None else env
     sinks: dict[str, AlertSink] = {}
     for name, raw in data.items():
-        if name == SECURITY_KEY:  # not a sink: the sinks of security alerts (security.py)
+        if name in (SECURITY_KEY, ACCESS_KEY):  # not sinks: lists of sinks (security.py)
             continue
         where = f"{file}: {name}"
         if not isinstance(name, str) or not _SINK_NAME.match(name):

@@ -24,7 +24,9 @@ ENTRY_POINT_GROUP = "workspace.alert_sinks"
 
 
 #: ``security``: an alert of the audit trail (workspace.jobs.alerts.security)
-AlertKind = Literal["failure", "success", "sla_start", "sla_duration", "security", "quality"]
+AlertKind = Literal[
+    "failure", "success", "sla_start", "sla_duration", "security", "access", "quality"
+]
 
 
 _HEADLINE = {
@@ -33,6 +35,7 @@ _HEADLINE = {
     "sla_start": "missed its start SLA",
     "sla_duration": "missed its duration SLA",
     "security": "security alert",
+    "access": "access request",
     "quality": "quality findings",
 }
 
@@ -161,7 +164,7 @@ class AlertEvent(BaseModel):
 
     def facts(self) -> list[tuple[str, str]]:
         """Label/value pairs shown by the sinks, in order."""
-        if self.kind == "security":  # run_id: the audit entry, state: the alert's kind
+        if self.kind in ("security", "access"):  # run_id: the audit entry, state: what
             return [("Alert", self.state), ("Audit entry", self.run_id),
                     ("When", _when(self.started_at))]  # fmt: skip
         out = [("Pipeline", self.pipeline), ("Run", self.run_id), ("State", self.state)]

@@ -1,0 +1,218 @@
+"""Access grants as the OS enforces them, for a real OS account (issue 13, part 2).
+
+A protected table is a root-only tree listed in the protected index, as ``workspace
+classify`` leaves it. The scheduler API runs in this process as root, behind an
+authenticator that knows a hub user by their token (what the hub's OAuth does); the user's
+own ``workspace access`` commands run as their OS account with the Lab terminal's
+environment (``WORKSPACE_SCHEDULER_URL``, ``JUPYTERHUB_API_TOKEN``). The test proves:
+
+* without a grant the account cannot read the table's file; its own process cannot open or
+  write the grants store either (the OS refuses, not our code);
+* request (as the user, through the service) -> approve (legal) -> the account reads the
+  file; the approval-to-read time is printed (goal: 5 s);
+* approving one's own request is refused; the approvers hear of the request through the
+  ``access:`` sinks;
+* revoke -> it cannot read; a grant past its time is revoked by the expiry pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pwd
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.web import HTTPError, RequestHandler
+
+from tests.support.hub import interpreter_reachable, new_user_name, remove_os_user
+from workspace.api.auth import RUN_SCOPE, Identity
+from workspace.governance.access import AccessService
+from workspace.governance.audit import AuditQuery, trail
+from workspace.hub.hub_auth import StaticTokenAuth
+from workspace.hub.jobs_api import Served, serve
+from workspace.jobs.access_upkeep import AccessUpkeep
+from workspace.lake.protected import ProtectedEntry, protected_root, write_index
+from workspace.lake.settings import Settings
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="other OS accounts need root")
+TABLE = "silver.customers"
+
+
+@dataclass
+class PeopleAuth(StaticTokenAuth):
+    """Each token is one hub user (the hub's OAuth, without a hub)."""
+
+    people: dict[str, Identity] = field(default_factory=dict)
+
+    async def identify(self, handler: RequestHandler) -> Identity | None:
+        given = handler.request.headers.get("Authorization", "").partition(" ")[2].strip()
+        if given not in self.people:
+            raise HTTPError(403, "unknown token")
+        return self.people[given]
+
+
+@dataclass
+class World:
+    settings: Settings
+    user: str
+    file: Path
+    url: str
+    hook: list[dict[str, Any]]
+
+
+def _start(settings: Settings, scheduled: Path, auth: PeopleAuth) -> tuple[Served, Any]:
+    ready: list[tuple[Served, asyncio.AbstractEventLoop, asyncio.Event]] = []
+    started = threading.Event()
+
+    async def main() -> None:
+        served = serve(settings, scheduled, auth=auth, port=0)
+        event = asyncio.Event()
+        ready.append((served, asyncio.get_running_loop(), event))
+        started.set()
+        await event.wait()
+        served.server.stop()
+        served.app.settings["jobs_service"].store.close()
+
+    threading.Thread(target=asyncio.run, args=(main(),), daemon=True).start()
+    assert started.wait(30), "the API server did not start"
+    served, loop, event = ready[0]
+    return served, lambda: loop.call_soon_threadsafe(event.set)
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    base = Path(tempfile.mkdtemp(prefix="ws-access-"))
+    base.chmod(0o755)  # traversable: only the protected tree's mode and ACL decide
+    settings = Settings.resolve(base / "home", user="root")
+    settings.home.mkdir(mode=0o755)
+    write_index(settings, {TABLE: ProtectedEntry(TABLE, "restricted", "owner1", "Customers")})
+    root = protected_root(settings, TABLE)
+    (root / "data").mkdir(parents=True)
+    file = root / "data" / "part-0.parquet"
+    file.write_text("Ada Lovelace, 12 Analytical Street\n")
+    for path, mode in ((root, 0o700), (root / "data", 0o700), (file, 0o600)):
+        path.chmod(mode)
+    name = new_user_name()
+    subprocess.run(["useradd", "-m", "-U", name], check=True, capture_output=True)
+    got: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    (settings.home / "alerts.yaml").write_text(
+        f"approvers: {{type: webhook, url: 'http://127.0.0.1:{hook.server_address[1]}/h', "
+        "tries: 1}\naccess: [approvers]\n"
+    )
+    auth = PeopleAuth(token="unused", people={
+        "t-user": Identity(name, frozenset({"analysts"}), frozenset({RUN_SCOPE})),
+        "t-legal": Identity("lee", frozenset({"legal"}), frozenset({RUN_SCOPE})),
+    })  # fmt: skip
+    (base / "scheduled").mkdir()
+    served, stop = _start(settings, base / "scheduled", auth)
+    try:
+        with interpreter_reachable():
+            yield World(settings, name, file, f"http://127.0.0.1:{served.port}/", got)
+    finally:
+        stop()
+        hook.shutdown()
+        remove_os_user(name)
+        subprocess.run(["rm", "-rf", str(base)], check=False)
+
+
+def _can_read(w: World) -> bool:
+    proc = subprocess.run(["runuser", "-u", w.user, "--", "cat", str(w.file)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    return proc.returncode == 0 and "Lovelace" in proc.stdout
+
+
+def _as_user(w: World, *args: str, service: bool = True) -> subprocess.CompletedProcess[str]:
+    """``workspace ARGS`` as the user's OS account, in a Lab terminal's environment."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONWARNINGS": "ignore",
+           "WORKSPACE_HOME": str(w.settings.home)}  # fmt: skip
+    if service:
+        env |= {"WORKSPACE_SCHEDULER_URL": w.url, "JUPYTERHUB_API_TOKEN": "t-user"}
+    return subprocess.run(
+        [sys.executable, "-m", "workspace.cli.main", "access", *args], user=w.user,
+        group=pwd.getpwnam(w.user).pw_gid, extra_groups=[], env=env, cwd="/",
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def _legal(w: World, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{w.url}api/jobs/{path}", data=data, method=method,
+        headers={"Authorization": "token t-legal", "Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        answer: dict[str, Any] = json.loads(resp.read())
+    return answer
+
+
+def test_request_approve_read_revoke_expire_as_a_real_account(world: World) -> None:
+    w = world
+    assert not _can_read(w)
+    # the user's own process: the OS keeps it out of the grants store
+    alone = _as_user(w, "request", TABLE, "--reason", "x" * 5, service=False)
+    assert alone.returncode == 2 and "kept by root" in alone.stderr, alone.stderr
+    store = w.settings.home / "governance" / "access.sqlite"
+    probe = subprocess.run(["runuser", "-u", w.user, "--", "cat", str(store)],
+                           capture_output=True, check=False)  # fmt: skip
+    assert probe.returncode != 0
+
+    asked = _as_user(w, "request", TABLE, "--reason", "churn study", "--days", "3", "--json")
+    assert asked.returncode == 0, asked.stderr
+    request_id = json.loads(asked.stdout)["id"]
+    own = _as_user(w, "approve", str(request_id))
+    assert own.returncode == 2 and "cannot approve your own" in own.stderr, own.stderr
+    assert not _can_read(w)
+    # the approvers hear of it through the access: sinks
+    assert AccessUpkeep(w.settings, w.settings.home / "alerts.yaml").notify() == 1
+    assert f"workspace access approve {request_id}" in json.dumps(w.hook)
+
+    started = time.perf_counter()
+    grant = _legal(w, "POST", f"access/requests/{request_id}/approve", {})
+    while not _can_read(w):
+        assert time.perf_counter() - started < 60, "the grant never took effect"
+        time.sleep(0.05)
+    took = time.perf_counter() - started
+    print(f"\napproval -> first successful read as {w.user}: {took:.3f} s (goal <= 5 s)")
+    assert grant["granted_by"] == "lee" and grant["tables"] == [TABLE]
+
+    mine = _as_user(w, "list", "--json")
+    assert mine.returncode == 0, mine.stderr
+    assert [(g["user"], g["granted_by"]) for g in json.loads(mine.stdout)] == [(w.user, "lee")]
+
+    _legal(w, "DELETE", f"access/grants?user={w.user}&target={TABLE}")
+    assert not _can_read(w)
+
+    _legal(w, "POST", "access/grants", {"user": w.user, "target": TABLE, "days": 1})
+    assert _can_read(w)
+    expired = AccessService(w.settings).expire(datetime.now(UTC) + timedelta(days=2))
+    assert [g.user for g in expired] == [w.user]
+    assert not _can_read(w)
+    actions = [e.action for e in trail(w.settings).query(AuditQuery(limit=50))]
+    for action in ("access_request", "access_refused", "access_approve", "access_revoke",
+                   "access_grant", "access_expire", "security_alert"):  # fmt: skip
+        assert action in actions, (action, actions)
