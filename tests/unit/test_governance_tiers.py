@@ -79,3 +79,16 @@ def test_raise_mask_write_then_lower_with_approval(lake: Settings) -> None:
     assert ("tier_change", "confidential") in actions
     assert ("tier_change", "internal") in actions
     assert ("security_alert", "tier_lowered") in actions
+
+
+def test_restricted_tables_have_encrypted_data_files(lake: Settings) -> None:
+    with Workspace(lake) as ws:
+        ws.write("silver.keys", pd.DataFrame({"id": [1], "holder": ["Zora Neale"]}))
+    result = classify(lake, "silver.keys", "restricted")
+    assert result.encrypted, "DuckLake encryption needs the duckdb-ext-httpfs package"
+    with Workspace(lake) as ws:  # later writes are encrypted too
+        ws.write("silver.keys", pd.DataFrame({"id": [2], "holder": ["Ivo Andric"]}))
+        assert ws.table("silver.keys").count().execute() == 2
+    files = list(protected_root(lake, "silver.keys").rglob("*.parquet"))
+    assert len(files) == 2
+    assert {f.read_bytes()[:4] for f in files} == {b"PARE"}  # encrypted Parquet, not PAR1
