@@ -224,7 +224,7 @@ def status(ws: Workspace, *, as_of: dt.datetime | None = None) -> list[TableHeal
         elif warns or suggested:
             health = "warning"
             message = warns[0].message if warns else f"possible PII in {', '.join(suggested)}"
-            more = len(warns) + len(suggested) - 1
+            more = len(warns) + len(suggested) - 1 if warns else 0  # all columns are named
             message += f" (+{more} more)" if more > 0 else ""
         elif not result.enough_history:
             health = "no_history"
