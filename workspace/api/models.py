@@ -22,6 +22,7 @@ from pydantic.json_schema import models_json_schema
 
 from workspace.api.access_models import ACCESS_MODELS
 from workspace.api.lineage import TableLineage
+from workspace.api.pipeline_trend import PipelineTrend, TaskCheckInfo
 from workspace.jobs.costs import AttemptCost
 from workspace.jobs.models import Attempt, Pipeline, Run, RunEvent, RunState, Task
 from workspace.jobs.spec.pipeline import Audience
@@ -295,6 +296,9 @@ class TaskSpecInfo(_Payload):
     declared: list[DeclaredParameter] = Field(
         default_factory=list, description="The widget parameters of the task's notebook."
     )
+    checks: list[TaskCheckInfo] = Field(
+        default_factory=list, description="The checks it declares for the tables it writes."
+    )
 
 
 class PipelineDetail(PipelineSummary):
@@ -305,6 +309,9 @@ class PipelineDetail(PipelineSummary):
     concurrency: int | None = None
     max_active_runs: int | None = None
     state: Pipeline | None = Field(None, description="The run store's record, if registered.")
+    trend: PipelineTrend | None = Field(
+        None, description="Duration, resources and cost of its last finished runs."
+    )
 
 
 class RunList(_Payload):

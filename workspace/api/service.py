@@ -43,6 +43,7 @@ from workspace.api.models import (
     ScheduleInfo,
     TaskSpecInfo,
 )
+from workspace.api.pipeline_trend import declared_checks, pipeline_trend
 from workspace.jobs.costs import attempt_cost, prices_or_none
 from workspace.jobs.execution.attempt_log import log_file, read_log
 from workspace.jobs.models import (
@@ -317,6 +318,7 @@ class JobsService:
                 timeout=spec.timeout_for(t),
                 on_failure=t.on_failure,
                 declared=declared_or_none(spec.notebook_path(t)),
+                checks=declared_checks(t.checks),
             )
             for t in spec.tasks
         ]
@@ -328,6 +330,7 @@ class JobsService:
                 "concurrency": spec.concurrency,
                 "max_active_runs": spec.max_active_runs,
                 "state": record,
+                "trend": pipeline_trend(self.store, name, prices_or_none(self.settings)),
             }
         )
 

@@ -2,17 +2,21 @@
 
 ``workspace quality check TABLE [--json]`` runs the declared checks now (exit code 1 when a
 check of severity ``error`` fails or cannot run); ``workspace quality contract TABLE
-[--json]`` shows the contract and where it is kept. The monitors' commands (``scan``,
-``pii``, ``history``, ``status``, in :mod:`workspace.cli.quality_monitor`) join this group.
+[--json]`` shows the contract, where it is kept and the checks pipeline tasks declare for
+the table (``"pipelines"`` in the JSON: pipeline, task, name, type, severity). The
+monitors' commands (``scan``, ``pii``, ``history``, ``status``, in
+:mod:`workspace.cli.quality_monitor`) join this group.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
+from workspace.cli.jobs_common import scheduled_option
 from workspace.cli.quality_monitor import commands as monitor_commands
 from workspace.lake import Workspace
 
@@ -60,27 +64,36 @@ def check_command(table: str, as_json: bool) -> None:
 @quality.command("contract")
 @click.argument("table")
 @click.option("--json", "as_json", is_flag=True, help="Print the contract as JSON.")
-def contract_command(table: str, as_json: bool) -> None:
-    """Show TABLE's contract (its declared checks) and the file it is kept in."""
+@scheduled_option
+def contract_command(table: str, as_json: bool, scheduled: Path) -> None:
+    """Show TABLE's contract (its declared checks), the file it is kept in, and the checks
+    pipelines declare for it in their tasks (pipeline.yaml)."""
+    from workspace.jobs.spec.table_checks import checks_for_table
     from workspace.quality.checks import find_contract
 
     with _connect() as ws:
         ref = ws.quality.resolve(table)
         contract, path = find_contract(ws, ref)
+    declared = checks_for_table(scheduled, ref.display)
     if as_json:
         data = contract.model_dump(mode="json", by_alias=True) if contract else None
-        click.echo(
-            json.dumps({"table": ref.display, "path": str(path), "contract": data}, indent=2)
-        )
+        tasks = [d.to_json() for d in declared]
+        click.echo(json.dumps({"table": ref.display, "path": str(path), "contract": data,
+                               "pipelines": tasks}, indent=2))  # fmt: skip
         return
     if contract is None:
         click.echo(
             f"{ref.display} has no contract. Declare one with ws.quality.contract(...) or "
             f"write {path} (see docs/quality.md)."
         )
-        return
-    click.echo(f"# {path}")
-    click.echo(contract.to_yaml().rstrip())
+    else:
+        click.echo(f"# {path}")
+        click.echo(contract.to_yaml().rstrip())
+    if declared:
+        click.echo(f"# checks declared in pipelines ({scheduled}/<pipeline>/pipeline.yaml)")
+        for d in declared:
+            click.echo(f"  {d.pipeline}/{d.task}: {d.check.name} ({d.check.type}, "
+                       f"{d.check.severity})")  # fmt: skip
 
 
 for _command in monitor_commands:  # scan, pii, history, status

@@ -1802,6 +1802,11 @@ export interface components {
              * @default null
              */
             state: components["schemas"]["Pipeline"] | null;
+            /**
+             * @description Duration, resources and cost of its last finished runs.
+             * @default null
+             */
+            trend: components["schemas"]["PipelineTrend"] | null;
         };
         /**
          * PipelineEvent
@@ -1941,6 +1946,20 @@ export interface components {
              * @default null
              */
             error: string | null;
+        };
+        /**
+         * PipelineTrend
+         * @description The last finished runs of a pipeline, oldest first.
+         */
+        PipelineTrend: {
+            /** Runs */
+            runs?: components["schemas"]["TrendPoint"][];
+            /**
+             * Currency
+             * @description costs.yaml's currency (null: malformed).
+             * @default null
+             */
+            currency: string | null;
         };
         /**
          * PreviewColumn
@@ -2605,6 +2624,32 @@ export interface components {
             updated_at: string;
         };
         /**
+         * TaskCheckInfo
+         * @description One check a task declares for a table it writes (``checks:`` of ``pipeline.yaml``).
+         */
+        TaskCheckInfo: {
+            /**
+             * Table
+             * @description The table the check guards, e.g. silver.orders.
+             */
+            table: string;
+            /**
+             * Name
+             * @description The check's name, e.g. not_null(o_orderkey).
+             */
+            name: string;
+            /**
+             * Type
+             * @description not_null, unique, accepted_values, range, row_count, ...
+             */
+            type: string;
+            /**
+             * Severity
+             * @description 'error' blocks the write; 'warn' records a finding.
+             */
+            severity: string;
+        };
+        /**
          * TaskSpecInfo
          * @description One task of a pipeline's spec.
          */
@@ -2645,12 +2690,55 @@ export interface components {
              * @description The widget parameters of the task's notebook.
              */
             declared?: components["schemas"]["DeclaredParameter"][];
+            /**
+             * Checks
+             * @description The checks it declares for the tables it writes.
+             */
+            checks?: components["schemas"]["TaskCheckInfo"][];
         };
         /**
          * TaskState
          * @enum {string}
          */
         TaskState: "pending" | "queued" | "running" | "succeeded" | "failed" | "skipped" | "upstream_failed" | "timed_out" | "cancelled";
+        /**
+         * TrendPoint
+         * @description One finished run: how long it took, what it used and what it cost.
+         */
+        TrendPoint: {
+            /** Run Id */
+            run_id: string;
+            state: components["schemas"]["RunState"];
+            /**
+             * Finished At
+             * @default null
+             */
+            finished_at: string | null;
+            /**
+             * Duration Seconds
+             * @description The run's start to its end.
+             * @default null
+             */
+            duration_seconds: number | null;
+            /**
+             * Cpu Seconds
+             * @description CPU seconds of its attempts, summed.
+             * @default 0
+             */
+            cpu_seconds: number;
+            /**
+             * Peak Rss Bytes
+             * @description The largest attempt's peak memory.
+             * @default null
+             */
+            peak_rss_bytes: number | null;
+            /**
+             * Cost
+             * @description Its attempts' compute cost at costs.yaml's prices.
+             * @default 0
+             */
+            cost: number;
+        };
         /**
          * Trigger
          * @enum {string}

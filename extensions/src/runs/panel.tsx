@@ -10,11 +10,12 @@ import { ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import { Poll } from '@lumino/polling';
 
-import { IPipelineSummary, IRun, errorMessage, isActive, jobs } from '../api';
+import { IPipelineDetail, IPipelineSummary, IRun, errorMessage, isActive, jobs } from '../api';
 import { ActionButton, ErrorBanner, StateBadge } from '../common/components';
 import { absoluteTime, durationBetween, shortTime } from '../common/format';
 import { pipelinesIcon, playIcon } from '../common/icons';
 import { IWorkspaceRuns } from '../tokens';
+import { PipelineInsight } from './pipelineinsight';
 import { PipelineRow } from './pipelinerow';
 import { askAudience } from './share';
 
@@ -58,6 +59,7 @@ export class RunsPanel extends ReactWidget {
       this._selected = name;
       this._runs = null;
       this._runsError = null;
+      this._detail = null;
       this.update();
     }
     void this.refresh();
@@ -111,9 +113,13 @@ export class RunsPanel extends ReactWidget {
     const selected = this._selected;
     if (selected) {
       try {
-        const runs = await jobs.runs(selected, 20);
+        const [runs, detail] = await Promise.all([
+          jobs.runs(selected, 20),
+          jobs.pipeline(selected).catch(() => null) // trend and checks: optional
+        ]);
         if (this._selected === selected) {
           this._runs = runs.runs;
+          this._detail = detail;
           this._runsError = null;
         }
       } catch (err) {
@@ -220,6 +226,7 @@ export class RunsPanel extends ReactWidget {
         actionError={this._actionError}
         selected={this._selected}
         runs={this._runs}
+        detail={this._detail}
         runsError={this._runsError}
         busy={this._busy}
         onSelect={name => this.select(name)}
@@ -245,6 +252,7 @@ export class RunsPanel extends ReactWidget {
   private _actionError: string | null = null;
   private _selected: string | null = null;
   private _runs: IRun[] | null = null;
+  private _detail: IPipelineDetail | null = null;
   private _runsError: string | null = null;
   private _busy = new Set<string>();
 }
@@ -255,6 +263,7 @@ interface IViewProps {
   actionError: string | null;
   selected: string | null;
   runs: IRun[] | null;
+  detail: IPipelineDetail | null;
   runsError: string | null;
   busy: Set<string>;
   onSelect: (name: string) => void;
@@ -319,6 +328,9 @@ function RunsPanelView(props: IViewProps): JSX.Element {
             />
           ))}
         </ul>
+        {props.selected && props.detail?.name === props.selected && (
+          <PipelineInsight detail={props.detail} />
+        )}
         {props.selected && (
           <RunsSection
             pipeline={props.selected}
