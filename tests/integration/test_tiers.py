@@ -170,6 +170,13 @@ for path in FILES:
     except Exception as exc:
         files.append(type(exc).__name__)
 out["files"] = files
+from workspace.governance.classify import classify
+from workspace.lake import Settings
+try:
+    classify(Settings.resolve(), "silver.customers", "public", approve=True)
+    out["classify"] = "classified"
+except Exception as exc:
+    out["classify"] = str(exc)
 print(json.dumps(out, default=str))
 """
 
@@ -197,6 +204,7 @@ def test_without_a_grant_nothing_is_readable_but_the_masked_projection(
     assert out["masked_phone"] == ["****0123", "****0199", "****7777"]
     # one salt for the deployment: hashed names join across tables (Zebediah and Olu)
     assert out["join"] == 2
+    assert str(out["classify"]).startswith("Only root or the workspace's services may classify")
     # the catalog lists it with its tier, owner and description only
     assert [
         "silver.customers", "confidential", "legal", "Customers with contact details",

@@ -70,13 +70,17 @@ class ClassifyResult(BaseModel):
 
 
 def may_classify(settings: Settings) -> bool:
-    """Whether this account may classify: root, or the owner of the shared catalog."""
+    """Whether this account may classify: root, or the owner of the shared catalog (a
+    single-user install) unless that is the runner account, where pipeline code runs."""
     if os.geteuid() == 0:
         return True
     path = settings.catalog.path
+    runner = os.environ.get("WORKSPACE_RUNNER_USER") or "ws-runner"
     try:
+        if pwd.getpwuid(os.geteuid()).pw_name == runner:
+            return False
         return path is not None and path.stat().st_uid == os.geteuid()
-    except OSError:
+    except (OSError, KeyError):
         return False
 
 
