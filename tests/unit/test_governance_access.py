@@ -218,3 +218,19 @@ def test_the_cli_as_root_acts_directly(settings: Settings, monkeypatch: pytest.M
     out = run(cli, ["access", "approve", "42"])
     assert out.exit_code == 2 and out.output.strip().startswith("Error: No access request 42")
     assert len(out.output.strip().splitlines()) == 1
+
+
+def test_the_scheduler_upkeep_revokes_grants_whose_time_is_up(settings: Settings) -> None:
+    from workspace.jobs.access_upkeep import AccessUpkeep
+
+    store = AccessStore.of(settings)
+    svc = AccessService(settings, store=store)
+    svc.grant(LEGAL, BOB, "silver.customers", days=3)
+    past = datetime.now(UTC) - timedelta(days=2)
+    store.add_grant(ANA, "table:silver.customers", "lee", 1, now=past)  # ended a day ago
+    svc.sync(ANA)
+    assert ANA in acl.readers(protected_root(settings, "silver.customers"))
+    done = AccessUpkeep(settings, settings.home / "alerts.yaml").once()
+    assert done.expired == 1
+    readers = acl.readers(protected_root(settings, "silver.customers"))
+    assert ANA not in readers and BOB in readers
