@@ -1,6 +1,7 @@
 import {
   changeVsMedian,
   formatChange,
+  lastUsage,
   median,
   sparkPoints,
   trendSparklines
@@ -56,6 +57,11 @@ test('trendSparklines: duration and cost of finished runs, with the last value',
   expect(cost.last).toBe('0.0300 EUR');
   expect(cost.changeText).toBe('+200%'); // 0.03 vs median(0.01, 0.01, 0.02) = 0.01
   expect(cost.title).toContain('median before it 0.0100 EUR');
+  expect(duration.title).not.toContain('The last run used'); // nothing measured
+  const measured = { ...run(60, 0), cpu_seconds: 12, peak_rss_bytes: 1536 * 1024 * 1024 };
+  expect(lastUsage(measured)).toBe('CPU 12 s, peak memory 1.5 GB');
+  const [timed] = trendSparklines({ runs: [run(30, 0), measured], currency: null });
+  expect(timed.title).toContain('The last run used CPU 12 s, peak memory 1.5 GB');
   // no prices: no cost line; no runs: nothing
   expect(trendSparklines({ runs: [run(10, 0)], currency: null }).map(l => l.key)).toEqual([
     'duration'

@@ -60,6 +60,7 @@ export class RunsPanel extends ReactWidget {
       this._runs = null;
       this._runsError = null;
       this._detail = null;
+      this._detailKey = null;
       this.update();
     }
     void this.refresh();
@@ -113,13 +114,16 @@ export class RunsPanel extends ReactWidget {
     const selected = this._selected;
     if (selected) {
       try {
-        const [runs, detail] = await Promise.all([
-          jobs.runs(selected, 20),
-          jobs.pipeline(selected).catch(() => null) // trend and checks: optional
-        ]);
+        const runs = await jobs.runs(selected, 20);
+        // the detail (trend, declared checks) again only when a run of it has finished
+        const finished = runs.runs.find(r => !isActive(r.state))?.run_id ?? '';
+        const key = `${selected}:${finished}`;
+        const detail =
+          key === this._detailKey ? this._detail : await jobs.pipeline(selected).catch(() => null); // optional
         if (this._selected === selected) {
           this._runs = runs.runs;
           this._detail = detail;
+          this._detailKey = detail ? key : null;
           this._runsError = null;
         }
       } catch (err) {
@@ -253,6 +257,7 @@ export class RunsPanel extends ReactWidget {
   private _selected: string | null = null;
   private _runs: IRun[] | null = null;
   private _detail: IPipelineDetail | null = null;
+  private _detailKey: string | null = null;
   private _runsError: string | null = null;
   private _busy = new Set<string>();
 }

@@ -5,7 +5,7 @@
  * Pure functions, tested with jest (test/trend.spec.ts).
  */
 import type { Schemas } from '../api/types';
-import { formatSeconds } from './resources';
+import { formatBytes, formatSeconds } from './resources';
 
 export type ITrendPoint = Schemas['TrendPoint'];
 export type IPipelineTrend = Schemas['PipelineTrend'];
@@ -77,6 +77,21 @@ export function formatCost(cost: number, currency?: string | null): string {
   return currency ? `${text} ${currency}` : text;
 }
 
+/** `CPU 12 s, peak memory 1.5 GB` of a run; null when neither was measured. */
+export function lastUsage(run: ITrendPoint | undefined): string | null {
+  if (!run) {
+    return null;
+  }
+  const parts: string[] = [];
+  if (run.cpu_seconds > 0) {
+    parts.push(`CPU ${formatSeconds(run.cpu_seconds)}`);
+  }
+  if (run.peak_rss_bytes !== null && run.peak_rss_bytes !== undefined) {
+    parts.push(`peak memory ${formatBytes(run.peak_rss_bytes)}`);
+  }
+  return parts.length ? parts.join(', ') : null;
+}
+
 export interface ISparkline {
   key: 'duration' | 'cost';
   label: string;
@@ -121,6 +136,10 @@ export function trendSparklines(trend: IPipelineTrend | null | undefined): ISpar
   };
   if (durations.length) {
     line('duration', 'Duration', durations, formatSeconds);
+    const used = lastUsage(runs[runs.length - 1]);
+    if (used) {
+      out[0].title += `. The last run used ${used}`;
+    }
   }
   const costs = runs.map(r => r.cost ?? 0);
   if (costs.some(c => c > 0)) {
