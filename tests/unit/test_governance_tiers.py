@@ -66,6 +66,9 @@ def test_raise_mask_write_then_lower_with_approval(lake: Settings) -> None:
         }))  # fmt: skip
         assert ws.table("silver.people").count().execute() == 3
         assert ws.table("silver.people_masked").count().execute() == 3
+        # its profile reads its own snapshots and is cached privately, never in the shared cache
+        assert ws.catalog.profile("silver.people").row_count == 3
+        assert not list((lake.cache_path / "profiles").glob("silver.people@*"))
     with pytest.raises(ClassifyError, match="needs approval: run it again with --approve"):
         classify(lake, "silver.people", "internal")
     back = classify(lake, "silver.people", "internal", approve=True)

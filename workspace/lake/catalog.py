@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from pydantic import BaseModel
 
-from workspace.lake import catalog_index, profile, snapshots
+from workspace.lake import catalog_index, profile, protected, snapshots
 from workspace.lake import metadata as ann
 from workspace.lake.catalog_index import LAYER_ORDER
 from workspace.lake.errors import WorkspaceError
+from workspace.lake.names import TableRef
 
 if TYPE_CHECKING:
     from workspace.lake.workspace import Workspace
@@ -339,6 +340,14 @@ class Catalog:
         reads the cache (``.cached`` is then ``True``).
         """
         ref = self._ws.resolve(name)
+        alias = protected.attached_alias(self._con, self._ws.settings, ref.display)
+        if alias is not None:  # a confidential table: its own snapshots, a private cache only
+            ref = TableRef(alias, ref.schema, ref.name)
+            private = self._ws.settings.sandbox_path / "cache"
+            snap = snapshots.latest_snapshot_id(self._con, ref)
+            return profile.cached(
+                self._con, ref, snap, private, self._ws.settings.user, refresh=refresh
+            )
         snap = snapshots.latest_snapshot_id(self._con, ref)
         return profile.cached(
             self._con,

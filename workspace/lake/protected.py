@@ -18,6 +18,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import duckdb
+
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.settings import Settings
 
@@ -195,3 +197,14 @@ def refusal(settings: Settings, table: str) -> AccessDeniedError | None:
     if os.access(catalog_file(protected_root(settings, table)), os.R_OK):
         return None
     return AccessDeniedError(table, entry.tier)
+
+
+def attached_alias(con: duckdb.DuckDBPyConnection, settings: Settings, table: str) -> str | None:
+    """The alias of ``table``'s protected catalog when it is attached on ``con``, else None."""
+    entry = read_index(settings).get(table)
+    if entry is None or not entry.protected:
+        return None
+    row = con.execute(
+        "SELECT 1 FROM duckdb_databases() WHERE database_name = ?", [entry.alias]
+    ).fetchone()
+    return entry.alias if row else None
