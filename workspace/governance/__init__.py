@@ -5,6 +5,10 @@
   a write hook refuses shared-layer writes that break a name rule, ``workspace promote``
   refuses pipelines whose outputs break one, and ``workspace standards check`` lists every
   violation of an existing lake (docs/governance.md, "Naming standards").
+* Tiers (:mod:`workspace.governance.tiers`, :mod:`~workspace.governance.classify`,
+  :mod:`~workspace.governance.masking`): ``workspace classify`` moves a confidential or
+  restricted table into its own root-only DuckLake (grants are POSIX ACLs,
+  :mod:`workspace.governance.acl`) and publishes a masked projection after every write.
 * The audit trail (:mod:`workspace.governance.audit`): an append-only, hash-chained log of
   logins, spawns, user changes, pipeline actions, report views and commits to shared
   layers, written by services and root into a store users cannot write;
