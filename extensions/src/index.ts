@@ -1,5 +1,6 @@
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
+import { accessPlugin } from './access';
 import { catalogPlugin } from './catalog';
 import { healthPlugin } from './health';
 import { paramsPlugin } from './params';
@@ -11,6 +12,7 @@ import { sqlPlugin } from './sql';
 export * from './api';
 
 const plugins: JupyterFrontEndPlugin<any>[] = [
+  accessPlugin,
   catalogPlugin,
   healthPlugin,
   paramsPlugin,

@@ -29,7 +29,8 @@ import type {
   IRunList,
   ITableDetail,
   ITableProfile,
-  ITablesResponse
+  ITablesResponse,
+  Schemas
 } from './types';
 
 /** Prefix of every route of the server extension, relative to base_url. */
@@ -207,5 +208,31 @@ export const schedule = {
   },
   promote(body: IPromoteRequest): Promise<IPromoteResponse> {
     return send('POST', 'schedule/promote', body);
+  }
+};
+
+/** `jobs/access/...` routes: requests for access to protected tables, and grants. */
+export const access = {
+  /** Requests: `pending` by default; `user` only that user's. */
+  requests(
+    params: { status?: 'pending' | 'approved' | 'denied' | 'all'; user?: string } = {},
+    init?: Init
+  ): Promise<Schemas['AccessRequestList']> {
+    return get('jobs/access/requests' + query(params), init);
+  },
+  request(body: Schemas['AccessRequestBody']): Promise<Schemas['AccessRequest']> {
+    return send('POST', 'jobs/access/requests', body);
+  },
+  approve(id: number, note: string | null = null): Promise<Schemas['GrantView']> {
+    return send('POST', `jobs/access/requests/${id}/approve`, { note });
+  },
+  deny(id: number, note: string | null = null): Promise<Schemas['AccessRequest']> {
+    return send('POST', `jobs/access/requests/${id}/deny`, { note });
+  },
+  grants(
+    params: { user?: string; table?: string; ended?: boolean } = {},
+    init?: Init
+  ): Promise<Schemas['GrantList']> {
+    return get('jobs/access/grants' + query(params), init);
   }
 };

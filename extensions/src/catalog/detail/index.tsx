@@ -8,6 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { ReactWidget } from '@jupyterlab/ui-components';
 
 import { APIError, ITableDetail, catalog, isAbortError } from '../../api';
+import { RequestAccessButton } from '../../access/button';
 import { LoadingOrError } from '../../common/components';
 import { formatTime } from '../../common/format';
 import { tableIcon } from '../../common/icons';
@@ -194,6 +195,7 @@ function TableDetail(props: {
           label={`Loading ${name}…`}
           onRetry={() => setRefreshKey(k => k + 1)}
         />
+        <RequestAccessButton table={name} error={error} />
       </div>
     );
   }
