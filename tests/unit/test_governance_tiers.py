@@ -65,9 +65,15 @@ def test_raise_mask_write_then_lower_with_approval(lake: Settings) -> None:
             "id": [3], "name": ["New One"], "born": pd.to_datetime(["1990-05-17"]).date,
         }))  # fmt: skip
         assert ws.table("silver.people").count().execute() == 3
-        assert ws.table("silver.people_masked").count().execute() == 3
+        again = ws.table("silver.people_masked").to_pandas()  # the append's rows, masked
+        assert len(again) == 3 and set(again["name"]) == {"[redacted]"}
+        assert sorted(str(d)[:10] for d in again["born"])[-1] == "1990-05-01"
+        ws.write("silver.people", pd.DataFrame({
+            "id": [4], "name": ["Only One"], "born": pd.to_datetime(["2000-01-31"]).date,
+        }), mode="overwrite")  # fmt: skip
+        assert ws.table("silver.people_masked").count().execute() == 1
         # its profile reads its own snapshots and is cached privately, never in the shared cache
-        assert ws.catalog.profile("silver.people").row_count == 3
+        assert ws.catalog.profile("silver.people").row_count == 1
         assert not list((lake.cache_path / "profiles").glob("silver.people@*"))
     with pytest.raises(ClassifyError, match="needs approval: run it again with --approve"):
         classify(lake, "silver.people", "internal")
@@ -75,7 +81,7 @@ def test_raise_mask_write_then_lower_with_approval(lake: Settings) -> None:
     assert back.moved == "out"
     assert not protected_root(lake, "silver.people").exists()
     with Workspace(lake) as ws:
-        assert ws.table("silver.people").count().execute() == 3
+        assert ws.table("silver.people").count().execute() == 1
         assert "silver.people_masked" not in ws.tables()
     events = audit.trail(lake).query(audit.AuditQuery(target="table:silver.people"))
     actions = [(e.action, e.details.get("kind") or e.details.get("new")) for e in events]

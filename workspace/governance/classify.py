@@ -38,7 +38,7 @@ from workspace.lake.settings import Settings
 
 if TYPE_CHECKING:
     from workspace.lake.workspace import Workspace
-    from workspace.lake.writes import WriteResult
+    from workspace.lake.writes import WriteMode, WriteResult
 
 POLICY_FILE = "policy.json"
 MASKED_SUFFIX = "_masked"
@@ -425,8 +425,11 @@ def _write_policy(settings: Settings, table: str, pii: dict[str, str]) -> None:
     tmp.replace(path)
 
 
-def publish_masked(ws: Workspace, table: str, pii: dict[str, str]) -> WriteResult | None:
-    """Write ``<table>_masked`` into the shared lake from the protected table (overwrite).
+def publish_masked(
+    ws: Workspace, table: str, pii: dict[str, str], *, appended: int | None = None
+) -> WriteResult | None:
+    """Write ``<table>_masked`` into the shared lake from the protected table: all of it
+    (overwrite), or with ``appended`` only the rows that snapshot inserted (append).
 
     ``ws`` must have the protected table attached (root, the runner, or a granted writer).
     """
@@ -442,10 +445,16 @@ def publish_masked(ws: Workspace, table: str, pii: dict[str, str]) -> WriteResul
             f"Cannot publish the masked projection of {table}: its protected catalog is not "
             "attached in this process (run as root or the runner account)."
         )
-    select = masking.masked_select(f'"{alias}"."{layer}"."{name}"', columns, pii)
+    source = f'"{alias}"."{layer}"."{name}"'
+    mode: WriteMode = "overwrite"
+    if appended is not None:
+        span = f"{appended}, {appended}"
+        source = f"ducklake_table_insertions('{alias}', '{layer}', '{name}', {span})"
+        mode = "append"
+    select = masking.masked_select(source, columns, pii)
     ws.con.execute(f"SET VARIABLE {masking.SALT_VARIABLE} = ?", [masking.salt(ws.settings)])
     try:
-        return ws.write(f"{table}{MASKED_SUFFIX}", ws.sql(select), mode="overwrite", evolve=True)
+        return ws.write(f"{table}{MASKED_SUFFIX}", ws.sql(select), mode=mode, evolve=True)
     finally:
         ws.con.execute(f"RESET VARIABLE {masking.SALT_VARIABLE}")
 
@@ -460,5 +469,14 @@ class MaskingHook(WriteHook):
         if table is None:
             return
         pii = read_policy(ctx.ws.settings, table)
-        if pii:
-            publish_masked(ctx.ws, table, pii)
+        if not pii:
+            return
+        layer, name = _split(table)
+        masked = ctx.ws.con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
+            "AND table_name = ?",
+            [LAKE, layer, name + MASKED_SUFFIX],
+        ).fetchone()
+        # an append adds its own rows, masked; anything else publishes the table again
+        appended = result.snapshot_id if ctx.mode == "append" and masked else None
+        publish_masked(ctx.ws, table, pii, appended=appended)
