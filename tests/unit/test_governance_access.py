@@ -234,3 +234,27 @@ def test_the_scheduler_upkeep_revokes_grants_whose_time_is_up(settings: Settings
     assert done.expired == 1
     readers = acl.readers(protected_root(settings, "silver.customers"))
     assert ANA not in readers and BOB in readers
+
+
+def test_a_removed_account_loses_its_grants_and_its_uid_its_acl(settings: Settings) -> None:
+    """A later account reusing the uid must not inherit a removed user's ACL entries."""
+    import subprocess
+
+    from tests.support.hub import new_user_name, remove_os_user
+
+    name = new_user_name()
+    subprocess.run(["useradd", "-M", "-U", name], check=True, capture_output=True)
+    try:
+        svc = AccessService(settings)
+        svc.grant(LEGAL, name, "silver.customers")
+        svc.grant(LEGAL, BOB, "silver.customers")
+        root = protected_root(settings, "silver.customers")
+        assert name in acl.readers(root)
+    finally:
+        remove_os_user(name)
+    assert any(e.split(":")[1].isdigit() for e in acl.get_acl(root))  # the orphan uid
+    svc.sync_all()
+    assert acl.readers(root) == [BOB]
+    assert [g.user for g in svc.grants(LEGAL)] == [BOB]
+    ended = svc.grants(LEGAL, user=name, active=False)
+    assert [g.ended for g in ended] == ["account removed"]

@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import pwd
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -349,9 +350,33 @@ class AccessService:
         granted tier, trees re-created by a reclassification); returns changes made."""
         changed = 0
         for user in sorted({g.user for g in self.store.grants()}):
+            try:
+                pwd.getpwnam(user)
+            except KeyError:  # the account was removed (`workspace users remove`)
+                changed += self.forget(user)
+                continue
             added, removed = self.sync(user)
             changed += len(added) + len(removed)
         return changed
+
+    def forget(self, user: str) -> int:
+        """End the grants of a removed account and strip, from every protected tree, the ACL
+        entries that name it or any uid without an account (a later account reusing the uid
+        must not inherit them). Returns the grants ended."""
+        grants = self.store.grants(user=user)
+        self.store.end([g.id for g in grants], SYSTEM, "account removed")
+        for table in self.index():
+            root = protected_root(self.settings, table)
+            for path in [root, *root.rglob("*")] if root.exists() else []:
+                for default in (False, True) if path.is_dir() else (False,):
+                    entries = acl.get_acl(path, default=default)
+                    kept = [e for e in entries if not _orphan(e, user)]
+                    if kept != entries:
+                        acl.set_acl(path, kept, default=default)
+        for grant in grants:
+            record(SYSTEM, "access_expire", grant.target, settings=self.settings, user=user,
+                   grant_id=grant.id, why="account removed")  # fmt: skip
+        return len(grants)
 
     # -- reading ----------------------------------------------------------------------------
     def view(self, grant: Grant, *, reason: str | None = None) -> GrantView:
@@ -415,6 +440,23 @@ class AccessService:
             for r in found
             if r.user == caller.name or self.may_approve(caller, Target.parse(r.target))
         ]
+
+
+def _orphan(entry: str, user: str) -> bool:
+    """Whether an ACL entry names ``user`` or a numeric uid that has no account."""
+    kind, _, rest = entry.partition(":")
+    name = rest.partition(":")[0]
+    if kind != "user" or not name:
+        return False
+    if name == user:
+        return True
+    if not name.isdigit():
+        return False
+    try:
+        pwd.getpwuid(int(name))
+    except KeyError:
+        return True
+    return False
 
 
 def _iso(when: datetime) -> str:
