@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from workspace.quality.charts import QualityChart
 from workspace.quality.findings import Finding
 from workspace.quality.pii_review import PiiColumn
 
@@ -95,6 +96,9 @@ class TableQuality(BaseModel):
     checks: list[CheckResult] = []
     findings: list[Finding] = []
     history: list[CountPoint] = []
+    charts: list[QualityChart] = Field(
+        [], description="Vega-Lite specs: rows, hours between updates, null rates per commit."
+    )
     pii: list[PiiColumn] = []
     owner: str | None = None
     can_review: bool = Field(description="Whether this user may confirm or dismiss PII.")

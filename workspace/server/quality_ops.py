@@ -3,8 +3,9 @@
 :func:`health_all` gives every shared table its health from one call of
 :func:`workspace.quality.scan.status` (cached monitor results, the last recorded check
 results, stored PII suggestions; no scan). :func:`table_quality` adds, for one table, its
-last check results, the monitors' active findings, the row count over its commits and its
-PII suggestions. :func:`review_pii` confirms or dismisses a suggestion through
+last check results, the monitors' active findings, the row count over its commits, the
+charts of :mod:`workspace.quality.charts` (from the stored history) and its PII
+suggestions. :func:`review_pii` confirms or dismisses a suggestion through
 :mod:`workspace.quality.pii_review`; only the table's owner may (see :func:`may_review`).
 
 Examples
@@ -21,6 +22,7 @@ from workspace.lake import metadata as ann
 from workspace.lake.engine import LAKE
 from workspace.lake.settings import Settings
 from workspace.lake.workspace import Workspace
+from workspace.quality.charts import quality_charts
 from workspace.quality.checks_results import read_results
 from workspace.quality.freshness import judge
 from workspace.quality.history import fill, monitoring, shared_table
@@ -117,7 +119,8 @@ def table_quality(ws: Workspace, table: str, *, now: dt.datetime | None = None) 
     when = now or dt.datetime.now(dt.UTC)
     with monitoring(ws) as store:
         filled = fill(ws, store, [name])
-        result = evaluations(store, load_configs(ws.settings), [name], filled.unsaved)[name]
+        configs = load_configs(ws.settings)
+        result = evaluations(store, configs, [name], filled.unsaved)[name]
         findings = [f for f in result.findings if f.severity in ("warn", "error")]
         late = judge(name, result.freshness, when) if result.freshness else None
         findings += [late] if late is not None else []
@@ -127,9 +130,11 @@ def table_quality(ws: Workspace, table: str, *, now: dt.datetime | None = None) 
         commits = {c.snapshot_id: c for c in store.commits(name)}
         for c in filled.unsaved.get(name, []):
             commits.setdefault(c.snapshot_id, c)
+    ordered = [commits[k] for k in sorted(commits)]
+    charts = quality_charts(name, ordered, configs.for_table(name), as_of=when)
     history = [
         CountPoint(snapshot_id=c.snapshot_id, committed_at=c.committed_at, rows_total=c.rows_total)
-        for c in (commits[k] for k in sorted(commits)[-SPARK_COMMITS:])
+        for c in ordered[-SPARK_COMMITS:]
     ]
     health = next((r for r in status(ws, as_of=when) if r.table == name), None)
     owner = _owner(ws, name)
@@ -145,6 +150,7 @@ def table_quality(ws: Workspace, table: str, *, now: dt.datetime | None = None) 
         checks=checks,
         findings=findings,
         history=history,
+        charts=charts,
         pii=pii,
         owner=owner,
         can_review=allowed,

@@ -2152,6 +2152,26 @@ export interface components {
             report_url: string | null;
         };
         /**
+         * QualityChart
+         * @description One chart of the Quality tab: a Vega-Lite v5 spec.
+         */
+        QualityChart: {
+            /**
+             * Id
+             * @enum {string}
+             */
+            id: "rows" | "freshness" | "nulls";
+            /** Title */
+            title: string;
+            /**
+             * Spec
+             * @description A Vega-Lite v5 specification (data inline).
+             */
+            spec: {
+                [key: string]: unknown;
+            };
+        };
+        /**
          * RepairResponse
          * @description The re-queued run and the task keys that were reset.
          */
@@ -2560,6 +2580,12 @@ export interface components {
              * @default []
              */
             history: components["schemas"]["CountPoint"][];
+            /**
+             * Charts
+             * @description Vega-Lite specs: rows, hours between updates, null rates per commit.
+             * @default []
+             */
+            charts: components["schemas"]["QualityChart"][];
             /**
              * Pii
              * @default []
