@@ -258,3 +258,15 @@ def test_a_removed_account_loses_its_grants_and_its_uid_its_acl(settings: Settin
     assert [g.user for g in svc.grants(LEGAL)] == [BOB]
     ended = svc.grants(LEGAL, user=name, active=False)
     assert [g.ended for g in ended] == ["account removed"]
+
+
+def test_last_used_comes_from_reads_recorded_by_services(
+    svc: AccessService, settings: Settings
+) -> None:
+    from workspace.governance.audit import record
+
+    svc.grant(LEGAL, ANA, "silver.customers")
+    record(ANA, "tier_change", "table:silver.customers", settings=settings)  # not a read
+    assert svc.grants(LEGAL)[0].last_used is None
+    record(ANA, "preview", "table:silver.customers", settings=settings)
+    assert svc.grants(LEGAL)[0].last_used is not None

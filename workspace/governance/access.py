@@ -71,6 +71,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+#: Audit actions that count as a use of a grant (reads of a table that went through a service).
+READ_ACTIONS = frozenset({"read", "preview", "profile", "query", "export"})
 
 
 class AccessService:
@@ -393,13 +395,15 @@ class AccessService:
 
     def _last_used(self, grant: Grant) -> datetime | None:
         """The newest read of the grant's tables by its user that a service recorded in the
-        audit trail (file reads in a user's own kernel leave no trace: atime is unreliable)."""
+        audit trail (an entry of :data:`READ_ACTIONS` on ``table:NAME``). File reads in a
+        user's own kernel leave no trace: atime is shared by every reader and not updated
+        on each read (relatime), so it cannot say who read."""
         try:
             store = trail(self.settings)
             for table in self.tables(Target.parse(grant.target)):
                 q = AuditQuery(actor=grant.user, target=f"table:{table.table}", limit=20)
                 for e in store.query(q):
-                    if not e.action.startswith("access_") and e.time >= _iso(grant.created_at):
+                    if e.action in READ_ACTIONS and e.time >= _iso(grant.created_at):
                         return datetime.strptime(e.time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
                             tzinfo=UTC
                         )
