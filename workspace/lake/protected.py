@@ -208,3 +208,17 @@ def attached_alias(con: duckdb.DuckDBPyConnection, settings: Settings, table: st
         "SELECT 1 FROM duckdb_databases() WHERE database_name = ?", [entry.alias]
     ).fetchone()
     return entry.alias if row else None
+
+
+def write_alias(con: duckdb.DuckDBPyConnection, settings: Settings, table: str) -> str | None:
+    """Where a write to the lake's ``table`` goes: its protected catalog's alias, or None for
+    an ordinary table. Raises :class:`AccessDeniedError` when this account cannot write it."""
+    entry = read_index(settings).get(table)
+    if entry is None or not entry.protected:
+        return None
+    row = con.execute(
+        "SELECT readonly FROM duckdb_databases() WHERE database_name = ?", [entry.alias]
+    ).fetchone()
+    if row is None or row[0]:
+        raise AccessDeniedError(table, entry.tier)
+    return entry.alias

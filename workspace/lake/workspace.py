@@ -281,16 +281,8 @@ def _route_protected(ws: Workspace, ref: names.TableRef) -> names.TableRef:
     """A write to a confidential table goes to its own DuckLake (workspace.lake.protected)."""
     if ref.catalog != names.LAKE:
         return ref
-    entry = protected.read_index(ws.settings).get(ref.display)
-    if entry is None or not entry.protected:
-        return ref
-    attached = ws.con.execute(
-        "SELECT 1 FROM duckdb_databases() WHERE database_name = ? AND NOT readonly",
-        [entry.alias],
-    ).fetchone()
-    if attached is None:
-        raise protected.AccessDeniedError(ref.display, entry.tier)
-    return names.TableRef(entry.alias, ref.schema, ref.name)
+    alias = protected.write_alias(ws.con, ws.settings, ref.display)
+    return ref if alias is None else names.TableRef(alias, ref.schema, ref.name)
 
 
 def _is_dask(data: Any) -> bool:

@@ -40,7 +40,9 @@ import duckdb
 import pyarrow as pa
 
 from workspace.lake import hooks as write_hooks
+from workspace.lake import protected
 from workspace.lake.engine import (
+    LAKE,
     release_catalog_locks,
     retry_on_contention,
     transaction,
@@ -233,6 +235,9 @@ def write_sql_source(
     if mode not in ("append", "overwrite"):
         raise WorkspaceError(f"mode must be 'append' or 'overwrite', not {mode!r}")
     con = ws.con
+    alias = protected.write_alias(con, ws.settings, ref.display) if ref.catalog == LAKE else None
+    if alias is not None:  # a confidential table lives in its own DuckLake
+        ref = TableRef(alias, ref.schema, ref.name)
     timeout = ws.settings.write_timeout
     src_cols = retry_on_contention(
         lambda: _describe(con, f"SELECT * FROM {source_sql}"),
