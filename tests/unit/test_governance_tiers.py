@@ -35,6 +35,9 @@ def test_unknown_tiers_and_tables_are_one_line_errors(lake: Settings) -> None:
         classify(lake, "silver.people", "secret")
     with pytest.raises(ClassifyError, match="not a shared-lake table"):
         classify(lake, "people", "confidential")
+    with pytest.raises(ClassifyError, match=r"No table silver\.nobody in the shared lake"):
+        classify(lake, "silver.nobody", "confidential")
+    assert not protected_root(lake, "silver.nobody").exists()
     with pytest.raises(MaskingError, match="Unknown mask 'blur'"):
         parse_pii(["name:blur"])
     with pytest.raises(MaskingError, match="Cannot generalise column name"):

@@ -143,6 +143,16 @@ def classify(
 
     result = ClassifyResult(table=table, old_tier=old, tier=tier)
     with Workspace(settings) as ws:
+        present = ws.con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
+            "AND table_name = ? UNION ALL SELECT 1 FROM duckdb_views() "
+            "WHERE database_name = ? AND schema_name = ? AND view_name = ?",
+            [LAKE, layer, name] * 2,
+        ).fetchone()
+        if present is None:
+            raise ClassifyError(
+                f"No table {table} in the shared lake to classify; `workspace tables` lists them."
+            )
         note = metadata.load(ws.con, TableRef(LAKE, layer, name))
         if pii is None:  # keep the masks set before, else the catalog's PII flags
             pii = read_policy(settings, table) or {
