@@ -1,7 +1,12 @@
 import {
   IHealthRow,
+  IQualityChart,
   ITableQuality,
+  VEGALITE_MIME,
+  anomalyCount,
   applyReview,
+  chartCaption,
+  chartsToRender,
   checkSummary,
   detectorLabel,
   freshnessLine,
@@ -104,4 +109,40 @@ test('freshnessLine says when the table changed and when it is due', () => {
     freshnessLine(row({ last_commit: '2026-01-02T03:00:00Z', due_by: '2026-01-03T03:00:00Z' }), fmt)
   ).toBe('Last commit 2026-01-02 · next due by 2026-01-03');
   expect(freshnessLine(row(), fmt)).toBe('');
+});
+
+describe('quality charts', () => {
+  const spec = (values: any[]) => ({ data: { values }, layer: [{ mark: 'line' }] });
+  const rows: IQualityChart = {
+    id: 'rows',
+    title: 'Rows per commit',
+    spec: spec([
+      { snapshot: 1, anomaly: false },
+      { snapshot: 2, anomaly: true }
+    ])
+  };
+  const fresh: IQualityChart = {
+    id: 'freshness',
+    title: 'Hours between updates',
+    spec: { layer: [{ data: { values: [{ at: 't', overdue: true }] } }] }
+  };
+  const nulls: IQualityChart = { id: 'nulls', title: 'Null rate per column', spec: spec([]) };
+
+  test('chartsToRender needs the Vega-Lite renderer and orders the charts', () => {
+    expect(chartsToRender([nulls, rows], null)).toEqual([]);
+    expect(chartsToRender([nulls, rows], ['text/plain'])).toEqual([]);
+    expect(chartsToRender(undefined, [VEGALITE_MIME])).toEqual([]);
+    expect(chartsToRender([nulls, fresh, rows], [VEGALITE_MIME]).map(c => c.id)).toEqual([
+      'rows',
+      'freshness',
+      'nulls'
+    ]);
+  });
+
+  test('the caption counts the marked commits, in layers too', () => {
+    expect(anomalyCount(rows)).toBe(1);
+    expect(chartCaption(rows)).toBe('Rows per commit (1 anomaly)');
+    expect(chartCaption(fresh)).toBe('Hours between updates (overdue)');
+    expect(chartCaption(nulls)).toBe('Null rate per column');
+  });
 });

@@ -1,6 +1,7 @@
 """The catalog shows data quality: a health badge per table in the tree (one batched
-request), and a table's Quality tab with its checks, findings, row-count sparkline and a PII
-suggestion that its owner dismisses or confirms."""
+request), and a table's Quality tab with its checks, findings, Vega-Lite charts (rows per
+commit with the volume drop marked, null rates) and a PII suggestion that its owner dismisses
+or confirms."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ ws = workspace.connect()
 frame = pd.DataFrame({{
     "id": range(60),
     "email": [f"user{{i}}@example.org" for i in range(60)],
-    "contact": [f"person{{i}}@mail.example.com" for i in range(60)],
+    "contact": [None if i % 7 == 3 else f"person{{i}}@mail.example.com" for i in range(60)],
 }})
 ws.write("{TABLE}", frame.head(30), mode="overwrite")
-ws.write("{TABLE}", frame.tail(30))
+for start in range(30, 55, 5):  # five small batches, then one of a single row: a volume drop
+    ws.write("{TABLE}", frame.iloc[start : start + 5])
+ws.write("{TABLE}", frame.iloc[55:56])
 ws.quality.contract("{TABLE}", key="id", checks=[
     {{"type": "unique", "columns": "id"}}, {{"type": "not_null", "column": "email"}}])
 ws.quality.check("{TABLE}")
@@ -54,13 +57,12 @@ def test_health_badge_quality_tab_and_pii_review(page: Any, lab: Lab, artifacts:
     row = page.locator(f'[data-testid="catalog-table"][data-name="{TABLE}"]')
     badge = row.locator('[data-testid="health-badge"][data-level="warn"]')
     badge.wait_for()
-    assert "email" in (badge.get_attribute("title") or "") or "contact" in (
-        badge.get_attribute("title") or ""
-    )
+    title = badge.get_attribute("title") or ""
+    assert "added 1 rows" in title and "3 findings" in title, title  # the drop and 2 PII
     assert page.locator('[data-testid="health-badge"]').count() > 1
     assert not [u for u in requests if "/quality/tables/" in u], requests  # no per-table call
 
-    # the detail's Quality tab: health, checks, findings, sparkline, PII suggestions
+    # the detail's Quality tab: health, checks, findings, charts, PII suggestions
     row.click()
     detail = page.locator(f'[data-testid="table-detail"][data-name="{TABLE}"]')
     detail.locator('[data-testid="tab-quality"]').click()
@@ -70,11 +72,14 @@ def test_health_badge_quality_tab_and_pii_review(page: Any, lab: Lab, artifacts:
     checks = tab.locator('[data-testid="quality-check"]')
     assert checks.count() == 2
     assert {checks.nth(i).get_attribute("data-status") for i in range(2)} == {"pass"}
-    assert tab.locator('[data-testid="quality-sparkline"] polyline').count() == 1
+    rows = tab.locator('[data-testid="quality-chart"][data-chart="rows"]')
+    rows.locator("svg, canvas").first.wait_for()  # drawn by the Lab's Vega-Lite renderer
+    assert "1 anomaly" in rows.locator("figcaption").inner_text()
+    assert tab.locator('[data-testid="quality-chart"][data-chart="nulls"]').count() == 1
     kinds = tab.locator('[data-testid="quality-finding"]').evaluate_all(
         "els => els.map(e => e.dataset.kind)"
     )
-    assert kinds.count("pii") == 2, kinds
+    assert kinds.count("pii") == 2 and "volume" in kinds, kinds
     assert "user1@example.org" not in tab.inner_text()  # masked examples only
     page.screenshot(path=str(artifacts / "catalog-quality.png"))
 

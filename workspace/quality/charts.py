@@ -117,6 +117,15 @@ def _iso(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).isoformat()
 
 
+def _time_axis(field: str, times: list[dt.datetime]) -> alt.X:
+    """An x axis of times, labelled to the span it covers (seconds apart: clock time)."""
+    import altair as alt
+
+    span = (max(times) - min(times)).total_seconds() if times else 0.0
+    fmt = "%H:%M:%S" if span < 600 else "%H:%M" if span < 2 * 86400 else "%b %d"
+    return alt.X(f"{field}:T", title=None, axis=alt.Axis(format=fmt, labelOverlap=True))
+
+
 def _size(chart: alt.Chart | alt.LayerChart) -> dict[str, Any]:
     return chart.properties(width=WIDTH, height=HEIGHT).to_dict()
 
@@ -141,7 +150,7 @@ def rows_chart(
         for c in shown
     ]
     data = alt.Data(values=rows)
-    x = alt.X("committed_at:T", title=None)
+    x = _time_axis("committed_at", [c.committed_at for c in shown])
     tips = [
         alt.Tooltip("committed_at:T", title="committed", format="%Y-%m-%d %H:%M"),
         alt.Tooltip("snapshot:Q", title="snapshot"),
@@ -177,7 +186,7 @@ def freshness_chart(
         {"at": _iso(b), "hours": active_seconds(a, b, quiet) / 3600, "kind": "update"}
         for a, b in itertools.pairwise(starts)
     ]
-    x = alt.X("at:T", title=None)
+    x = _time_axis("at", [*starts, as_of] if model is not None and as_of > model.last else starts)
     y = alt.Y("hours:Q", title="hours")
     tips = [
         alt.Tooltip("at:T", title="at", format="%Y-%m-%d %H:%M"),
@@ -246,7 +255,7 @@ def nulls_chart(
         if m.name in columns and m.null_fraction is not None
     ]
     data = alt.Data(values=rows)
-    x = alt.X("committed_at:T", title=None)
+    x = _time_axis("committed_at", [c.committed_at for c in shown])
     y = alt.Y("null_rate:Q", title="null rate", axis=alt.Axis(format="%"))
     tips = [
         alt.Tooltip("column:N"),

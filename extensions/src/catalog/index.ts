@@ -18,6 +18,7 @@ import {
   WidgetTracker
 } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { APIError } from '../api';
 import { catalogIcon, tableIcon } from '../common/icons';
@@ -55,14 +56,22 @@ export const catalogPlugin: JupyterFrontEndPlugin<void> = {
   id: '@analytics-workspace/lab:catalog',
   description: 'Browse the lake catalog: layers, tables, schema, preview, profile, snapshots.',
   autoStart: true,
-  optional: [ILabShell, ILayoutRestorer, ICommandPalette, INotebookTracker, IWorkspaceRuns],
+  optional: [
+    ILabShell,
+    ILayoutRestorer,
+    ICommandPalette,
+    INotebookTracker,
+    IWorkspaceRuns,
+    IRenderMimeRegistry
+  ],
   activate: (
     app: JupyterFrontEnd,
     labShell: ILabShell | null,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
     notebooks: INotebookTracker | null,
-    runs: IWorkspaceRuns | null
+    runs: IWorkspaceRuns | null,
+    rendermime: IRenderMimeRegistry | null
   ) => {
     const { commands, shell } = app;
     const tracker = new WidgetTracker<MainAreaWidget<TableDetailWidget>>({
@@ -114,7 +123,8 @@ export const catalogPlugin: JupyterFrontEndPlugin<void> = {
         copyName,
         openPipeline: runs ? (pipeline: string) => runs.openPipeline(pipeline) : null,
         loaded: detail => rememberSnippets(detail),
-        close: () => main.dispose()
+        close: () => main.dispose(),
+        rendermime
       };
       const content = new TableDetailWidget(name, actions);
       const main = new MainAreaWidget({ content });

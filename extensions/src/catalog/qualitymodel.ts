@@ -62,6 +62,13 @@ export interface IPiiColumn {
   status: PiiStatus;
 }
 
+/** A chart of the Quality tab: a Vega-Lite v5 spec made by the server. */
+export interface IQualityChart {
+  id: 'rows' | 'freshness' | 'nulls';
+  title: string;
+  spec: { [key: string]: unknown };
+}
+
 /** `GET quality/tables/{name}`: what the Quality tab shows. */
 export interface ITableQuality {
   table: string;
@@ -71,6 +78,7 @@ export interface ITableQuality {
   checks: ICheckResult[];
   findings: IFinding[];
   history: ICountPoint[];
+  charts?: IQualityChart[];
   pii: IPiiColumn[];
   owner?: string | null;
   can_review: boolean;
@@ -225,4 +233,51 @@ export function applyReview(data: ITableQuality, column: string, action: PiiActi
     pii: data.pii.map(p => (p.column === column ? { ...p, status } : p)),
     findings: data.findings.filter(f => !(f.kind === 'pii' && f.column === column))
   };
+}
+
+/** The MIME type of Vega-Lite v5 (rendered by JupyterLab's vega5 extension). */
+export const VEGALITE_MIME = 'application/vnd.vegalite.v5+json';
+
+/**
+ * The charts to render: none without a Vega-Lite renderer (the tab keeps
+ * its sparkline), else those with data, rows first.
+ */
+export function chartsToRender(
+  charts: IQualityChart[] | undefined,
+  mimeTypes: readonly string[] | null
+): IQualityChart[] {
+  if (!charts?.length || !mimeTypes?.includes(VEGALITE_MIME)) {
+    return [];
+  }
+  const order = ['rows', 'freshness', 'nulls'];
+  return charts
+    .filter(c => c.spec && typeof c.spec === 'object')
+    .sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+}
+
+/** How many points a chart marks as anomalous (its caption). */
+export function anomalyCount(chart: IQualityChart): number {
+  const seen = new Set<string>();
+  const collect = (node: any) => {
+    for (const v of node?.data?.values ?? []) {
+      if (v && (v.anomaly === true || v.overdue === true)) {
+        seen.add(`${v.snapshot ?? v.at}:${v.column ?? ''}`);
+      }
+    }
+    for (const layer of node?.layer ?? []) {
+      collect(layer);
+    }
+  };
+  collect(chart.spec);
+  return seen.size;
+}
+
+/** The caption of a chart: its title and how many anomalies it marks. */
+export function chartCaption(chart: IQualityChart): string {
+  const n = anomalyCount(chart);
+  if (n === 0) {
+    return chart.title;
+  }
+  const what = chart.id === 'freshness' ? 'overdue' : n === 1 ? 'anomaly' : 'anomalies';
+  return chart.id === 'freshness' ? `${chart.title} (${what})` : `${chart.title} (${n} ${what})`;
 }

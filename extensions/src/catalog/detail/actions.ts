@@ -1,6 +1,8 @@
 /**
  * What a table detail can ask of the application (insert code, open a pipeline...).
  */
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
 import { ITableDetail } from '../../api';
 
 /** What the detail can ask of the application. */
@@ -14,4 +16,6 @@ export interface IDetailActions {
   loaded(detail: ITableDetail): void;
   /** Close this detail. */
   close(): void;
+  /** The Lab's renderers (the Quality tab's Vega-Lite charts); null without them. */
+  rendermime?: IRenderMimeRegistry | null;
 }

@@ -278,6 +278,7 @@ function TableDetail(props: {
               onRetry={() => setRefreshKey(k => k + 1)}
               onChange={setHealth}
               onReviewed={() => setQualityKey(k => k + 1)}
+              rendermime={actions.rendermime ?? null}
             />
           </TabPanel>
         ) : null}

@@ -1,10 +1,12 @@
 /**
  * The Quality tab: the table's health, the last result of each declared
  * check, the monitors' findings (detector and explanation), the row count
- * over its latest commits, and PII suggestions that the owner confirms or
- * dismisses.
+ * over its latest commits (Vega-Lite charts of rows, freshness and null
+ * rates with anomalies marked, or a sparkline without a Vega-Lite renderer),
+ * and PII suggestions that the owner confirms or dismisses.
  */
 import * as React from 'react';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { LoadingOrError } from '../../common/components';
 import { formatCount, formatTime } from '../../common/format';
@@ -14,6 +16,7 @@ import {
   ITableQuality,
   PiiAction,
   applyReview,
+  chartsToRender,
   checkSummary,
   detectorLabel,
   freshnessLine,
@@ -24,6 +27,7 @@ import {
   sortFindings,
   sparklinePoints
 } from '../qualitymodel';
+import { QualityCharts } from './qualitycharts';
 
 const SPARK_W = 220;
 const SPARK_H = 40;
@@ -36,8 +40,10 @@ export function QualityTab(props: {
   onChange: (data: ITableQuality) => void;
   /** After a review: reload the table's quality (its health may change). */
   onReviewed: () => void;
+  /** The Lab's renderers: the charts need its Vega-Lite one (else a sparkline). */
+  rendermime?: IRenderMimeRegistry | null;
 }): JSX.Element {
-  const { name, data } = props;
+  const { name, data, rendermime } = props;
   const [busy, setBusy] = React.useState<string | null>(null);
   const [reviewError, setReviewError] = React.useState<string | null>(null);
 
@@ -70,6 +76,7 @@ export function QualityTab(props: {
   const counts = data.history.map(p => p.rows_total);
   const freshness = freshnessLine(data.health, formatTime);
   const last = data.history[data.history.length - 1];
+  const charts = chartsToRender(data.charts, rendermime?.mimeTypes ?? null);
   return (
     <div className="aw-Quality" data-testid="quality-tab" data-health={data.health.health}>
       <div className="aw-Quality-health" data-testid="quality-health">
@@ -84,17 +91,22 @@ export function QualityTab(props: {
       ) : null}
 
       <section className="aw-Quality-section">
-        <h3>Row count</h3>
+        <h3>{charts.length ? 'History' : 'Row count'}</h3>
+        {charts.length && rendermime ? (
+          <QualityCharts charts={charts} rendermime={rendermime} />
+        ) : null}
         {counts.length ? (
           <div className="aw-Quality-spark" data-testid="quality-sparkline">
-            <svg width={SPARK_W} height={SPARK_H} role="img" aria-label="Rows over commits">
-              <polyline
-                points={sparklinePoints(counts, SPARK_W, SPARK_H)}
-                fill="none"
-                stroke="currentColor"
-                strokeWidth={1.5}
-              />
-            </svg>
+            {charts.length ? null : (
+              <svg width={SPARK_W} height={SPARK_H} role="img" aria-label="Rows over commits">
+                <polyline
+                  points={sparklinePoints(counts, SPARK_W, SPARK_H)}
+                  fill="none"
+                  stroke="currentColor"
+                  strokeWidth={1.5}
+                />
+              </svg>
+            )}
             <span className="aw-Quality-muted">
               {formatCount(last.rows_total)} rows after snapshot {last.snapshot_id} (
               {formatTime(last.committed_at)}), {counts.length}{' '}
