@@ -230,3 +230,48 @@ def test_a_grant_opens_the_table_and_a_revocation_closes_it(deployment: Deployme
     revoked = _probe(deployment)
     assert "is confidential" in str(revoked["api"]), revoked
     assert set(revoked["files"]) == {"PermissionError"}  # type: ignore[arg-type]
+
+
+_KERNEL = r"""
+import json, sys, workspace
+ws = workspace.connect()
+first = ws.table("silver.customers").to_pandas()["name"].tolist()
+print(json.dumps({"first": first}), flush=True)
+sys.stdin.readline()  # the grant is revoked meanwhile
+out = {}
+for what, query in (("rows", "SELECT name FROM silver.customers"),
+                    ("masked", "SELECT count(*) FROM silver.customers_masked")):
+    try:
+        out[what] = ws.con.execute(query).fetchall()
+    except Exception as exc:
+        out[what] = f"{type(exc).__name__}: {exc}"
+print(json.dumps(out, default=str), flush=True)
+"""
+
+
+def test_a_running_kernel_loses_the_rows_at_its_next_file_open(deployment: Deployment) -> None:
+    from workspace.governance import acl
+    from workspace.governance.tiers import protected_root
+    from workspace.lake import Settings
+
+    root = protected_root(Settings.resolve(deployment.home), "silver.customers")
+    acl.grant_read(root, deployment.user)
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONWARNINGS": "ignore",
+           "WORKSPACE_HOME": str(deployment.home),
+           "WORKSPACE_SCHEDULED": "/nonexistent"}  # fmt: skip
+    kernel = subprocess.Popen(
+        [sys.executable, "-c", _KERNEL], user=deployment.user,
+        group=pwd.getpwnam(deployment.user).pw_gid, extra_groups=[], env=env, cwd="/",
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert kernel.stdout is not None and kernel.stdin is not None
+        first = json.loads(kernel.stdout.readline() or "{}")
+        assert SECRET in first.get("first", []), kernel.stderr.read() if kernel.stderr else ""
+    finally:
+        acl.revoke_read(root, deployment.user)
+    out, err = kernel.communicate("go\n", timeout=120)
+    after = json.loads(out.strip().splitlines()[-1])
+    # DuckDB opens the attached SQLite catalog again for each query: refused by the OS
+    assert "unable to open database file" in str(after["rows"]), (after, err)
+    assert after["masked"] == [[3]]
