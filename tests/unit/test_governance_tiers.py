@@ -104,3 +104,16 @@ def test_restricted_tables_have_encrypted_data_files(lake: Settings) -> None:
     files = list(protected_root(lake, "silver.keys").rglob("*.parquet"))
     assert len(files) == 2
     assert {f.read_bytes()[:4] for f in files} == {b"PARE"}  # encrypted Parquet, not PAR1
+
+
+def test_check_results_of_a_confidential_table_show_no_values(lake: Settings) -> None:
+    with Workspace(lake) as ws:
+        ws.write("silver.scores", pd.DataFrame({"name": ["Zora Neale"], "score": [5]}))
+        ws.quality.contract("silver.scores", key="name",
+                            checks=[{"type": "range", "column": "score", "max": 10,
+                                     "severity": "warn"}])  # fmt: skip
+    classify(lake, "silver.scores", "confidential")
+    with Workspace(lake) as ws:  # the write's checks run on the protected table
+        ws.write("silver.scores", pd.DataFrame({"name": ["Ivo Andric"], "score": [987654]}))
+    results = (lake.home / "lake" / "quality" / "check_results" / "silver.scores.jsonl").read_text()
+    assert '"violations": 1' in results and "Ivo Andric" not in results and "987654" not in results

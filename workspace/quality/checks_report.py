@@ -15,6 +15,7 @@ import duckdb
 
 from workspace.lake import metadata
 from workspace.lake.names import TableRef
+from workspace.lake.protected import ALIAS_PREFIX
 from workspace.quality.checks_format import describe_failure, json_safe
 from workspace.quality.checks_sql import Outcome
 from workspace.quality.contract import Check
@@ -90,7 +91,9 @@ def mask_pii(con: duckdb.DuckDBPyConnection, ref: TableRef, outcomes: list[Outco
     if not showing:
         return
     try:
-        notes = metadata.load(con, ref).columns
+        # a confidential table's results are kept beside the shared lake: show none of its values
+        protected = ref.catalog.startswith(ALIAS_PREFIX)
+        notes = None if protected else metadata.load(con, ref).columns
     except (duckdb.Error, ValueError) as exc:  # unreadable annotations: hide every value
         log.debug("annotations of %s unreadable (%s): examples hidden", ref.display, exc)
         notes = None
