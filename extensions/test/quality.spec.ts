@@ -112,7 +112,10 @@ test('freshnessLine says when the table changed and when it is due', () => {
 });
 
 describe('quality charts', () => {
-  const spec = (values: any[]) => ({ data: { values }, layer: [{ mark: 'line' }] });
+  const spec = (values: any[]) => ({
+    datasets: { rows: values },
+    layer: [{ data: { name: 'rows' }, mark: 'line' }]
+  });
   const rows: IQualityChart = {
     id: 'rows',
     title: 'Rows per commit',
@@ -124,7 +127,7 @@ describe('quality charts', () => {
   const fresh: IQualityChart = {
     id: 'freshness',
     title: 'Hours between updates',
-    spec: { layer: [{ data: { values: [{ at: 't', overdue: true }] } }] }
+    spec: { datasets: { gaps: [{ at: 's' }], now: [{ at: 't', overdue: true }] } }
   };
   const nulls: IQualityChart = { id: 'nulls', title: 'Null rate per column', spec: spec([]) };
 
@@ -139,7 +142,7 @@ describe('quality charts', () => {
     ]);
   });
 
-  test('the caption counts the marked commits, in layers too', () => {
+  test('the caption counts the marked commits of every dataset', () => {
     expect(anomalyCount(rows)).toBe(1);
     expect(chartCaption(rows)).toBe('Rows per commit (1 anomaly)');
     expect(chartCaption(fresh)).toBe('Hours between updates (overdue)');

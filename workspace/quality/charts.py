@@ -23,6 +23,7 @@ import datetime as dt
 import itertools
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from workspace.quality.detect import data_commits, nulls, volume
@@ -99,18 +100,37 @@ def volume_anomalies(
 
 
 def null_anomalies(
-    table: str, history: list[CommitMetrics], config: MonitorConfig
+    table: str,
+    history: list[CommitMetrics],
+    config: MonitorConfig,
+    columns: set[str] | None = None,
 ) -> set[tuple[int, str]]:
-    """(snapshot id, column) of the commits whose null share the null monitor flags."""
+    """(snapshot id, column) of the commits whose null share the null monitor flags (of
+    ``columns``, default all)."""
     inserts = [c for c in data_commits(history) if c.rows_added >= config.min_rows and c.columns]
     found: set[tuple[int, str]] = set()
     for i in range(max(1, len(inserts) - CHART_COMMITS), len(inserts)):
         latest, past = inserts[i], inserts[:i][-config.window :]
         for m in latest.columns:
-            flag = m.name not in config.ignore_columns and m.null_fraction
-            if flag and nulls(table, m, past, config):
+            if m.name in config.ignore_columns or (columns is not None and m.name not in columns):
+                continue
+            # the monitor wants a rise of null_min_change over the median: skip what cannot
+            if _may_rise(m.name, m.null_fraction, past, config.null_min_change) and nulls(
+                table, m, past, config
+            ):
                 found.add((latest.snapshot_id, m.name))
     return found
+
+
+def _may_rise(column: str, now: float | None, past: list[CommitMetrics], change: float) -> bool:
+    """Whether ``now`` is ``change`` above the median null share of ``column`` in ``past``
+    (a cheap test before the detector's robust z)."""
+    if now is None or now < change:
+        return False
+    before = [
+        c.null_fraction for p in past if (c := p.column(column)) and c.null_fraction is not None
+    ]
+    return not before or now - float(np.median(before)) >= change
 
 
 def _iso(t: dt.datetime) -> str:
@@ -126,8 +146,12 @@ def _time_axis(field: str, times: list[dt.datetime]) -> alt.X:
     return alt.X(f"{field}:T", title=None, axis=alt.Axis(format=fmt, labelOverlap=True))
 
 
-def _size(chart: alt.Chart | alt.LayerChart) -> dict[str, Any]:
-    return chart.properties(width=WIDTH, height=HEIGHT).to_dict()
+def _spec(chart: alt.LayerChart, datasets: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The Vega-Lite dict of ``chart``, whose layers read named data, with ``datasets``
+    (values kept out of the schema validation, which would cost a second per chart)."""
+    spec = chart.properties(width=WIDTH, height=HEIGHT).to_dict()
+    spec["datasets"] = datasets
+    return spec
 
 
 def rows_chart(
@@ -149,7 +173,7 @@ def rows_chart(
         }
         for c in shown
     ]
-    data = alt.Data(values=rows)
+    data = alt.Data(name="rows")
     x = _time_axis("committed_at", [c.committed_at for c in shown])
     tips = [
         alt.Tooltip("committed_at:T", title="committed", format="%Y-%m-%d %H:%M"),
@@ -167,7 +191,7 @@ def rows_chart(
         .mark_point(color=_RED, filled=True, size=90)
         .encode(x=x, y=y, tooltip=tips)
     )
-    return _size(alt.layer(line, marks))
+    return _spec(alt.layer(line, marks), {"rows": rows})
 
 
 def freshness_chart(
@@ -193,10 +217,12 @@ def freshness_chart(
         alt.Tooltip("hours:Q", title="hours since the previous update", format=".1f"),
     ]
     layers: list[Any] = []
+    datasets: dict[str, list[dict[str, Any]]] = {"gaps": gaps}
     if model is not None:
-        band = alt.Data(
-            values=[{"low": 0.0, "high": model.allowed / 3600, "expected": model.expected / 3600}]
-        )
+        band = alt.Data(name="band")
+        datasets["band"] = [
+            {"low": 0.0, "high": model.allowed / 3600, "expected": model.expected / 3600}
+        ]
         layers += [
             alt.Chart(band).mark_rect(opacity=0.15, color="#2ca02c").encode(y="low:Q", y2="high:Q"),
             alt.Chart(band)
@@ -207,14 +233,14 @@ def freshness_chart(
             ),
         ]
     layers.append(
-        alt.Chart(alt.Data(values=gaps)).mark_line(point=True).encode(x=x, y=y, tooltip=tips)
+        alt.Chart(alt.Data(name="gaps")).mark_line(point=True).encode(x=x, y=y, tooltip=tips)
     )
     if model is not None and as_of > model.last:
         age = active_seconds(model.last, as_of, quiet)
         now = {"at": _iso(as_of), "hours": age / 3600, "overdue": age > model.allowed}
         now["label"] = "overdue" if now["overdue"] else "now"
         layers.append(
-            alt.Chart(alt.Data(values=[now]))
+            alt.Chart(alt.Data(name="now"))
             .mark_point(shape="triangle-up", filled=True, size=110)
             .encode(
                 x=x,
@@ -223,7 +249,8 @@ def freshness_chart(
                 tooltip=[alt.Tooltip("label:N", title="now"), *tips[1:]],
             )
         )
-    return _size(alt.layer(*layers))
+        datasets["now"] = [now]
+    return _spec(alt.layer(*layers), datasets)
 
 
 def nulls_chart(
@@ -240,7 +267,7 @@ def nulls_chart(
     if not worst:
         return None
     columns = sorted(worst, key=lambda n: (-worst[n], n))[:NULL_COLUMNS]
-    flagged = null_anomalies(table, history, config)
+    flagged = null_anomalies(table, history, config, set(columns))
     rows = [
         {
             "committed_at": _iso(c.committed_at),
@@ -254,7 +281,7 @@ def nulls_chart(
         for m in c.columns
         if m.name in columns and m.null_fraction is not None
     ]
-    data = alt.Data(values=rows)
+    data = alt.Data(name="nulls")
     x = _time_axis("committed_at", [c.committed_at for c in shown])
     y = alt.Y("null_rate:Q", title="null rate", axis=alt.Axis(format="%"))
     tips = [
@@ -271,4 +298,4 @@ def nulls_chart(
         .mark_point(color=_RED, filled=True, size=90)
         .encode(x=x, y=y, tooltip=tips)
     )
-    return _size(alt.layer(line, marks))
+    return _spec(alt.layer(line, marks), {"nulls": rows})

@@ -255,20 +255,17 @@ export function chartsToRender(
     .sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 }
 
-/** How many points a chart marks as anomalous (its caption). */
+/** How many points a chart marks as anomalous (its caption), from its `datasets`. */
 export function anomalyCount(chart: IQualityChart): number {
   const seen = new Set<string>();
-  const collect = (node: any) => {
-    for (const v of node?.data?.values ?? []) {
+  const datasets = (chart.spec.datasets ?? {}) as { [name: string]: any[] };
+  for (const values of Object.values(datasets)) {
+    for (const v of Array.isArray(values) ? values : []) {
       if (v && (v.anomaly === true || v.overdue === true)) {
         seen.add(`${v.snapshot ?? v.at}:${v.column ?? ''}`);
       }
     }
-    for (const layer of node?.layer ?? []) {
-      collect(layer);
-    }
-  };
-  collect(chart.spec);
+  }
   return seen.size;
 }
 

@@ -34,11 +34,11 @@ def test_the_volume_drop_is_marked_and_no_pii_value_is_in_the_specs(ws: Workspac
     q = table_quality(ws, TABLE)
     charts = {c.id: c.spec for c in q.charts}
     assert set(charts) == {"rows", "nulls"}  # seconds apart: one update, no freshness yet
-    rows = charts["rows"]["data"]["values"]
+    rows = charts["rows"]["datasets"]["rows"]
     assert [r["rows_total"] for r in rows] == [50, 100, 150, 200, 250, 300, 305]
     assert [r["anomaly"] for r in rows] == [False] * 6 + [True]
     assert any(f.kind == "volume" for f in q.findings)  # the same commit the detector flags
-    assert {r["column"] for r in charts["nulls"]["data"]["values"]} == {"email"}
+    assert {r["column"] for r in charts["nulls"]["datasets"]["nulls"]} == {"email"}
     text = json.dumps(charts)
     assert "@example.org" not in text and "person1" not in text
     assert charts["rows"]["$schema"].startswith("https://vega.github.io/schema/vega-lite/v5")
@@ -60,11 +60,11 @@ def test_null_jump_and_overdue_marker() -> None:
     ]
     charts = {c.id: c.spec for c in quality_charts("silver.t", history, MonitorConfig(),
                                                    as_of=t0 + dt.timedelta(days=12))}  # fmt: skip
-    flagged = [r["snapshot"] for r in charts["nulls"]["data"]["values"] if r["anomaly"]]
+    flagged = [r["snapshot"] for r in charts["nulls"]["datasets"]["nulls"] if r["anomaly"]]
     assert flagged == [10]
-    now = charts["freshness"]["layer"][-1]["data"]["values"][0]
+    now = charts["freshness"]["datasets"]["now"][0]
     assert now["overdue"] and round(now["hours"]) == 72
-    band = charts["freshness"]["layer"][0]["data"]["values"][0]
+    band = charts["freshness"]["datasets"]["band"][0]
     assert band["expected"] == 24.0 and band["high"] > 24
     fresh = {c.id for c in quality_charts("silver.t", history, MonitorConfig(),
                                           as_of=t0 + dt.timedelta(days=9, hours=3))}  # fmt: skip
