@@ -6,6 +6,8 @@ tests/integration/test_tiers.py; here one lake is classified up and down once.
 
 from __future__ import annotations
 
+import os
+import pwd
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,3 +119,17 @@ def test_check_results_of_a_confidential_table_show_no_values(lake: Settings) ->
         ws.write("silver.scores", pd.DataFrame({"name": ["Ivo Andric"], "score": [987654]}))
     results = (lake.home / "lake" / "quality" / "check_results" / "silver.scores.jsonl").read_text()
     assert '"violations": 1' in results and "Ivo Andric" not in results and "987654" not in results
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving files to another account needs root")
+def test_the_masked_projection_belongs_to_the_shared_catalogs_owner(tmp_path: Path) -> None:
+    settings = Settings.resolve(tmp_path / "home", user="owner")
+    with Workspace(settings) as ws:
+        ws.write("silver.cards", pd.DataFrame({"id": [1], "pan": ["4111111111111111"]}))
+    assert settings.catalog.path is not None
+    nobody = pwd.getpwnam("nobody")
+    os.chown(settings.catalog.path, nobody.pw_uid, nobody.pw_gid)  # as prepare_lake does
+    classify(settings, "silver.cards", "confidential", pii={"pan": "partial"})
+    masked = settings.lake_data_path / "silver" / "cards_masked"
+    owners = {p.stat().st_uid for p in [masked, *masked.rglob("*")]}
+    assert owners == {nobody.pw_uid}  # the runner appends there on the next write

@@ -20,14 +20,12 @@ import json
 import os
 import pwd
 import shutil
-import sqlite3
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 from pydantic import BaseModel
 
-from workspace.governance import acl, audit, masking
+from workspace.governance import audit, masking, tier_storage
 from workspace.governance.tiers import Tiers, load_tiers
 from workspace.lake import metadata, protected
 from workspace.lake.engine import LAKE, LAYERS, transaction, write_lock
@@ -42,15 +40,6 @@ if TYPE_CHECKING:
 
 POLICY_FILE = "policy.json"
 MASKED_SUFFIX = "_masked"
-#: Rows of the shared catalog that hold a table's values or statistics, by ``table_id``.
-_VALUE_TABLES = (
-    "ducklake_file_column_stats",
-    "ducklake_table_column_stats",
-    "ducklake_table_stats",
-    "ducklake_file_partition_value",
-    "ducklake_data_file",
-    "ducklake_delete_file",
-)
 
 
 class ClassifyError(WorkspaceError):
@@ -184,7 +173,7 @@ def classify(
     protected.write_index(settings, index)
     if now_protected:
         _write_policy(settings, table, pii)
-        _share_with_writer(settings, table)
+        tier_storage.share_with_writer(settings, table)
     with Workspace(settings) as ws:
         _annotate(ws, table, new, pii)
         if now_protected and new.masked:
@@ -193,6 +182,8 @@ def classify(
             _annotate(ws, new.masked, protected.ProtectedEntry(
                 new.masked, tiers.default, new.owner, f"{table}, its PII masked", protected=False,
             ), {})  # fmt: skip
+            masked_dir = settings.lake_data_path / layer / f"{name}{MASKED_SUFFIX}"
+            tier_storage.give_to_lake_owner(settings, masked_dir)
     audit.record(
         actor, "tier_change", f"table:{table}", settings=settings,
         old=old, new=tier, pii=sorted(pii), approved=approve, moved=result.moved,
@@ -271,8 +262,8 @@ def _move_in(ws: Workspace, entry: protected.ProtectedEntry, *, encrypt: bool) -
         con.execute(f'DETACH "{entry.alias}"')
         con.execute("USE memory")
         con.execute(f"DETACH {LAKE}")  # the purge below vacuums the catalog file
-        purged = purge_shared(settings, entry.layer, entry.name)
-    _lock_down(root)
+        purged = tier_storage.purge_shared(settings, entry.layer, entry.name)
+    tier_storage.lock_down(root)
     return purged
 
 
@@ -294,126 +285,6 @@ def _move_out(ws: Workspace, entry: protected.ProtectedEntry) -> None:
             con.execute(f"DROP TABLE IF EXISTS {masked.sql}")
         con.execute(f'DETACH "{entry.alias}"')
     shutil.rmtree(root)
-
-
-def purge_shared(settings: Settings, layer: str, name: str) -> int:
-    """Remove every trace of ``layer.name``'s values from the shared lake (as its owner).
-
-    Deletes the data and delete files of all its snapshots, its rows in the catalog's
-    statistics, partition-value, file and inlined-data tables, vacuums the catalog so no
-    freed page keeps a value, and drops its cached profiles. Returns the files deleted.
-    Call it with the lake's write lock held and no connection attached to the lake.
-    """
-    assert settings.catalog.path is not None
-    db = sqlite3.connect(settings.catalog.path, timeout=settings.write_timeout)
-    try:
-        row = db.execute("SELECT value FROM ducklake_metadata WHERE key = 'data_path'").fetchone()
-        data_path = Path(row[0]) if row else settings.lake_data_path
-        tables = db.execute(
-            "SELECT t.table_id, t.path, t.path_is_relative, s.path, s.path_is_relative "
-            "FROM ducklake_table t JOIN ducklake_schema s USING (schema_id) "
-            "WHERE s.schema_name = ? AND t.table_name = ?",
-            [layer, name],
-        ).fetchall()
-        ids = [t[0] for t in tables]
-        marks = ",".join("?" * len(ids))
-        folders = {
-            tid: _under(_under(data_path, spath, srel), tpath, trel)
-            for tid, tpath, trel, spath, srel in tables
-        }
-        files: list[Path] = []
-        for kind in ("ducklake_data_file", "ducklake_delete_file"):
-            for tid, path, rel in db.execute(
-                f"SELECT table_id, path, path_is_relative FROM {kind} WHERE table_id IN ({marks})",
-                ids,
-            ):
-                files.append(_under(folders[tid], path, rel))
-        inlined = db.execute(
-            f"SELECT table_name FROM ducklake_inlined_data_tables WHERE table_id IN ({marks})",
-            ids,
-        ).fetchall()
-        with db:
-            for kind in _VALUE_TABLES:
-                db.execute(f"DELETE FROM {kind} WHERE table_id IN ({marks})", ids)
-            for (inlined_table,) in inlined:
-                db.execute(f'DROP TABLE IF EXISTS "{inlined_table}"')
-            db.execute(f"DELETE FROM ducklake_inlined_data_tables WHERE table_id IN ({marks})", ids)
-        db.execute("VACUUM")
-    finally:
-        db.close()
-    removed = 0
-    for file in files:
-        try:
-            file.unlink()
-            removed += 1
-        except FileNotFoundError:
-            pass
-    for folder in {*folders.values(), data_path / layer / name}:
-        if folder.is_dir() and folder.resolve() != data_path.resolve():
-            shutil.rmtree(folder, ignore_errors=True)
-    for cached in (settings.cache_path / "profiles").glob(f"{layer}.{name}@*"):
-        cached.unlink(missing_ok=True)
-    _purge_quality_history(settings, f"{layer}.{name}")
-    return removed
-
-
-def _purge_quality_history(settings: Settings, table: str) -> None:
-    """Drop the table's rows from the quality monitors' stores next to the catalog (their
-    commit metrics and PII scans hold values and statistics)."""
-    assert settings.catalog.path is not None
-    for store in (settings.catalog.path.parent / "quality").glob("*.sqlite"):
-        db = sqlite3.connect(store, timeout=settings.write_timeout)
-        try:
-            names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            with db:
-                for t in names:
-                    columns = {r[1] for r in db.execute(f'PRAGMA table_info("{t}")')}
-                    if "table_name" in columns:
-                        db.execute(f'DELETE FROM "{t}" WHERE table_name = ?', [table])
-            db.execute("VACUUM")
-        finally:
-            db.close()
-
-
-def _under(base: Path, path: str | None, relative: int | None) -> Path:
-    if not path:
-        return base
-    return base / path if relative else Path(path)
-
-
-def _lock_down(root: Path) -> None:
-    """Owner-only modes on the protected tree (grants are added as ACLs on top)."""
-    for dirpath, _dirnames, filenames in os.walk(root):
-        os.chmod(dirpath, 0o700)
-        for f in filenames:
-            os.chmod(os.path.join(dirpath, f), 0o600)
-    os.chmod(root, 0o700)
-
-
-def _share_with_writer(settings: Settings, table: str) -> None:
-    """Let the runner account (pipelines, ``WORKSPACE_RUNNER_USER``, default ``ws-runner``)
-    write the protected table and read the masking salt, with POSIX ACL entries."""
-    runner = os.environ.get("WORKSPACE_RUNNER_USER") or "ws-runner"
-    try:
-        pwd.getpwnam(runner)
-    except KeyError:
-        return
-    root = protected.protected_root(settings, table)
-    for path in [root, *root.rglob("*")]:
-        _add_entry(path, runner, "rwx" if path.is_dir() else "rw-", default=False)
-        if path.is_dir():
-            _add_entry(path, runner, "rwx", default=True)
-    salt = masking.salt_path(settings)
-    if salt.exists():
-        _add_entry(salt, runner, "r--", default=False)
-
-
-def _add_entry(path: Path, user: str, perms: str, *, default: bool) -> None:
-    current = acl.get_acl(path, default=default)
-    if default and not current:  # no default ACL yet: start from the directory's own bits
-        current = [e for e in acl.get_acl(path) if e.split(":")[1] == "" and "mask" not in e]
-    kept = [e for e in current if not e.startswith((f"user:{user}:", "mask:"))]
-    acl.set_acl(path, [*kept, f"user:{user}:{perms}"], default=default)
 
 
 # -- PII masks and the masked projection -----------------------------------------------------
