@@ -8,6 +8,8 @@ import {
   myGrants,
   refusedTable,
   statusLabel,
+  targetLabel,
+  targetTable,
   validateRequest
 } from '../src/access/model';
 
@@ -183,5 +185,15 @@ describe('refusedTable', () => {
       )
     ).toBe('silver.customers');
     expect(refusedTable('Table silver.x does not exist')).toBeNull();
+  });
+});
+
+describe('targetLabel', () => {
+  it('reads a stored target as the CLI prints it', () => {
+    expect(targetLabel('table:silver.customers')).toBe('silver.customers');
+    expect(targetLabel('tier:restricted')).toBe('tier restricted');
+    expect(targetLabel('silver.customers')).toBe('silver.customers');
+    expect(targetTable('table:silver.customers')).toBe('silver.customers');
+    expect(targetTable('tier:restricted')).toBeNull();
   });
 });

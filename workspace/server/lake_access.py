@@ -58,6 +58,10 @@ def no_lake_message(settings: Settings) -> str:
     return f"No lake yet in {where}: run 'workspace demo' or write a table."
 
 
+#: A cached connection's key: the settings, whether the sandbox exists, the granted tables.
+_Key = tuple[str, bool, tuple[str, ...]]
+
+
 class LakeConnections:
     """One read-only workspace per (thread, settings), reopened when it goes stale.
 
@@ -73,15 +77,19 @@ class LakeConnections:
         self._lock = threading.Lock()
         self._all: list[Workspace] = []
 
-    def _key(self, settings: Settings) -> tuple[str, bool]:
-        # Settings holds a dict (catalog parameters), so its repr is the key
-        return repr(settings), (settings.sandbox_path / "catalog.sqlite").exists()
+    def _key(self, settings: Settings) -> _Key:
+        # Settings holds a dict (catalog parameters), so its repr is the key; a grant or a
+        # revocation changes the protected catalogs this account can attach: reopen then
+        from workspace.lake import protected
+
+        granted = tuple(sorted(entry.table for entry, _ in protected.readable(settings)))
+        return repr(settings), (settings.sandbox_path / "catalog.sqlite").exists(), granted
 
     def get(self, settings: Settings) -> Workspace:
         """This thread's read-only workspace for ``settings`` (opened on first use)."""
         if not lake_exists(settings):
             raise NoLakeError(no_lake_message(settings))
-        cache: dict[tuple[str, bool], Workspace] = self._local.__dict__.setdefault("cache", {})
+        cache: dict[_Key, Workspace] = self._local.__dict__.setdefault("cache", {})
         key = self._key(settings)
         ws = cache.get(key)
         if ws is None:
@@ -108,7 +116,7 @@ class LakeConnections:
 
     def discard(self, settings: Settings) -> None:
         """Close this thread's connections for ``settings`` (the next call reopens)."""
-        cache: dict[tuple[str, bool], Workspace] = self._local.__dict__.get("cache", {})
+        cache: dict[_Key, Workspace] = self._local.__dict__.get("cache", {})
         for key in [k for k in cache if k[0] == repr(settings)]:
             self._close(cache.pop(key))
 

@@ -9,7 +9,14 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { ReactWidget } from '@jupyterlab/ui-components';
 
 import { access, catalog, errorMessage } from '../api';
-import { DEFAULT_DAYS, IAccessRequest, approversText, validateRequest } from './model';
+import {
+  DEFAULT_DAYS,
+  IAccessRequest,
+  approversText,
+  targetLabel,
+  targetTable,
+  validateRequest
+} from './model';
 
 /** What the form gives back. */
 interface IRequestForm {
@@ -112,7 +119,8 @@ function Result(props: {
       data-request-id={r.id}
     >
       <p>
-        Request <strong>#{r.id}</strong> for <code>{r.target}</code> ({r.days} days) is pending.
+        Request <strong>#{r.id}</strong> for <code>{targetLabel(r.target)}</code> ({r.days} days) is
+        pending.
       </p>
       <p>Approvers: {props.approvers}. They were notified; the Access panel shows its status.</p>
     </div>
@@ -147,7 +155,8 @@ export async function requestAccess(table: string | null): Promise<IAccessReques
     } catch (err) {
       refusal = errorMessage(err);
     }
-    const approvers = approversText(request ? await ownerOf(request.target) : null);
+    const asked = request ? targetTable(request.target) : null;
+    const approvers = approversText(asked ? await ownerOf(asked) : null);
     await showDialog({
       title: request ? 'Access requested' : 'Request refused',
       body: ReactWidget.create(<Result request={request} approvers={approvers} error={refusal} />),

@@ -153,3 +153,25 @@ export function refusedTable(message: string): string | null {
   const m = /^(\S+) is (\w+): request access/.exec(message.trim());
   return m ? m[1] : null;
 }
+
+/**
+ * A stored target as people read it: `table:silver.x` is `silver.x`, `tier:restricted` is
+ * `tier restricted` (as `workspace access list` prints it); anything else is unchanged.
+ */
+export function targetLabel(target: string): string {
+  if (target.startsWith('table:')) {
+    return target.slice('table:'.length);
+  }
+  if (target.startsWith('tier:')) {
+    return `tier ${target.slice('tier:'.length)}`;
+  }
+  return target;
+}
+
+/** The table a stored target names, or null for a tier. */
+export function targetTable(target: string): string | null {
+  if (target.startsWith('tier:')) {
+    return null;
+  }
+  return targetLabel(target);
+}

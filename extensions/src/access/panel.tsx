@@ -20,7 +20,8 @@ import {
   expiryLabel,
   groupRequests,
   myGrants,
-  statusLabel
+  statusLabel,
+  targetLabel
 } from './model';
 
 export const ACCESS_PANEL_ID = 'workspace-access';
@@ -108,7 +109,8 @@ export class AccessPanel extends ReactWidget {
               data-status={r.status}
             >
               <div className="aw-AccessItem-head">
-                <code>{r.target}</code> <span className="aw-AccessItem-id">#{r.id}</span>
+                <code>{targetLabel(r.target)}</code>{' '}
+                <span className="aw-AccessItem-id">#{r.id}</span>
               </div>
               <div className={`aw-AccessStatus aw-mod-${r.status}`}>{statusLabel(r)}</div>
               <div className="aw-AccessItem-meta">
@@ -123,11 +125,11 @@ export class AccessPanel extends ReactWidget {
               key={g.id}
               className="aw-AccessItem"
               data-testid="access-grant"
-              data-target={g.target}
+              data-target={targetLabel(g.target)}
             >
               <div className="aw-AccessItem-head">
-                <code>{g.target}</code>
-                {g.tables.length > 1 || (g.tables[0] && g.tables[0] !== g.target)
+                <code>{targetLabel(g.target)}</code>
+                {g.tables.length > 1 || (g.tables[0] && g.tables[0] !== targetLabel(g.target))
                   ? ` (${g.tables.join(', ')})`
                   : ''}
               </div>
@@ -197,10 +199,10 @@ function Decision(props: { request: IAccessRequestView; onDone: () => void }): J
       data-testid="access-request"
       data-id={r.id}
       data-user={r.user}
-      data-target={r.target}
+      data-target={targetLabel(r.target)}
     >
       <div className="aw-AccessItem-head">
-        <strong>{r.user}</strong> → <code>{r.target}</code>{' '}
+        <strong>{r.user}</strong> → <code>{targetLabel(r.target)}</code>{' '}
         <span className="aw-AccessItem-id">#{r.id}</span>
       </div>
       <div className="aw-AccessItem-reason">“{r.reason}”</div>
