@@ -133,3 +133,16 @@ def test_the_masked_projection_belongs_to_the_shared_catalogs_owner(tmp_path: Pa
     masked = settings.lake_data_path / "silver" / "cards_masked"
     owners = {p.stat().st_uid for p in [masked, *masked.rglob("*")]}
     assert owners == {nobody.pw_uid}  # the runner appends there on the next write
+
+
+def test_history_and_time_travel_read_the_protected_lake(lake: Settings) -> None:
+    with Workspace(lake) as ws:
+        ws.write("silver.visits", pd.DataFrame({"who": ["Zora"], "n": [1]}))
+    classify(lake, "silver.visits", "confidential", pii={"who": "hash"})
+    with Workspace(lake) as ws:
+        ws.write("silver.visits", pd.DataFrame({"who": ["Ivo"], "n": [2]}))
+        history = ws.history("silver.visits")
+        assert len(history) == 2  # the copy at classification, then the append
+        first = ws.table("silver.visits", at=history[0].snapshot_id).to_pandas()
+        assert first["who"].tolist() == ["Zora"]
+        assert ws.to_dask("silver.visits").compute()["n"].sum() == 3

@@ -106,6 +106,13 @@ class Workspace:
                 raise refused
         return ref
 
+    def _data_ref(self, ref: names.TableRef) -> names.TableRef:
+        """The table behind the lake's view of a confidential table (when attached here)."""
+        if ref.catalog != names.LAKE:
+            return ref
+        alias = protected.attached_alias(self.con, self.settings, ref.display)
+        return ref if alias is None else names.TableRef(alias, ref.schema, ref.name)
+
     def tables(self) -> list[str]:
         """Names (``layer.table``) of every table you can read."""
         return [t.display for t in names.existing_tables(self.con)]
@@ -128,6 +135,7 @@ class Workspace:
         ref = self.resolve(name)
         if at is None:
             return self.ibis.table(ref.name, database=(ref.catalog, ref.schema))
+        ref = self._data_ref(ref)  # a confidential table's snapshots are in its own lake
         clause = snapshots.at_clause(self.con, ref, at)
         return self._ibis_sql(f"SELECT * FROM {ref.sql} {clause}")
 
@@ -164,7 +172,7 @@ class Workspace:
 
     def history(self, name: str) -> list[snapshots.Snapshot]:
         """Snapshots that changed the table, oldest first (ids usable with ``at=``)."""
-        return snapshots.history(self.con, self.resolve(name))
+        return snapshots.history(self.con, self._data_ref(self.resolve(name)))
 
     def to_dask(self, name: str, *, at: int | None = None) -> dd.DataFrame:
         """A Dask DataFrame over the files of the table's current (or ``at``) snapshot.
@@ -174,7 +182,7 @@ class Workspace:
         """
         from workspace.lake.dask_io import to_dask
 
-        return to_dask(self, self.resolve(name), at=at)
+        return to_dask(self, self._data_ref(self.resolve(name)), at=at)
 
     # -- writing ------------------------------------------------------------------------
     def write(
