@@ -146,3 +146,10 @@ def test_history_and_time_travel_read_the_protected_lake(lake: Settings) -> None
         first = ws.table("silver.visits", at=history[0].snapshot_id).to_pandas()
         assert first["who"].tolist() == ["Zora"]
         assert ws.to_dask("silver.visits").compute()["n"].sum() == 3
+        # The catalog's Preview pages the protected table at its own snapshots.
+        from workspace.server.preview import preview
+
+        page = preview(ws, "silver.visits", limit=5)
+        assert page.total == 2 and page.snapshot_id == history[-1].snapshot_id
+        old = preview(ws, "silver.visits", at=history[0].snapshot_id)
+        assert [r[0] for r in old.rows] == ["Zora"]

@@ -93,7 +93,7 @@ def preview(
     >>> page.total, len(page.rows)
     (3, 2)
     """
-    ref = ws.resolve(name)
+    ref = ws._data_ref(ws.resolve(name))  # a confidential table: its snapshots, its lake
     if at is not None:
         clause = snapshots.at_clause(ws.con, ref, at)
         snapshot_id = at
