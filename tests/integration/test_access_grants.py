@@ -33,12 +33,12 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from support.webhook import webhook_receiver
 from tornado.web import HTTPError, RequestHandler
 
 from tests.support.hub import interpreter_reachable, new_user_name, remove_os_user
@@ -115,22 +115,10 @@ def world() -> Iterator[World]:
     sandbox.mkdir(parents=True)
     os.chown(sandbox, pwd.getpwnam(name).pw_uid, pwd.getpwnam(name).pw_gid)
     file = next(protected_root(settings, TABLE).rglob("*.parquet"))
-    got: list[dict[str, Any]] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    receiver = webhook_receiver()
+    hook_url, got = receiver.__enter__()
     (settings.home / "alerts.yaml").write_text(
-        f"approvers: {{type: webhook, url: 'http://127.0.0.1:{hook.server_address[1]}/h', "
-        "tries: 1}\naccess: [approvers]\n"
+        f"approvers: {{type: webhook, url: '{hook_url}', tries: 1}}\naccess: [approvers]\n"
     )
     auth = PeopleAuth(token="unused", people={
         "t-user": Identity(name, frozenset({"analysts"}), frozenset({RUN_SCOPE})),
@@ -143,7 +131,7 @@ def world() -> Iterator[World]:
             yield World(settings, name, file, f"http://127.0.0.1:{served.port}/", got)
     finally:
         stop()
-        hook.shutdown()
+        receiver.__exit__(None, None, None)
         os.umask(old_umask)
         os.environ.pop("WORKSPACE_SCHEDULED", None)
         remove_os_user(name)

@@ -12,15 +12,14 @@ import pwd
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from support.notebooks import make_notebook
+from support.webhook import webhook_receiver
 
 from tests.support.hub import interpreter_reachable, new_user_name, remove_os_user
 from workspace.cli.main import cli
@@ -126,24 +125,8 @@ def test_failed_logins_are_recorded_and_a_burst_alerts(home: Path) -> None:
 
 @pytest.fixture
 def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    got: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", got
-    finally:
-        server.shutdown()
+    with webhook_receiver() as received:
+        yield received
 
 
 def test_security_alerts_reach_the_security_sinks_once(

@@ -3,19 +3,18 @@ never holds up the loop, and a sink added to ``alerts.yaml`` while it runs is us
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.notebooks import make_notebook
+from support.webhook import webhook_receiver
 
 from workspace.jobs.execution.context import AttemptResult, AttemptSpec
 from workspace.jobs.execution.executors import Executor
@@ -85,23 +84,8 @@ def hanging() -> Iterator[tuple[str, list[socket.socket]]]:
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, list[Any]]]:
-    bodies: list[Any] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", bodies
-    server.shutdown()
-    server.server_close()
+    with webhook_receiver() as received:
+        yield received
 
 
 def _pipeline(root: Path, name: str, extra: str = "") -> None:

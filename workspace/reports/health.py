@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 
 from workspace.api.models import RunsQuery
 from workspace.api.service import JobsService
-from workspace.jobs.costs import GB, cost_report, load_prices
+from workspace.jobs.costs import GB, By, cost_report, load_prices
 from workspace.jobs.models import RunState
 from workspace.jobs.spec.pipeline import Sla
 from workspace.lake.errors import WorkspaceError
@@ -269,27 +269,22 @@ def _tables(settings: Settings) -> list[TableHealthRow]:
 def _costs(settings: Settings, health: PlatformHealth, since: datetime, now: datetime) -> None:
     prices = load_prices(settings)
     health.currency = prices.currency
-    by_pipeline = cost_report(settings, by="pipeline", since=since, now=now)
-    health.compute = [
-        ComputeRow(
-            pipeline=r.key,
-            cpu_hours=round(r.cpu_seconds / 3600, 4),
-            gb_hours=round(r.gb_hours, 4),
-            cost=r.cost,
-        )
-        for r in by_pipeline.rows
-        if r.cpu_seconds or r.gb_hours
-    ]
-    by_user = cost_report(settings, by="user", since=since, now=now)
-    health.compute_by_user = [
-        ComputeRow(
-            pipeline=r.key,
-            cpu_hours=round(r.cpu_seconds / 3600, 4),
-            gb_hours=round(r.gb_hours, 4),
-            cost=r.cost,
-        )
-        for r in by_user.rows
-    ]
+
+    def compute(by: By) -> list[ComputeRow]:
+        rows = cost_report(settings, by=by, since=since, now=now).rows
+        return [
+            ComputeRow(
+                pipeline=r.key,
+                cpu_hours=round(r.cpu_seconds / 3600, 4),
+                gb_hours=round(r.gb_hours, 4),
+                cost=r.cost,
+            )
+            for r in rows
+            if by == "user" or r.cpu_seconds or r.gb_hours
+        ]
+
+    health.compute = compute("pipeline")
+    health.compute_by_user = compute("user")
     by_layer = cost_report(settings, by="layer", since=since, now=now)
     health.storage = [
         StorageRow(
