@@ -21,8 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.json_schema import models_json_schema
 
 from workspace.api.access_models import ACCESS_MODELS
+from workspace.api.classify_routes import ClassifyBody
 from workspace.api.lineage import TableLineage
 from workspace.api.pipeline_trend import PipelineTrend, TaskCheckInfo
+from workspace.governance.classify import ClassifyResult
 from workspace.jobs.costs import AttemptCost
 from workspace.jobs.models import Attempt, Pipeline, Run, RunEvent, RunState, Task
 from workspace.jobs.spec.pipeline import Audience
@@ -441,6 +443,8 @@ SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
     NextTimes,
     TableLineage,
     *ACCESS_MODELS,
+    ClassifyBody,
+    ClassifyResult,
     ErrorResponse,
 )
 

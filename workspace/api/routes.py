@@ -37,6 +37,7 @@ from workspace.api.access_models import (
     RevokeQuery,
 )
 from workspace.api.authz import Authorizer, Permission
+from workspace.api.classify_routes import ClassifyBody, classify_table
 from workspace.api.lineage import LineageQuery, TableLineage, visible_lineage
 from workspace.api.models import (
     AttemptLog,
@@ -62,6 +63,7 @@ from workspace.api.models import (
 from workspace.api.promote import PromotionNotFoundError, auto_approved
 from workspace.api.reruns import rerun
 from workspace.api.service import JobsService
+from workspace.governance.classify import ClassifyResult
 from workspace.jobs.models import Run
 from workspace.lake.errors import WorkspaceError
 
@@ -257,6 +259,9 @@ ROUTES: tuple[Route, ...] = (
           body=GrantBody, status=201),
     Route("access_revoke", "DELETE", "access/grants", access.revoke, Permission.RUN, GrantList,
           query=RevokeQuery),
+    # tiers: the table's owner and the legal group (workspace.api.classify_routes)
+    Route("classify", "POST", "governance/classify", classify_table, Permission.RUN,
+          ClassifyResult, body=ClassifyBody),
 )  # fmt: skip
 
 ROUTES_BY_NAME: dict[str, Route] = {route.name: route for route in ROUTES}

@@ -1,12 +1,13 @@
 """``workspace classify`` and ``workspace tiers``: a table's tier, and where its data lives.
 
 ``workspace classify TABLE --tier TIER [--pii COLUMN[:MASK] ...] [--approve]`` sets the tier
-of a shared-lake table (root or the services' account only). A protected tier (confidential,
-restricted) moves the table into its own root-only DuckLake at once and removes it from the
-shared lake, every snapshot included; PII columns are published masked as
-``TABLE_masked`` (masks: hash, redact, partial, generalise). Lowering a tier needs
-``--approve``; every change is audited. ``workspace tiers [--json]`` lists the classified
-tables with their tier, owner and description (docs/governance.md, "Tiers").
+of a shared-lake table: as root directly; in a Lab behind the hub through the scheduler
+service, for the table's owner and the ``legal`` group (workspace.api.classify_routes). A
+protected tier (confidential, restricted) moves the table into its own root-only DuckLake
+at once and removes it from the shared lake, every snapshot included; PII columns are
+published masked as ``TABLE_masked`` (masks: hash, redact, partial, generalise). Lowering
+a tier needs ``--approve``; every change is audited. ``workspace tiers [--json]`` lists the
+classified tables with their tier, owner and description (docs/governance.md, "Tiers").
 """
 
 from __future__ import annotations
@@ -43,19 +44,24 @@ def classify(
     as_json: bool,
 ) -> None:
     """Set TABLE's tier (layer.table); protected tiers move its data out of the shared lake."""
+    from workspace.cli.jobs_remote import SchedulerClient
+    from workspace.governance.classify import ClassifyResult, may_classify
     from workspace.governance.classify import classify as run
     from workspace.governance.masking import parse_pii
 
+    settings = Settings.resolve()
+    masks = parse_pii(list(pii)) if pii else None
     try:
-        result = run(
-            Settings.resolve(),
-            table,
-            tier,
-            pii=parse_pii(list(pii)) if pii else None,
-            approve=approve,
-            owner=owner,
-            description=description,
-        )
+        if not may_classify(settings) and SchedulerClient.from_env() is not None:
+            # the table's owner or the legal group, through the scheduler service (root)
+            from workspace.cli.access import call
+
+            body = {"table": table, "tier": tier, "pii": masks or {}, "approve": approve,
+                    "owner": owner, "description": description}  # fmt: skip
+            result = ClassifyResult.model_validate(call("classify", body=body))
+        else:
+            result = run(settings, table, tier, pii=masks, approve=approve, owner=owner,
+                         description=description)  # fmt: skip
     except WorkspaceError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

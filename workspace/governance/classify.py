@@ -93,6 +93,7 @@ def classify(
     owner: str | None = None,
     description: str | None = None,
     tiers: Tiers | None = None,
+    actor: str | None = None,
 ) -> ClassifyResult:
     """Set ``table``'s tier (and PII masks), moving its data as the tier requires.
 
@@ -120,7 +121,7 @@ def classify(
     if old not in tiers.names:
         old = tiers.names[-1]  # a renamed tier: treat as the highest, lowering needs approval
     lowering = tiers.rank(tier) < tiers.rank(old)
-    actor = audit.os_actor()
+    actor = actor or audit.os_actor()  # a service passes the caller it authenticated
     if lowering and not approve:
         raise ClassifyError(
             f"Lowering {table} from {old} to {tier} needs approval: run it again with "

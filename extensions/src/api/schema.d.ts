@@ -540,6 +540,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/workspace/api/jobs/governance/classify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a table's tier and PII masks
+         * @description The table's owner and the legal group (admins too). A protected tier (confidential, restricted) moves the table into its own root-only DuckLake and removes it from the shared lake, every snapshot included; PII columns are published masked as TABLE_masked. Lowering a tier needs approve, from the legal group. Audited with the caller's name.
+         */
+        post: operations["classifyTable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/workspace/api/quality/health": {
         parameters: {
             query?: never;
@@ -1138,6 +1158,74 @@ export interface components {
              * @default null
              */
             message: string | null;
+        };
+        /**
+         * ClassifyBody
+         * @description What ``workspace classify`` sends: the table, its tier and its PII masks.
+         */
+        ClassifyBody: {
+            /**
+             * Table
+             * @description layer.table
+             */
+            table: string;
+            /** Tier */
+            tier: string;
+            /**
+             * Pii
+             * @description column -> mask (hash, redact, partial, generalise)
+             */
+            pii?: {
+                [key: string]: string;
+            };
+            /**
+             * Approve
+             * @description Approve lowering the tier (legal, admins).
+             * @default false
+             */
+            approve: boolean;
+            /**
+             * Owner
+             * @default null
+             */
+            owner: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description: string | null;
+        };
+        /**
+         * ClassifyResult
+         * @description What ``workspace classify`` did.
+         */
+        ClassifyResult: {
+            /** Table */
+            table: string;
+            /** Old Tier */
+            old_tier: string;
+            /** Tier */
+            tier: string;
+            /**
+             * Moved
+             * @default null
+             */
+            moved: string | null;
+            /**
+             * Masked
+             * @default null
+             */
+            masked: string | null;
+            /**
+             * Purged Files
+             * @default 0
+             */
+            purged_files: number;
+            /**
+             * Encrypted
+             * @default false
+             */
+            encrypted: boolean;
         };
         /**
          * ColumnInfo
@@ -3693,6 +3781,32 @@ export interface operations {
             400: components["responses"]["E400"];
             403: components["responses"]["E403"];
             404: components["responses"]["E404"];
+        };
+    };
+    classifyTable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClassifyBody"];
+            };
+        };
+        responses: {
+            /** @description What was done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassifyResult"];
+                };
+            };
+            400: components["responses"]["E400"];
+            403: components["responses"]["E403"];
         };
     };
     qualityHealth: {
