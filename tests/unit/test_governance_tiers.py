@@ -19,6 +19,7 @@ from workspace.governance.classify import ClassifyError, classify
 from workspace.governance.masking import MaskingError, masked_select, parse_pii
 from workspace.governance.tiers import UnknownTierError, load_tiers, protected_root, tier_of
 from workspace.lake import Settings, Workspace
+from workspace.lake.errors import WorkspaceError
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +147,8 @@ def test_history_and_time_travel_read_the_protected_lake(lake: Settings) -> None
         first = ws.table("silver.visits", at=history[0].snapshot_id).to_pandas()
         assert first["who"].tolist() == ["Zora"]
         assert ws.to_dask("silver.visits").compute()["n"].sum() == 3
+        with pytest.raises(WorkspaceError, match="lowers its tier first"):
+            ws.drop("silver.visits")  # its data is in its own lake: a clear refusal
         # The catalog's Preview pages the protected table at its own snapshots.
         from workspace.server.preview import preview
 

@@ -269,6 +269,15 @@ class Workspace:
         if self.read_only:
             raise ReadOnlyError(f"Cannot drop {name!r}: this workspace was opened read-only.")
         ref = self.resolve(name)
+        entry = (
+            protected.read_index(self.settings).get(ref.display) if ref.catalog == "lake" else None
+        )
+        if entry is not None and entry.protected:  # its data lives in its own root-only lake
+            raise WorkspaceError(
+                f"Cannot drop {ref.display}: it is {entry.tier} and kept in its own lake. Its "
+                f"owner or the legal group lowers its tier first (`workspace classify "
+                f"{ref.display} --tier internal --approve`), then drops it."
+            )
         what = f"dropping {ref.display}"
         try:
             with write_lock(self.settings, ref.catalog, what=what):
