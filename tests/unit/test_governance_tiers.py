@@ -147,6 +147,8 @@ def test_history_and_time_travel_read_the_protected_lake(lake: Settings) -> None
         first = ws.table("silver.visits", at=history[0].snapshot_id).to_pandas()
         assert first["who"].tolist() == ["Zora"]
         assert ws.to_dask("silver.visits").compute()["n"].sum() == 3
+        d = ws.catalog.describe("silver.visits")  # its own lake's files and snapshots
+        assert d.file_count >= 1 and d.size_bytes > 0 and len(d.snapshots) == 2
         with pytest.raises(WorkspaceError, match="lowers its tier first"):
             ws.drop("silver.visits")  # its data is in its own lake: a clear refusal
         # The catalog's Preview pages the protected table at its own snapshots.

@@ -301,13 +301,14 @@ class Catalog:
             for col, ctype, nullable, *_ in self._con.execute(f"DESCRIBE {ref.sql}").fetchall()
         ]
         row_count = self._con.execute(f"SELECT count(*) FROM {ref.sql}").fetchone()[0]
+        data = self._ws._data_ref(ref)  # a confidential table: its files are in its own lake
         files = self._con.execute(
             "SELECT coalesce(sum(data_file_size_bytes), 0) + "
             "coalesce(sum(delete_file_size_bytes), 0), count(*) "
             "FROM ducklake_list_files(?, ?, schema => ?)",
-            [ref.catalog, ref.name, ref.schema],
+            [data.catalog, data.name, data.schema],
         ).fetchone()
-        snaps = snapshots.history(self._con, ref)
+        snaps = snapshots.history(self._con, data)
         creator = next((s.author for s in snaps if "created" in s.operations), None)
         return TableDescription(
             name=ref.display,
