@@ -8,10 +8,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from support.browser import Lab, open_sidebar
+import pytest
+from support.browser import Lab, open_sidebar, start_lab
 
 TABLE = "silver.quality_people"
 
@@ -33,12 +35,22 @@ ws.quality.check("{TABLE}")
 """
 
 
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A Lab of its own. In the session's Lab, a kernel left open by the catalog test keeps
+    a read lock on the SQLite catalog, so this test's writes time out (seen in CI, and found
+    with /proc/locks). Known problem, under investigation; see the closing note."""
+    with start_lab(tmp_path_factory.mktemp("browser-quality")) as running:
+        yield running
+
+
 def _prepare(lab: Lab) -> None:
     """Write a shared table with e-mail columns and declared checks, as the Lab's user."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKSPACE_")}
     env |= {"WORKSPACE_HOME": str(lab.home), "WORKSPACE_USER": "analyst"}
     env["PYTHONWARNINGS"] = "ignore"
-    subprocess.run([sys.executable, "-c", PREPARE], env=env, check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-c", PREPARE], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"preparing {TABLE} failed:\n{done.stderr[-3000:]}"
 
 
 def test_health_badge_quality_tab_and_pii_review(page: Any, lab: Lab, artifacts: Path) -> None:
