@@ -82,3 +82,18 @@ def test_a_sql_cell_that_hit_a_busy_catalog_does_not_lock_out_others(ws: Workspa
     run_sql(ws.con, "INSERT INTO lake.silver.cell VALUES (3, 0, 0)")
     rows = ws.con.execute("SELECT worker FROM lake.silver.cell ORDER BY worker").fetchall()
     assert [r[0] for r in rows] == [0, 1, 3]
+
+
+def test_an_idle_result_grid_holds_no_lock_on_the_catalog(ws: Workspace) -> None:
+    """A grid that answered its browser's requests (rows, then the header statistics) must
+    leave no result streaming on the connection: DuckDB would keep the query's transaction,
+    and the catalog's read lock, until the next statement, and no writer could commit."""
+    from workspace.sql.grid import ResultGrid
+
+    ws.write("silver.idle", _frame(list(range(200))))
+    grid = ResultGrid(run_sql(ws.con, "SELECT * FROM silver.idle").grid_source())
+    grid.handle({"kind": "rows", "offset": 0, "limit": 50})
+    grid.handle({"kind": "stats"})  # the last request, then the kernel is idle
+    writer = start_worker(ws.settings, ["write-once", "silver.idle"], WORKSPACE_WRITE_TIMEOUT="20")
+    out, err = writer.communicate(timeout=120)
+    assert writer.returncode == 0, f"{out}\n{err}"

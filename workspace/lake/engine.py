@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 from filelock import FileLock
@@ -416,6 +416,23 @@ def write_lock(settings: Settings, catalog: str, *, what: str) -> Iterator[None]
         yield
     finally:
         lock.release()
+
+
+def first_row(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """The first row of a one-row result, read to the end.
+
+    ``fetchone()`` leaves a result streaming, and DuckDB keeps the query's transaction, and
+    with it the lake catalog's SQLite read lock, open until the connection's next statement:
+    an idle kernel whose result grid had answered a ``stats`` request blocked every writer
+    of the lake (tests/integration/test_catalog_busy.py).
+
+    Examples
+    --------
+    >>> first_row(duckdb.connect().execute("SELECT 42"))
+    (42,)
+    """
+    rows = cursor.fetchall()
+    return rows[0] if rows else None
 
 
 def is_contention(exc: BaseException) -> bool:

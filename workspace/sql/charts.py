@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
+from workspace.lake.engine import first_row
 from workspace.lake.errors import WorkspaceError
 from workspace.sql.formatting import ColumnFormat
 from workspace.sql.gridquery import quote
@@ -369,7 +370,7 @@ def plan(result: SqlResult, **choice: str | None) -> tuple[ChartSpec, pa.Table]:
     def cardinality(name: str) -> int:
         sql = f"SELECT approx_count_distinct({quote(name)}) FROM {source.relation}"
         source.check()
-        row = source.con.execute(sql).fetchone()
+        row = first_row(source.con.execute(sql))
         return int(row[0]) if row else 0
 
     spec = infer_spec(source.formats, cardinality=cardinality, **choice)

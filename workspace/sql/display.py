@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from workspace.lake.engine import first_row
 from workspace.sql.formatting import NUMERIC_KINDS, ColumnFormat, format_value, table_formats
 from workspace.sql.gridquery import GridSource
 
@@ -132,7 +133,7 @@ def ibis_bundle(table: Any, include: object = None, exclude: object = None) -> A
         backend._run_pre_execute_hooks(table)  # registers in-memory tables (memtables)
         relation = f"({backend.compile(table)})"
         head = con.execute(f"SELECT * FROM {relation} LIMIT {HEAD_ROWS}").fetch_arrow_table()
-        count = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+        count = first_row(con.execute(f"SELECT count(*) FROM {relation}"))
     except Exception:  # any failure: ibis shows the table its own way
         return None
     rows = int(count[0]) if count else 0

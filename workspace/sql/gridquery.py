@@ -27,6 +27,7 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 
+from workspace.lake.engine import first_row
 from workspace.lake.errors import WorkspaceError
 from workspace.sql.formatting import ColumnFormat, format_value, json_value
 
@@ -235,7 +236,7 @@ class GridData:
         self.drop_view()
         name = f"_ws_grid_view_{next(_VIEWS)}"
         sql = f"CREATE TEMP TABLE {name} AS SELECT * FROM {self.source.relation}{where}{order}"
-        row = self._execute(sql, params).fetchone()
+        row = first_row(self._execute(sql, params))
         self._view_table, self._view_total = name, int(row[0]) if row else 0
 
     def page(
@@ -308,7 +309,7 @@ class GridData:
                 plan.append((fmt, "none"))
         cte = f"WITH b AS (SELECT {', '.join(pre)} FROM {self.source.relation}) " if pre else ""
         rel = f"{self.source.relation}, b" if pre else self.source.relation
-        row = self._execute(f"{cte}SELECT {', '.join(main)} FROM {rel}").fetchone()
+        row = first_row(self._execute(f"{cte}SELECT {', '.join(main)} FROM {rel}"))
         assert row is not None
         values = iter(row[1:])
         total = int(row[0])

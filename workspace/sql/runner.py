@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from workspace.lake.engine import is_contention, release_catalog_locks
+from workspace.lake.engine import first_row, is_contention, release_catalog_locks
 from workspace.lake.errors import QueryError
 from workspace.lake.sqlerrors import clean_message, statement_target, write_refusal
 from workspace.sql.result import SqlResult
@@ -195,9 +195,8 @@ def _run_last(
         try:
             # The wrapper sits on a line of its own: DuckDB's "LINE n" is then n - 1 in the cell.
             # CREATE TABLE AS returns the number of rows it stored: the count is free.
-            count_row = con.execute(
-                f'CREATE TEMP TABLE "{name}" AS\n{stmt.text}', params
-            ).fetchone()
+            stored = con.execute(f'CREATE TEMP TABLE "{name}" AS\n{stmt.text}', params)
+            count_row = first_row(stored)  # read to the end: see first_row
         except duckdb.ParserException:
             pass  # DESCRIBE, SHOW, SUMMARIZE: cannot be wrapped; their results are small
         except duckdb.Error as exc:
