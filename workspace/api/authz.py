@@ -1,16 +1,9 @@
 """Who may call a route: the :class:`Authorizer` seam between the route table and a front end.
 
 Every route of :mod:`workspace.api.routes` names the :class:`Permission` it needs; a front end
-answers it through its own authorizer:
-
-- :class:`LocalUser`: the single-user Lab, whose user may do everything (they own the
-  workspace home and its run store);
-- the scheduler service's hub scopes (``workspace.hub.jobs_authz.HubScopes``);
-- a Lab behind the hub forwards the whole request to the scheduler service instead, which
-  authorizes it there (``workspace.server.scheduler_proxy``).
-
-Checks that read the run store (who owns a pipeline or a run) are blocking; the dispatcher
-calls :func:`authorize` on a worker thread.
+answers it through its own authorizer: :class:`LocalUser` (the single-user Lab), the
+scheduler service's hub scopes and the reports service's viewer (both
+:class:`IdentityAuthorizer`); a Lab behind the hub forwards the request to the scheduler.
 
 Examples
 --------
@@ -25,6 +18,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel
+
+from workspace.api.auth import Identity
 
 if TYPE_CHECKING:
     from workspace.api.routes import Call
@@ -94,7 +89,18 @@ class Authorizer(Protocol):
 
 
 class LocalUser:
-    """The single-user Lab's user: the workspace is theirs, they may do everything."""
+    """The single-user Lab's user: the workspace is theirs, they may do everything.
+
+    The other front ends:
+
+    - the scheduler service's hub scopes (``workspace.hub.jobs_authz.HubScopes``);
+    - the reports service's report viewer (``workspace.reports.reruns.ViewerAuthorizer``);
+    - a Lab behind the hub forwards the whole request to the scheduler service instead, which
+      authorizes it there (``workspace.server.scheduler_proxy``).
+
+    Checks that read the run store (who owns a pipeline or a run) are blocking; the
+    dispatcher calls :func:`authorize` on a worker thread.
+    """
 
     def __init__(self, name: str) -> None:
         self._name = name
@@ -126,6 +132,38 @@ class LocalUser:
 
     def may_view(self, service: JobsService, pipeline: str) -> None:
         return None
+
+    def present(self, payload: BaseModel) -> str:
+        return payload.model_dump_json()
+
+
+class IdentityAuthorizer:
+    """The identity adapter of the authorizers of a hub :class:`~workspace.api.auth.Identity`
+    (the scheduler's hub scopes, the reports service's viewer): who the caller is, whether
+    they manage every pipeline, whose pipelines they may change, and the payload as JSON.
+    Subclasses add the route checks (``visible``, ``may_see``, ...).
+
+    Examples
+    --------
+    >>> from workspace.api.auth import RUN_SCOPE
+    >>> ada = IdentityAuthorizer(Identity("ada", scopes=frozenset({RUN_SCOPE})))
+    >>> ada.user, ada.manager, ada.can_change("ada"), ada.can_change("bob")
+    ('ada', False, True, False)
+    """
+
+    def __init__(self, identity: Identity) -> None:
+        self.identity = identity
+
+    @property
+    def user(self) -> str:
+        return self.identity.name
+
+    @property
+    def manager(self) -> bool:
+        return self.identity.manager
+
+    def can_change(self, owner: str | None) -> bool:
+        return self.identity.can_change(owner)
 
     def present(self, payload: BaseModel) -> str:
         return payload.model_dump_json()

@@ -21,6 +21,7 @@ import json
 from pydantic import BaseModel
 
 from workspace.api.auth import Identity
+from workspace.api.authz import IdentityAuthorizer
 from workspace.api.service import JobsService
 from workspace.hub.hub_auth import require_change, require_manage, require_see
 from workspace.hub.jobs_visibility import PathScrubber, shaped
@@ -29,23 +30,12 @@ from workspace.lake.errors import WorkspaceError
 from workspace.reports.reruns import require_audience
 
 
-class HubScopes:
+class HubScopes(IdentityAuthorizer):
     """What a hub identity may do with the jobs routes."""
 
     def __init__(self, identity: Identity, scrubber: PathScrubber) -> None:
-        self.identity = identity
+        super().__init__(identity)
         self.scrubber = scrubber
-
-    @property
-    def user(self) -> str:
-        return self.identity.name
-
-    @property
-    def manager(self) -> bool:
-        return self.identity.manager
-
-    def can_change(self, owner: str | None) -> bool:
-        return self.identity.can_change(owner)
 
     def visible(self, service: JobsService, name: str) -> None:
         try:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment
 
 from workspace.api.auth import Identity
+from workspace.api.authz import IdentityAuthorizer
 from workspace.api.reruns import rerunnable
 from workspace.jobs.execution.report import REPORT_CSP
 from workspace.jobs.models import Run, Trigger
@@ -28,8 +29,6 @@ from workspace.params import ParamError, ParamSpec
 from workspace.reports.access import PipelineAccess, can_view
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from workspace.api.service import JobsService
 
 # fmt: off
@@ -55,20 +54,9 @@ def require_audience(identity: Identity, service: JobsService, pipeline: str) ->
         )
 
 
-class ViewerAuthorizer:
+class ViewerAuthorizer(IdentityAuthorizer):
     """The reports service's caller of the jobs routes: a report viewer, who may only use
     the routes of their pipelines' audience (``Permission.VIEW``: re-runs)."""
-
-    def __init__(self, identity: Identity) -> None:
-        self.identity = identity
-
-    @property
-    def user(self) -> str:
-        return self.identity.name
-
-    @property
-    def manager(self) -> bool:
-        return self.identity.manager
 
     def can_change(self, owner: str | None) -> bool:
         return False
@@ -83,9 +71,6 @@ class ViewerAuthorizer:
 
     def may_view(self, service: JobsService, pipeline: str) -> None:
         require_audience(self.identity, service, pipeline)
-
-    def present(self, payload: BaseModel) -> str:
-        return payload.model_dump_json()
 
 
 @dataclass(frozen=True)
