@@ -1,19 +1,9 @@
 """``workspace quality scan | pii | history | status``: the monitors from the command line.
 
 Every command takes ``--json``; the shapes are stable and documented in
-docs/quality-monitors.md:
-
-* ``scan [TABLE ...] [--as-of ISO_TIME]``: ``{"tables": [...], "findings": [{"table",
-  "kind", "column", "severity", "message", "check", "details"}]}``; exit code 1 when a
-  finding has severity ``error`` (a declared check failed);
-* ``pii TABLE [--confirm COLUMN] [--dismiss COLUMN]``: ``{"table", "columns": [{"column",
-  "kind", "share", "example", "sampled", "status"}]}``;
-* ``history TABLE [--column COLUMN]``: ``{"table", "commits": [...]}`` (the metrics of
-  each commit);
-* ``status [--as-of ISO_TIME]``: ``{"tables": [{"table", "health", "commits",
-  "last_commit", "due_by", "findings", "message"}]}``.
-
-They join the ``workspace quality`` group of :mod:`workspace.cli.quality`.
+docs/quality-monitors.md ("JSON shapes" and "Module notes"). ``scan`` exits 1 when a
+finding has severity ``error`` (a declared check failed). The commands join the
+``workspace quality`` group of :mod:`workspace.cli.quality`.
 """
 
 from __future__ import annotations

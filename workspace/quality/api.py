@@ -1,26 +1,10 @@
 """``ws.quality``: declare a table's contract, run its checks, read their recorded results.
 
 Reached as ``ws.quality`` (the lake builds it through the ``workspace.accessors`` entry
-point, so :mod:`workspace.lake` never imports this package).
+point, so :mod:`workspace.lake` never imports this package). Entry points: the methods of
+:class:`Quality` (``contract``, ``check``, ``report``, ``results``, ``remove_contract``).
 
-Examples
---------
->>> import pandas as pd
->>> _ = ws.write("orders", pd.DataFrame({"id": [1, 2], "total": [5.0, 7.5]}), mode="overwrite")
->>> c = ws.quality.contract("orders", key="id", checks=[
-...     {"type": "unique", "columns": "id"}, {"type": "range", "column": "total", "min": 0}])
->>> ws.quality.check("orders")[["name", "status"]].values.tolist()
-[['unique(id)', 'pass'], ['range(total)', 'pass']]
->>> from workspace.quality import QualityCheckError
->>> try:
-...     ws.write("orders", pd.DataFrame({"id": [2], "total": [-1.0]}))
-... except QualityCheckError as exc:
-...     print(exc)
-Write to sandbox.orders rolled back by 2 failing checks: check unique(id) on column id: ...
->>> len(ws.table("orders").execute())  # the write was rolled back
-2
->>> ws.quality.remove_contract("orders")
-True
+Design notes: docs/quality.md, "Module notes".
 """
 
 from __future__ import annotations
@@ -52,7 +36,27 @@ __all__ = ["Quality"]
 
 
 class Quality:
-    """Contracts and checks of the workspace's tables. Reached as ``ws.quality``."""
+    """Contracts and checks of the workspace's tables. Reached as ``ws.quality``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> _ = ws.write("orders", pd.DataFrame({"id": [1, 2], "total": [5.0, 7.5]}), mode="overwrite")
+    >>> c = ws.quality.contract("orders", key="id", checks=[
+    ...     {"type": "unique", "columns": "id"}, {"type": "range", "column": "total", "min": 0}])
+    >>> ws.quality.check("orders")[["name", "status"]].values.tolist()
+    [['unique(id)', 'pass'], ['range(total)', 'pass']]
+    >>> from workspace.quality import QualityCheckError
+    >>> try:
+    ...     ws.write("orders", pd.DataFrame({"id": [2], "total": [-1.0]}))
+    ... except QualityCheckError as exc:
+    ...     print(exc)
+    Write to sandbox.orders rolled back by 2 failing checks: check unique(id) on column id: ...
+    >>> len(ws.table("orders").execute())  # the write was rolled back
+    2
+    >>> ws.quality.remove_contract("orders")
+    True
+    """
 
     def __init__(self, ws: Workspace) -> None:
         self._ws = ws

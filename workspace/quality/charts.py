@@ -1,15 +1,9 @@
 """The Quality tab's charts: Vega-Lite specs (built with Altair) from a table's metrics history.
 
-* **rows**: the table's rows after each commit, with the commits the volume detector flags
-  (judged at each commit against the commits before it, as the monitor did then) in red.
-* **freshness**: hours between updates, the usual interval (a rule) and the band of
-  intervals that are not late, and a marker for the time since the last update ("now"),
-  red when the table is overdue.
-* **nulls**: the null share of the rows each commit added, for the columns that had nulls,
-  with the commits the null monitor flags in red.
-
-Only counts, shares and times go into a spec: never a value of a column (so never a PII
-value). Everything comes from the stored history (no scan of the data).
+:func:`quality_charts` builds the **rows**, **freshness** and **nulls** charts, with the
+commits the monitors flag in red. Only counts, shares and times go into a spec, never a
+value of a column; everything comes from the stored history (no scan of the data).
+Design notes (what each chart shows): docs/quality-monitors.md, "Module notes".
 
 Examples
 --------

@@ -3,16 +3,9 @@
 :func:`evaluate` runs every check of a :class:`~workspace.quality.contract.Contract` in as few
 scans as it can (:mod:`workspace.quality.checks_sql`) and returns a :class:`CheckReport`:
 one :class:`Outcome` per check (``pass``, ``fail`` or ``error``) and the findings of those
-that did not pass. A check that raises is an ``error`` outcome ("failed to run"), never a
-data failure; a check on a column the table does not have is an ``error`` that names it.
+that did not pass. A check that raises is an ``error`` outcome, never a data failure.
 
-Inside a write (``in_write``), a failing query that aborts the transaction stops the run:
-the write cannot commit anyway. Outside one, all checks read one snapshot (a read
-transaction), and a failing query only costs its own check.
-
-Examples of violations are key values (the contract's ``key``, else the columns of its first
-``unique`` check, else the table's first column); values of columns annotated as PII are
-replaced by ``***``.
+Design notes (transactions, example keys, PII): docs/quality.md, "Module notes".
 """
 
 from __future__ import annotations

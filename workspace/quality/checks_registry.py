@@ -1,19 +1,8 @@
 """Python checks: functions a contract names with ``type: python, function: NAME``.
 
-The plug-in contract (also in ``docs/quality.md``):
-
-* A check is a function ``fn(table, **args)``. ``table`` is an **ibis table** over the
-  checked table; inside a write it sees the rows being written (the write's transaction),
-  outside it sees the committed table. ``args`` are the contract's ``args:`` mapping, plus
-  ``column=`` when the check declares a ``column``.
-* It returns ``True``/``False`` (passed or not), an ``int`` (the number of violating rows;
-  0 passes) or a :class:`CheckResult` (violations, up to 5 example keys, a message).
-* Anything it raises is reported as the check failing to run, never as bad data.
-* It must only read: it runs inside the writer's transaction.
-
-A contract finds a function by, in this order: a name registered with :func:`check`; an
-entry point of the group ``workspace.quality_checks`` (``name = "package.module:function"``
-in the providing package's ``pyproject.toml``); a dotted path ``package.module:function``.
+A check is ``fn(table, **args)`` over an ibis table; a contract finds it by a name registered
+with :func:`check`, a ``workspace.quality_checks`` entry point or a dotted path (:func:`resolve`).
+The plug-in contract: docs/quality.md, "Python checks" and "Module notes".
 
 Examples
 --------

@@ -2,17 +2,11 @@
 
 ``$WORKSPACE_HOME/lake/quality/check_results/<layer>.<table>.jsonl`` (sandbox tables: under
 the user's sandbox folder). Each write that runs checks, and each ``workspace quality check``
-or ``ws.quality.check``, appends one line::
+or ``ws.quality.check``, appends one line (:func:`record_results`); :func:`read_results`
+reads them back. A sidecar file, not a lake table: recording never adds a snapshot.
 
-    {"at": "2025-01-01T00:00:00+00:00", "table": "silver.orders", "trigger": "write",
-     "outcome": "blocked", "mode": "append", "rows": 1000, "snapshot_id": null,
-     "user": "ada", "run_id": null, "seconds": 0.04, "checks": [...], "findings": [...]}
-
-``outcome`` is ``passed``, ``warned`` (only ``warn`` checks failed), ``failed`` (a manual
-run with a failing ``error`` check) or ``blocked`` (a write rolled back). ``checks`` has the
-shape of ``workspace quality check --json``. A sidecar file, not a lake table: recording a
-result never adds a snapshot, and a rolled-back write can still say why. Lines are written
-with one ``O_APPEND`` write each; a line that cannot be written is logged, never an error.
+Design notes (the line's shape, outcomes, how lines are written): docs/quality.md,
+"Module notes".
 """
 
 from __future__ import annotations

@@ -1,24 +1,10 @@
 """The commits of the shared tables, read from the DuckLake catalog alone.
 
 A *commit* of a table is a DuckLake snapshot that inserted into, deleted from, created or
-altered it, whoever made it: ``ws.write``, a raw ``%%sql INSERT``, a Dask write. Snapshots
-that only compacted files are not commits (no row changed). Everything here reads the lake's
-metadata tables (``ducklake_snapshot_changes``, ``ducklake_table``, ``ducklake_data_file``,
-``ducklake_delete_file``, ``ducklake_column``, ``ducklake_file_column_stats``) set-wise with
-filters the catalog database applies, so finding the new commits of a thousand tables costs
-a few queries whatever the length of the lake's history, and the row and byte counts of a
-commit need no scan. :class:`LakeMeta` is one consistent read of those tables: straight
-from the file of an embedded (SQLite) catalog, else through DuckDB.
-
-Examples
---------
->>> lake = LakeMeta.read(ws.con)
->>> versions = table_versions(lake)
->>> c = lake_commits(lake, versions, {"gold.customer_segments": -1})["gold.customer_segments"]
->>> c[0].operations
-('created', 'inserted')
->>> TableFiles.read(lake, versions["gold.customer_segments"]).volume(c[0]).rows_total
-1
+altered it. :class:`LakeMeta` is one consistent read of the lake's metadata tables;
+:func:`table_versions`, :func:`lake_commits` and :class:`TableFiles` find the new commits
+and their row and byte counts without a scan. Design notes: docs/quality-monitors.md,
+"Module notes".
 """
 
 from __future__ import annotations
@@ -60,6 +46,16 @@ class LakeMeta:
     transaction on a DuckLake catalog costs milliseconds to start. On PostgreSQL they are
     read through the connection's attached metadata catalog (``__ducklake_metadata_lake``);
     run that inside a read transaction on ``con``. :meth:`close` ends the read.
+
+    Examples
+    --------
+    >>> lake = LakeMeta.read(ws.con)
+    >>> versions = table_versions(lake)
+    >>> c = lake_commits(lake, versions, {"gold.customer_segments": -1})["gold.customer_segments"]
+    >>> c[0].operations
+    ('created', 'inserted')
+    >>> TableFiles.read(lake, versions["gold.customer_segments"]).volume(c[0]).rows_total
+    1
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, prefix: str, direct: Any = None) -> None:

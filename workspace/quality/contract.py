@@ -1,14 +1,8 @@
 """A table's contract: its declared checks, validated by pydantic, kept in a YAML file.
 
-Where contracts live (next to the data, writable by whoever writes the table):
-
-* lake tables: ``$WORKSPACE_HOME/lake/contracts/<layer>.<table>.yaml``
-  (e.g. ``lake/contracts/silver.orders.yaml``; outside DuckLake's data path, so file
-  maintenance never touches them);
-* sandbox tables: ``$WORKSPACE_HOME/sandboxes/<user>/contracts/sandbox.<table>.yaml``.
-
-A malformed file raises :class:`ContractError` naming the file, the field and the fix. The
-check types and their fields are documented in ``docs/quality.md``.
+Contracts live next to the data: ``$WORKSPACE_HOME/lake/contracts/<layer>.<table>.yaml``, and
+``sandboxes/<user>/contracts/sandbox.<table>.yaml`` for sandbox tables. A malformed file raises
+:class:`ContractError` naming the file, the field and the fix. Check types: docs/quality.md.
 
 Examples
 --------

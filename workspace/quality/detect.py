@@ -1,24 +1,10 @@
 """Detectors: each judges a table's latest commit against the table's own history.
 
-* **volume**: rows added per commit, against the median of the last commits, with a robust
-  z-score (median absolute deviation, ``scipy.stats.median_abs_deviation``); with three
-  past commits on the same weekday that differ significantly from the other weekdays'
-  (Mann-Whitney U, ``scipy.stats.mannwhitneyu``) only commits of that weekday count. A
-  commit that deletes most rows is flagged too.
-* **freshness**: see :mod:`workspace.quality.freshness` (the next commit predicted from
-  past intervals).
-* **schema**: columns added (info), dropped or retyped (warn) since the load before the
-  latest commit.
-* **nulls**: a column's null share in the rows of the latest commit, against its history.
-* **distribution**: numeric columns by the population stability index (PSI) of their
-  quantile sketch against the pooled sketches of past commits (with the
-  Kolmogorov-Smirnov distance in the details); text columns by the Jensen-Shannon
-  distance of their value shares (``scipy.spatial.distance.jensenshannon``). A drift must
-  also exceed the column's usual commit-to-commit drift, so ids and dates, which move on
-  every commit, stay quiet.
-
-A table with fewer than ``min_commits`` data commits gets one ``info`` finding, "not
-enough history (k of N commits)", instead of guesses; schema changes are still reported.
+:func:`evaluate` runs the **volume**, **freshness** (:mod:`workspace.quality.freshness`),
+**schema**, **nulls** and **distribution** detectors and returns their findings. A table
+with fewer than ``min_commits`` data commits gets one ``info`` finding ("not enough
+history") instead of guesses. The statistics of each detector: docs/quality-monitors.md,
+"Module notes".
 
 Examples
 --------

@@ -1,23 +1,9 @@
 """Freshness: when the next commit of a table is due, learned from the intervals between its
 past commits, and whether it is late at a given time.
 
-Commits closer together than ``burst_gap`` (one pipeline run writing several times) count
-as one update. The usual interval is the median of the intervals between updates; the
-next update is due by ``last + median + max(z * MAD, slack * median)``. With three weeks of
-history, weekdays on which the table never changes (a weekday-only pipeline) are left out
-of the clock, so Monday's commit is not "late" on Sunday.
-
-Examples
---------
->>> import datetime as dt
->>> days = [dt.datetime(2026, 1, d, 2, 0, tzinfo=dt.UTC) for d in range(1, 11)]
->>> model = learn_freshness(days, MonitorConfig())
->>> round(model.expected / 3600)
-24
->>> judge("gold.t", model, days[-1] + dt.timedelta(hours=25)) is None
-True
->>> judge("gold.t", model, days[-1] + dt.timedelta(days=3)).kind
-'freshness'
+:func:`learn_freshness` learns the usual interval between updates (commits in a burst count
+as one; weekdays without commits are left out of the clock); :func:`judge` says whether the
+table is late at a given time. The rule: docs/quality-monitors.md, "Module notes".
 """
 
 from __future__ import annotations
@@ -124,7 +110,20 @@ def add_active(t: dt.datetime, seconds: float, inactive: tuple[int, ...]) -> dt.
 
 
 def learn_freshness(times: list[dt.datetime], config: MonitorConfig) -> FreshnessModel | None:
-    """The freshness model of a table from its data commits' times (None: too few updates)."""
+    """The freshness model of a table from its data commits' times (None: too few updates).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> days = [dt.datetime(2026, 1, d, 2, 0, tzinfo=dt.UTC) for d in range(1, 11)]
+    >>> model = learn_freshness(days, MonitorConfig())
+    >>> round(model.expected / 3600)
+    24
+    >>> judge("gold.t", model, days[-1] + dt.timedelta(hours=25)) is None
+    True
+    >>> judge("gold.t", model, days[-1] + dt.timedelta(days=3)).kind
+    'freshness'
+    """
     starts = updates(times, config.burst_gap)
     if len(starts) < config.min_commits:
         return None

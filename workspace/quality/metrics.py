@@ -1,19 +1,9 @@
 """The metrics of one commit: its volume, and statistics of the rows it added, per column.
 
-Column metrics describe the rows a commit *added* (for an overwrite: the whole new table),
-read with DuckLake's ``ducklake_table_insertions``. Per commit rather than per table, a batch
-that arrives half-null or shifted stands out even in a table that holds years of good rows,
-and the cost follows the size of the commit, not of the table.
-
-Where it is cheap, nothing is read: null counts and min/max of numbers and times come from
-the file statistics DuckLake keeps for every data file. The rest (mean, standard deviation,
-approximate distinct count, a 21-point quantile sketch, top values of low-cardinality text)
-comes from one aggregate query, over a block of :data:`SAMPLE_TARGET_ROWS` consecutive rows
-when the commit added more than :data:`SAMPLE_ABOVE_ROWS` (see :func:`_aggregate`).
-
-Columns annotated as PII keep only their null fraction and distinct count: no minimum,
-maximum, quantile or top value, nothing that is a value. Text minima and maxima are never
-kept, and top values that look like personal data (e-mail, phone, card) are dropped.
+Column metrics describe the rows a commit *added* (read with ``ducklake_table_insertions``),
+from DuckLake's file statistics where they suffice, else from one aggregate query over a
+sample (:data:`SAMPLE_TARGET_ROWS`). PII columns keep only their null fraction and distinct
+count. Why per commit, and what is kept: docs/quality-monitors.md, "Module notes".
 
 Examples
 --------

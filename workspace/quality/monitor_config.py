@@ -1,18 +1,8 @@
 """Thresholds of the monitors: sensible defaults, tunable per table in one YAML file.
 
-The file is ``$WORKSPACE_HOME/lake/quality/monitors.yaml`` (beside the metrics history;
-whoever may write the lake edits it)::
-
-    defaults:            # for every table
-      min_commits: 5
-    tables:
-      gold.revenue_by_nation_month:
-        volume_z: 6                  # rows per commit vary a lot here
-        monitors: [volume, schema]   # only these
-      bronze.events:
-        burst_gap: 3600              # one load writes for up to an hour
-
-A malformed file is an error naming the file, the field and what to write instead.
+:class:`MonitorConfig` holds the thresholds; the file ``$WORKSPACE_HOME/lake/quality/monitors.yaml``
+(``defaults:`` and per-table ``tables:``) tunes them. A malformed file is an error naming the
+file, the field and what to write instead. File format: docs/quality-monitors.md.
 
 Examples
 --------

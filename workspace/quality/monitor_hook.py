@@ -1,25 +1,11 @@
 """Record a shared table's metrics right after each write commits.
 
-:class:`MonitorHook` is a :class:`workspace.lake.hooks.WriteHook`, installed through the
-entry point ``workspace.write_hooks: monitors``. After every committed ``ws.write`` (Dask
-writes included) to bronze, silver or gold it profiles the new commit into the metrics
-history (:func:`workspace.quality.history.record`), while the data is still in the OS cache.
-Writes to a sandbox cost one comparison. A failure to record is logged by the hooks
-module, never raised: the data is committed, and the next reader fills the gap from the
-lake's snapshots anyway.
+:class:`MonitorHook` is a :class:`workspace.lake.hooks.WriteHook` (entry point
+``workspace.write_hooks: monitors``): after every committed write to bronze, silver or gold
+it profiles the new commit into the metrics history. A failure to record is logged, never
+raised. ``WORKSPACE_MONITOR_ON_WRITE=0`` turns it off in a process.
 
-``WORKSPACE_MONITOR_ON_WRITE=0`` turns the recording off in a process (the history is then
-filled in when it is read).
-
-Examples
---------
->>> import pandas as pd
->>> _ = ws.write("gold.customer_segments", pd.DataFrame({"segment": ["X"], "customers": [1]}))
->>> from workspace.quality.history import monitoring
->>> with monitoring(ws) as store:  # recorded by the hook, before anyone read it
-...     store.latest_snapshots()["gold.customer_segments"] == ws.history(
-...         "gold.customer_segments")[-1].snapshot_id
-True
+Design notes: docs/quality-monitors.md, "Module notes".
 """
 
 from __future__ import annotations
@@ -39,7 +25,18 @@ RECORD_ENV = "WORKSPACE_MONITOR_ON_WRITE"
 
 
 class MonitorHook(WriteHook):
-    """Records the metrics of each commit to a shared table (see the module docstring)."""
+    """Records the metrics of each commit to a shared table (see the module docstring).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> _ = ws.write("gold.customer_segments", pd.DataFrame({"segment": ["X"], "customers": [1]}))
+    >>> from workspace.quality.history import monitoring
+    >>> with monitoring(ws) as store:  # recorded by the hook, before anyone read it
+    ...     store.latest_snapshots()["gold.customer_segments"] == ws.history(
+    ...         "gold.customer_segments")[-1].snapshot_id
+    True
+    """
 
     order = 30
 

@@ -1,22 +1,8 @@
 """Recognising personal data in sampled values, and masking it.
 
-Each kind has a recogniser that validates, not just matches a pattern, wherever a
-maintained validator exists:
-
-``email``          a strict address pattern;
-``phone``          ``phonenumbers`` (valid for its region; a bare run of digits counts only
-                   in a column whose name says phone or whose other values are formatted);
-``payment_card``   12-19 digits, a card network's prefix and the Luhn check (``stdnum.luhn``);
-``iban``           the ISO 13616 mod-97 checksum (``stdnum.iban``);
-``national_id``    ``stdnum`` validators: US SSN, UK NINO (pattern), French NIR, Dutch BSN,
-                   Italian codice fiscale, Spanish DNI/NIE, Swedish personnummer, Polish
-                   PESEL, Brazilian CPF, Canadian SIN, Finnish HETU, Danish CPR, Indian Aadhaar;
-``ip_address``     ``ipaddress`` (IPv4 and IPv6);
-``postal_address`` patterns: a house number with a street word, or a postal code and town
-                   with a street line, in the common European and English-speaking forms.
-
-A column is reported as the kind most of its sampled values match (at least
-:data:`MIN_SHARE`). Only the kind, the share and a masked example ever leave this module.
+:func:`classify` names the kind most sampled values match, with validators rather than
+bare patterns; :func:`mask` masks a value. Only the kind, the share and a masked example
+leave this module. The recognisers: docs/quality-monitors.md, "Module notes".
 
 Examples
 --------

@@ -1,15 +1,11 @@
 """PII suggestions for the shared tables: sample text columns, detect, and let the owner
 confirm or dismiss.
 
-A scan samples the new and retyped text columns of a table (``workspace quality pii``
-samples all of them) and keeps, per column, only what :mod:`workspace.quality.pii` returns:
-the kind, the share of matching values and a masked example, never a value. A detected
-column that the catalog does not flag as PII is a ``pii`` finding until its owner either
-
-* confirms it, :func:`confirm_pii`: sets the column's PII flag through the catalog's
-  annotation API (``ws.catalog.annotate``), or
-* dismisses it, :func:`dismiss_pii`: recorded in the metrics store, so that kind is not
-  suggested again for that column.
+A scan samples new and retyped text columns (``workspace quality pii``: all of them) and keeps
+only the kind, share and masked example (:func:`pii_columns`). A detected column the catalog
+does not flag as PII is a ``pii`` finding until its owner confirms it (:func:`confirm_pii`,
+sets the catalog's PII flag) or dismisses it (:func:`dismiss_pii`, never suggested again).
+Design notes: docs/quality-monitors.md, "Module notes".
 
 Examples
 --------

@@ -1,22 +1,11 @@
 """``scan`` and ``status``: the monitors, the PII suggestions and the declared checks of the
 shared tables, from the lake alone.
 
-:func:`scan` brings the metrics history up to date from the lake's snapshots, runs the
-history-based monitors (cached per table and latest commit), judges freshness at
-``as_of``, samples new text columns for PII, and runs each table's declared checks
-(:func:`workspace.quality.checks.run_checks`). :func:`status` gives every shared table one
-health word, cheaply enough for a thousand tables: it reuses the cached monitor results,
-the last recorded check results and the stored PII suggestions, and only judges freshness
-anew.
+:func:`scan` brings the metrics history up to date, runs the monitors, judges freshness,
+samples new text columns for PII and runs each table's declared checks. :func:`status`
+gives every shared table one health word, cheaply enough for a thousand tables.
 
-Examples
---------
->>> result = scan(ws, ["gold.revenue_by_nation_month"])
->>> [(f.kind, f.severity, f.message) for f in result.findings]  # doctest: +NORMALIZE_WHITESPACE
-[('volume', 'info', 'gold.revenue_by_nation_month: not enough history (1 of 5 commits) to
-  judge volume, freshness, nulls and distribution')]
->>> [(h.table, h.health) for h in status(ws)][:1]
-[('gold.customer_segments', 'no_history')]
+Design notes: docs/quality-monitors.md, "Module notes".
 """
 
 from __future__ import annotations
@@ -135,6 +124,12 @@ def scan(
     --------
     >>> scan(ws, ["gold.customer_segments"]).model_dump()["findings"][0]["kind"]
     'volume'
+    >>> result = scan(ws, ["gold.revenue_by_nation_month"])
+    >>> [(f.kind, f.severity, f.message) for f in result.findings]  # doctest: +NORMALIZE_WHITESPACE
+    [('volume', 'info', 'gold.revenue_by_nation_month: not enough history (1 of 5 commits) to
+      judge volume, freshness, nulls and distribution')]
+    >>> [(h.table, h.health) for h in status(ws)][:1]
+    [('gold.customer_segments', 'no_history')]
     """
     when = _now(as_of)
     wanted = None if tables is None else [shared_table(ws, t) for t in tables]

@@ -1,18 +1,11 @@
 """Where the metrics history lives: a SQLite file beside the lake, plus a personal overlay.
 
 The shared store is ``$WORKSPACE_HOME/lake/quality/history.sqlite`` (``WORKSPACE_QUALITY_DIR``
-moves the folder), beside the declared checks' results. It sits beside the lake's data
-folder, not in it, so DuckLake's orphan clean-up never sees it. Whoever may write the lake
-(the pipelines' runner account, an admin) writes it; it is made readable by everyone
-(0644), which is safe because it holds no value of a PII column. Users who cannot write
-it keep what they compute in ``sandboxes/<user>/cache/quality.sqlite`` (private to them),
-and read both. Everything in it can be rebuilt from the lake as long as its snapshots are
-kept; once ``ws.maintain(expire_older_than=...)`` forgets snapshots, the store is the only
-record of their metrics.
+moves the folder), written by whoever may write the lake and readable by everyone (it holds
+no PII value). Users who cannot write it keep what they compute in
+``sandboxes/<user>/cache/quality.sqlite`` and read both. Each store is tagged with its lake.
 
-SQLite runs in its default rollback-journal mode, so readers need only read access. Each
-store is tagged with the lake it describes (the uuid of the catalog's ``main`` schema); a
-store of another lake (a rebuilt demo) is emptied by the next writer and ignored by readers.
+Design notes (rebuilding, expiry, journal mode): docs/quality-monitors.md, "Module notes".
 """
 
 from __future__ import annotations
