@@ -213,6 +213,7 @@ def test_without_a_grant_nothing_is_readable_but_the_masked_projection(
 
 def test_a_grant_opens_the_table_and_a_revocation_closes_it(deployment: Deployment) -> None:
     from workspace.governance import acl
+    from workspace.governance.classify import classify
     from workspace.governance.tiers import protected_root, tier_of
     from workspace.lake import Settings
 
@@ -225,6 +226,12 @@ def test_a_grant_opens_the_table_and_a_revocation_closes_it(deployment: Deployme
         assert SECRET in granted["api"], granted  # type: ignore[operator]
         assert SECRET in granted["sql"], granted  # type: ignore[operator]
         assert set(granted["files"]) == {"PAR1", "SQLi"}  # type: ignore[arg-type]
+        # raised to restricted: every file is rewritten encrypted, and the grant holds
+        classify(settings, "silver.customers", "restricted")
+        encrypted = _probe(deployment)
+        assert SECRET in encrypted["api"], encrypted  # type: ignore[operator]
+        assert set(encrypted["files"]) == {"PARE", "SQLi"}  # type: ignore[arg-type]
+        classify(settings, "silver.customers", "confidential", approve=True)
     finally:
         acl.revoke_read(root, deployment.user)
     revoked = _probe(deployment)

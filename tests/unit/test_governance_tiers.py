@@ -158,3 +158,32 @@ def test_history_and_time_travel_read_the_protected_lake(lake: Settings) -> None
         assert page.total == 2 and page.snapshot_id == history[-1].snapshot_id
         old = preview(ws, "silver.visits", at=history[0].snapshot_id)
         assert [r[0] for r in old.rows] == ["Zora"]
+
+
+def test_moving_between_protected_tiers_encrypts_and_decrypts_every_file(lake: Settings) -> None:
+    with Workspace(lake) as ws:
+        ws.write("silver.cards", pd.DataFrame({"id": [1], "holder": ["Zora Neale"]}))
+    classify(lake, "silver.cards", "confidential", pii={"holder": "redact"})
+    root = protected_root(lake, "silver.cards")
+    with Workspace(lake) as ws:  # a second snapshot: time travel could reach the first file
+        ws.write("silver.cards", pd.DataFrame({"id": [2], "holder": ["Ivo Andric"]}))
+    magic = lambda: sorted(f.read_bytes()[:4] for f in root.rglob("*.parquet"))  # noqa: E731
+    assert magic() == [b"PAR1", b"PAR1"]
+    up = classify(lake, "silver.cards", "restricted")
+    assert (up.moved, up.encrypted, up.purged_files) == ("encrypted", True, 2)
+    assert magic() == [b"PARE"]  # one new file; nothing unencrypted is left, old snapshots' too
+    assert not list(root.parent.glob(".silver.cards.*"))
+    assert root.stat().st_mode & 0o007 == 0  # others: nothing (grants are ACL entries)
+    with Workspace(lake) as ws:
+        rows = ws.sql("SELECT id, holder FROM silver.cards ORDER BY id").to_pandas()
+        assert rows.values.tolist() == [[1, "Zora Neale"], [2, "Ivo Andric"]]
+        assert set(ws.table("silver.cards_masked").to_pandas()["holder"]) == {"[redacted]"}
+        ws.write("silver.cards", pd.DataFrame({"id": [3], "holder": ["New One"]}))
+    assert magic() == [b"PARE", b"PARE"]
+    with pytest.raises(ClassifyError, match="needs approval"):
+        classify(lake, "silver.cards", "confidential")
+    down = classify(lake, "silver.cards", "confidential", approve=True)
+    assert (down.moved, down.encrypted) == ("decrypted", False)
+    assert magic() == [b"PAR1"]
+    with Workspace(lake) as ws:
+        assert ws.table("silver.cards").count().execute() == 3

@@ -67,7 +67,12 @@ def classify(
     if as_json:
         click.echo(result.model_dump_json())
         return
-    moved = {"in": ", moved to its protected lake", "out": ", moved back to the shared lake"}
+    moved = {
+        "in": ", moved to its protected lake",
+        "out": ", moved back to the shared lake",
+        "encrypted": ", rewritten encrypted (its history restarts)",
+        "decrypted": ", rewritten unencrypted (its history restarts)",
+    }
     click.echo(
         f"{result.table}: {result.old_tier} -> {result.tier}{moved.get(result.moved or '', '')}"
     )

@@ -20,12 +20,13 @@ import json
 import os
 import pwd
 import shutil
+import sqlite3
 from typing import TYPE_CHECKING
 
 import duckdb
 from pydantic import BaseModel
 
-from workspace.governance import audit, masking, tier_storage
+from workspace.governance import acl, audit, masking, tier_storage
 from workspace.governance.tiers import Tiers, load_tiers
 from workspace.lake import metadata, protected
 from workspace.lake.engine import LAKE, LAYERS, transaction, write_lock
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from workspace.lake.writes import WriteMode, WriteResult
 
 POLICY_FILE = "policy.json"
+#: DuckDB alias of the new DuckLake while a protected table is rewritten into it.
+_REWRITE = "ws_rewrite"
 MASKED_SUFFIX = "_masked"
 
 
@@ -52,7 +55,9 @@ class ClassifyResult(BaseModel):
     table: str
     old_tier: str
     tier: str
-    moved: str | None = None  # "in" (to its protected DuckLake), "out" (back to the lake)
+    #: "in" (to its protected DuckLake), "out" (back to the shared lake), or "encrypted" /
+    #: "decrypted" (rewritten into a new protected DuckLake, between protected tiers)
+    moved: str | None = None
     masked: str | None = None
     purged_files: int = 0
     encrypted: bool = False
@@ -169,6 +174,12 @@ def classify(
             _move_out(ws, new)
             result.moved = "out"
             new = protected.ProtectedEntry(**{**new.__dict__, "encrypted": False})
+        elif now_protected:  # between protected tiers: encrypt or decrypt every file
+            encrypt = tiers.encrypted(tier) and encryption_available()
+            if encrypt != new.encrypted:
+                result.purged_files = _rewrite(ws, new, encrypt=encrypt)
+                result.moved = "encrypted" if encrypt else "decrypted"
+                new = protected.ProtectedEntry(**{**new.__dict__, "encrypted": encrypt})
     result.encrypted = new.encrypted
     index[table] = new
     protected.write_index(settings, index)
@@ -286,6 +297,67 @@ def _move_out(ws: Workspace, entry: protected.ProtectedEntry) -> None:
             con.execute(f"DROP TABLE IF EXISTS {masked.sql}")
         con.execute(f'DETACH "{entry.alias}"')
     shutil.rmtree(root)
+
+
+def _rewrite(ws: Workspace, entry: protected.ProtectedEntry, *, encrypt: bool) -> int:
+    """Copy a protected table into a new DuckLake, encrypted or not, and swap it in.
+
+    Every file of the old tree goes, those of earlier snapshots included, so no unencrypted
+    copy of a table raised to an encrypted tier stays reachable by time travel (its history
+    restarts here). Grantees keep their grants. Returns the old tree's files removed.
+    """
+    settings, con = ws.settings, ws.con
+    root = protected.protected_root(settings, entry.table)
+    staging = root.with_name(f".{root.name}.rewrite")
+    retired = root.with_name(f".{root.name}.old")
+    if retired.exists() and not root.exists():  # stopped between the two renames below
+        os.rename(retired, root)  # the old tree is whole, and the index still describes it
+    for leftover in (staging, retired):  # from an interrupted classify: the old tree is whole
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    staging.mkdir(mode=0o700)
+    protected.data_dir(staging).mkdir(mode=0o700)
+    grantees = acl.readers(root)
+    old_files = sum(1 for p in protected.data_dir(root).rglob("*") if p.is_file())
+    src = f'"{entry.alias}"."{entry.layer}"."{entry.name}"'
+    new = f'"{_REWRITE}"."{entry.layer}"."{entry.name}"'
+    options = f"DATA_PATH '{protected.data_dir(staging)}/'" + (", ENCRYPTED" if encrypt else "")
+    with write_lock(settings, entry.alias, what=f"re-encrypting {entry.table}"):
+        dbs = con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+        attached = {r[0] for r in dbs}
+        if entry.alias not in attached:
+            con.execute(protected.attach_statement(settings, entry, writable=False))
+        con.execute(f"ATTACH 'ducklake:sqlite:{protected.catalog_file(staging)}' AS {_REWRITE} "
+                    f"({options})")  # fmt: skip
+        try:
+            con.execute(f'CREATE SCHEMA "{_REWRITE}"."{entry.layer}"')
+            con.execute(f"CREATE TABLE {new} AS SELECT * FROM {src}")
+        finally:
+            con.execute(f"DETACH {_REWRITE}")
+            con.execute(f'DETACH "{entry.alias}"')
+        # the catalog records its data path: point it at where the tree is about to live
+        db = sqlite3.connect(protected.catalog_file(staging))
+        try:
+            with db:
+                db.execute(
+                    "UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'",
+                    [f"{protected.data_dir(root)}/"],
+                )
+        finally:
+            db.close()
+        policy = root / POLICY_FILE
+        if policy.exists():
+            shutil.copy2(policy, staging / POLICY_FILE)
+        os.rename(root, retired)
+        os.rename(staging, root)
+    shutil.rmtree(retired)
+    tier_storage.lock_down(root)
+    for user in grantees:  # the runner's write access is added back by share_with_writer
+        try:
+            acl.grant_read(root, user)
+        except acl.AclError:  # a uid left by a removed account: nothing to keep
+            continue
+    return old_files
 
 
 # -- PII masks and the masked projection -----------------------------------------------------
