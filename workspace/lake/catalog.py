@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from workspace.lake import catalog_index, profile, protected, snapshots
 from workspace.lake import metadata as ann
 from workspace.lake.catalog_index import LAYER_ORDER
+from workspace.lake.engine import first_row
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.names import TableRef
 
@@ -300,14 +301,17 @@ class Catalog:
             )
             for col, ctype, nullable, *_ in self._con.execute(f"DESCRIBE {ref.sql}").fetchall()
         ]
-        row_count = self._con.execute(f"SELECT count(*) FROM {ref.sql}").fetchone()[0]
+        counted = first_row(self._con.execute(f"SELECT count(*) FROM {ref.sql}"))
+        row_count = counted[0] if counted else 0
         data = self._ws._data_ref(ref)  # a confidential table: its files are in its own lake
-        files = self._con.execute(
-            "SELECT coalesce(sum(data_file_size_bytes), 0) + "
-            "coalesce(sum(delete_file_size_bytes), 0), count(*) "
-            "FROM ducklake_list_files(?, ?, schema => ?)",
-            [data.catalog, data.name, data.schema],
-        ).fetchone()
+        files = first_row(
+            self._con.execute(
+                "SELECT coalesce(sum(data_file_size_bytes), 0) + "
+                "coalesce(sum(delete_file_size_bytes), 0), count(*) "
+                "FROM ducklake_list_files(?, ?, schema => ?)",
+                [data.catalog, data.name, data.schema],
+            )
+        ) or (0, 0)
         snaps = snapshots.history(self._con, data)
         creator = next((s.author for s in snaps if "created" in s.operations), None)
         return TableDescription(

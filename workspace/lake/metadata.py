@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from workspace.lake.engine import (
     META_SCHEMA,
+    first_row,
     release_catalog_locks,
     retry_on_contention,
     transaction,
@@ -75,10 +76,13 @@ def _meta_table(catalog: str) -> str:
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, catalog: str) -> bool:
-    row = con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE database_name=? AND schema_name=? AND table_name=?",
-        [catalog, META_SCHEMA, ANNOTATIONS_TABLE],
-    ).fetchone()
+    row = first_row(
+        con.execute(
+            "SELECT 1 FROM duckdb_tables() "
+            "WHERE database_name=? AND schema_name=? AND table_name=?",
+            [catalog, META_SCHEMA, ANNOTATIONS_TABLE],
+        )
+    )
     return row is not None
 
 
@@ -94,10 +98,12 @@ def load(con: duckdb.DuckDBPyConnection, ref: TableRef) -> TableAnnotation:
     """The annotation of one table (defaults when none was set)."""
     if not _table_exists(con, ref.catalog):
         return TableAnnotation()
-    row = con.execute(
-        f"SELECT doc FROM {_meta_table(ref.catalog)} WHERE table_name = ?",
-        [f"{ref.schema}.{ref.name}"],
-    ).fetchone()
+    row = first_row(
+        con.execute(
+            f"SELECT doc FROM {_meta_table(ref.catalog)} WHERE table_name = ?",
+            [f"{ref.schema}.{ref.name}"],
+        )
+    )
     return TableAnnotation.model_validate_json(row[0]) if row else TableAnnotation()
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from workspace.lake.engine import metadata_variable
+from workspace.lake.engine import first_row, metadata_variable
 from workspace.lake.errors import SnapshotNotFoundError
 from workspace.lake.names import TableRef
 
@@ -52,7 +52,7 @@ def metadata_tables(con: duckdb.DuckDBPyConnection, catalog: str) -> str:
     On SQLite each DuckLake has its own file; on PostgreSQL the lake and every sandbox share
     one database, each in its own metadata schema, so the schema must be named.
     """
-    row = con.execute("SELECT getvariable(?)", [metadata_variable(catalog)]).fetchone()
+    row = first_row(con.execute("SELECT getvariable(?)", [metadata_variable(catalog)]))
     prefix = f'"__ducklake_metadata_{catalog}"'
     return f'{prefix}."{row[0]}"' if row and row[0] else prefix
 

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from workspace.lake import names, snapshots
 from workspace.lake.catalog import CatalogPage, ColumnInfo
+from workspace.lake.engine import first_row
 from workspace.lake.errors import TableNotFoundError, WorkspaceError
 from workspace.lake.profile import TableProfile
 from workspace.lake.settings import Settings
@@ -71,7 +72,7 @@ def on_table(ws: Workspace, name: str, fn: Callable[[], T]) -> T:
 
 
 def _count(ws: Workspace, source: str) -> int:
-    row = ws.con.execute(f"SELECT count(*) FROM ({source})").fetchone()
+    row = first_row(ws.con.execute(f"SELECT count(*) FROM ({source})"))
     return int(row[0]) if row else 0
 
 

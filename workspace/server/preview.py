@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from workspace.lake import snapshots
+from workspace.lake.engine import first_row
 from workspace.lake.workspace import Workspace
 
 #: Largest page a client may ask for.
@@ -101,7 +102,7 @@ def preview(
         snapshot_id = snapshots.latest_snapshot_id(ws.con, ref)
         clause = f"AT (VERSION => {snapshot_id})" if snapshot_id else ""
     source = f"SELECT * FROM {ref.sql} {clause}"
-    counted = ws.con.execute(f"SELECT count(*) FROM ({source})").fetchone()
+    counted = first_row(ws.con.execute(f"SELECT count(*) FROM ({source})"))
     total = int(counted[0]) if counted else 0
     cursor = ws.con.execute(f"SELECT * FROM ({source}) LIMIT ? OFFSET ?", [limit, offset])
     columns = [PreviewColumn(name=d[0], type=str(d[1])) for d in cursor.description or []]
