@@ -1,19 +1,11 @@
 """What runs and storage cost: the price file, the cost of an attempt, and roll-ups.
 
-Prices live in one file, ``$WORKSPACE_HOME/costs.yaml`` (next to ``alerts.yaml``); without
-it every price is zero. A malformed file raises :class:`CostConfigError` naming the field::
+Prices live in ``$WORKSPACE_HOME/costs.yaml`` (without it every price is zero; a malformed
+file raises :class:`CostConfigError`). :func:`attempt_cost` prices an attempt's measured
+resources; :func:`cost_report` rolls attempts and storage up by pipeline, owner or table into
+a :class:`CostReport` (stable JSON, ``workspace costs --json``).
 
-    currency: EUR
-    cpu_hour: 0.04            # per CPU-hour (user + system time of the kernel's processes)
-    memory_gb_hour: 0.005     # per GB-hour of memory: peak RSS (GB, 10^9 bytes) x wall hours
-    storage_gb_month: 0.02    # per GB-month of storage (30-day months)
-
-An attempt's compute cost comes from its measured resources (:func:`attempt_cost`). A
-roll-up (:func:`cost_report`) groups the attempts finished in a window by pipeline, owner
-(user) or the tables they last wrote, and adds storage: each lake table's current data and
-delete files (DuckLake metadata), and each user's sandbox folder, charged for the window's
-length. Storage of a table counts for the pipeline that last wrote it and that pipeline's
-owner. The JSON shape of :class:`CostReport` is stable (``workspace costs --json``).
+Design notes (the price file, how storage is charged): docs/pipelines.md, "Module notes".
 """
 
 from __future__ import annotations

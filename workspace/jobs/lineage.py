@@ -1,17 +1,9 @@
 """Which pipelines write a lake table, taken from the run records.
 
-Every attempt of a pipeline task runs with ``WORKSPACE_WRITE_LOG`` pointing into its attempt
-folder, so the lake records each write the notebook commits (:mod:`workspace.lake.writes`);
-the run store keeps them with the attempt (:mod:`workspace.jobs.store.lineage`). The same
-commits carry the run, pipeline and task in DuckLake's ``commit_extra_info``, so the lake's
-snapshot history names the run too.
-
-Two readers:
-
-* :func:`table_writers` reads a run store directly, **read-only**: it never creates nor
-  migrates the store (a reader may not own it), and a store that is missing, unreadable or
-  older than the lineage records means "no writers", not an error;
-* :func:`workspace.api.lineage.visible_lineage` answers the ``GET lineage?table=`` route.
+Every attempt records the writes its notebook commits (``WORKSPACE_WRITE_LOG``), and the run
+store keeps them. :func:`table_writers` reads a run store **read-only** (missing or old
+store: no writers, not an error); :func:`workspace.api.lineage.visible_lineage` answers the
+``GET lineage?table=`` route. Design notes: docs/pipelines.md, "Module notes".
 
 Examples
 --------

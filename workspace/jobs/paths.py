@@ -1,12 +1,8 @@
 """Every path of the jobs: the one module that knows where pipelines, runs and their files live.
 
-Under the workspace home (``$WORKSPACE_HOME``, :class:`~workspace.lake.settings.Settings`):
-the run store ``jobs/runs.sqlite``, each attempt's folder
-``jobs/runs/<run_id>/<task>/g<repair generation>-attempt-<n>/`` (its executed notebook,
-report, outputs, log), the promotion test runs ``jobs/promote/<test_id>/`` and the alert
-sinks ``alerts.yaml``. Pipelines live in ``scheduled/`` (:func:`scheduled_root`): one folder
-each with its ``pipeline.yaml``, and ``pools.yaml`` beside them. :class:`JobPaths` builds them
-from one home and one ``scheduled/`` folder; the file names are module constants.
+:class:`JobPaths` builds them from one workspace home and one ``scheduled/`` folder
+(:func:`scheduled_root`); the file names are module constants. The layout: docs/pipelines.md,
+"Module notes".
 
 Examples
 --------

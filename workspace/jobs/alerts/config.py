@@ -1,31 +1,10 @@
 """Alerts: when a run fails, succeeds or misses its SLA, tell people through sinks.
 
-Used by the scheduler after each state change that matters, with the events of
-:mod:`workspace.jobs.alerts.event`:
-
-* :func:`load_sinks` reads the deployment's ``alerts.yaml`` (default
-  ``$WORKSPACE_HOME/alerts.yaml``) into named :class:`~workspace.jobs.alerts.sinks.AlertSink`
-  objects. ``${NAME}`` in a value is replaced by the environment variable ``NAME``, so secrets
-  stay out of the file.
-* :func:`notify` sends the event to the sinks the pipeline names, if its ``alerts:`` flags ask
-  for that kind of event. It never raises: a dead webhook is logged and reported, and the
-  scheduler loop carries on.
-
-``alerts.yaml``::
-
-    team_slack:
-      type: webhook                     # webhook | email | package.module:Class
-      url: ${SLACK_WEBHOOK_URL}
-    ops_email:
-      type: email
-      host: smtp.example.org
-      port: 587
-      starttls: true
-      username: alerts
-      password: ${SMTP_PASSWORD}
-      sender: workspace@example.org
-      recipients: [data-platform@example.org]
-    security: [ops_email]               # sinks of the audit trail's security alerts
+Used by the scheduler after each state change that matters (:mod:`workspace.jobs.alerts.event`):
+:func:`load_sinks` reads the deployment's ``alerts.yaml`` (``${NAME}`` values come from the
+environment) into named sinks, and :func:`notify` sends an event to the sinks a pipeline
+names if its ``alerts:`` flags ask for it. :func:`notify` never raises.
+The ``alerts.yaml`` format: docs/alerts.md.
 
 Examples
 --------

@@ -1,12 +1,9 @@
 """Quality alerts: anomalies and failed checks on the tables a run wrote, to its sinks.
 
-When a run ends, the scheduler's alert worker (never the scheduler loop) reads which shared
-tables the run's attempts committed to (the run store's ``table_writes``), runs the
-monitors and declared checks of those tables (:func:`workspace.quality.scan.scan`) and, if
-any finding is a warning or an error, sends one ``quality`` alert through the pipeline's
-``alerts.sinks`` (``alerts.on_quality``, on by default). The alert lists what changed, one
-line per finding ("silver.orders: 120 rows added, usually 10,000 ± 300 (volume)"). PII
-suggestions are left to the catalog, where the owner confirms or dismisses them.
+When a run ends, the scheduler's alert worker runs the monitors and declared checks of the
+shared tables the run wrote and, if any finding is a warning or an error, sends one
+``quality`` alert (one line per finding) through the pipeline's ``alerts.sinks``
+(``alerts.on_quality``, on by default). Design notes: docs/alerts.md.
 
 Examples
 --------

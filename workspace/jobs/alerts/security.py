@@ -1,15 +1,9 @@
 """Security alerts: the audit trail's ``security_alert`` entries, sent through the sinks.
 
-The hub and root's commands record a ``security_alert`` entry (a burst of failed logins, a
-new admin; :func:`workspace.governance.audit.security_alert`) rather than calling a webhook
-from the hub's event loop. The scheduler service runs :class:`SecurityAlertForwarder`,
-which sends each new entry once to the sinks listed under ``security:`` in ``alerts.yaml``::
-
-    ops_email: {type: email, ...}
-    security: [ops_email]
-
-How far it got is kept in ``audit/alerts-sent`` (root's, beside the trail), so a restart
-neither repeats nor loses alerts; on its very first start it sends the last day's alerts.
+The hub and root's commands record ``security_alert`` entries in the audit trail; the
+scheduler service runs :class:`SecurityAlertForwarder`, which sends each new entry once to
+the sinks listed under ``security:`` in ``alerts.yaml``, remembering how far it got across
+restarts. Design notes: docs/alerts.md.
 
 Examples
 --------

@@ -1,15 +1,9 @@
 """Alert sinks: where alerts go (a Slack-compatible webhook, email over SMTP, or your own).
 
-A sink has a fixed lifecycle (template method). :meth:`AlertSink.send` validates the event,
-asks the subclass to :meth:`~AlertSink._format` it into a payload, and calls
-:meth:`~AlertSink._deliver` up to ``tries`` times with a short, growing pause in between.
-After the last try it raises :class:`AlertDeliveryError`, naming the sink and the reason
-(an HTTP status, an SMTP error, "connection refused").
-
-A custom sink subclasses :class:`AlertSink`, implements ``_format`` and ``_deliver``, and may
-declare an ``options_model`` (a pydantic model) so that ``alerts.yaml`` is validated with
-errors naming the field. Select it in ``alerts.yaml`` with ``type: mypkg.alerts:PagerSink``
-or register it under the entry point group ``workspace.alert_sinks``.
+:class:`AlertSink` fixes the lifecycle (:meth:`AlertSink.send`: validate, ``_format``, then
+``_deliver`` with retries, else :class:`AlertDeliveryError`); :class:`WebhookSink` and the
+email sink implement it. A custom sink subclasses :class:`AlertSink`.
+Writing your own sink: docs/alerts.md, "Module notes".
 
 Examples
 --------

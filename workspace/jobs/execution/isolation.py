@@ -1,20 +1,12 @@
 """Pipeline code runs as the unprivileged runner account, never as the scheduler's account.
 
-The scheduler service runs as root in the team deployment; the papermill driver of an attempt
-(parameter injection, saving the executed notebook, rendering the report) is this package's
-own code and runs with it. The **kernel**, where the pipeline's code runs, is started as the
-runner account named by ``WORKSPACE_RUNNER_USER`` (``ws-runner`` in the team deployment):
+The papermill driver of an attempt runs in the scheduler service; the **kernel**, where the
+pipeline's code runs, is started as the runner account (``WORKSPACE_RUNNER_USER``) with a
+clean environment (:func:`kernel_environment`), a private scratch folder
+(:class:`KernelScratch`), umask 022 and no supplementary groups. The runner owns the shared
+lake (:func:`prepare_lake`).
 
-* a clean environment (:func:`kernel_environment`): no hub token, no service secrets;
-* a private scratch folder (:class:`KernelScratch`) owned by the runner, holding the kernel's
-  connection file and Unix sockets, its ``HOME`` and the files it reports back through (lake
-  writes, outputs);
-  the attempt folder itself stays private to the service (umask 077);
-* umask 022, so the lake files it writes stay readable by users;
-* no supplementary groups.
-
-The runner owns the shared lake (:func:`prepare_lake`), so it alone, besides root, can write
-bronze, silver and gold. See ``docs/security.md`` for the whole trust model.
+Design notes: docs/pipelines.md, "Module notes"; the trust model: docs/security.md.
 """
 
 from __future__ import annotations

@@ -1,22 +1,11 @@
 """One-off runs of a notebook (``workspace run NOTEBOOK``), recorded in the run store.
 
-A one-off run is a manual run of an *ad-hoc pipeline* built in memory: one task running the
-notebook, named ``adhoc_<notebook stem>``, whose folder is the notebook's folder. It goes
-through the same :class:`~workspace.jobs.orchestration.orchestrator.RunDriver` and runner as
-scheduled runs, so it gets the same executed notebook, report, outputs and run history.
+:func:`run_adhoc` runs the notebook as a manual run of an in-memory *ad-hoc pipeline*
+(``adhoc_<notebook stem>``) through the same run driver and runner as scheduled runs, so it
+gets the same executed notebook, report, outputs and history. :class:`InlineExecutor` runs
+attempts in threads of the calling process (the CLI only).
 
-:class:`InlineExecutor` runs attempts in threads of the calling process. It skips the
-start-up of a fresh interpreter per attempt, which makes ``workspace run`` about as fast as
-the ``papermill`` CLI. Only short-lived processes should use it (the CLI): the scheduler
-service must keep notebooks out of its own process and uses the subprocess executor.
-
-Examples
---------
->>> from workspace.lake.settings import Settings
->>> detail = run_adhoc(Path("daily.ipynb"), {"day": "2024-01-01"},
-...                    settings=Settings.resolve())  # doctest: +SKIP
->>> detail.run.state  # doctest: +SKIP
-<RunState.SUCCEEDED: 'succeeded'>
+Design notes: docs/pipelines.md, "Module notes".
 """
 
 from __future__ import annotations
@@ -224,6 +213,11 @@ def run_adhoc(
     ...                    settings=Settings.resolve())  # doctest: +SKIP
     >>> detail.run.pipeline  # doctest: +SKIP
     'adhoc_daily'
+    >>> from workspace.lake.settings import Settings
+    >>> detail = run_adhoc(Path("daily.ipynb"), {"day": "2024-01-01"},
+    ...                    settings=Settings.resolve())  # doctest: +SKIP
+    >>> detail.run.state  # doctest: +SKIP
+    <RunState.SUCCEEDED: 'succeeded'>
     """
     from workspace.jobs.execution.runner import validate_parameters
     from workspace.jobs.store.run_store import RunStore

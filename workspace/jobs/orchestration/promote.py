@@ -1,22 +1,12 @@
 """``workspace promote``: turn a notebook into a scheduled pipeline after a test run.
 
-Promotion checks the notebook (a ``parameters`` cell; ``-p`` names it declares), runs it
-once as a test on the ``workspace`` kernel, and only when every cell ran and the tables it
-wrote follow the pipelines folder's naming standards (docs/governance.md) writes
-``scheduled/<name>/`` with a clean copy of the notebook and a ``pipeline.yaml``.
+:func:`promote_notebook` checks the notebook (a ``parameters`` cell), runs it once as a test
+on a throwaway copy of the catalog (it reads the shared lake and can write none of it) and,
+when every cell ran and its tables follow the naming standards, writes ``scheduled/<name>/``
+with a clean copy of the notebook and a ``pipeline.yaml``.
 
-The test run works on a throwaway copy of the catalog whose files link to the real Parquet
-files, so it reads the shared lake and can write none of it (docs/pipelines.md, "Why a
-promotion test cannot change silver or gold"). Ownership and review are recorded by the
-scheduler service, not in ``pipeline.yaml``; only an embedded (SQLite) catalog can be
-copied this way.
-
-Examples
---------
->>> result = promote_notebook(Path("daily.ipynb"), name="daily_sales",
-...     scheduled=Path("scheduled"), schedule="0 6 * * *")  # doctest: +SKIP
->>> result.folder  # doctest: +SKIP
-PosixPath('scheduled/daily_sales')
+Design notes: docs/pipelines.md, "Module notes" and "Why a promotion test cannot change
+silver or gold".
 """
 
 from __future__ import annotations
@@ -232,6 +222,10 @@ def promote_notebook(
     >>> promote_notebook(Path("daily.ipynb"), name="daily", scheduled=Path("scheduled"),
     ...                  parameters={"scale": 0.1})  # doctest: +SKIP
     PromotionResult(folder=PosixPath('scheduled/daily'), ...)
+    >>> result = promote_notebook(Path("daily.ipynb"), name="daily_sales",
+    ...     scheduled=Path("scheduled"), schedule="0 6 * * *")  # doctest: +SKIP
+    >>> result.folder  # doctest: +SKIP
+    PosixPath('scheduled/daily_sales')
     """
     from workspace.jobs.execution.runner import load_notebook, run_notebook, validate_parameters
     from workspace.jobs.orchestration.adhoc import adhoc_pipeline

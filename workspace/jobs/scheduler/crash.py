@@ -1,14 +1,8 @@
 """Named crash points, for the scheduler's crash-safety tests.
 
-``WORKSPACE_SCHEDULER_CRASH_AT=NAME`` (or ``NAME:N`` for the N-th time the point is reached)
-makes the scheduler process kill itself with SIGKILL at that point. The variable is read once
-at import; when it is unset, :func:`crash_point` returns at once and :func:`crash_store`
-returns the store unchanged, so production pays nothing.
-
-Points: ``after_create_run`` (a scheduled run was committed), ``after_claim`` (a task's
-attempt was claimed, before the executor got it), ``mid_attempt`` (the executor is running
-the attempt: its first heartbeat), ``before_finish_run`` (every task ended, the run is not
-yet finished).
+``WORKSPACE_SCHEDULER_CRASH_AT=NAME`` (or ``NAME:N``) makes the scheduler process kill itself
+with SIGKILL at :func:`crash_point` ``NAME``; unset, :func:`crash_point` returns at once and
+:func:`crash_store` returns the store unchanged. The points: docs/scheduler.md.
 
 Examples
 --------

@@ -1,22 +1,10 @@
 """Run events the scheduler emits once: failure, success and SLA misses.
 
-An event is recorded in the run's history (``store.add_event``) *before* it is handed to the
-alert hook, with a fixed prefix (``scheduler event <kind>``); a restarted scheduler reads the
-history back, so an event is emitted at most once per run even across restarts.
+:class:`EventTracker` records each event in the run's history before handing it to the alert
+hook, so it is emitted at most once per run even across restarts, and checks the SLA rules
+(``sla_start``, ``sla_duration``). :class:`AlertSender` turns an event into an alert.
 
-SLA rules (``sla:`` in pipeline.yaml):
-
-* ``sla_start``: a scheduled run that had not started ``start_within`` after its scheduled
-  time (checked while it waits, so the alert does not wait for the start);
-* ``sla_duration``: a run that has been running longer than ``max_duration``.
-
-:class:`AlertSender` turns an event into an alert (:mod:`workspace.jobs.alerts.config`).
-
-Examples
---------
->>> tracker = EventTracker(store, emit=lambda kind, run, detail: print(kind))  # doctest: +SKIP
->>> tracker.check_sla(run, pipeline.sla, now=datetime.now(UTC))  # doctest: +SKIP
-sla_start
+Design notes (SLA rules): docs/alerts.md, "Module notes".
 """
 
 from __future__ import annotations
@@ -51,7 +39,14 @@ def _late(seconds: float) -> str:
 
 
 class EventTracker:
-    """Emits each (run, kind) event at most once, remembered in the run store."""
+    """Emits each (run, kind) event at most once, remembered in the run store.
+
+    Examples
+    --------
+    >>> tracker = EventTracker(store, emit=lambda kind, run, detail: print(kind))  # doctest: +SKIP
+    >>> tracker.check_sla(run, pipeline.sla, now=datetime.now(UTC))  # doctest: +SKIP
+    sla_start
+    """
 
     def __init__(self, store: RunStore, emit: Emit) -> None:
         self.store = store

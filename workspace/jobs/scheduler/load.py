@@ -2,19 +2,8 @@
 
 :class:`PipelineCatalog` takes the specs from the one discovery
 (:func:`workspace.jobs.spec.discovery.scanner`), which loads the folder again only when
-something in it changed. An invalid ``pipeline.yaml`` is logged once, with the validation
-message naming the file and field, and skipped; the other pipelines keep running.
-``scheduled/pools.yaml`` maps pool names to slot counts::
-
-    warehouse: 2     # at most two tasks, of any pipeline, use the warehouse at once
-    crm_api: 1
-
-Examples
---------
->>> catalog = PipelineCatalog(Path("scheduled"))  # doctest: +SKIP
->>> changed = catalog.refresh()  # doctest: +SKIP
->>> sorted(catalog.pipelines), catalog.pools  # doctest: +SKIP
-(['demo_refresh', 'region_reports'], {})
+something changed; an invalid ``pipeline.yaml`` is logged once and skipped. Pool sizes come
+from ``scheduled/pools.yaml``. Format: docs/scheduler.md.
 """
 
 from __future__ import annotations
@@ -123,6 +112,13 @@ class PipelineCatalog:
         Pool name -> slots (the last valid ``pools.yaml``).
     errors
         Folder (or pools file) -> the error that made it skipped.
+
+    Examples
+    --------
+    >>> catalog = PipelineCatalog(Path("scheduled"))  # doctest: +SKIP
+    >>> changed = catalog.refresh()  # doctest: +SKIP
+    >>> sorted(catalog.pipelines), catalog.pools  # doctest: +SKIP
+    (['demo_refresh', 'region_reports'], {})
     """
 
     def __init__(self, root: Path) -> None:

@@ -1,30 +1,12 @@
 """The scheduler service: one long-running loop that turns pipelines into finished runs.
 
-Each iteration (:meth:`Scheduler.tick_once`):
+:class:`Scheduler` runs :meth:`Scheduler.tick_once` over and over (:meth:`~Scheduler.run_forever`):
+reload ``scheduled/``, create the runs of due ticks and ``after:`` triggers, settle orphaned
+attempts, start queued runs and step their drivers, and emit failure/success/SLA events
+(sent by a worker thread). All state lives in the run store, so the process can be killed at
+any point and restarted.
 
-1. reloads ``scheduled/`` when a file changed (invalid specs are logged once and skipped)
-   and registers the pipelines in the run store with their spec hash; reads ``pools.yaml``;
-2. creates the run of every due schedule tick (``create_scheduled_run`` is idempotent, so a
-   crash between two ticks never duplicates or loses a run);
-3. creates one run per successful upstream run for pipelines with ``after:``;
-4. settles orphaned attempts: their heartbeat is stale, or the earlier scheduler process on
-   this host that ran them is gone (found at once after a restart). Their kernel died with
-   that scheduler, so they are queued again without using the task's retries (at most
-   ``INFRA_RETRIES`` times per task; later losses use its retries, then fail it); running
-   runs without a driver in this process are adopted;
-5. starts queued runs within ``max_active_runs`` and steps every run's
-   :class:`~workspace.jobs.orchestration.orchestrator.RunDriver` (the executor runs the notebooks);
-6. emits failure/success/SLA events once per run through :meth:`Scheduler.on_event`; their
-   alerts are sent by a worker thread (bounded queue, a deadline per alert).
-
-All state lives in the run store, so the process can be killed at any point and restarted.
-
-Examples
---------
->>> import threading
->>> scheduler = Scheduler(Settings.resolve(), Path("scheduled"))  # doctest: +SKIP
->>> stop = threading.Event()
->>> scheduler.run_forever(stop)  # doctest: +SKIP
+The steps of an iteration in detail: docs/scheduler.md.
 """
 
 from __future__ import annotations
@@ -101,6 +83,10 @@ class Scheduler:
     >>> report.created, report.started  # doctest: +SKIP
     (['0190...'], ['0190...'])
     >>> scheduler.shutdown()  # doctest: +SKIP
+    >>> import threading
+    >>> scheduler = Scheduler(Settings.resolve(), Path("scheduled"))  # doctest: +SKIP
+    >>> stop = threading.Event()
+    >>> scheduler.run_forever(stop)  # doctest: +SKIP
     """
 
     def __init__(

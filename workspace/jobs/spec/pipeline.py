@@ -2,45 +2,9 @@
 
 Errors name the file, the field and what is expected, e.g.
 ``scheduled/refresh/pipeline.yaml: tasks[1].retries.count: must be >= 0 (got -1)``.
-
-Identity is given by the platform, not declared in the file:
-
-* a pipeline's **name is its folder's name**; a ``name:`` that differs is an error naming the
-  file and the field, so two folders can never claim the same pipeline;
-* its **owner** and its report **audience** are recorded by the scheduler service
-  (:mod:`workspace.jobs.store.pipelines`). ``owner:`` and ``audience:`` in the file are only
-  initial values, adopted once for a folder the deployment's operators installed (the repo's
-  pipelines); promotions never write them, and later edits are ignored.
-
-Example
--------
-.. code-block:: yaml
-
-    description: Daily refresh of the demo lake
-    schedule: {cron: "0 6 * * *", timezone: Europe/Amsterdam, catchup: latest}
-    concurrency: 2
-    max_active_runs: 1
-    defaults: {retries: {count: 2, backoff: 30s}, timeout: 30m}
-    tasks:
-      - name: load
-        notebook: load.ipynb
-        parameters: {scale: 0.1}
-        pool: warehouse
-      - name: gate
-        notebook: quality_gate.ipynb
-        depends_on: [load]
-      - name: publish
-        notebook: publish.ipynb
-        depends_on: [gate]
-        run_if: {output: gate.passed, op: "==", value: true}
-      - name: region_report
-        notebook: region_report.ipynb
-        depends_on: [publish]
-        for_each: {query: "SELECT r_name FROM bronze.region", as: region}
-      - name: summary
-        notebook: summary.ipynb
-        depends_on: [region_report]
-        on_failure: notify.ipynb
+A pipeline's **name is its folder's name**; its **owner** and report **audience** are
+recorded by the scheduler service, and ``owner:``/``audience:`` in the file are only initial
+values. The fields and a full example: docs/pipelines.md ("Fields", "Module notes").
 """
 
 from __future__ import annotations

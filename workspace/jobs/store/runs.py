@@ -38,7 +38,39 @@ from workspace.jobs.store.tasks import TaskRepository
 
 class RunRepository:
     """The ``runs`` and ``run_events`` tables; each method runs in ``con``, the caller's open
-    transaction. Creating and repairing a run also write its tasks (``tasks``)."""
+    transaction. Creating and repairing a run also write its tasks (``tasks``).
+
+    Examples
+    --------
+    A run from creation to repair, through the :class:`~workspace.jobs.store.run_store.RunStore`
+    facade that composes this repository:
+
+
+    >>> import tempfile
+    >>> from datetime import UTC, datetime
+    >>> from pathlib import Path
+    >>> from workspace.jobs.store.run_store import RunStore
+    >>> store = RunStore.open(Path(tempfile.mkdtemp()) / "runs.sqlite")
+    >>> _ = store.upsert_pipeline("daily_sales", spec_hash="abc")
+    >>> run, created = store.create_scheduled_run(
+    ...     "daily_sales", datetime(2025, 1, 1, tzinfo=UTC), tasks=["load", "report"]
+    ... )
+    >>> store.start_run(run.run_id)
+    True
+    >>> _ = store.set_task_state(run.run_id, "load", "queued")
+    >>> attempt = store.claim_task(run.run_id, "load", pool="db", pool_capacity=2)
+    >>> attempt.number, store.pool_usage()
+    (1, {'db': 1})
+    >>> store.finish_attempt(attempt.attempt_id, "failed", error="boom").state
+    <AttemptState.FAILED: 'failed'>
+    >>> store.finish_run(run.run_id, "failed").state
+    <RunState.FAILED: 'failed'>
+    >>> store.repair(run.run_id, downstream={"load": ["report"]}, requested_by="ada")
+    ['load', 'report']
+    >>> store.get_run(run.run_id).state, store.get_run(run.run_id).requested_by
+    (<RunState.QUEUED: 'queued'>, 'ada')
+    >>> store.close()
+    """
 
     def __init__(
         self, db: RunDatabase, pipelines: PipelineRepository, tasks: TaskRepository
