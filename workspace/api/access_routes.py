@@ -1,16 +1,10 @@
 """The access routes' calls: requests, decisions, grants and revocations through a service.
 
-Users cannot open the root-only access store, so ``workspace access request`` in a Lab
-terminal, and the Lab itself, call these routes of the scheduler service (root), which acts
-for the caller its front end authenticated. The route table (:mod:`workspace.api.routes`)
-names them; every route needs only :attr:`~workspace.api.authz.Permission.RUN` (any
-scheduler user), and the lifecycle (:class:`~workspace.governance.access.AccessService`)
-decides who may approve, grant, revoke or list what, from the caller's hub groups.
-
-The caller's groups and admin flag come from the front end's authorizer: the scheduler
-service's :class:`~workspace.hub.jobs_authz.HubScopes` carries the hub ``identity``; a caller
-without one (:class:`~workspace.api.authz.LocalUser`: root's shell, a single-user Lab, whose
-user owns the workspace) is an admin.
+Users cannot open the root-only access store, so ``workspace access`` and the Lab call these
+routes of the scheduler service (root), which acts for the caller its front end authenticated
+(:func:`caller_of`). Every route needs only ``Permission.RUN``; the lifecycle
+(:class:`~workspace.governance.access.AccessService`) decides who may do what, from the
+caller's hub groups. Design notes: docs/governance.md, "Module notes".
 
 Examples
 --------

@@ -1,15 +1,9 @@
 """Who is calling, and the names access rules are written in: identity, scopes, groups, names.
 
-The one place for them; the front ends only check:
-
-* :class:`Identity`: a hub user (or service), or the standalone scheduler's API token, with
-  its groups and scopes (from the hub's user model, :meth:`Identity.from_hub_model`). The
-  scheduler API (:mod:`workspace.hub.hub_auth`, :mod:`workspace.hub.jobs_authz`) and the
-  reports service (:mod:`workspace.reports.access`) ask it the same questions;
-* the hub's custom scopes (:data:`RUN_SCOPE`, :data:`MANAGE_SCOPE`, :data:`VIEW_SCOPE`,
-  described in :data:`CUSTOM_SCOPES` for ``hub_config/``) and groups (:data:`GROUPS`);
-* the name rules: pipelines (:data:`PIPELINE_NAME`, defined by the pipeline spec) and people
-  (:func:`validate_user_name`: a Linux account and a JupyterHub user at once).
+The one place for them; the front ends only check: :class:`Identity` (a hub user or service,
+or the standalone scheduler's token, with groups and scopes), the hub's custom scopes
+(:data:`RUN_SCOPE`, :data:`MANAGE_SCOPE`, :data:`VIEW_SCOPE`) and groups (:data:`GROUPS`), and
+the name rules (:data:`PIPELINE_NAME`, :func:`validate_user_name`). Design notes: docs/api.md.
 
 Examples
 --------

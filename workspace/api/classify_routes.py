@@ -1,14 +1,10 @@
 """``POST governance/classify``: the table's owner and the ``legal`` group set a tier through
 the scheduler service.
 
-Classifying moves data into root-only trees, so only root can do it; the route lets the
-people the issue names do it through the service (root), which checks the caller first:
-
-* admins and the ``legal`` group classify any table and approve lowering a tier;
-* a table's owner (its catalog annotation, or the protected index) may raise or set its
-  tier, but lowering needs the ``legal`` group's approval (``approve`` is refused to them).
-
-The audit entry names the caller, not the service's account.
+Classifying moves data into root-only trees, so the route lets the people allowed to do it
+go through the service (root), which checks the caller first: admins and ``legal`` classify
+any table; a table's owner may raise or set its tier, but lowering needs ``legal``'s approval.
+The audit entry names the caller. Design notes: docs/governance.md, "Module notes".
 
 Examples
 --------

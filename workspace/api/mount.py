@@ -1,12 +1,8 @@
 """Mount the route table on a tornado application, behind a front end's authentication.
 
-A front end writes ONE handler base class that mixes in :class:`RouteDispatch` and answers
-four questions: the service (:meth:`~RouteDispatch.jobs_service`), the caller
-(:meth:`~RouteDispatch.api_authorizer`), how to run blocking work
-(:meth:`~RouteDispatch.run_blocking`) and how to answer JSON and HTML
-(:meth:`~RouteDispatch.answer_json`, :meth:`~RouteDispatch.answer_report`).
-:func:`handlers` then makes one small class per path, with only the route's methods, so
-that tornado answers 405 for any other method.
+A front end writes ONE handler base class that mixes in :class:`RouteDispatch` (the service,
+the caller, blocking work, JSON and HTML answers); :func:`handlers` then makes one small class
+per path, with only the route's methods. Design notes: docs/api.md, "Module notes".
 
 Examples
 --------

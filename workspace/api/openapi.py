@@ -1,15 +1,9 @@
 """The OpenAPI documents of the jobs routes, generated from the route table and the models.
 
-The structure of every jobs operation (path, method, path and query parameters, request
-body, responses and their schemas, error statuses) comes from :data:`~workspace.api.routes.ROUTES`
-and the pydantic models; the prose (operation ids, summaries, descriptions) from
-``openapi_text.yaml`` beside this module, one section per front end. The rest of each
-committed document (info, security, the Lab's catalog and schedule routes, the shared error
-responses) is kept as it is. ``components.schemas`` come from the models of the layer that
-serves the document (the Lab's from :mod:`workspace.server.models`).
-
-``python -m workspace.server.openapi --check`` fails when a committed document is not what
-the table and the models give; ``--write`` rewrites them.
+:func:`jobs_paths` builds every jobs operation from :data:`~workspace.api.routes.ROUTES`, the
+pydantic models and the prose in ``openapi_text.yaml``. ``python -m workspace.server.openapi
+--check`` fails when a committed document is stale; ``--write`` rewrites them.
+What is generated and what is kept: docs/api.md, "Module notes".
 
 Examples
 --------

@@ -1,12 +1,9 @@
 """What the pipeline detail adds for the Pipelines panel: the trend of its runs and the
 checks its tasks declare.
 
-:func:`pipeline_trend` reads the last finished runs of a pipeline from the run store and
-sums their attempts' measured resources (:class:`~workspace.jobs.models.AttemptResources`):
-duration (the run's start to end), CPU seconds, the peak memory of its largest attempt and
-the compute cost at the prices of ``costs.yaml`` (:func:`workspace.jobs.costs.attempt_cost`).
-:func:`declared_checks` lists a task's ``checks:`` (table -> checks) as flat rows. Both go
-into :class:`~workspace.api.models.PipelineDetail` (``trend``, ``tasks[].checks``).
+:func:`pipeline_trend` sums the measured resources and cost of a pipeline's last finished
+runs; :func:`declared_checks` lists a task's ``checks:`` as flat rows. Both go into
+:class:`~workspace.api.models.PipelineDetail`. Design notes: docs/api.md, "Module notes".
 
 Examples
 --------

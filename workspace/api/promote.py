@@ -1,22 +1,9 @@
 """Promotion through the scheduler service: the gate into production.
 
-Under the hub, users cannot write ``scheduled/`` or ``jobs/`` (they belong to the service's
-account). ``POST api/jobs/promotions`` (the Lab's Schedule form, ``workspace promote`` in a
-Lab terminal) sends the notebook's content; :func:`promote` runs the same promotion as
-``workspace promote`` (a test run on a throwaway copy of the lake, see
-:mod:`workspace.jobs.orchestration.promote`), records the caller as the owner and, unless the
-deployment auto-approves the caller, leaves the pipeline **pending review**: paused, and no run
-of it can be created until an engineer or admin approves it.
-
-Who is auto-approved is the deployment's choice, ``WORKSPACE_AUTO_APPROVE``:
-
-``engineers`` (default)
-    promotions by holders of ``custom:pipelines:manage`` (engineers) and admins are approved
-    at once; analysts' and scientists' wait for review.
-``none``
-    every promotion waits for review, engineers' too.
-``all``
-    every promotion is approved at once (a team without review).
+``POST api/jobs/promotions`` sends a notebook's content; :func:`promote` runs the same
+promotion as ``workspace promote``, records the caller as the owner and, unless
+:func:`auto_approved` (``WORKSPACE_AUTO_APPROVE``: ``engineers``, ``none`` or ``all``), leaves the
+pipeline **pending review**. The policies: docs/api.md, "Module notes".
 
 Examples
 --------

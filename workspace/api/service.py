@@ -1,15 +1,9 @@
 """What the scheduler's HTTP API does, without HTTP: specs on disk plus the run store.
 
-:class:`JobsService` answers every route of the jobs HTTP APIs (the scheduler's
-:mod:`workspace.hub.jobs_api` and the Lab extension's :mod:`workspace.server`). It reads the
-pipeline specs under ``scheduled/`` on each call (so edits show up without a restart) and
-only talks to the run store: triggering creates a manual run, repair and cancel change the
-run's state, and the scheduler loop picks the change up.
-
-A pipeline's name is its folder; its owner, review state and audience are what the run store
-records (:mod:`workspace.jobs.store.pipelines`), never what ``pipeline.yaml`` claims: a
-folder's ``owner:``/``audience:`` are adopted once as initial values when the service first
-meets it (:meth:`JobsService.sync_owners`).
+:class:`JobsService` answers every route of the jobs HTTP APIs (the scheduler service and the
+Lab extension) and the CLI. It reads the specs under ``scheduled/`` on each call and only talks
+to the run store; the scheduler loop picks changes up. Owner, review and audience are what the
+run store records (:meth:`JobsService.sync_owners`). Design notes: docs/api.md.
 
 Examples
 --------

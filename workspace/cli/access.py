@@ -1,11 +1,9 @@
 """``workspace access``: ask for, decide, grant, revoke and list access to protected tables.
 
-In a Lab terminal behind the hub (``WORKSPACE_SCHEDULER_URL`` and ``JUPYTERHUB_API_TOKEN``
-set) every command is a route of the scheduler service (:mod:`workspace.api.access_routes`),
-called as the hub user: the service, running as root, keeps the grants and changes the ACLs,
-and decides who may do what. Elsewhere (root's shell, a single-user install) the same route
-calls run in this process, as an admin; another account is told to go through the service,
-since the OS keeps it out of the root-only store.
+In a Lab terminal behind the hub every command is a route of the scheduler service
+(:mod:`workspace.api.access_routes`), called as the hub user; elsewhere (root's shell, a
+single-user install) the same calls run in this process, as an admin.
+Design notes: docs/governance.md, "Module notes".
 
 Examples
 --------
@@ -13,7 +11,6 @@ Examples
 
     workspace access request silver.customers --reason "churn study" --days 14
     workspace access approve 3
-    workspace access list --table silver.customers --json
 """
 
 from __future__ import annotations

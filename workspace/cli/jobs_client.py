@@ -1,13 +1,9 @@
 """The jobs routes as the ``workspace jobs`` commands call them: in this process, or through
 the hub's scheduler service.
 
-Every command names a route of :mod:`workspace.api.routes` and gets its JSON answer, so the
-CLI, the Lab and the scheduler API share one service, one permission check and one payload
-shape. :class:`LocalJobs` runs the route here, on the local ``scheduled/`` folder and run
-store, as the OS user (an operator's shell, a single-user install); :class:`RemoteJobs`
-sends it to the scheduler service as the hub user of this terminal
-(``WORKSPACE_SCHEDULER_URL`` and ``JUPYTERHUB_API_TOKEN``), who may do what the service
-allows them and no more.
+Every command names a route of :mod:`workspace.api.routes` and gets its JSON answer:
+:class:`LocalJobs` runs it here as the OS user, :class:`RemoteJobs` sends it to the scheduler
+service as the terminal's hub user. Design notes: docs/api.md, "Module notes".
 
 Examples
 --------

@@ -1,11 +1,8 @@
 """The scheduler service seen from a Lab terminal: ``workspace`` commands behind the hub.
 
-A user's terminal runs as their OS account and cannot open the run store or write
-``scheduled/``. When its environment has ``WORKSPACE_SCHEDULER_URL`` (the scheduler
-service's URL, set by the hub for every server) and ``JUPYTERHUB_API_TOKEN`` (the server's
-hub token: the user), ``workspace promote`` and ``workspace jobs list|approve|share|unshare|
-owner`` go through the service's API as that user; the service decides what they may do.
-Without them the commands work on the local folder and run store (an operator's shell).
+With ``WORKSPACE_SCHEDULER_URL`` and ``JUPYTERHUB_API_TOKEN`` set, :class:`SchedulerClient`
+sends ``workspace promote`` and ``workspace jobs ...`` to the service as that hub user.
+Design notes: docs/api.md, "Module notes".
 
 Examples
 --------

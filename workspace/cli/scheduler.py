@@ -114,6 +114,9 @@ def scheduler(
     from workspace.jobs.access_upkeep import AccessUpkeep  # grants expire on time
 
     AccessUpkeep(settings, service.paths.alerts_file).start(stop)
+    from workspace.governance.read_watch import ReadWatch  # who opens protected tables' files
+
+    ReadWatch(settings).start(stop)
     click.echo(f"Scheduler running on {scheduled.resolve()} (home {settings.home}).")
     try:
         if no_api:

@@ -1,24 +1,10 @@
 """The jupyter_server extension behind the Lab catalog panel and "Schedule this notebook".
 
-Routes live under ``{base_url}workspace/api/`` (``docs/extension-api.md``, described by
-``openapi.yaml`` next to this file): ``catalog/...`` over :mod:`workspace.lake`,
-``jobs/...`` and ``schedule/...`` over :mod:`workspace.api` and :mod:`workspace.jobs`. The
-extension is the ``ExtensionApp`` :class:`~workspace.server.app.WorkspaceServer`, enabled in
-every Jupyter server by ``jupyter-config/server-config/workspace.json`` (or by hand with
-``jupyter server --ServerApp.jpserver_extensions="{'workspace.server': True}"``).
-
-Every hub user's server loads it, so loading costs next to nothing: each group of routes
-imports its handlers on its first request (:mod:`workspace.server.routing`). For the same
-reason ``workspace.json`` turns off two server extensions that JupyterLab installs and the
-workspace does not use, about 0.2 s of CPU per server start: ``jupyter_lsp`` (no language
-server is installed; a user's ``~/.jupyter`` config can turn it back on) and
-``notebook_shim`` (classic Notebook configuration).
-
-Configuration (traitlets, in ``jupyter_server_config.py``)::
-
-    c.WorkspaceServer.scheduled_dir = "/srv/pipelines"
-    c.WorkspaceServer.lake_threads = 4
-    c.WorkspaceServer.forward_jobs = False  # never forward to the scheduler service
+Routes live under ``{base_url}workspace/api/`` (``docs/extension-api.md``, ``openapi.yaml``
+next to this file). The extension is the ``ExtensionApp``
+:class:`~workspace.server.app.WorkspaceServer`, enabled by
+``jupyter-config/server-config/workspace.json``; each group of routes imports its handlers on
+its first request. Loading, configuration: docs/extension-api.md, "Module notes".
 
 Examples
 --------

@@ -1,13 +1,8 @@
 """The jupyter_server ``ExtensionApp`` of the workspace: its settings, routes and resources.
 
-:class:`WorkspaceServer` is what jupyter_server loads for ``workspace.server`` (as
-jupyter-scheduler loads its ``SchedulerApp``): traitlets configuration, the settings the
-handlers read (``workspace_*`` keys of the tornado settings), one lazy route rule under
-``{base_url}workspace/api/`` (:class:`~workspace.server.routing.LazyRoutes`), and
-:meth:`~WorkspaceServer.stop_extension`, which closes the worker threads, the lake
-connections and the run stores when the server stops. Loading it imports nothing beyond
-jupyter_server and traitlets: handlers, DuckDB, pandas and the run store load on the first
-request of their group, and no lake connection opens before the first catalog call.
+:class:`WorkspaceServer` holds the traitlets configuration, the handlers' settings, one lazy
+route rule under ``{base_url}workspace/api/`` and the clean-up at stop. Loading it imports
+nothing beyond jupyter_server and traitlets. Design notes: docs/extension-api.md.
 
 Examples
 --------

@@ -1,10 +1,8 @@
 """The base of every handler: JSON in and out, blocking work off the event loop, and the
 one error mapping (:func:`workspace.api.errors.error_response`).
 
-Errors always answer ``{"status", "error", "errors"}``: validation and
-:class:`~workspace.lake.errors.WorkspaceError` -> 400, :class:`PermissionError` -> 403,
-unknown object -> 404, forbidden state change -> 409, anything else -> 500 with a generic
-message (the traceback goes to the server log).
+Errors always answer ``{"status", "error", "errors"}`` (400, 403, 404, 409, else 500 with a
+generic message). The mapping: docs/extension-api.md, "Module notes".
 
 Examples
 --------

@@ -1,13 +1,8 @@
 """Read-only lake connections for the server's worker threads, one per thread.
 
-DuckDB connections are not thread-safe and opening one (extensions, ATTACH of the lake
-and the sandbox) costs about half a second, so every worker thread of the extension keeps
-its own read-only :class:`~workspace.lake.Workspace`, keyed on the settings. A kept
-connection still sees tables other processes create or drop: DuckLake reads the catalog's
-latest snapshot at the start of every query. It is reopened when the user's sandbox
-appears (a read-only open attaches only a sandbox that exists) or after a DuckDB error.
-
-Browsing never creates a lake: :func:`lake_exists` checks the catalog before connecting.
+:class:`LakeConnections` keeps one read-only :class:`~workspace.lake.Workspace` per worker
+thread, reopened when the user's sandbox appears or after a DuckDB error; :func:`lake_exists`
+checks the catalog before connecting. Design notes: docs/extension-api.md, "Module notes".
 
 Examples
 --------

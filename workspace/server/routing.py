@@ -1,12 +1,8 @@
 """The extension's routes, each group's handler module imported on its first request.
 
-Every hub user's server loads the extension, so its start must cost next to nothing: one
-tornado rule (``{base_url}workspace/api/.*``) points at a :class:`LazyRoutes` router, and
-the first request to ``catalog/...``, ``jobs/...`` or ``schedule/...`` imports that group's
-handlers (and with them DuckDB, pandas, pydantic or the run store). A path under the prefix
-that matches no route gets the JSON 404 of :class:`~workspace.server.base.NotFoundHandler`.
-Handlers are checked for authentication as jupyter_server's ``add_handlers`` does, when
-their group loads.
+One tornado rule (``{base_url}workspace/api/.*``) points at a :class:`LazyRoutes` router; the
+first request to ``catalog/...``, ``jobs/...`` or ``schedule/...`` imports that group's
+handlers. Design notes: docs/extension-api.md, "Module notes".
 
 Examples
 --------

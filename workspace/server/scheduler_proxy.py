@@ -1,26 +1,11 @@
 """Behind JupyterHub, the server extension's jobs routes forward to the scheduler service.
 
-A single-user server runs as its user's OS account: it must neither open the run store
-(owned by the service) nor decide itself who may see or trigger what. When the server runs
-under the hub *and* the hub configured the scheduler service (``JUPYTERHUB_API_TOKEN``,
-``JUPYTERHUB_API_URL`` and ``WORKSPACE_SCHEDULER_URL`` are set, see
-``hub_config/jupyterhub_config.py``), each ``workspace/api/jobs/<path>`` request is sent to
-``{WORKSPACE_SCHEDULER_URL}api/jobs/<path>`` (same method, body and query) with the server's
-hub token (``Authorization: token $JUPYTERHUB_API_TOKEN``: the user, with the pipeline
-scopes the hub granted the server token). The service's status and body come back as they
-are; its ``report_url``/``log_url`` links are made paths of the service under the hub
-(``/services/scheduler/api/jobs/runs/<id>/report``), which the browser opens with its hub
-login, and a trigger's ``Location`` points at this server's own route.
+A single-user server must neither open the run store nor decide who may see or trigger what.
+Under the hub, with the scheduler service configured, :class:`SchedulerProxy` sends each
+``workspace/api/jobs/<path>`` request to ``{WORKSPACE_SCHEDULER_URL}api/jobs/<path>`` with the
+server's hub token, and returns the service's answer.
 
-Examples
---------
->>> proxy = SchedulerProxy("http://127.0.0.1:8082/services/scheduler/", "t")
->>> proxy.url("runs/abc", "")
-'http://127.0.0.1:8082/services/scheduler/api/jobs/runs/abc'
->>> proxy.public_link("http://127.0.0.1:8082/services/scheduler/api/jobs/runs/abc/report")
-'/services/scheduler/api/jobs/runs/abc/report'
->>> SchedulerProxy.from_env({}) is None
-True
+Design notes (links, environment): docs/extension-api.md, "Module notes".
 """
 
 from __future__ import annotations
@@ -64,7 +49,18 @@ class Relayed:
 
 @dataclass(frozen=True)
 class SchedulerProxy:
-    """Forward jobs requests to the scheduler service with the server's hub token."""
+    """Forward jobs requests to the scheduler service with the server's hub token.
+
+    Examples
+    --------
+    >>> proxy = SchedulerProxy("http://127.0.0.1:8082/services/scheduler/", "t")
+    >>> proxy.url("runs/abc", "")
+    'http://127.0.0.1:8082/services/scheduler/api/jobs/runs/abc'
+    >>> proxy.public_link("http://127.0.0.1:8082/services/scheduler/api/jobs/runs/abc/report")
+    '/services/scheduler/api/jobs/runs/abc/report'
+    >>> SchedulerProxy.from_env({}) is None
+    True
+    """
 
     base_url: str
     token: str
