@@ -45,6 +45,7 @@ from tests.support.hub import interpreter_reachable, new_user_name, remove_os_us
 from workspace.api.auth import RUN_SCOPE, Identity
 from workspace.governance.access import AccessService
 from workspace.governance.audit import AuditQuery, trail
+from workspace.governance.read_watch import ACTION, ReadWatch
 from workspace.hub.hub_auth import StaticTokenAuth
 from workspace.hub.jobs_api import Served, serve
 from workspace.jobs.access_upkeep import AccessUpkeep
@@ -242,6 +243,8 @@ def test_request_approve_read_revoke_expire_as_a_real_account(world: World) -> N
     mine = _as_user(w, "list", "--json")
     assert mine.returncode == 0, mine.stderr
     assert [(g["user"], g["granted_by"]) for g in json.loads(mine.stdout)] == [(w.user, "lee")]
+    assert json.loads(mine.stdout)[0]["last_used"] is None  # nothing watched the read above
+    _the_kernel_reports_who_opens_the_files(w)
 
     _legal(w, "DELETE", f"access/grants?user={w.user}&target={TABLE}")
     assert not _can_read(w)
@@ -255,3 +258,30 @@ def test_request_approve_read_revoke_expire_as_a_real_account(world: World) -> N
     for action in ("access_request", "access_refused", "access_approve", "access_revoke",
                    "access_grant", "access_expire", "security_alert"):  # fmt: skip
         assert action in actions, (action, actions)
+
+
+def _the_kernel_reports_who_opens_the_files(w: World) -> None:
+    """fanotify (as the scheduler service runs it) sees the user's plain file read, records
+    it in the audit trail once, and the grant's ``last_used`` shows it."""
+    watch = ReadWatch(w.settings, every=600)
+    if not watch.open():
+        pytest.skip("fanotify needs root with CAP_SYS_ADMIN")
+    try:
+        assert watch.mark_all() >= 1
+        holder = subprocess.Popen(
+            ["runuser", "-u", w.user, "--", sys.executable, "-c",
+             f"f = open({str(w.file)!r}, 'rb'); f.read(4); print('read', flush=True); input()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "read"
+        opened = watch.poll(timeout=10)
+        _can_read(w)  # a second open within the interval: seen, not recorded again
+        opened += watch.poll(timeout=10)
+        holder.communicate("\n", timeout=30)
+    finally:
+        watch.close()
+    assert (w.user, TABLE) in {(o.user, o.table) for o in opened}, opened
+    entries = trail(w.settings).query(AuditQuery(action=ACTION, actor=w.user, limit=10))
+    assert [e.target for e in entries] == [f"table:{TABLE}"]
+    mine = _as_user(w, "list", "--json")
+    assert json.loads(mine.stdout)[0]["last_used"] is not None, mine.stdout

@@ -1,29 +1,12 @@
 """Access to protected tables: request, approve or deny, grant, revoke, expire.
 
-A protected table (a tier at or above ``confidential``, :mod:`workspace.governance.tiers`)
-lives in a root-only DuckLake tree; a grant adds the user to that tree's POSIX ACL
-(:mod:`workspace.governance.acl`), so the kernel itself lets them open it, from the next
-``open()`` on. A *tier* target (``restricted``) covers every table of the tier, including
-tables classified into it later (:meth:`AccessService.sync` adds them).
-
-Who may do what (the services pass the :class:`Caller` their front end authenticated):
-
-* anyone with a Lab requests access for themselves, with a reason and a number of days;
-* the table's owner (from the protected index), the ``legal`` group and admins approve or
-  deny; nobody approves their own request; a tier is approved by ``legal`` or admins;
-* the same approvers grant directly (``workspace access grant``) and revoke; users may give
-  up their own grants; a stakeholder (no server, no OS account to read with) gets nothing.
-
-Every step goes into the audit trail (``access_request``, ``access_approve``,
-``access_deny``, ``access_grant``, ``access_revoke``, ``access_expire``; refusals as
-``access_refused``) and a grant to the top tier raises a security alert. Grants expire by
-themselves: the scheduler service calls :meth:`AccessService.expire` every few seconds.
-
-Examples
---------
->>> svc = AccessService(settings, server_groups=("analysts",))  # doctest: +SKIP
->>> req = svc.request(Caller("ana"), "silver.customers", "churn study", days=7)  # doctest: +SKIP
->>> svc.approve(Caller("lee", frozenset({"legal"})), req.id).expires_at  # doctest: +SKIP
+A grant adds the user to the protected table's POSIX ACL (:mod:`workspace.governance.acl`),
+so the kernel lets them open it from the next ``open()`` on; a *tier* target covers every
+table of the tier, later ones too (:meth:`AccessService.sync`). Anyone with a Lab requests
+for themselves; the table's owner, ``legal`` and admins approve, deny, grant and revoke
+(never their own request; a tier needs ``legal``); stakeholders get nothing. Every step is
+audited (``access_request`` ... ``access_expire``, refusals as ``access_refused``), and the
+scheduler service expires grants on time. Who may do what, in full: docs/governance.md.
 """
 
 from __future__ import annotations
@@ -72,7 +55,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 #: Audit actions that count as a use of a grant (reads of a table that went through a service).
-READ_ACTIONS = frozenset({"read", "preview", "profile", "query", "export"})
+READ_ACTIONS = frozenset({"read", "preview", "profile", "query", "export", "protected_open"})
 
 
 class AccessService:
@@ -394,10 +377,10 @@ class AccessService:
         )  # fmt: skip
 
     def _last_used(self, grant: Grant) -> datetime | None:
-        """The newest read of the grant's tables by its user that a service recorded in the
-        audit trail (an entry of :data:`READ_ACTIONS` on ``table:NAME``). File reads in a
-        user's own kernel leave no trace: atime is shared by every reader and not updated
-        on each read (relatime), so it cannot say who read."""
+        """The newest use of the grant's tables by its user in the audit trail (an entry of
+        :data:`READ_ACTIONS` on ``table:NAME``): reads through services, and the file opens
+        the scheduler service sees with fanotify (:mod:`workspace.governance.read_watch`),
+        raw DuckDB in the user's own kernel included."""
         try:
             store = trail(self.settings)
             for table in self.tables(Target.parse(grant.target)):
