@@ -1,19 +1,11 @@
 """The team deployment's authenticator: PAM passwords, the user registry, login lockout.
 
-:class:`WorkspaceAuthenticator` is what ``hub_config/jupyterhub_config.py`` sets as
-``c.JupyterHub.authenticator_class``. It adds two things to JupyterHub's
-:class:`~jupyterhub.auth.PAMAuthenticator`:
+:class:`WorkspaceAuthenticator` (``c.JupyterHub.authenticator_class`` in
+``hub_config/jupyterhub_config.py``) adds to JupyterHub's PAM authenticator: only users in
+``$WORKSPACE_HOME/hub/users.yaml`` may log in, and a user name with too many failed logins is
+locked for a while (refused without checking the password). Logins are audited.
 
-* only users in ``$WORKSPACE_HOME/hub/users.yaml`` may log in (re-read at each login, so
-  ``workspace users add/remove`` takes effect at once);
-* after ``lockout_max_failures`` failed logins for one user name within
-  ``lockout_window`` seconds, that name is locked for ``lockout_seconds``: further attempts
-  are refused **without checking the password**, and the login page says so.
-
-The failure counts live in the hub process's memory: they survive as long as the hub runs
-and are cleared when it restarts. Logins, failed logins, spawns and stops are also recorded
-in the audit trail (:mod:`workspace.governance.audit`), which raises a security alert on a
-burst of failed logins.
+Design notes (lockout settings, where the counts live): docs/hub.md, "Module notes".
 """
 
 from __future__ import annotations

@@ -1,27 +1,11 @@
 """The team deployment's state: where the hub keeps its files, and the registry of users.
 
-Everything lives in ``$WORKSPACE_HOME/hub/``:
+Everything lives in ``$WORKSPACE_HOME/hub/`` (:class:`HubPaths`): JupyterHub's database, the
+secrets the hub and its proxy share, the admin service's token, the first admin's password,
+the pipelines folder, and ``users.yaml``, the :class:`Registry` of workspace users (the
+source of truth for hub groups and admins; ``workspace users add/remove`` edit it).
 
-``jupyterhub.sqlite``
-    JupyterHub's own database (users, servers, tokens).
-``jupyterhub_cookie_secret``, ``proxy-auth-token``
-    Secrets the hub and its proxy share; created once (0600) and kept across restarts, so
-    logins and running servers survive a hub restart.
-``users.yaml``
-    The **registry** of workspace users, the source of truth for hub groups and admins::
-
-        users:
-          ada: {group: analysts, admin: false}
-
-    ``workspace users add/remove`` edit it; the hub config reads it at start
-    (``allowed_users``, ``admin_users``, ``load_groups``), and the CLI pushes each change to
-    a running hub through its REST API so no restart is needed.
-``api-token``
-    The token of the admin service ``workspace-cli`` (0600), which the CLI uses for that.
-``admin-password``
-    The first admin's initial password (0600), written by the first ``workspace hub``.
-``scheduled``
-    The absolute pipelines folder the hub's services use, written by ``workspace hub``.
+The files, one by one: docs/hub.md, "Module notes".
 """
 
 from __future__ import annotations

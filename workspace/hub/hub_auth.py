@@ -1,46 +1,12 @@
 """Who is calling the scheduler API, and what they may do.
 
-One abstraction for the handlers of :mod:`workspace.hub.jobs_api`: an :class:`ApiAuth`
-turns a request into an :class:`~workspace.api.auth.Identity` (or ``None``: not
-authenticated), and :func:`require_read` / :func:`require_change` decide with the identity's
-scopes (the identity, the scope names and the rules are :mod:`workspace.api.auth`'s).
+An :class:`ApiAuth` turns a request into an :class:`~workspace.api.auth.Identity` (or
+``None``): :class:`StaticTokenAuth` (the standalone scheduler's shared API token) or
+:class:`HubServiceAuth` (a hub-managed service: hub tokens and OAuth cookies).
+:func:`require_read`, :func:`require_change`, :func:`require_manage` and :func:`require_see`
+decide with the identity's scopes (403 names the missing scope).
 
-Two implementations:
-
-:class:`StaticTokenAuth`
-    The standalone ``workspace scheduler`` (no hub): one shared API token
-    (``Authorization: token <T>`` or ``?token=<T>``); whoever has it is the identity
-    ``token`` with ``custom:pipelines:manage``. A wrong token is 403.
-:class:`HubServiceAuth`
-    ``workspace scheduler --hub``, a JupyterHub-managed service: every request is
-    authenticated by the hub through :class:`jupyterhub.services.auth.HubOAuth`, either a
-    hub token (``Authorization: token <T>``, resolved through the hub API and cached for a
-    minute) or the service's OAuth cookie (browsers; the OAuth callback route is
-    ``{prefix}oauth_callback``). The identity's name, groups and scopes are the hub's.
-
-Rules (every route):
-
-* read routes need ``custom:pipelines:run`` or ``custom:pipelines:manage`` (or a hub admin);
-* trigger, pause, resume, repair, cancel, sharing (audience) and handing over (owner) need
-  ``custom:pipelines:manage`` for any pipeline, or ``custom:pipelines:run`` for a pipeline
-  whose recorded owner is the caller (the owner the scheduler service recorded from the
-  promoting identity, never a ``pipeline.yaml`` claim);
-* approving a pipeline pending review needs ``custom:pipelines:manage`` (engineers, admins);
-* seeing a pipeline in full (detail, runs, history, last run, parameters) needs the right to
-  change it (:meth:`~workspace.api.auth.Identity.can_see`); others get its headline in
-  listings and 404 from its detail routes (:mod:`workspace.hub.jobs_visibility`);
-* promoting needs either scope (replacing an existing pipeline: the right to change it);
-* anyone else (e.g. stakeholders, who only have ``custom:reports:view``) gets 403 with a
-  message naming the scope they lack.
-
-Examples
---------
->>> alice = Identity("alice", frozenset({"analysts"}), frozenset({RUN_SCOPE}))
->>> require_read(alice)
->>> require_change(alice, "p_alice", "alice")
->>> require_change(alice, "p_bob", "bob")  # doctest: +IGNORE_EXCEPTION_DETAIL
-Traceback (most recent call last):
-tornado.web.HTTPError: HTTP 403: ...
+The rules of every route: docs/hub.md, "Module notes".
 """
 
 from __future__ import annotations
@@ -72,7 +38,17 @@ def require_read(identity: Identity) -> None:
 
 
 def require_change(identity: Identity, pipeline: str, owner: str | None) -> None:
-    """403 unless ``identity`` may trigger/pause/resume/repair/cancel ``pipeline``."""
+    """403 unless ``identity`` may trigger/pause/resume/repair/cancel ``pipeline``.
+
+    Examples
+    --------
+    >>> alice = Identity("alice", frozenset({"analysts"}), frozenset({RUN_SCOPE}))
+    >>> require_read(alice)
+    >>> require_change(alice, "p_alice", "alice")
+    >>> require_change(alice, "p_bob", "bob")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    tornado.web.HTTPError: HTTP 403: ...
+    """
     require_read(identity)
     if identity.can_change(owner):
         return

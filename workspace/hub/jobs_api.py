@@ -1,23 +1,14 @@
 """The scheduler's HTTP API: a tornado application over :class:`JobsService`.
 
-Routes live under ``{base_url}api/jobs/`` and are described in ``jobs_openapi.yaml``. Every
-request is authenticated by an :class:`~workspace.hub.hub_auth.ApiAuth`: the standalone
-scheduler's API token (``Authorization: token <T>`` or ``?token=<T>``), or, as a JupyterHub
-service (``workspace scheduler --hub``), the hub's OAuth (a hub token, or the service's
-cookie in a browser). The routes are the one table of :mod:`workspace.api.routes`, mounted
-here behind the caller's hub scopes (:class:`~workspace.hub.jobs_authz.HubScopes`), as the
-Lab server extension mounts it behind its local user.
-Responses are JSON, except the rendered reports, which are served as HTML under a
-Content-Security-Policy that forbids scripts. Errors are mapped in one place,
-:func:`error_response`.
+:func:`make_app` (and :func:`serve`) mount the one route table of :mod:`workspace.api.routes`
+under ``{base_url}api/jobs/`` (``jobs_openapi.yaml``), behind an
+:class:`~workspace.hub.hub_auth.ApiAuth` and the caller's hub scopes. Errors are mapped in one
+place, :func:`error_response`. Design notes: docs/hub.md, "Module notes".
 
 Examples
 --------
 >>> app = make_app(settings, Path("scheduled"), token="s3cret", base_url="/services/jobs/")
 ... # doctest: +SKIP
->>> served = serve(settings, Path("scheduled"), token="s3cret", port=0)  # doctest: +SKIP
->>> served.url  # doctest: +SKIP
-'http://127.0.0.1:41234/api/jobs/'
 """
 
 from __future__ import annotations

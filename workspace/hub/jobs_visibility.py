@@ -1,29 +1,10 @@
 """What the scheduler API shows to whom: payloads shaped for the caller.
 
-Every JSON answer of :mod:`workspace.hub.jobs_api` leaves through
-:meth:`~workspace.hub.jobs_authz.HubScopes.present` (errors through ``write_error``), which
-applies the two rules of this module:
+Every JSON answer of the scheduler API goes through two rules: **pipelines are private to
+whoever may see them** (others get only the public headline, :func:`public_summary`), and
+**no filesystem path of the service for non-admins** (:class:`PathScrubber`).
 
-* **Pipelines are private to whoever may see them** (:meth:`Identity.can_see
-  <workspace.api.auth.Identity.can_see>`: the owner, engineers, admins). In listings, a
-  pipeline the caller may not see keeps only its public headline (:data:`PUBLIC_SUMMARY_FIELDS`:
-  name, description, owner, schedule and next times, paused, enabled, review state); its last
-  run, review and sharing details, errors, tasks and parameters are left out
-  (:func:`public_summary`). The detail routes answer 404 for such a pipeline themselves.
-* **No filesystem path of the service for non-admins** (:class:`PathScrubber`): the workspace
-  home, the lake's data folder and the ``scheduled/`` folder are replaced in every string of the
-  payload (report, notebook and log paths become relative to the workspace home, a pipeline's
-  folder becomes ``scheduled/NAME``, messages and logs lose the prefix). Parameters and
-  outputs, the owner's own values, are left as they are. Reports and logs are reached through
-  the API's ``report_url``/``log_url`` links. Hub admins keep the absolute paths.
-
-Examples
---------
->>> scrub = PathScrubber([("/srv/ws/home", ""), ("/srv/ws/scheduled", "scheduled")])
->>> scrub({"report_path": "/srv/ws/home/jobs/runs/r1/run.html", "n": 1})
-{'report_path': 'jobs/runs/r1/run.html', 'n': 1}
->>> scrub("Pipeline 'p' already exists at /srv/ws/scheduled/p; pass --force")
-"Pipeline 'p' already exists at scheduled/p; pass --force"
+The rules in detail: docs/hub.md, "Module notes".
 """
 
 from __future__ import annotations
@@ -112,6 +93,14 @@ class PathScrubber:
     roots
         ``(absolute folder, label)`` pairs; ``folder/x`` becomes ``label/x`` (``x`` when the
         label is empty) and the bare folder becomes the label (or ``.``).
+
+    Examples
+    --------
+    >>> scrub = PathScrubber([("/srv/ws/home", ""), ("/srv/ws/scheduled", "scheduled")])
+    >>> scrub({"report_path": "/srv/ws/home/jobs/runs/r1/run.html", "n": 1})
+    {'report_path': 'jobs/runs/r1/run.html', 'n': 1}
+    >>> scrub("Pipeline 'p' already exists at /srv/ws/scheduled/p; pass --force")
+    "Pipeline 'p' already exists at scheduled/p; pass --force"
     """
 
     def __init__(self, roots: Iterable[tuple[str, str]]) -> None:

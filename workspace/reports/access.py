@@ -1,22 +1,11 @@
 """Who may see which pipeline's reports: the viewer (from hub OAuth) and each pipeline's audience.
 
-The viewer is an :class:`~workspace.api.auth.Identity`. The pipelines are the one
-discovery's (:func:`scan_pipelines`); their owner and audience are what the scheduler service
-recorded in the run store (:mod:`workspace.jobs.store.pipelines`): the promoting identity,
-and the audience its owner set (``workspace jobs share``, the Pipelines panel).
-``pipeline.yaml``'s ``owner:``/``audience:`` are only initial values, adopted once.
+The viewer is an :class:`~workspace.api.auth.Identity`; the pipelines come from the one
+discovery (:func:`scan_pipelines`), with the owner and audience the scheduler service
+recorded. :func:`can_view` decides: admins, engineers and the owner always; everyone else only
+through the pipeline's audience (**private by default**, failing closed).
 
-Rules (:func:`can_view`):
-
-* the viewer needs the scope ``custom:reports:view`` (admins and holders of
-  ``custom:pipelines:manage`` need nothing more);
-* admins, engineers (group ``engineers`` or scope ``custom:pipelines:manage``) and the
-  pipeline's owner always see it;
-* **private by default**: without an audience only they see it;
-* an audience: its users, and members of its groups, see it. A spec that does not validate
-  (its audience or anything else) fails closed the same way;
-* a pipeline known only from the run store (its folder is gone) keeps its recorded owner and
-  audience; with no record, only engineers and admins see it.
+The rules in detail: docs/reports.md, "Module notes".
 """
 
 from __future__ import annotations

@@ -1,26 +1,10 @@
 """The platform at a glance: pipelines, tables, compute, storage and the Dask cluster.
 
-:func:`platform_health` gathers, in one read of each source, what an operator checks in
-the morning:
+:func:`platform_health` gathers, in one read of each source, what an operator checks in the
+morning: pipelines, tables' quality health, compute and storage with their cost, and access
+grants. It serves ``workspace health [--json]`` and the reports service's ``health`` page.
 
-* **pipelines**: the last run's state, failed runs and late starts over the window, the
-  next scheduled run, paused or invalid specs;
-* **tables**: each shared table's quality health (:func:`workspace.quality.scan.status`),
-  the ones that are not healthy first;
-* **compute**: CPU hours, memory GB-hours and cost per pipeline over the window
-  (:mod:`workspace.jobs.costs`), and the Dask cluster's fewest/most workers seen by attempts;
-* **storage**: bytes and monthly cost per layer and for the sandboxes;
-* **grants** (from governance, when its store exists): active grants, those expiring within
-  a week, and those never used.
-
-It serves ``workspace health [--json]`` and the reports service's ``health`` page
-(admins, engineers and the security group).
-
-Examples
---------
->>> h = platform_health(ws.settings, scheduled_root=tmp_path)  # doctest: +SKIP
->>> sorted(h.model_dump())  # doctest: +SKIP
-['compute', 'generated_at', 'grants', 'pipelines', 'since', 'storage', 'tables']
+What each part holds: docs/reports.md, "Module notes".
 """
 
 from __future__ import annotations
@@ -137,7 +121,14 @@ def platform_health(
     now: datetime | None = None,
     service: JobsService | None = None,
 ) -> PlatformHealth:
-    """Gather the health of pipelines, tables, compute and storage over the last ``days``."""
+    """Gather the health of pipelines, tables, compute and storage over the last ``days``.
+
+    Examples
+    --------
+    >>> h = platform_health(ws.settings, scheduled_root=tmp_path)  # doctest: +SKIP
+    >>> sorted(h.model_dump())  # doctest: +SKIP
+    ['compute', 'generated_at', 'grants', 'pipelines', 'since', 'storage', 'tables']
+    """
     now = now or datetime.now(UTC)
     since = now - timedelta(days=days)
     health = PlatformHealth(

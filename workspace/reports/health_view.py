@@ -2,12 +2,7 @@
 ``?format=json``).
 
 For hub admins and the ``engineers``, ``stakeholders``, ``legal`` and ``security`` groups
-(403 for everyone else). It shows :func:`workspace.reports.health.platform_health` over the
-last 7 days (``?days=N``, 1 to 90): pipelines that fail or start late first, with their
-on-time starts and SLA misses, tables that are not healthy first, compute by pipeline and by
-user and storage by layer with their cost, and the Dask cluster's size. The access grants to
-protected data (who holds what) are shown to admins, ``legal`` and ``security`` only. The
-page needs no script; the Lab's "Platform health" tab frames it (same origin).
+(:func:`may_see_health`; 403 for everyone else). What it shows: docs/reports.md.
 
 Examples
 --------

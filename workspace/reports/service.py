@@ -1,36 +1,12 @@
 """The reports service: a hub-managed tornado app that shows pipeline reports to the people
 each pipeline is shared with.
 
-Routes, under the service prefix (``/services/reports/``):
+Routes under ``/services/reports/``: the gallery, a pipeline's history and latest report, run
+pages and report HTML (no script, sandboxed CSP), the audit trail's JSON and the OAuth
+callback. Every request is identified through hub OAuth and checked with
+:func:`workspace.reports.access.can_view`; hidden and unknown pipelines get the same 403.
 
-``""``
-    Gallery: every pipeline the viewer may see that has at least one report (pipelines
-    that never wrote one, e.g. engineering jobs, are not listed), its latest report and
-    recent runs. Every page links to the hub's logout.
-``pipelines/NAME``
-    One pipeline's history.
-``pipelines/NAME/latest``
-    The run page of the pipeline's latest run that has a report: the stable URL to share.
-``runs/RUN_ID``
-    A run page. With a report, the page *is* the report (it scrolls once, no iframe): the
-    service's bar (state, links, task reports) and the run-to-run comparison of the key
-    numbers (:mod:`workspace.reports.compare`) are put into the sanitized report document,
-    served under ``REPORT_PAGE_CSP`` (no script, ``sandbox``, never framed).
-``runs/RUN_ID/report``, ``runs/RUN_ID/attempts/N/report``
-    The report HTML itself, under ``REPORT_CSP`` (no script, ``sandbox``), ``nosniff`` and
-    ``Referrer-Policy: no-referrer``. ``?code=1`` re-renders it with code cells for the
-    pipeline's owner, engineers and admins; stakeholders never get code.
-``audit``
-    The audit trail as JSON, for hub admins and the ``security`` group
-    (:mod:`workspace.reports.audit_view`).
-``oauth_callback``
-    The end of the hub's OAuth flow.
-
-Every request is identified through hub OAuth (:class:`HubOAuthenticated`) and checked with
-:func:`workspace.reports.access.can_view`. **Hidden or unknown:** a viewer who does not see
-every pipeline gets the same 403 page for a pipeline (or run) outside their audience and
-for one that does not exist, so the answer is not an oracle for hidden pipeline names or
-run ids; admins and engineers, from whom nothing is hidden, get a plain 404 for unknown ones.
+The routes and the "hidden or unknown" rule: docs/reports.md, "Module notes".
 """
 
 from __future__ import annotations
