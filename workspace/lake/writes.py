@@ -4,24 +4,9 @@ A write either commits completely or leaves the table exactly as it was: the who
 runs in one DuckDB transaction, and DuckLake publishes a new snapshot only on COMMIT. When
 other writers hold the catalog, the transaction is rolled back and retried with backoff.
 
-Recording writes for whoever runs the code
-------------------------------------------
-Two environment variables let a caller that starts a process (the pipeline runner starts
-kernels) learn what that process wrote, without the lake knowing about the caller:
-
-``WORKSPACE_WRITE_LOG``
-    A file. After every committed write (:meth:`Workspace.write`, Dask writes included) one
-    JSON line is appended to it::
-
-        {"table": "gold.x", "snapshot_id": 12, "rows": 100, "mode": "append",
-         "at": "2025-01-01T00:00:00.000000+00:00"}
-
-    Each line is one ``O_APPEND`` write, so lines of concurrent writers do not interleave.
-    A log that cannot be written is a warning, never a failed write: the data is committed.
-``WORKSPACE_RUN_ID``, ``WORKSPACE_PIPELINE``, ``WORKSPACE_TASK``
-    When any is set, the commit's DuckLake ``extra_info`` is a JSON object of them
-    (``{"run_id": ..., "pipeline": ..., "task": ...}``), so the lake's own snapshot history
-    (``SELECT commit_extra_info FROM lake.snapshots()``) says which run wrote each snapshot.
+``WORKSPACE_WRITE_LOG`` (one JSON line per committed write) and ``WORKSPACE_RUN_ID``,
+``WORKSPACE_PIPELINE``, ``WORKSPACE_TASK`` (the commit's ``extra_info``) let whoever starts a
+process learn what it wrote. Details: docs/lake.md, "Module notes".
 """
 
 from __future__ import annotations

@@ -3,16 +3,13 @@
 :func:`cluster` returns a ``distributed.Client``: connected to the scheduler named by
 ``WORKSPACE_DASK_SCHEDULER`` when it is set, else to a ``LocalCluster`` on this machine that is
 started once per process and reused. Lake tables are read and written as Dask DataFrames
-with ``ws.to_dask(name)`` and ``ws.write(name, ddf)``.
+with ``ws.to_dask(name)`` and ``ws.write(name, ddf)``. A full example: docs/scale.md.
 
 Examples
 --------
 >>> import workspace
 >>> client = workspace.cluster()  # doctest: +SKIP
->>> ws = workspace.connect()  # doctest: +SKIP
->>> ddf = ws.to_dask("gold.lineitem")  # doctest: +SKIP
->>> ws.write("silver.big_orders", ddf[ddf.l_quantity > 45])  # doctest: +SKIP
->>> workspace.scale.shutdown()  # doctest: +SKIP
+>>> ddf = workspace.connect().to_dask("gold.lineitem")  # doctest: +SKIP
 """
 
 from __future__ import annotations
