@@ -1,19 +1,9 @@
 """The access requests and grants: a SQLite store only root (the services) can open.
 
-``$WORKSPACE_HOME/governance/access.sqlite`` lives in a 0700 folder that belongs to root (or
-to the home's owner in a single-user install), as the audit trail does: users cannot read
-who else holds a grant, nor write one for themselves; they ask the scheduler service.
-
-Two tables, each change in one ``BEGIN IMMEDIATE`` transaction (WAL journal):
-
-``requests``
-    ``id``, ``user``, ``target`` (``table:silver.customers`` or ``tier:restricted``),
-    ``reason``, ``days``, ``status`` (pending, approved, denied), ``created_at``,
-    ``decided_by``, ``decided_at``, ``note``.
-``grants``
-    ``id``, ``user``, ``target``, ``granted_by``, ``request_id`` (None for ``grant``),
-    ``created_at``, ``expires_at``, ``revoked_at``, ``revoked_by`` and ``ended`` (revoked,
-    expired, replaced). At most one active grant (``revoked_at`` NULL) per user and target.
+:class:`AccessStore` keeps ``$WORKSPACE_HOME/governance/access.sqlite`` (a 0700 folder of root,
+as the audit trail): two tables, ``requests`` and ``grants``, each change one ``BEGIN
+IMMEDIATE`` transaction; at most one active grant per user and target. Users ask the
+scheduler service. The columns: docs/governance.md, "Module notes".
 
 Examples
 --------

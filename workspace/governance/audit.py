@@ -1,19 +1,15 @@
 """The audit trail: who did what to which object, in a store users cannot rewrite.
 
-Services (the hub, the scheduler and reports services, all root) and root's commands call
-:func:`record`; the entries go into ``$WORKSPACE_HOME/audit/audit.sqlite``, hash-chained
-(:mod:`workspace.governance.audit_store`). The folder is 0700 and belongs to the account
-that owns the workspace home (root in the team deployment, the user in a single-user
-install), so other accounts can neither write nor read it: the OS enforces it, not this
-code. :func:`record` is a no-op (``None``) in a process that cannot write the store, such as
-a user's Lab in the team deployment; their actions reach the trail through the services.
-The services never take entries from requests: they record what they did themselves.
+Services (all root) and root's commands call :func:`record`; entries go into
+``$WORKSPACE_HOME/audit/audit.sqlite``, hash-chained (:mod:`workspace.governance.audit_store`),
+in a folder only the home's owner can open (the OS enforces it). :func:`record` is a no-op
+where the store cannot be written (a user's Lab); :func:`trail` reads it.
+Design notes: docs/governance.md, "Audit trail" and "Module notes".
 
 Examples
 --------
 >>> record("ana", "trigger", "pipeline:daily_sales", run_id="0190")  # doctest: +SKIP
 AuditEvent(seq=42, ..., action='trigger', target='pipeline:daily_sales', ...)
->>> trail().query(AuditQuery(actor="ana", limit=5))  # doctest: +SKIP
 """
 
 from __future__ import annotations

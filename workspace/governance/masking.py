@@ -1,18 +1,9 @@
 """Masked projections: a confidential table's rows with its PII columns masked, per column tag.
 
 A column tagged PII by ``workspace classify TABLE --pii COLUMN[:MASK]`` is masked with
-
-* ``hash`` (the default): ``sha256(salt || value)``, its first 128 bits in hex (32 characters:
-  no collision in practice, and a join on it costs about what a join on the names did). One
-  salt per deployment, in a root-only file, so the same value hashes the same in every table
-  and joins still work;
-* ``redact``: ``[redacted]`` (NULL stays NULL);
-* ``partial``: every character but the last 4 becomes ``*``;
-* ``generalise``: a date or timestamp becomes its month, a number its band of 10
-  (``30-39``, for ages).
-
-:func:`masked_select` builds the projection's SQL; the salt reaches DuckDB as a session
-variable (``getvariable``), never in SQL text that could be logged.
+``hash`` (the default: salted SHA-256, so joins still work), ``redact``, ``partial`` or
+``generalise``. :func:`masked_select` builds the projection's SQL; the salt reaches DuckDB as
+a session variable, never in SQL text. The masks: docs/governance.md, "Module notes".
 """
 
 from __future__ import annotations

@@ -1,18 +1,10 @@
 """Naming standards: the ``standards.yaml`` file, versioned with the pipelines, and its defaults.
 
-The file lives beside the pipelines, ``scheduled/standards.yaml``. Which file applies:
-
-1. the file a caller names (``workspace promote`` passes ``<its scheduled folder>/standards.yaml``,
-   ``workspace standards check --standards FILE``);
-2. else ``$WORKSPACE_STANDARDS`` (a file that must exist);
-3. else ``$WORKSPACE_SCHEDULED/standards.yaml``, else ``./scheduled/standards.yaml`` (the same
-   folder rule as the pipelines);
-4. when that file does not exist, the defaults that ship with the product: snake_case
-   everywhere, an owner and a description for gold tables, PII only in confidential tables.
-
-A file changes only what it names (it is merged onto the defaults). A malformed file is a
-:class:`StandardsError` naming the file, the field and the fix. The rules themselves are
-:mod:`workspace.governance.standards_rules`; docs/governance.md, "Naming standards".
+The file lives beside the pipelines, ``scheduled/standards.yaml`` (or a file a caller names,
+or ``$WORKSPACE_STANDARDS``); without one, the shipped defaults apply. A file changes only
+what it names; a malformed one is a :class:`StandardsError` naming the file, the field and
+the fix. The rules are :mod:`workspace.governance.standards_rules`.
+Which file applies: docs/governance.md, "Naming standards" and "Module notes".
 """
 
 from __future__ import annotations

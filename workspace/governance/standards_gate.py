@@ -1,19 +1,10 @@
 """The naming standards in every write: a write hook that refuses names that break them.
 
-:class:`StandardsGate` is a :class:`workspace.lake.hooks.WriteHook` installed through the
-entry point ``workspace.write_hooks: standards`` (listed before ``quality``: a badly named
-table is refused before its checks run). Inside the write's transaction, before COMMIT:
-
-* a write to a shared layer (bronze, silver, gold) that *introduces* a name breaking a
-  name rule (a new table, or a new column) raises :class:`StandardsError`: the write rolls
-  back and the message names each rule and a compliant name. Names that existed before the
-  write are left to ``workspace standards check`` (a lake adopts the standards gradually);
-* with ``metadata_enforcement: write``, a write to an existing shared table that lacks the
-  metadata its layer requires is refused too (a new table cannot be annotated before its
-  first write, so a first write never is);
-* a sandbox write is never refused: it warns (:class:`StandardsWarning`).
-
-A write whose names comply costs one ``stat`` of the standards file and a ``LIMIT 0`` bind.
+:class:`StandardsGate` is a :class:`workspace.lake.hooks.WriteHook` (entry point
+``workspace.write_hooks: standards``, before ``quality``). Before COMMIT, a shared-layer write
+that *introduces* a name breaking a rule raises :class:`StandardsError` (rolled back); a
+sandbox write only warns (:class:`StandardsWarning`). A compliant write costs one ``stat``
+and a ``LIMIT 0`` bind. The rules it applies: docs/governance.md, "Module notes".
 """
 
 from __future__ import annotations
