@@ -67,6 +67,18 @@ def page(browser: Any, lab: Lab, artifacts: Path, request: pytest.FixtureRequest
     context.close()
 
 
+@pytest.fixture
+def shot_on_failure(request: pytest.FixtureRequest, artifacts: Path) -> Iterator[list[Any]]:
+    """Pages appended to the list are photographed if the test fails."""
+    pages: list[Any] = []
+    yield pages
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        for i, pg in enumerate(pages):
+            name = re.sub(r"\W+", "_", request.node.name)
+            pg.screenshot(path=str(artifacts / f"FAILED-{name}-{i}.png"))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield

@@ -2,25 +2,15 @@
 
 One ``workspace hub`` with its scheduler service on a demo lake, for the module, where root
 classifies ``bronze.region`` as confidential (its data moves to a root-only DuckLake). The
-steps build on each other:
-
-1. An analyst opens the table in the catalog: the server refuses it ("... is confidential:
-   request access"), and the detail offers "Request access"; the dialog (reason, days)
-   creates a pending request and says its id and who approves it.
-2. A member of the ``legal`` group opens the Access panel, sees the request with the
-   analyst's reason, and approves it.
-3. The analyst's Access panel shows the request approved and the grant with its expiry;
-   "Retry" on the table's detail now opens it (the Lab server's kept connection reopens
-   when the tables the account may read change), and the account reads its rows.
+steps build on each other: an analyst requests access, a ``legal`` member approves it, the
+analyst reads the table.
 
 Screenshots: build/browser-artifacts/access-request.png, access-panel.png (copied to
-docs/images/access-panel.png for the README), access-granted.png.
-Needs root (``useradd``, and the hub runs each server as its user).
+docs/images/access-panel.png for the README), access-granted.png. Needs root.
 """
 
 from __future__ import annotations
 
-import os
 import pwd
 import re
 import subprocess
@@ -30,15 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hub_helpers import HUB_MARKS, hub_with_users, lab_page
 from support.browser import open_sidebar
 
 from tests.support.hub import new_user_name, run_cli
-from tests.support.hub_demo import Deployment, deployment
+from tests.support.hub_demo import Deployment
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(os.geteuid() != 0, reason="per-user OS accounts need root"),
-]
+pytestmark = HUB_MARKS
 
 ANALYST = new_user_name("wsa_")
 APPROVER = new_user_name("wsa_")
@@ -50,9 +38,7 @@ PANEL_CLIP = {"x": 0, "y": 0, "width": 640, "height": 340}  # the Access panel's
 @pytest.fixture(scope="module")
 def dep() -> Iterator[Deployment]:
     """The hub with an analyst and a legal member; ``bronze.region`` is confidential."""
-    with deployment(services="scheduler", demo=True) as d:
-        d.add(ANALYST, "analysts")
-        d.add(APPROVER, "legal")
+    with hub_with_users("scheduler", {ANALYST: "analysts", APPROVER: "legal"}) as d:
         run_cli(
             d.hub.home, "classify", TABLE, "--tier", "confidential",
             "--description", "TPC-H regions (confidential for this test)",
@@ -60,44 +46,16 @@ def dep() -> Iterator[Deployment]:
         yield d
 
 
-def _lab(browser: Any, dep: Deployment, name: str) -> tuple[Any, Any]:
-    """A logged-in page on the user's Lab (the hub spawns their server as their account)."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(dep.hub.url + "/hub/login")
-    page.fill("#username_input", name)
-    page.fill("#password_input", dep.passwords[name])
-    page.press("#password_input", "Enter")
-    page.wait_for_url(re.compile(rf"/user/{name}/lab"), timeout=150_000)
-    page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
-    return context, page
-
-
 @pytest.fixture(scope="module")
 def analyst(browser: Any, dep: Deployment) -> Iterator[Any]:
-    context, page = _lab(browser, dep, ANALYST)
-    yield page
-    context.close()
+    with lab_page(browser, dep, ANALYST) as page:
+        yield page
 
 
 @pytest.fixture(scope="module")
 def approver(browser: Any, dep: Deployment) -> Iterator[Any]:
-    context, page = _lab(browser, dep, APPROVER)
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def shot_on_failure(request: pytest.FixtureRequest, artifacts: Path) -> Iterator[list[Any]]:
-    """Pages appended to the list are photographed if the test fails."""
-    pages: list[Any] = []
-    yield pages
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        for i, page in enumerate(pages):
-            name = re.sub(r"\W+", "_", request.node.name)
-            page.screenshot(path=str(artifacts / f"FAILED-{name}-{i}.png"))
+    with lab_page(browser, dep, APPROVER) as page:
+        yield page
 
 
 def _count_as(dep: Deployment, user: str) -> subprocess.CompletedProcess[str]:
@@ -127,6 +85,9 @@ def _refresh_access(page: Any) -> Any:
 def test_1_analyst_requests_access_from_the_catalog(
     analyst: Any, dep: Deployment, artifacts: Path, shot_on_failure: list[Any]
 ) -> None:
+    """The server refuses the table ("... is confidential: request access") and the detail
+    offers "Request access"; the dialog (reason, days) creates a pending request and says its
+    id and who approves it."""
     page = analyst
     shot_on_failure.append(page)
     open_sidebar(page, "workspace-catalog")
@@ -168,6 +129,7 @@ def test_1_analyst_requests_access_from_the_catalog(
 def test_2_legal_approves_it_in_the_access_panel(
     approver: Any, dep: Deployment, artifacts: Path, shot_on_failure: list[Any]
 ) -> None:
+    """A member of ``legal`` sees the request with the analyst's reason and approves it."""
     page = approver
     shot_on_failure.append(page)
     panel = _refresh_access(page)
@@ -190,6 +152,9 @@ def test_2_legal_approves_it_in_the_access_panel(
 def test_3_the_analyst_can_read_the_table(
     analyst: Any, dep: Deployment, artifacts: Path, shot_on_failure: list[Any]
 ) -> None:
+    """The analyst's Access panel shows the request approved and the grant with its expiry;
+    "Retry" on the table's detail now opens it (the Lab server's kept connection reopens when
+    the tables the account may read change), and the account reads its rows."""
     page = analyst
     shot_on_failure.append(page)
     panel = _refresh_access(page)

@@ -2,33 +2,15 @@
 
 One real ``workspace hub`` (PAM logins, per-user servers as OS accounts, the scheduler and
 reports services, pipeline code as ``ws-runner``) on a demo lake, for the whole module. The
-steps build on each other, in order:
-
-1. An analyst logs in on the hub's login form and lands in their Lab; in the catalog they open
-   a table: preview rows and profile cards appear, and "Insert SQL cell" puts a ``%%sql`` cell
-   into a new notebook whose run shows the rows (this failed for hub users with "Internal
-   error" while the detail opened the root-owned run store).
-2. They use "Schedule this notebook" on a notebook in their home: the scheduler service
-   test-runs it and makes it their pipeline, pending review.
-3. An engineer logs in and approves it from the Pipelines panel.
-4. The analyst clicks Run now; the run succeeds, its detail says who asked for it and its
-   effective parameters, and its report opens.
-5. The analyst shares it with stakeholders from the Share dialog; a stakeholder logs in,
-   lands on the reports gallery, opens that pipeline's report, and gets no server.
-6. The owner lets the audience re-run it (``audience_reruns: true``, a region dropdown in
-   the parameters cell); the stakeholder picks another region on the report page and
-   submits: a new run under their name starts in the scheduler service, and its report
-   appears on the page they were sent to; the same values again give the same run (cached).
+steps (each test's docstring) build on each other, in order.
 
 Screenshots: build/browser-artifacts/hub-login.png, hub-lab.png, hub-schedule-review.png,
 hub-approve.png, hub-run-detail.png, hub-share.png, hub-reports.png, hub-report.png,
-hub-rerun.png.
-Needs root (``useradd``, and the hub runs each server as its user).
+hub-rerun.png. Needs root (``useradd``, and the hub runs each server as its user).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -38,16 +20,14 @@ from typing import Any
 import nbformat
 import pytest
 import yaml
+from hub_helpers import HUB_MARKS, hub_with_users, lab_page, log_in, new_page, open_lab
 from support.browser import open_sidebar
 from support.notebooks import make_notebook
 
 from tests.support.hub import new_user_name
-from tests.support.hub_demo import Deployment, deployment
+from tests.support.hub_demo import Deployment
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(os.geteuid() != 0, reason="per-user OS accounts need root"),
-]
+pytestmark = HUB_MARKS
 
 ANALYST = new_user_name("wsb_")
 ENGINEER = new_user_name("wsb_")
@@ -63,10 +43,8 @@ PANEL_CLIP = {"x": 0, "y": 0, "width": 560, "height": 220}  # the left sidebar's
 def dep() -> Iterator[Deployment]:
     """The hub on a demo lake with an analyst (and a notebook in their home), an engineer
     and a stakeholder."""
-    with deployment(services="scheduler,reports", demo=True) as d:
-        d.add(ANALYST, "analysts")
-        d.add(ENGINEER, "engineers")
-        d.add(STAKEHOLDER, "stakeholders")
+    users = {ANALYST: "analysts", ENGINEER: "engineers", STAKEHOLDER: "stakeholders"}
+    with hub_with_users("scheduler,reports", users) as d:
         notebook = make_notebook(
             Path(f"/home/{ANALYST}/{PIPELINE}.ipynb"),
             params="region = 'EUROPE'",
@@ -80,49 +58,11 @@ def dep() -> Iterator[Deployment]:
         yield d
 
 
-def _new_page(browser: Any) -> tuple[Any, Any]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    return context, page
-
-
-def _log_in(page: Any, dep: Deployment, name: str, shot: Path | None = None) -> None:
-    page.goto(dep.hub.url + "/hub/login")
-    page.wait_for_selector("#username_input")
-    if shot is not None:
-        page.screenshot(path=str(shot))
-    page.fill("#username_input", name)
-    page.fill("#password_input", dep.passwords[name])
-    page.press("#password_input", "Enter")
-
-
-def _open_lab(page: Any, dep: Deployment, name: str, shot: Path | None = None) -> None:
-    """Log in; the hub spawns the server (as the user's OS account) and opens the Lab."""
-    _log_in(page, dep, name, shot)
-    page.wait_for_url(re.compile(rf"/user/{name}/lab"), timeout=150_000)
-    page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
-
-
 @pytest.fixture(scope="module")
 def analyst(browser: Any, dep: Deployment, artifacts: Path) -> Iterator[Any]:
     """The analyst's Lab, one page for the whole day."""
-    context, page = _new_page(browser)
-    _open_lab(page, dep, ANALYST, artifacts / "hub-login.png")
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def shot_on_failure(request: pytest.FixtureRequest, artifacts: Path) -> Iterator[list[Any]]:
-    """Pages appended to the list are photographed if the test fails."""
-    pages: list[Any] = []
-    yield pages
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        for i, page in enumerate(pages):
-            name = re.sub(r"\W+", "_", request.node.name)
-            page.screenshot(path=str(artifacts / f"FAILED-{name}-{i}.png"))
+    with lab_page(browser, dep, ANALYST, artifacts / "hub-login.png") as page:
+        yield page
 
 
 def _failed(page: Any, dep: Deployment, shot: Path) -> None:
@@ -142,6 +82,10 @@ def _refresh_pipelines(page: Any) -> None:
 def test_1_analyst_opens_a_table_and_runs_an_inserted_sql_cell(
     analyst: Any, artifacts: Path, shot_on_failure: list[Any]
 ) -> None:
+    """The analyst logs in on the hub's login form and lands in their Lab; in the catalog they
+    open a table: preview rows and profile cards appear, and "Insert SQL cell" puts a
+    ``%%sql`` cell into a new notebook whose run shows the rows (this failed for hub users
+    with "Internal error" while the detail opened the root-owned run store)."""
     page = analyst
     shot_on_failure.append(page)
     open_sidebar(page, "workspace-catalog")
@@ -183,6 +127,8 @@ def test_1_analyst_opens_a_table_and_runs_an_inserted_sql_cell(
 def test_2_schedule_this_notebook_is_pending_review(
     analyst: Any, dep: Deployment, artifacts: Path, shot_on_failure: list[Any]
 ) -> None:
+    """The analyst uses "Schedule this notebook" on a notebook in their home: the scheduler
+    service test-runs it and makes it their pipeline, pending review."""
     page = analyst
     shot_on_failure.append(page)
     open_sidebar(page, "filebrowser")
@@ -220,9 +166,10 @@ def test_2_schedule_this_notebook_is_pending_review(
 def test_3_an_engineer_approves_it_in_the_pipelines_panel(
     browser: Any, dep: Deployment, artifacts: Path, shot_on_failure: list[Any]
 ) -> None:
-    context, page = _new_page(browser)
+    """An engineer logs in and approves it from the Pipelines panel."""
+    context, page = new_page(browser)
     try:
-        _open_lab(page, dep, ENGINEER)
+        open_lab(page, dep, ENGINEER)
         open_sidebar(page, "workspace-runs")
         row = _row(page)
         row.locator('[data-testid="pipeline-approve"]').wait_for()
@@ -245,6 +192,8 @@ def test_3_an_engineer_approves_it_in_the_pipelines_panel(
 def test_4_analyst_runs_it_now_and_opens_the_report(
     analyst: Any, artifacts: Path, shot_on_failure: list[Any]
 ) -> None:
+    """The analyst clicks Run now; the run succeeds, its detail says who asked for it and its
+    effective parameters, and its report opens."""
     page = analyst
     shot_on_failure.append(page)
     _refresh_pipelines(page)
@@ -277,6 +226,8 @@ def test_4_analyst_runs_it_now_and_opens_the_report(
 def test_5_analyst_shares_it_and_a_stakeholder_opens_the_report(
     analyst: Any, browser: Any, dep: Deployment, artifacts: Path, shot_on_failure: list[Any]
 ) -> None:
+    """The analyst shares it with stakeholders from the Share dialog; a stakeholder logs in,
+    lands on the reports gallery, opens that pipeline's report, and gets no server."""
     page = analyst
     shot_on_failure.append(page)
     row = _row(page)
@@ -293,10 +244,10 @@ def test_5_analyst_shares_it_and_a_stakeholder_opens_the_report(
     audience = dep.scheduler(ANALYST, "GET", f"pipelines/{PIPELINE}").json()["audience"]
     assert audience == {"groups": ["stakeholders"], "users": []}
 
-    context, stake = _new_page(browser)
+    context, stake = new_page(browser)
     base = dep.hub.url
     try:
-        _log_in(stake, dep, STAKEHOLDER)
+        log_in(stake, dep, STAKEHOLDER)
         # stakeholders land on the reports gallery (through the service's OAuth)
         stake.wait_for_url(f"{base}/services/reports/", timeout=60_000)
         stake.wait_for_selector(f"section.card#p-{PIPELINE}")
@@ -354,11 +305,15 @@ def _rerun_to(stake: Any, base: str, region: str) -> str:
 def test_6_a_stakeholder_reruns_the_report_with_another_region(
     browser: Any, dep: Deployment, artifacts: Path
 ) -> None:
+    """The owner lets the audience re-run it (``audience_reruns: true``, a region dropdown in
+    the parameters cell); the stakeholder picks another region on the report page and
+    submits: a new run under their name starts in the scheduler service, and its report
+    appears on the page they were sent to; the same values again give the same run (cached)."""
     _allow_reruns(dep)
-    context, stake = _new_page(browser)
+    context, stake = new_page(browser)
     base = dep.hub.url
     try:
-        _log_in(stake, dep, STAKEHOLDER)
+        log_in(stake, dep, STAKEHOLDER)
         stake.wait_for_url(f"{base}/services/reports/", timeout=60_000)
         run_id = _rerun_to(stake, base, "EUROPE")
         # the run page reloads itself (no script) until the report is written
