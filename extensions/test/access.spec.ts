@@ -25,6 +25,7 @@ function req(over: Partial<IAccessRequestView>): IAccessRequestView {
     decided_by: null,
     decided_at: null,
     note: null,
+    rows: null,
     can_decide: false,
     ...over
   };
@@ -46,6 +47,7 @@ function grant(over: Partial<IAccessGrant>): IAccessGrant {
     revoked_at: null,
     revoked_by: null,
     last_used: null,
+    rows: null,
     ...over
   };
 }
@@ -164,8 +166,19 @@ describe('validateRequest', () => {
     expect(validateRequest(' silver.customers ', ' churn ', '7')).toEqual({
       target: 'silver.customers',
       reason: 'churn',
-      days: 7
+      days: 7,
+      rows: null
     });
+  });
+
+  it('sends a row filter only when one is typed', () => {
+    expect(validateRequest('silver.orders', 'eu', 7, "  region = 'EUROPE' ")).toEqual({
+      target: 'silver.orders',
+      reason: 'eu',
+      days: 7,
+      rows: "region = 'EUROPE'"
+    });
+    expect(validateRequest('silver.orders', 'eu', 7, '   ')).toHaveProperty('rows', null);
   });
 
   it('refuses a missing reason or target, and days out of 1..365', () => {

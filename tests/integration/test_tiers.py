@@ -282,3 +282,44 @@ def test_a_running_kernel_loses_the_rows_at_its_next_file_open(deployment: Deplo
     # DuckDB opens the attached SQLite catalog again for each query: refused by the OS
     assert "unable to open database file" in str(after["rows"]), (after, err)
     assert after["masked"] == [[3]]
+
+
+def test_a_row_filtered_grant_shows_only_its_rows_and_follows_writes(
+    deployment: Deployment,
+) -> None:
+    from workspace.governance.access import AccessService, Caller
+    from workspace.governance.row_filters import RowFilterError
+    from workspace.lake import Settings, Workspace
+
+    settings = Settings.resolve(deployment.home)
+    service = AccessService(settings)
+    admin = Caller("root", admin=True)
+    with pytest.raises(RowFilterError, match="no column 'region'"):
+        service.grant(admin, deployment.user, "silver.customers", rows="region = 'EU'")
+    with pytest.raises(RowFilterError, match="is not allowed"):
+        service.grant(admin, deployment.user, "silver.customers",
+                      rows="age < (SELECT max(age) FROM silver.customers)")  # fmt: skip
+    grant = service.grant(admin, deployment.user, "silver.customers", rows="age<40")
+    assert grant.rows == "age < 40"
+    copy = deployment.home / "protected" / f"silver.customers@{deployment.user}"
+    try:
+        out = _probe(deployment)
+        assert sorted(out["api"]) == sorted([SECRET, "Olu Ade"]), out  # type: ignore[arg-type]
+        assert sorted(out["sql"]) == sorted([SECRET, "Olu Ade"]), out  # type: ignore[arg-type]
+        # the full table stays closed: raw DuckDB, sqlite3 and the files
+        assert "unable to open" in str(out["duckdb"]) or "Permission denied" in str(out["duckdb"])
+        assert str(out["sqlite"]).startswith("OperationalError"), out
+        assert set(out["files"]) == {"PermissionError"}  # type: ignore[arg-type]
+        with Workspace(settings) as ws:  # the writer's hook updates the copy (an append)
+            ws.write("silver.customers", pd.DataFrame({
+                "id": [4, 5], "name": ["Young Reader", "Old Reader"],
+                "phone": ["555-0001", "555-0002"], "age": [30, 61],
+            }), mode="append")  # fmt: skip
+        after = _probe(deployment)
+        young = sorted([SECRET, "Olu Ade", "Young Reader"])
+        assert sorted(after["api"]) == young, after  # type: ignore[arg-type]
+    finally:
+        service.revoke(admin, deployment.user, "silver.customers")
+    assert not copy.exists()
+    revoked = _probe(deployment)
+    assert "is confidential" in str(revoked["api"]), revoked

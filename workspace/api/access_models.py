@@ -46,6 +46,10 @@ class AccessRequestBody(BaseModel):
     target: str = Field(min_length=1, description="A protected table (layer.table) or a tier.")
     reason: str = Field(min_length=1, max_length=2000)
     days: int = _Days
+    rows: str | None = Field(
+        None, max_length=2000,
+        description="A row filter: only the rows this condition keeps (a table, not a tier).",
+    )  # fmt: skip
 
 
 class AccessDecision(BaseModel):
@@ -64,6 +68,10 @@ class GrantBody(BaseModel):
     user: str = Field(min_length=1)
     target: str = Field(min_length=1)
     days: int = _Days
+    rows: str | None = Field(
+        None, max_length=2000,
+        description="A row filter: only the rows this condition keeps (a table, not a tier).",
+    )  # fmt: skip
 
 
 class RevokeQuery(BaseModel):

@@ -52,7 +52,7 @@ def _svc(c: Call) -> AccessService:
 
 def request(c: Call) -> AccessRequest:
     body = c.body
-    return _svc(c).request(caller_of(c.auth), body.target, body.reason, body.days)
+    return _svc(c).request(caller_of(c.auth), body.target, body.reason, body.days, rows=body.rows)
 
 
 def requests(c: Call) -> AccessRequestList:
@@ -89,7 +89,7 @@ def grants(c: Call) -> GrantList:
 
 def grant(c: Call) -> GrantView:
     body = c.body
-    return _svc(c).grant(caller_of(c.auth), body.user, body.target, body.days)
+    return _svc(c).grant(caller_of(c.auth), body.user, body.target, body.days, rows=body.rows)
 
 
 def revoke(c: Call) -> GrantList:

@@ -75,6 +75,8 @@ def _echo_grant(g: dict[str, Any]) -> None:
     ended = f", {g['ended']} {_day(g.get('revoked_at'))}" if g.get("ended") else ""
     used = _day(g.get("last_used")) or "never seen"
     via = f"request {g['request_id']}" if g.get("request_id") else "direct grant"
+    if g.get("rows"):
+        what = f"{what} [rows: {g['rows']}]"
     click.echo(
         f"{g['user']:<16} {what:<28} until {_day(g['expires_at'])}  by {g['granted_by']} "
         f"({via}{ended}); last used: {used}"
@@ -90,10 +92,17 @@ def access() -> None:
 @click.argument("target", metavar="TABLE_OR_TIER")
 @click.option("--reason", required=True, help="Why you need it (the approvers read it).")
 @click.option("--days", default=30, show_default=True, type=int, help="How long, 1-365.")
+@click.option(
+    "--rows",
+    default=None,
+    metavar="CONDITION",
+    help="Only the rows this condition keeps, e.g. \"region = 'EUROPE'\".",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the request as JSON.")
-def request_cmd(target: str, reason: str, days: int, as_json: bool) -> None:
+def request_cmd(target: str, reason: str, days: int, rows: str | None, as_json: bool) -> None:
     """Ask for read access to a protected table (layer.table) or a whole tier."""
-    req = call("access_request", body={"target": target, "reason": reason, "days": days})
+    body = {"target": target, "reason": reason, "days": days, "rows": rows}
+    req = call("access_request", body=body)
     if as_json:
         click.echo(json.dumps(req, indent=2))
         return
@@ -128,9 +137,16 @@ def deny_cmd(request_id: int, note: str | None) -> None:
 @click.argument("user")
 @click.argument("target", metavar="TABLE_OR_TIER")
 @click.option("--days", default=30, show_default=True, type=int, help="How long, 1-365.")
-def grant_cmd(user: str, target: str, days: int) -> None:
+@click.option(
+    "--rows",
+    default=None,
+    metavar="CONDITION",
+    help="Only the rows this condition keeps, e.g. \"region = 'EUROPE'\".",
+)
+def grant_cmd(user: str, target: str, days: int, rows: str | None) -> None:
     """Grant USER read access without a request (owners, legal, admins)."""
-    g = call("access_grant", body={"user": user, "target": target, "days": days})
+    body = {"user": user, "target": target, "days": days, "rows": rows}
+    g = call("access_grant", body=body)
     click.echo(
         f"Granted {user} {', '.join(g['tables']) or g['target']} until {_day(g['expires_at'])} UTC."
     )

@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from workspace.governance import acl
+import duckdb
+
+from workspace.governance import acl, row_filters
 from workspace.governance.access_policy import (
     DEFAULT_DAYS,
     LEGAL_GROUP,
@@ -155,11 +157,18 @@ class AccessService:
     # -- the OS side ------------------------------------------------------------------------
     def sync(self, user: str) -> tuple[list[str], list[str]]:
         """Make the ACLs of every protected tree match ``user``'s active grants: add the
-        trees they cover, remove the others. Returns (tables added, tables removed)."""
+        trees they cover, remove the others, and keep row-filtered copies
+        (:mod:`~workspace.governance.row_filters`) in step. Returns (added, removed)."""
         index = self.index()
         wanted: set[str] = set()
+        filtered: dict[str, str] = {}
         for grant in self.store.grants(user=user):
-            wanted.update(e.table for e in self.tables(Target.parse(grant.target)))
+            covered = [e.table for e in self.tables(Target.parse(grant.target))]
+            if grant.rows:
+                filtered.update(dict.fromkeys(covered, grant.rows))
+            else:
+                wanted.update(covered)
+        filtered = {t: w for t, w in filtered.items() if t not in wanted}  # every row wins
         added, removed = [], []
         for table in sorted(index):
             root = protected_root(self.settings, table)
@@ -172,6 +181,12 @@ class AccessService:
             elif table not in wanted and has:
                 acl.revoke_read(root, user)
                 removed.append(table)
+        from workspace.lake.workspace import Workspace
+
+        changed = row_filters.sync_user(lambda: Workspace(self.settings), self.settings, user,
+                                        filtered)  # fmt: skip
+        added += [f"{t} (rows)" for t in changed if t in filtered]
+        removed += [f"{t} (rows)" for t in changed if t not in filtered]
         return added, removed
 
     def _alert(self, grant: Grant, by: str) -> None:
@@ -189,11 +204,18 @@ class AccessService:
 
     # -- the lifecycle ----------------------------------------------------------------------
     def request(
-        self, caller: Caller, name: str, reason: str, days: int = DEFAULT_DAYS
+        self,
+        caller: Caller,
+        name: str,
+        reason: str,
+        days: int = DEFAULT_DAYS,
+        *,
+        rows: str | None = None,
     ) -> AccessRequest:
-        """A pending request of ``caller`` for ``name``; the approvers are notified (the
-        scheduler service forwards ``access_request`` entries to the ``access:`` sinks)."""
+        """A pending request of ``caller`` for ``name`` (only the ``rows`` a condition keeps,
+        when given); the approvers are notified through the ``access:`` sinks."""
         target = self.resolve(name)
+        rows = row_filters.condition_for(self.settings, target.kind, target.name, rows)
         reason = (reason or "").strip()
         if len(reason) < 3:
             raise AccessError("Give a reason (--reason TEXT): the approvers decide on it.")
@@ -205,9 +227,11 @@ class AccessService:
                     f"You already asked for {target} (request {pending.id}, pending); wait for "
                     f"{self.approvers(target)} to decide."
                 )
-        req = self.store.add_request(caller.name, target.key, reason, days, now=self.clock())
+        req = self.store.add_request(
+            caller.name, target.key, reason, days, now=self.clock(), rows=rows
+        )
         record(caller.name, "access_request", target.key, settings=self.settings,
-               request_id=req.id, reason=reason, days=days,
+               request_id=req.id, reason=reason, days=days, rows=rows,
                approvers=self.approvers(target))  # fmt: skip
         return req
 
@@ -259,10 +283,20 @@ class AccessService:
                request_id=req.id, user=req.user, note=note)  # fmt: skip
         return decided
 
-    def grant(self, caller: Caller, user: str, name: str, days: int = DEFAULT_DAYS) -> GrantView:
-        """The approvers' shortcut: grant ``user`` access without a request."""
+    def grant(
+        self,
+        caller: Caller,
+        user: str,
+        name: str,
+        days: int = DEFAULT_DAYS,
+        *,
+        rows: str | None = None,
+    ) -> GrantView:
+        """The approvers' shortcut: grant ``user`` access (to the ``rows`` a condition keeps,
+        when given) without a request."""
         target = self.resolve(name)
         days = check_days(days)
+        rows = row_filters.condition_for(self.settings, target.kind, target.name, rows)
         self._require_approver(caller, target, "grant")
         if user == caller.name:
             self._refused(caller, target, "grant", user=user)
@@ -270,17 +304,20 @@ class AccessService:
                 f"You cannot grant yourself access to {target}: ask {self.approvers(target)}."
             )
         self.directory.check(user)
-        grant = self.store.add_grant(user, target.key, caller.name, days, now=self.clock())
+        grant = self.store.add_grant(
+            user, target.key, caller.name, days, now=self.clock(), rows=rows
+        )
         self._provision(grant)
         record(caller.name, "access_grant", target.key, settings=self.settings, user=user,
-               grant_id=grant.id, expires_at=grant.expires_at.isoformat())  # fmt: skip
+               grant_id=grant.id, expires_at=grant.expires_at.isoformat(),
+               rows=rows)  # fmt: skip
         self._alert(grant, caller.name)
         return self.view(grant)
 
     def _provision(self, grant: Grant) -> None:
         try:
             self.sync(grant.user)
-        except (acl.AclError, OSError) as exc:  # undo the record: no grant without the ACL
+        except (acl.AclError, OSError, WorkspaceError, duckdb.Error) as exc:  # no grant without it
             self.store.end([grant.id], SYSTEM, "failed")
             raise AccessError(
                 f"Could not give {grant.user} access to {Target.parse(grant.target)}: {exc}"

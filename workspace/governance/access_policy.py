@@ -129,8 +129,10 @@ class GrantView(BaseModel):
     ended: str | None = None
     revoked_at: datetime | None = None
     revoked_by: str | None = None
-    #: the user's latest read of the target recorded by a service (None: never seen)
+    #: the user's latest use of the target in the audit trail (None: never seen)
     last_used: datetime | None = None
+    #: a row filter: the user reads only the rows this condition keeps
+    rows: str | None = None
 
 
 class Directory:

@@ -1,12 +1,11 @@
 """The access requests and grants: a SQLite store only root (the services) can open.
 
-:class:`AccessStore` keeps ``$WORKSPACE_HOME/governance/access.sqlite`` (a 0700 folder of root,
-as the audit trail): two tables, ``requests`` and ``grants``, each change one ``BEGIN
-IMMEDIATE`` transaction; at most one active grant per user and target. Users ask the
-scheduler service. The columns: docs/governance.md, "Module notes".
+``$WORKSPACE_HOME/governance/access.sqlite`` lives in a 0700 folder of root (or of the
+home's owner in a single-user install), as the audit trail does: users cannot read who else
+holds a grant, nor write one; they ask the scheduler service. Two tables, ``requests`` and
+``grants`` (at most one active grant per user and target), each change in one
+``BEGIN IMMEDIATE`` transaction (WAL journal). Columns: docs/governance.md.
 
-Examples
---------
 >>> import tempfile
 >>> store = AccessStore(Path(tempfile.mkdtemp()) / "access.sqlite")
 >>> r = store.add_request("ana", "table:silver.customers", "churn study", 30)
@@ -105,6 +104,8 @@ class AccessRequest(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     note: str | None = None
+    #: a row filter asked for (None: every row)
+    rows: str | None = None
 
 
 class Grant(BaseModel):
@@ -121,6 +122,8 @@ class Grant(BaseModel):
     revoked_by: str | None = None
     #: why it ended: revoked, expired or replaced (a new grant of the same target)
     ended: str | None = None
+    #: a row filter (None: every row)
+    rows: str | None = None
 
     @property
     def active(self) -> bool:
@@ -205,6 +208,10 @@ class AccessStore:
             if self.path not in self._ready:
                 with self._lock:
                     con.executescript(_SCHEMA)
+                    for table in ("requests", "grants"):  # stores made before row filters
+                        have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
+                        if "rows" not in have:
+                            con.execute(f"ALTER TABLE {table} ADD COLUMN rows TEXT")
                     con.execute("PRAGMA journal_mode=WAL")
                     os.chmod(self.path, 0o600)
                     self._ready.add(self.path)
@@ -221,15 +228,22 @@ class AccessStore:
 
     # -- requests ---------------------------------------------------------------------------
     def add_request(
-        self, user: str, target: str, reason: str, days: int, *, now: datetime | None = None
+        self,
+        user: str,
+        target: str,
+        reason: str,
+        days: int,
+        *,
+        now: datetime | None = None,
+        rows: str | None = None,
     ) -> AccessRequest:
         """A new pending request."""
         created = as_text(now or datetime.now(UTC))
         with self._connect(write=True) as con:
             cur = con.execute(
-                "INSERT INTO requests (user, target, reason, days, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (user, target, reason, days, created),
+                "INSERT INTO requests (user, target, reason, days, created_at, rows) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (user, target, reason, days, created, rows),
             )
             row = con.execute("SELECT * FROM requests WHERE id = ?", (cur.lastrowid,)).fetchone()
         return _request(row)
@@ -271,7 +285,9 @@ class AccessStore:
             row = con.execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()
             made = None
             if grant is not None:
-                made = self._insert_grant(con, row["user"], row["target"], by, request_id, *grant)
+                made = self._insert_grant(
+                    con, row["user"], row["target"], by, request_id, *grant, rows=row["rows"]
+                )
         return _request(row), made
 
     # -- grants -----------------------------------------------------------------------------
@@ -284,6 +300,8 @@ class AccessStore:
         request_id: int | None,
         created: datetime,
         expires: datetime,
+        *,
+        rows: str | None = None,
     ) -> Grant:
         con.execute(  # a new grant of the same target replaces the active one
             "UPDATE grants SET revoked_at = ?, revoked_by = ?, ended = 'replaced' "
@@ -291,20 +309,27 @@ class AccessStore:
             (as_text(created), by, user, target),
         )
         cur = con.execute(
-            "INSERT INTO grants (user, target, granted_by, request_id, created_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (user, target, by, request_id, as_text(created), as_text(expires)),
+            "INSERT INTO grants (user, target, granted_by, request_id, created_at, expires_at, "
+            "rows) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (user, target, by, request_id, as_text(created), as_text(expires), rows),
         )
         return _grant(con.execute("SELECT * FROM grants WHERE id = ?", (cur.lastrowid,)).fetchone())
 
     def add_grant(
-        self, user: str, target: str, by: str, days: int, *, now: datetime | None = None
+        self,
+        user: str,
+        target: str,
+        by: str,
+        days: int,
+        *,
+        now: datetime | None = None,
+        rows: str | None = None,
     ) -> Grant:
         """A grant without request (the admin shortcut), active for ``days``."""
         created = now or datetime.now(UTC)
         with self._connect(write=True) as con:
             return self._insert_grant(
-                con, user, target, by, None, created, created + timedelta(days=days)
+                con, user, target, by, None, created, created + timedelta(days=days), rows=rows
             )
 
     def grants(

@@ -20,13 +20,12 @@ import json
 import os
 import pwd
 import shutil
-import sqlite3
 from typing import TYPE_CHECKING
 
 import duckdb
 from pydantic import BaseModel
 
-from workspace.governance import acl, audit, masking, tier_storage
+from workspace.governance import acl, audit, masking, row_filters, tier_storage
 from workspace.governance.tiers import Tiers, load_tiers
 from workspace.lake import metadata, protected
 from workspace.lake.engine import LAKE, LAYERS, transaction, write_lock
@@ -40,8 +39,6 @@ if TYPE_CHECKING:
     from workspace.lake.writes import WriteMode, WriteResult
 
 POLICY_FILE = "policy.json"
-#: DuckDB alias of the new DuckLake while a protected table is rewritten into it.
-_REWRITE = "ws_rewrite"
 MASKED_SUFFIX = "_masked"
 
 
@@ -188,6 +185,9 @@ def classify(
         tier_storage.share_with_writer(settings, table)
     with Workspace(settings) as ws:
         _annotate(ws, table, new, pii)
+        if result.moved in ("encrypted", "decrypted"):  # the row-filtered copies follow
+            for user, spec in row_filters.filters(settings, table).items():
+                row_filters.publish(ws, table, user, str(spec["where"]))
         if now_protected and new.masked:
             publish_masked(ws, table, pii)
             result.masked = new.masked
@@ -296,6 +296,8 @@ def _move_out(ws: Workspace, entry: protected.ProtectedEntry) -> None:
             con.execute(f"CREATE TABLE {dst.sql} AS SELECT * FROM {src}")
             con.execute(f"DROP TABLE IF EXISTS {masked.sql}")
         con.execute(f'DETACH "{entry.alias}"')
+    for user in row_filters.filters(settings, entry.table):  # everyone reads every row now
+        row_filters.remove(settings, entry.table, user)
     shutil.rmtree(root)
 
 
@@ -308,50 +310,19 @@ def _rewrite(ws: Workspace, entry: protected.ProtectedEntry, *, encrypt: bool) -
     """
     settings, con = ws.settings, ws.con
     root = protected.protected_root(settings, entry.table)
-    staging = root.with_name(f".{root.name}.rewrite")
-    retired = root.with_name(f".{root.name}.old")
-    if retired.exists() and not root.exists():  # stopped between the two renames below
-        os.rename(retired, root)  # the old tree is whole, and the index still describes it
-    for leftover in (staging, retired):  # from an interrupted classify: the old tree is whole
-        if leftover.exists():
-            shutil.rmtree(leftover)
-    staging.mkdir(mode=0o700)
-    protected.data_dir(staging).mkdir(mode=0o700)
     grantees = acl.readers(root)
-    old_files = sum(1 for p in protected.data_dir(root).rglob("*") if p.is_file())
     src = f'"{entry.alias}"."{entry.layer}"."{entry.name}"'
-    new = f'"{_REWRITE}"."{entry.layer}"."{entry.name}"'
-    options = f"DATA_PATH '{protected.data_dir(staging)}/'" + (", ENCRYPTED" if encrypt else "")
     with write_lock(settings, entry.alias, what=f"re-encrypting {entry.table}"):
         dbs = con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
-        attached = {r[0] for r in dbs}
-        if entry.alias not in attached:
+        if entry.alias not in {r[0] for r in dbs}:
             con.execute(protected.attach_statement(settings, entry, writable=False))
-        con.execute(f"ATTACH 'ducklake:sqlite:{protected.catalog_file(staging)}' AS {_REWRITE} "
-                    f"({options})")  # fmt: skip
         try:
-            con.execute(f'CREATE SCHEMA "{_REWRITE}"."{entry.layer}"')
-            con.execute(f"CREATE TABLE {new} AS SELECT * FROM {src}")
+            old_files = tier_storage.build_lake(
+                con, root, entry.layer, entry.name, f"SELECT * FROM {src}", encrypt=encrypt,
+                keep=(POLICY_FILE, row_filters.FILTERS_FILE),
+            )  # fmt: skip
         finally:
-            con.execute(f"DETACH {_REWRITE}")
             con.execute(f'DETACH "{entry.alias}"')
-        # the catalog records its data path: point it at where the tree is about to live
-        db = sqlite3.connect(protected.catalog_file(staging))
-        try:
-            with db:
-                db.execute(
-                    "UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'",
-                    [f"{protected.data_dir(root)}/"],
-                )
-        finally:
-            db.close()
-        policy = root / POLICY_FILE
-        if policy.exists():
-            shutil.copy2(policy, staging / POLICY_FILE)
-        os.rename(root, retired)
-        os.rename(staging, root)
-    shutil.rmtree(retired)
-    tier_storage.lock_down(root)
     for user in grantees:  # the runner's write access is added back by share_with_writer
         try:
             acl.grant_read(root, user)

@@ -175,7 +175,7 @@ class ReadWatch:
             uid = _fsuid(pid)  # read at once: the opener may be a short-lived process
             user = self._user(uid) if uid else None  # None: root, or a process gone already
             try:
-                table = path.relative_to(base).parts[0]
+                table = path.relative_to(base).parts[0].split("@")[0]  # a row-filtered copy
             except (ValueError, IndexError):
                 continue
             if user and pid != os.getpid() and not table.startswith("."):

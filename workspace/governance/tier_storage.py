@@ -17,6 +17,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import duckdb
+
 from workspace.governance import acl, masking
 from workspace.lake import protected
 from workspace.lake.settings import Settings
@@ -93,6 +95,67 @@ def purge_shared(settings: Settings, layer: str, name: str) -> int:
     return removed
 
 
+def build_lake(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    layer: str,
+    name: str,
+    select: str,
+    *,
+    encrypt: bool,
+    keep: tuple[str, ...] = (),
+) -> int:
+    """Write ``select`` as ``layer.name`` into a new DuckLake and put it at ``root``.
+
+    The lake is built beside ``root`` (``.<name>.new``), its catalog's ``data_path`` is
+    pointed at ``root``, and the trees are swapped by ``rename``; the old tree, with the files
+    of all its snapshots, is deleted, except the files named in ``keep`` (copied over). A
+    stop between the two renames is repaired on the next call. Returns the old tree's data
+    files removed. The caller holds the write lock of what ``root`` stores.
+    """
+    staging = root.with_name(f".{root.name}.new")
+    retired = root.with_name(f".{root.name}.old")
+    if retired.exists() and not root.exists():  # stopped between the two renames below
+        os.rename(retired, root)  # the old tree is whole
+    for leftover in (staging, retired):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    staging.mkdir(mode=0o700)
+    protected.data_dir(staging).mkdir(mode=0o700)
+    old = protected.data_dir(root)
+    old_files = sum(1 for p in old.rglob("*") if p.is_file()) if old.exists() else 0
+    options = f"DATA_PATH '{protected.data_dir(staging)}/'" + (", ENCRYPTED" if encrypt else "")
+    con.execute(f"ATTACH 'ducklake:sqlite:{protected.catalog_file(staging)}' AS {_BUILD} "
+                f"({options})")  # fmt: skip
+    try:
+        con.execute(f'CREATE SCHEMA "{_BUILD}"."{layer}"')
+        con.execute(f'CREATE TABLE "{_BUILD}"."{layer}"."{name}" AS {select}')
+    finally:
+        con.execute(f"DETACH {_BUILD}")
+    db = sqlite3.connect(protected.catalog_file(staging))
+    try:
+        with db:
+            db.execute(
+                "UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'",
+                [f"{protected.data_dir(root)}/"],
+            )
+    finally:
+        db.close()
+    for kept in keep:
+        if (root / kept).exists():
+            shutil.copy2(root / kept, staging / kept)
+    if root.exists():
+        os.rename(root, retired)
+    os.rename(staging, root)
+    shutil.rmtree(retired, ignore_errors=True)
+    lock_down(root)
+    return old_files
+
+
+#: DuckDB alias of a DuckLake while :func:`build_lake` writes it.
+_BUILD = "ws_build"
+
+
 def _purge_quality_history(settings: Settings, table: str) -> None:
     """Drop the table's rows from the quality monitors' stores next to the catalog (their
     commit metrics and PII scans hold values and statistics)."""
@@ -137,15 +200,16 @@ def lock_down(root: Path) -> None:
     os.chmod(root, 0o700)
 
 
-def share_with_writer(settings: Settings, table: str) -> None:
+def share_with_writer(settings: Settings, table: str, root: Path | None = None) -> None:
     """Let the runner account (pipelines, ``WORKSPACE_RUNNER_USER``, default ``ws-runner``)
-    write the protected table and read the masking salt, with POSIX ACL entries."""
+    write the protected table (or another tree of it, ``root``) and read the masking salt,
+    with POSIX ACL entries."""
     runner = os.environ.get("WORKSPACE_RUNNER_USER") or "ws-runner"
     try:
         pwd.getpwnam(runner)
     except KeyError:
         return
-    root = protected.protected_root(settings, table)
+    root = root or protected.protected_root(settings, table)
     for path in [root, *root.rglob("*")]:
         _add_entry(path, runner, "rwx" if path.is_dir() else "rw-", default=False)
         if path.is_dir():

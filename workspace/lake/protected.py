@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -93,6 +94,31 @@ def protected_root(settings: Settings, table: str) -> Path:
     return protected_dir(settings) / table
 
 
+def filter_root(settings: Settings, table: str, user: str) -> Path:
+    """The DuckLake of ``user``'s row-filtered copy of ``table``
+    (:mod:`workspace.governance.row_filters`).
+
+    >>> s = Settings.resolve(home="/tmp/ws-doc", user="ada")
+    >>> filter_root(s, "silver.orders", "ana").name
+    'silver.orders@ana'
+    """
+    return protected_dir(settings) / f"{table}@{user}"
+
+
+def source_root(settings: Settings, table: str) -> Path | None:
+    """The tree this account reads ``table`` from: the table's own when the OS lets it open
+    that catalog, else its row-filtered copy when it has one, else None."""
+    root = protected_root(settings, table)
+    if os.access(catalog_file(root), os.R_OK):
+        return root
+    try:
+        me = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return None
+    own = filter_root(settings, table, me)
+    return own if os.access(catalog_file(own), os.R_OK) else None
+
+
 def alias_of(table: str) -> str:
     """``silver.customers`` -> ``protected_silver_customers`` (layers have no ``_``).
 
@@ -156,8 +182,11 @@ def write_index(settings: Settings, entries: dict[str, ProtectedEntry]) -> None:
 
 
 def attach_statement(settings: Settings, entry: ProtectedEntry, *, writable: bool) -> str:
-    """The ATTACH of one protected catalog (read-only unless this account may write it)."""
+    """The ATTACH of one protected catalog (read-only unless this account may write it); a
+    reader with a row-filtered grant attaches its own copy under the same alias."""
     root = protected_root(settings, entry.table)
+    if not writable:
+        root = source_root(settings, entry.table) or root
     opts = f"DATA_PATH '{data_dir(root)}/'"
     if not writable:
         opts += ", READ_ONLY"
@@ -175,9 +204,11 @@ def readable(settings: Settings) -> list[tuple[ProtectedEntry, bool]]:
     for entry in read_index(settings).values():
         if not entry.protected:
             continue
-        cat = catalog_file(protected_root(settings, entry.table))
-        if os.access(cat, os.R_OK):  # False when missing or when the OS refuses this account
-            out.append((entry, os.access(cat, os.W_OK) and os.access(cat.parent, os.W_OK)))
+        root = source_root(settings, entry.table)  # None when the OS refuses this account
+        if root is not None:
+            cat = catalog_file(root)
+            full = root == protected_root(settings, entry.table)
+            out.append((entry, full and os.access(cat, os.W_OK) and os.access(root, os.W_OK)))
     return out
 
 
@@ -194,7 +225,7 @@ def refusal(settings: Settings, table: str) -> AccessDeniedError | None:
     entry = read_index(settings).get(table)
     if entry is None or not entry.protected:
         return None
-    if os.access(catalog_file(protected_root(settings, table)), os.R_OK):
+    if source_root(settings, table) is not None:
         return None
     return AccessDeniedError(table, entry.tier)
 

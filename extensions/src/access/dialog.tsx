@@ -23,6 +23,7 @@ interface IRequestForm {
   target: string;
   reason: string;
   days: string;
+  rows: string;
 }
 
 /** The form in the dialog; the table is fixed when given, else typed. */
@@ -38,7 +39,12 @@ class RequestForm extends ReactWidget implements Dialog.IBodyWidget<IRequestForm
   getValue(): IRequestForm {
     const field = (name: string) =>
       (this.node.querySelector(`[name="${name}"]`) as HTMLInputElement | null)?.value ?? '';
-    return { target: this._table ?? field('target'), reason: field('reason'), days: field('days') };
+    return {
+      target: this._table ?? field('target'),
+      reason: field('reason'),
+      days: field('days'),
+      rows: field('rows')
+    };
   }
 
   protected render(): JSX.Element {
@@ -80,6 +86,15 @@ class RequestForm extends ReactWidget implements Dialog.IBodyWidget<IRequestForm
             defaultValue={DEFAULT_DAYS}
             className="jp-mod-styled"
             data-testid="access-days"
+          />
+        </label>
+        <label>
+          Only these rows (optional)
+          <input
+            name="rows"
+            className="jp-mod-styled"
+            data-testid="access-rows"
+            placeholder="e.g. region = 'EUROPE'"
           />
         </label>
       </div>
@@ -143,7 +158,8 @@ export async function requestAccess(table: string | null): Promise<IAccessReques
     if (!answer.button.accept || !answer.value) {
       return null;
     }
-    const body = validateRequest(answer.value.target, answer.value.reason, answer.value.days);
+    const { target, reason, days, rows } = answer.value;
+    const body = validateRequest(target, reason, days, rows);
     if (typeof body === 'string') {
       error = body; // ask again, with what was wrong
       continue;

@@ -131,7 +131,8 @@ export function approversText(owner: string | null | undefined): string {
 export function validateRequest(
   target: string,
   reason: string,
-  days: string | number
+  days: string | number,
+  rows = ''
 ): IAccessRequestBody | string {
   const t = target.trim();
   if (!t) {
@@ -145,7 +146,7 @@ export function validateRequest(
   if (!Number.isInteger(n) || n < MIN_DAYS || n > MAX_DAYS) {
     return `Days must be a whole number from ${MIN_DAYS} to ${MAX_DAYS}, not ${JSON.stringify(days)}.`;
   }
-  return { target: t, reason: why, days: n };
+  return { target: t, reason: why, days: n, rows: rows.trim() || null };
 }
 
 /** Pull the table name out of an access refusal ("silver.x is confidential: request access ..."). */

@@ -113,6 +113,7 @@ export class AccessPanel extends ReactWidget {
                 <span className="aw-AccessItem-id">#{r.id}</span>
               </div>
               <div className={`aw-AccessStatus aw-mod-${r.status}`}>{statusLabel(r)}</div>
+              {r.rows && <RowsNote rows={r.rows} />}
               <div className="aw-AccessItem-meta">
                 {r.days} days · asked <RelTime iso={r.created_at} />
               </div>
@@ -133,6 +134,7 @@ export class AccessPanel extends ReactWidget {
                   ? ` (${g.tables.join(', ')})`
                   : ''}
               </div>
+              {g.rows && <RowsNote rows={g.rows} />}
               <div
                 className={'aw-AccessItem-meta' + (expiresSoon(g) ? ' aw-mod-soon' : '')}
                 title={`until ${formatTime(g.expires_at)}`}
@@ -152,6 +154,15 @@ export class AccessPanel extends ReactWidget {
     loading: false,
     error: null
   };
+}
+
+/** A row filter: the grant covers only the rows this condition keeps. */
+function RowsNote(props: { rows: string }): JSX.Element {
+  return (
+    <div className="aw-AccessItem-meta" data-testid="access-rows-note">
+      only rows where <code>{props.rows}</code>
+    </div>
+  );
 }
 
 function Section(props: {
@@ -206,6 +217,7 @@ function Decision(props: { request: IAccessRequestView; onDone: () => void }): J
         <span className="aw-AccessItem-id">#{r.id}</span>
       </div>
       <div className="aw-AccessItem-reason">“{r.reason}”</div>
+      {r.rows && <RowsNote rows={r.rows} />}
       <div className="aw-AccessItem-meta">
         {r.days} days · asked <RelTime iso={r.created_at} />
       </div>

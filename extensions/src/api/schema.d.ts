@@ -775,6 +775,11 @@ export interface components {
              * @default null
              */
             note: string | null;
+            /**
+             * Rows
+             * @default null
+             */
+            rows: string | null;
         };
         /**
          * AccessRequestBody
@@ -794,6 +799,12 @@ export interface components {
              * @default 30
              */
             days: number;
+            /**
+             * Rows
+             * @description A row filter: only the rows this condition keeps (a table, not a tier).
+             * @default null
+             */
+            rows: string | null;
         };
         /** AccessRequestList */
         AccessRequestList: {
@@ -840,6 +851,11 @@ export interface components {
              * @default null
              */
             note: string | null;
+            /**
+             * Rows
+             * @default null
+             */
+            rows: string | null;
             /**
              * Can Decide
              * @default false
@@ -1452,6 +1468,12 @@ export interface components {
              * @default 30
              */
             days: number;
+            /**
+             * Rows
+             * @description A row filter: only the rows this condition keeps (a table, not a tier).
+             * @default null
+             */
+            rows: string | null;
         };
         /** GrantList */
         GrantList: {
@@ -1515,6 +1537,11 @@ export interface components {
              * @default null
              */
             last_used: string | null;
+            /**
+             * Rows
+             * @default null
+             */
+            rows: string | null;
         };
         /**
          * HealthResponse
