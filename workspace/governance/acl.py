@@ -1,27 +1,15 @@
 """Per-user read access to a folder tree, with POSIX ACLs (the OS decides, at every open).
 
-Grants to protected tables are provisioned here: :func:`grant_read` adds ``user:NAME:r-x``
-(directories) and ``user:NAME:r--`` (files) to every entry of a tree, plus a *default* ACL on
-directories so files written later inherit it; :func:`revoke_read` removes the entries.
-The kernel checks ACLs on every ``open()``, so a revoked user's running kernel loses access
-at its next file open (a file it already holds open stays readable until closed, as with
-any Unix permission change).
+:func:`grant_read` adds ``user:NAME:r-x`` (directories) and ``user:NAME:r--`` (files) to a
+tree, with a default ACL so files written later inherit it; :func:`revoke_read` removes
+them. Set through ``libacl`` with :mod:`ctypes` (``pylibacl`` ships no wheels; the machines
+have no ``acl`` headers or CLI). Design notes: docs/governance.md ("Module notes").
 
-ACLs are set through ``libacl`` (the library behind ``setfacl``, present wherever ACLs
-work) with :mod:`ctypes`: ``pylibacl`` ships no wheels and the machines have no ``acl``
-headers or CLI. Only root (or the tree's owner) may change them.
-
-Examples
---------
 >>> import tempfile, pathlib
 >>> tree = pathlib.Path(tempfile.mkdtemp())
->>> (tree / "f.parquet").write_text("x")
-1
->>> grant_read(tree, "root")
->>> "root" in readers(tree)
+>>> grant_read(tree, "root"); "root" in readers(tree)
 True
->>> revoke_read(tree, "root")
->>> readers(tree)
+>>> revoke_read(tree, "root"); readers(tree)
 []
 """
 

@@ -1,21 +1,11 @@
 """The scheduler service's care of access grants: expiry on time, approvers told of requests.
 
-Every ``interval`` seconds (5 by default) :class:`AccessUpkeep`, on a thread of the scheduler
-service (root), does three small things:
+Every ``interval`` seconds (5 by default) :class:`AccessUpkeep`, on a thread of the
+scheduler service (root), revokes the grants whose time is up, every ``sync_every`` passes
+re-applies the ACLs (and row-filtered copies) of active grants, and sends each new
+``access_request`` audit entry once to the sinks under ``access:`` in ``alerts.yaml``.
+Design notes: docs/governance.md ("Module notes").
 
-1. revokes the grants whose time is up (:meth:`AccessService.expire`: the ACL entries go,
-   an ``access_expire`` entry goes into the audit trail), so an expired grant stops working
-   within one interval of its ``expires_at``;
-2. every ``sync_every`` passes, re-applies the ACLs of active grants
-   (:meth:`AccessService.sync_all`): a table classified later into a granted tier, or a
-   protected tree re-created by a reclassification, gets its grantees;
-3. sends each new ``access_request`` audit entry once to the sinks listed under ``access:`` in
-   ``alerts.yaml`` (the approvers' channel: the ``legal`` team's mail, a webhook the owners
-   follow), with who asks for what, why, and the command that decides it. How far it got is
-   kept in ``audit/access-alerts-sent``, as the security alerts do.
-
-Examples
---------
 >>> upkeep = AccessUpkeep(settings, Path("alerts.yaml"))  # doctest: +SKIP
 >>> upkeep.once()  # doctest: +SKIP
 UpkeepPass(expired=1, synced=0, notified=2)
