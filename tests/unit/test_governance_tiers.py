@@ -187,3 +187,29 @@ def test_moving_between_protected_tiers_encrypts_and_decrypts_every_file(lake: S
     assert magic() == [b"PAR1"]
     with Workspace(lake) as ws:
         assert ws.table("silver.cards").count().execute() == 3
+
+
+@pytest.mark.postgres
+def test_a_postgresql_lake_keeps_nothing_of_a_confidential_table(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    import psycopg
+
+    settings = Settings.resolve(tmp_path / "home", catalog=postgres_url, user="owner")
+    with Workspace(settings) as ws:
+        ws.write("silver.people", pd.DataFrame({"id": [1, 2], "name": ["Zora Neale", "Ivo"]}))
+        ws.write("silver.people", pd.DataFrame({"id": [3], "name": ["Ana"]}), mode="append")
+    result = classify(settings, "silver.people", "confidential", pii={"name": "redact"})
+    assert (result.moved, result.purged_files) == ("in", 2)
+    assert not (settings.lake_data_path / "silver" / "people").exists()
+    with psycopg.connect(postgres_url) as pg:  # no value of it is left in the shared catalog
+        for table in ("ducklake_file_column_stats", "ducklake_table_column_stats"):
+            found = pg.execute(
+                f"SELECT count(*) FROM {table} WHERE min_value = 'Ana' OR max_value = 'Zora Neale'"
+            ).fetchone()
+            assert found == (0,), table
+    with Workspace(settings) as ws:  # root reads it through its own lake; writes go there
+        ws.write("silver.people", pd.DataFrame({"id": [4], "name": ["Olu"]}), mode="append")
+        assert ws.table("silver.people").count().execute() == 4
+        assert set(ws.table("silver.people_masked").to_pandas()["name"]) == {"[redacted]"}
+    assert (protected_root(settings, "silver.people") / "catalog.sqlite").is_file()

@@ -108,10 +108,6 @@ def classify(
     tiers = tiers or load_tiers()
     tiers.check(tier)
     layer, name = _split(table)
-    if settings.catalog.kind != "sqlite":
-        raise ClassifyError(
-            f"Cannot classify {table}: protected tiers need the embedded (SQLite) catalog."
-        )
     if not may_classify(settings):
         raise ClassifyError(
             f"Only root or the workspace's services may classify {table} (the legal group "

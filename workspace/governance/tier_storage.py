@@ -11,11 +11,14 @@ root wrote into the shared lake to the catalog's owner.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -39,22 +42,28 @@ def purge_shared(settings: Settings, layer: str, name: str) -> int:
 
     Deletes the data and delete files of all its snapshots, its rows in the catalog's
     statistics, partition-value, file and inlined-data tables, vacuums the catalog so no
-    freed page keeps a value, and drops its cached profiles. Returns the files deleted.
-    Call it with the lake's write lock held and no connection attached to the lake.
+    freed page keeps a value (SQLite; PostgreSQL's deleted rows are out of every account's
+    reach), and drops its cached profiles. Returns the files deleted. Call it with the
+    lake's write lock held and no connection attached to the lake.
     """
-    assert settings.catalog.path is not None
-    db = sqlite3.connect(settings.catalog.path, timeout=settings.write_timeout)
+    db, mark = _open_catalog(settings)
+
+    def q(sql: str) -> str:
+        return sql.replace("?", mark)
+
     try:
-        row = db.execute("SELECT value FROM ducklake_metadata WHERE key = 'data_path'").fetchone()
+        row = db.execute(
+            q("SELECT value FROM ducklake_metadata WHERE key = ?"), ["data_path"]
+        ).fetchone()
         data_path = Path(row[0]) if row else settings.lake_data_path
         tables = db.execute(
-            "SELECT t.table_id, t.path, t.path_is_relative, s.path, s.path_is_relative "
-            "FROM ducklake_table t JOIN ducklake_schema s USING (schema_id) "
-            "WHERE s.schema_name = ? AND t.table_name = ?",
+            q("SELECT t.table_id, t.path, t.path_is_relative, s.path, s.path_is_relative "
+              "FROM ducklake_table t JOIN ducklake_schema s USING (schema_id) "
+              "WHERE s.schema_name = ? AND t.table_name = ?"),
             [layer, name],
-        ).fetchall()
+        ).fetchall()  # fmt: skip
         ids = [t[0] for t in tables]
-        marks = ",".join("?" * len(ids))
+        marks = ",".join(mark for _ in ids) or "NULL"
         folders = {
             tid: _under(_under(data_path, spath, srel), tpath, trel)
             for tid, tpath, trel, spath, srel in tables
@@ -64,19 +73,20 @@ def purge_shared(settings: Settings, layer: str, name: str) -> int:
             for tid, path, rel in db.execute(
                 f"SELECT table_id, path, path_is_relative FROM {kind} WHERE table_id IN ({marks})",
                 ids,
-            ):
+            ).fetchall():
                 files.append(_under(folders[tid], path, rel))
         inlined = db.execute(
             f"SELECT table_name FROM ducklake_inlined_data_tables WHERE table_id IN ({marks})",
             ids,
         ).fetchall()
-        with db:
+        with _transaction(db):
             for kind in _VALUE_TABLES:
                 db.execute(f"DELETE FROM {kind} WHERE table_id IN ({marks})", ids)
             for (inlined_table,) in inlined:
                 db.execute(f'DROP TABLE IF EXISTS "{inlined_table}"')
             db.execute(f"DELETE FROM ducklake_inlined_data_tables WHERE table_id IN ({marks})", ids)
-        db.execute("VACUUM")
+        if settings.catalog.kind == "sqlite":
+            db.execute("VACUUM")
     finally:
         db.close()
     removed = 0
@@ -159,8 +169,9 @@ _BUILD = "ws_build"
 def _purge_quality_history(settings: Settings, table: str) -> None:
     """Drop the table's rows from the quality monitors' stores next to the catalog (their
     commit metrics and PII scans hold values and statistics)."""
-    assert settings.catalog.path is not None
-    for store in (settings.catalog.path.parent / "quality").glob("*.sqlite"):
+    beside = settings.catalog.path.parent if settings.catalog.path else settings.home / "lake"
+    override = os.environ.get("WORKSPACE_QUALITY_DIR")  # as workspace.quality.store reads it
+    for store in (Path(override) if override else beside / "quality").glob("*.sqlite"):
         db = sqlite3.connect(store, timeout=settings.write_timeout)
         try:
             names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
@@ -174,6 +185,28 @@ def _purge_quality_history(settings: Settings, table: str) -> None:
             db.close()
 
 
+def _open_catalog(settings: Settings) -> tuple[Any, str]:
+    """A DB-API connection to the shared lake's catalog, and its parameter mark."""
+    if settings.catalog.kind == "sqlite":
+        assert settings.catalog.path is not None
+        return sqlite3.connect(settings.catalog.path, timeout=settings.write_timeout), "?"
+    import psycopg  # the `postgres` extra, installed with a PostgreSQL catalog
+
+    con = psycopg.connect(settings.catalog.raw, autocommit=True)
+    con.execute("SET search_path TO public")  # the shared lake's metadata schema
+    return con, "%s"
+
+
+@contextlib.contextmanager
+def _transaction(db: Any) -> Iterator[None]:
+    if isinstance(db, sqlite3.Connection):
+        with db:
+            yield
+    else:
+        with db.transaction():
+            yield
+
+
 def _under(base: Path, path: str | None, relative: int | None) -> Path:
     if not path:
         return base
@@ -183,8 +216,7 @@ def _under(base: Path, path: str | None, relative: int | None) -> Path:
 def give_to_lake_owner(settings: Settings, folder: Path) -> None:
     """Files root wrote into the shared lake go to the account that owns its catalog (the
     runner in the team deployment), which appends to them on later writes."""
-    assert settings.catalog.path is not None
-    owner = settings.catalog.path.stat()
+    owner = (settings.catalog.path or settings.lake_data_path).stat()  # PostgreSQL: the data
     if owner.st_uid == os.geteuid() or not folder.is_dir():
         return
     for path in [folder, *folder.rglob("*")]:

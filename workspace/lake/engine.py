@@ -380,10 +380,10 @@ def write_lock_path(settings: Settings, catalog: str) -> Path | None:
     file lock instead of colliding inside SQLite, whose busy handler backs off in whole
     seconds. A PostgreSQL catalog handles concurrent commits itself.
     """
+    if catalog.startswith(protected.ALIAS_PREFIX):  # always SQLite (workspace.lake.protected)
+        return protected.write_lock_file(settings, catalog)
     if settings.catalog.kind != "sqlite":
         return None
-    if catalog.startswith(protected.ALIAS_PREFIX):
-        return protected.write_lock_file(settings, catalog)
     if catalog == LAKE:
         assert settings.catalog.path is not None
         db = settings.catalog.path

@@ -196,10 +196,9 @@ def attach_statement(settings: Settings, entry: ProtectedEntry, *, writable: boo
 def readable(settings: Settings) -> list[tuple[ProtectedEntry, bool]]:
     """The protected tables this account can open (the OS decides), with whether it can write.
 
-    Only embedded (SQLite) catalogs have protected tables.
+    Each protected table has an embedded (SQLite) catalog of its own, whatever the shared
+    lake's catalog is (SQLite or PostgreSQL).
     """
-    if settings.catalog.kind != "sqlite":
-        return []
     out = []
     for entry in read_index(settings).values():
         if not entry.protected:
