@@ -12,18 +12,24 @@ throwaway home. Users are made with ``workspace users add`` (sequentially: the C
   vs one ``GET /hub/api/`` round trip;
 - 20 concurrent users (threads released together; each: login form, POST spawn, poll
   ready): p50/p95/max and failures, PASS/MISS vs the goal (p95 <= 10 s, 0 failures), and
-  the p95 vs the same steps for a single user alone;
-- ``GET /hub/api/users`` with the admin token, p50/p95 idle vs during the 20 spawns (one
-  client, back to back, no think time);
+  the p95 vs the same steps for a single user alone. Nothing else calls the hub meanwhile.
+  Printed with them: the CPU seconds the phase used (the user servers, the hub, the proxy,
+  this benchmark's client threads, the rest of the machine) and, per user, when the login,
+  the spawn request, the server's first process and ready happened;
+- ``GET /hub/api/users`` with the admin token, p50/p95 idle vs under load: one client, back
+  to back, no think time, during a second round of the same 20 spawns (servers stopped in
+  between; that round's p95 is printed too). The API client costs the hub and this process
+  CPU that the spawns' figures above must not pay: their goal is about spawns;
 - CPU per spawn: user + system CPU seconds of a user's server process tree (every process of
   that OS account, reaped children included) from the hub's spawn to its first ``/lab`` 200
   (through the proxy and the OAuth handshake), for the workspace's server as the hub spawns
   it (``workspace.server``, ``jupyter_server_proxy`` and the rest of the hub config) vs a
-  bare ``jupyterhub-singleuser`` whose user config (``~/.jupyter``) turns off every
-  jpserver extension but ``jupyterlab`` (needed to answer ``/lab``). Spawns alternate
-  between the two users; medians. PASS/MISS vs the goal ratio <= 1.15;
+  bare server: the hub's same server command (``Spawner.cmd``) for a user whose config
+  (``~/.jupyter``) turns off every jpserver extension but ``jupyterlab`` (needed to answer
+  ``/lab``). Spawns alternate between the two users; medians; the CPU at ready (before
+  ``/lab``) too. PASS/MISS vs the goal ratio <= 1.15;
 - 20 concurrent spawns p95 vs the CPU floor: 20 x bare CPU per spawn / cores, PASS/MISS vs
-  p95 <= 1.2 x floor.
+  p95 <= 1.2 x floor; and vs 20 x the workspace server's own CPU / cores.
 
 The machine's load average (1 min) before and after the CPU spawns and the concurrent spawns
 is printed with their figures: other work on the machine inflates CPU seconds too.
@@ -42,6 +48,7 @@ import contextlib
 import json
 import os
 import pwd
+import resource
 import shutil
 import stat
 import statistics
@@ -60,6 +67,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from support.hub import (
     Hub,
+    hub_api,
     interpreter_reachable,
     login,
     new_user_name,
@@ -135,6 +143,15 @@ def login_and_spawn(hub: Hub, name: str, password: str) -> requests.Session:
     return session
 
 
+def stop_servers(hub: Hub, names: list[str]) -> None:
+    """Stop the servers of ``names`` (all asked at once) and wait until they are gone."""
+    for name in names:
+        hub.api_request("DELETE", f"/users/{name}/server")
+    for name in names:
+        stop_server(hub, name)
+        wait_no_processes(name)
+
+
 def stop_server(hub: Hub, name: str) -> None:
     """Stop ``name``'s server through the admin API and wait until it is gone."""
     hub.api_request("DELETE", f"/users/{name}/server")
@@ -156,12 +173,45 @@ def one_user(hub: Hub, name: str, password: str) -> tuple[float, float]:
     return time.perf_counter() - start, ready
 
 
-def concurrent_spawns(
-    hub: Hub, users: list[tuple[str, str]]
-) -> tuple[list[float], list[str], list[float]]:
-    """Release all users at once; hammer ``GET /hub/api/users`` meanwhile.
+def spawn_marked(
+    session: requests.Session, hub: Hub, name: str, marks: dict[str, float], start: float
+) -> None:
+    """What :func:`spawn_and_wait` does (the same requests, polling every 0.5 s), noting
+    when the POST answered."""
+    resp = hub_api(session, hub, "POST", f"/users/{name}/server")
+    marks["spawn"] = time.perf_counter() - start
+    if resp.status_code not in {201, 202, 400}:
+        raise AssertionError(f"spawn of {name} answered {resp.status_code}: {resp.text[:200]}")
+    deadline = time.monotonic() + SPAWN_TIMEOUT
+    while time.monotonic() < deadline:
+        server = hub_api(session, hub, "GET", f"/users/{name}").json().get("servers", {}).get("")
+        if server and server.get("ready"):
+            return
+        if not server and marks["spawn"] + 5 < time.perf_counter() - start:
+            raise AssertionError(f"spawn of {name} failed")
+        time.sleep(0.5)
+    raise AssertionError(f"server of {name} not ready in {SPAWN_TIMEOUT}s")
 
-    Returns (seconds to ready per successful user, failures, API latencies under load).
+
+def first_process_time(name: str) -> float:
+    """Epoch start time of the oldest running process of OS account ``name``."""
+    uid = pwd.getpwnam(name).pw_uid
+    times = []
+    for proc in psutil.process_iter(["uids", "create_time"]):
+        if proc.info["uids"] is not None and proc.info["uids"].real == uid:
+            times.append(proc.info["create_time"])
+    return min(times) if times else float("nan")
+
+
+def concurrent_spawns(
+    hub: Hub, users: list[tuple[str, str]], *, hammer_api: bool
+) -> tuple[list[float], list[str], list[float], dict[str, dict[str, float]]]:
+    """Release all users at once; with ``hammer_api``, call ``GET /hub/api/users`` back to
+    back meanwhile.
+
+    Returns (seconds to ready per successful user, failures, API latencies under load,
+    per user: seconds from the release to ``login`` done, ``spawn`` POST answered, the
+    server's first process ``proc`` started and ``ready``).
     """
     barrier = threading.Barrier(len(users) + 1)
     durations: list[float] = []
@@ -169,12 +219,16 @@ def concurrent_spawns(
     lock = threading.Lock()
     done = threading.Event()
     api_samples: list[float] = []
+    stages: dict[str, dict[str, float]] = {}
 
     def user(name: str, password: str) -> None:
         barrier.wait()
         start = time.perf_counter()
+        marks = stages.setdefault(name, {"t0": time.time()})
         try:
-            login_and_spawn(hub, name, password)
+            session = login(hub, name, password)
+            marks["login"] = time.perf_counter() - start
+            spawn_marked(session, hub, name, marks, start)
         except Exception as exc:  # a failure is a figure, not a crash
             with lock:
                 first = (str(exc).splitlines() or [""])[0]
@@ -182,6 +236,9 @@ def concurrent_spawns(
             return
         with lock:
             durations.append(time.perf_counter() - start)
+            marks["ready"] = durations[-1]
+            marks["proc"] = first_process_time(name) - marks["t0"]
+            marks["cpu"] = account_cpu_s(name)
 
     def hammer() -> None:
         session = admin_session(hub)
@@ -196,12 +253,14 @@ def concurrent_spawns(
         t.start()
     load = threading.Thread(target=hammer)
     barrier.wait()
-    load.start()
+    if hammer_api:
+        load.start()
     for t in threads:
         t.join()
     done.set()
-    load.join()
-    return durations, failures, api_samples
+    if hammer_api:
+        load.join()
+    return durations, failures, api_samples, stages
 
 
 def server_extension_config() -> dict[str, bool]:
@@ -252,16 +311,82 @@ def account_cpu_s(name: str) -> float:
     return total
 
 
-def spawn_cpu_s(hub: Hub, session: requests.Session, name: str) -> tuple[float, float]:
-    """(CPU s, wall s) of ``name``'s server from the spawn to its first ``/lab`` 200."""
+def spawn_cpu_s(hub: Hub, session: requests.Session, name: str) -> tuple[float, float, float]:
+    """(CPU s, wall s) of ``name``'s server from the spawn to its first ``/lab`` 200, and its
+    CPU s when the hub said ready (before ``/lab``)."""
     if account_cpu_s(name) > 0:
         raise AssertionError(f"{name} still has processes; stop the server first")
     start = time.perf_counter()
     spawn_and_wait(session, hub, name, timeout=SPAWN_TIMEOUT)
+    at_ready = account_cpu_s(name)
     lab = open_lab(session, hub, name)
     lab.raise_for_status()
     wall = time.perf_counter() - start
-    return account_cpu_s(name), wall
+    return account_cpu_s(name), wall, at_ready
+
+
+def hub_processes(hub: Hub) -> dict[str, psutil.Process]:
+    """The ``jupyterhub`` process and its ``configurable-http-proxy``, by role."""
+    found: dict[str, psutil.Process] = {}
+    for proc in psutil.Process(hub.proc.pid).children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            line = " ".join(proc.cmdline())
+            if "configurable-http-proxy" in line:
+                found["proxy"] = proc
+            elif "-m jupyterhub" in line:
+                found["hub"] = proc
+    return found
+
+
+def cpu_snapshot(hub: Hub, names: list[str]) -> dict[str, float]:
+    """CPU seconds so far: the hub, the proxy, the servers of ``names``, this benchmark's own
+    process (its client threads) and the whole machine (every core, busy time)."""
+    snap = {"hub": 0.0, "proxy": 0.0}
+    for role, proc in hub_processes(hub).items():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            t = proc.cpu_times()
+            snap[role] = t.user + t.system
+    snap["servers"] = sum(account_cpu_s(n) for n in names)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    snap["bench"] = own.ru_utime + own.ru_stime
+    machine = psutil.cpu_times()
+    snap["machine"] = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
+    return snap
+
+
+def report_concurrent_cpu(
+    before: dict[str, float], after: dict[str, float], wall: float, cores: int
+) -> None:
+    """Print where the CPU seconds of the concurrent spawns went."""
+    used = {k: after[k] - before[k] for k in before}
+    other = used["machine"] - sum(v for k, v in used.items() if k != "machine")
+    parts = ", ".join(f"{k} {used[k]:.1f} s" for k in ("servers", "hub", "proxy", "bench"))
+    print(
+        f"  CPU during the concurrent spawns ({wall:.1f} s wall x {cores} cores = "
+        f"{wall * cores:.1f} core-s): {parts}, rest of the machine {other:.1f} s, "
+        f"machine busy {used['machine']:.1f} s ({used['machine'] / (wall * cores):.0%})"
+    )
+
+
+def report_stages(stages: dict[str, dict[str, float]]) -> None:
+    """Print p50/p95 of each user's steps (seconds from the release)."""
+    parts = []
+    for key, label in (
+        ("login", "login done"),
+        ("spawn", "spawn POST answered"),
+        ("proc", "server process started"),
+        ("ready", "hub says ready"),
+    ):
+        values = [m[key] for m in stages.values() if key in m and m[key] == m[key]]
+        if values:
+            parts.append(f"{label} p50 {pct(values, 0.5):.1f} / p95 {pct(values, 0.95):.1f}")
+    gaps = [m["ready"] - m["proc"] for m in stages.values() if "ready" in m and "proc" in m]
+    if gaps:
+        parts.append(f"process start -> ready p50 {pct(gaps, 0.5):.1f} / max {max(gaps):.1f}")
+    cpu = [m["cpu"] for m in stages.values() if "cpu" in m]
+    if cpu:
+        parts.append(f"server CPU at ready p50 {pct(cpu, 0.5):.2f} s / max {max(cpu):.2f} s")
+    print("  steps (s from the release): " + "; ".join(parts))
 
 
 def wait_no_processes(name: str, timeout: float = 30) -> None:
@@ -272,22 +397,25 @@ def wait_no_processes(name: str, timeout: float = 30) -> None:
 
 def cpu_per_spawn(
     hub: Hub, bare: tuple[str, str], full: tuple[str, str], runs: int
-) -> tuple[list[float], list[float], list[float], list[float]]:
+) -> tuple[list[float], list[float], list[float], list[float], dict[str, list[float]]]:
     """Spawn the bare and the workspace user in turn ``runs`` times each.
 
-    Returns (bare CPU s, workspace CPU s, bare wall s, workspace wall s) per spawn.
+    Returns (bare CPU s, workspace CPU s, bare wall s, workspace wall s) per spawn, and the
+    CPU s at ready (before ``/lab``) per spawn, by name.
     """
     sessions = {name: login(hub, name, password) for name, password in (bare, full)}
     cpu: dict[str, list[float]] = {bare[0]: [], full[0]: []}
     wall: dict[str, list[float]] = {bare[0]: [], full[0]: []}
+    ready: dict[str, list[float]] = {bare[0]: [], full[0]: []}
     for _ in range(runs):
         for name in (bare[0], full[0]):
-            c, w = spawn_cpu_s(hub, sessions[name], name)
+            c, w, r = spawn_cpu_s(hub, sessions[name], name)
             cpu[name].append(c)
             wall[name].append(w)
+            ready[name].append(r)
             stop_server(hub, name)
             wait_no_processes(name)
-    return cpu[bare[0]], cpu[full[0]], wall[bare[0]], wall[full[0]]
+    return cpu[bare[0]], cpu[full[0]], wall[bare[0]], wall[full[0]], ready
 
 
 def _account_exists(name: str) -> bool:
@@ -355,6 +483,7 @@ def report_cpu(
     full_cpu: list[float],
     bare_wall: list[float],
     full_wall: list[float],
+    at_ready: dict[str, list[float]],
     load: tuple[float, float],
 ) -> float:
     """Print the CPU per spawn figures; return the bare median (CPU s)."""
@@ -363,7 +492,7 @@ def report_cpu(
     verdict = "PASS" if ratio <= GOAL_CPU_RATIO else "MISS"
     print(
         f"CPU per spawn (spawn -> first /lab 200, server process tree, median of "
-        f"{len(full_cpu)}): workspace {full:.2f} s, bare jupyterhub-singleuser "
+        f"{len(full_cpu)}): workspace {full:.2f} s, bare server "
         f"(only {BARE_KEEPS}) {bare:.2f} s, ratio {ratio:.2f}x -> {verdict} "
         f"(goal <= {GOAL_CPU_RATIO}x)"
     )
@@ -372,6 +501,11 @@ def report_cpu(
         f"bare {[round(x, 2) for x in bare_cpu]}; wall to /lab: workspace "
         f"{statistics.median(full_wall):.2f} s, bare {statistics.median(bare_wall):.2f} s; "
         f"load average {load[0]:.2f} -> {load[1]:.2f}"
+    )
+    bare_ready, full_ready = (statistics.median(v) for v in at_ready.values())
+    print(
+        f"  CPU at ready (the hub's readiness check answered, before /lab): workspace "
+        f"{full_ready:.2f} s, bare {bare_ready:.2f} s"
     )
     return bare
 
@@ -421,8 +555,19 @@ def main() -> None:
 
             if concurrent:
                 before = load_1min()
-                durations, failures, loaded = concurrent_spawns(hub, users[3:])
+                names = [n for n, _ in users[3:]]
+                cpu_before = cpu_snapshot(hub, names)
+                start = time.perf_counter()
+                durations, failures, _, stages = concurrent_spawns(hub, users[3:], hammer_api=False)
+                concurrent_wall = time.perf_counter() - start
+                cpu_after = cpu_snapshot(hub, names)
                 concurrent_load = (before, load_1min())
+                # the hub API under load: a second round of the same spawns, with the API
+                # called back to back (its own CPU is not the spawns' to pay)
+                stop_servers(hub, names)
+                again, again_failures, loaded, _ = concurrent_spawns(
+                    hub, users[3:], hammer_api=True
+                )
 
         print(f"cores: {cores}")
         print(
@@ -456,10 +601,23 @@ def main() -> None:
                 f"{p95 / floor:.2f}x -> {verdict} (goal <= {GOAL_FLOOR_RATIO}x, 0 failures); "
                 f"load average {concurrent_load[0]:.2f} -> {concurrent_load[1]:.2f}"
             )
+            own = CONCURRENT * statistics.median(cpu[1]) / cores
+            print(
+                f"  vs the workspace's own floor ({CONCURRENT} x {statistics.median(cpu[1]):.2f} s"
+                f" / {cores} = {own:.1f} s): ratio {p95 / own:.2f}x"
+            )
+            report_concurrent_cpu(cpu_before, cpu_after, concurrent_wall, cores)
+            report_stages(stages)
         else:
             print(f"{CONCURRENT} concurrent spawns: all failed -> MISS")
         for failure in failures:
             print(f"  failed: {failure}")
+        if again:
+            print(
+                f"  second round, the same {CONCURRENT} spawns with the hub API called back to "
+                f"back: p50 {pct(again, 0.5):.2f} s, p95 {pct(again, 0.95):.2f} s, failures "
+                f"{len(again_failures)}"
+            )
         finite = [s for s in loaded if s != float("inf")]
         errors = len(loaded) - len(finite)
         idle_p95 = pct(idle, 0.95)
@@ -469,7 +627,8 @@ def main() -> None:
                 f"hub API GET /users: idle p50 {pct(idle, 0.5) * 1000:.1f} ms "
                 f"p95 {idle_p95 * 1000:.1f} ms ({len(idle)} calls); under load "
                 f"p50 {pct(finite, 0.5) * 1000:.1f} ms p95 {load_p95 * 1000:.1f} ms "
-                f"({len(finite)} calls, {errors} errors); p95 ratio {load_p95 / idle_p95:.1f}x"
+                f"({len(finite)} calls during the second round of spawns, {errors} errors); "
+                f"p95 ratio {load_p95 / idle_p95:.1f}x"
             )
         else:
             print(f"hub API under load: no successful call ({errors} errors)")
