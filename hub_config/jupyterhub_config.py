@@ -73,6 +73,7 @@ from workspace.hub.deployment import (
     ensure_secret,
     load_registry,
 )
+from workspace.hub.hub_db import use_wal
 from workspace.hub.singleuser import lab_server_args, server_path
 from workspace.lake.settings import Settings
 
@@ -98,6 +99,7 @@ c.JupyterHub.port = PORT
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = _port("WORKSPACE_HUB_API_PORT", 8081)
 c.JupyterHub.db_url = paths.db_url
+use_wal(paths.db_file)  # commits without fsync stalls of the hub's loop (workspace/hub/hub_db.py)
 c.JupyterHub.cookie_secret_file = str(paths.cookie_secret)
 c.JupyterHub.pid_file = str(paths.pid_file)
 c.JupyterHub.cleanup_servers = False  # user servers survive a hub restart
@@ -157,7 +159,9 @@ c.JupyterHub.template_vars = {
 }
 
 # -- single-user servers: one OS account each -----------------------------------------------
-c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
+# LocalProcessSpawner with starts queued by cores and servers seen up at once
+# (workspace/hub/spawner.py).
+c.JupyterHub.spawner_class = "workspace.hub.spawner.WorkspaceSpawner"
 # jupyterhub-singleuser without two start-up costs every spawn paid (about 1.2 s CPU of 2.3 s,
 # see workspace/hub/server_start.py); -P: the user's home is not on sys.path.
 c.Spawner.cmd = [str(BIN / "python"), "-P", "-m", "workspace.hub.server_start"]
