@@ -11,6 +11,7 @@ docs/images/access-panel.png for the README), access-granted.png. Needs root.
 
 from __future__ import annotations
 
+import json
 import pwd
 import re
 import subprocess
@@ -37,12 +38,8 @@ PANEL_CLIP = {"x": 0, "y": 0, "width": 640, "height": 340}  # the Access panel's
 
 @pytest.fixture(scope="module")
 def dep() -> Iterator[Deployment]:
-    """The hub with an analyst and a legal member; ``bronze.region`` is confidential."""
+    """The hub with an analyst and a legal member (who classifies ``bronze.region``)."""
     with hub_with_users("scheduler", {ANALYST: "analysts", APPROVER: "legal"}) as d:
-        run_cli(
-            d.hub.home, "classify", TABLE, "--tier", "confidential",
-            "--description", "TPC-H regions (confidential for this test)",
-        )  # fmt: skip
         yield d
 
 
@@ -80,6 +77,38 @@ def _refresh_access(page: Any) -> Any:
     panel.locator('[data-testid="access-refresh"]').click()
     page.locator('[data-testid="access-panel"][data-loading="false"]').wait_for()
     return panel
+
+
+def test_0_legal_classifies_the_table_in_the_catalog(
+    approver: Any, dep: Deployment, artifacts: Path, shot_on_failure: list[Any]
+) -> None:
+    """A ``legal`` member opens ``bronze.region`` in the catalog, picks "confidential" and a
+    mask for ``r_comment`` in the Classify dialog; the scheduler service moves the table into
+    its own lake, and the member's own detail now refuses it (legal has no grant either)."""
+    page = approver
+    shot_on_failure.append(page)
+    open_sidebar(page, "workspace-catalog")
+    page.locator('[data-testid="catalog-layer"][data-layer="bronze"]').click()
+    page.locator(f'[data-testid="catalog-table"][data-name="{TABLE}"]').first.click()
+    detail = _detail(page)
+    detail.and_(page.locator('[data-loaded="true"]')).wait_for(timeout=60_000)
+    detail.locator('[data-testid="classify"]').click()
+    form = page.locator('[data-testid="classify-form"]')
+    form.wait_for()
+    form.locator('[data-testid="classify-tier"]').select_option("confidential")
+    form.locator('[data-pii="r_comment"]').check()
+    form.locator('[data-mask="r_comment"]').select_option("redact")
+    page.screenshot(path=str(artifacts / "classify-dialog.png"))
+    page.locator(".jp-Dialog-button.jp-mod-accept").click()
+    result = page.locator('[data-testid="classify-result"]')
+    result.wait_for(timeout=120_000)
+    assert "internal → confidential, and moved into its own protected lake" in (result.inner_text())
+    assert f"{TABLE}_masked" in result.inner_text()
+    page.locator(".jp-Dialog-button.jp-mod-accept").click()
+    detail.locator('[data-testid="request-access"]').wait_for(timeout=60_000)
+    audit = run_cli(dep.hub.home, "audit", "--action", "tier_change", "--json")
+    entries = json.loads(audit.stdout)
+    assert [(e["actor"], e["target"]) for e in entries] == [(APPROVER, f"table:{TABLE}")]
 
 
 def test_1_analyst_requests_access_from_the_catalog(

@@ -130,10 +130,18 @@ def test_the_masked_projection_belongs_to_the_shared_catalogs_owner(tmp_path: Pa
     assert settings.catalog.path is not None
     nobody = pwd.getpwnam("nobody")
     os.chown(settings.catalog.path, nobody.pw_uid, nobody.pw_gid)  # as prepare_lake does
-    classify(settings, "silver.cards", "confidential", pii={"pan": "partial"})
+    old = os.umask(0o077)  # as the scheduler service runs
+    try:
+        classify(settings, "silver.cards", "confidential", pii={"pan": "partial"})
+    finally:
+        os.umask(old)
     masked = settings.lake_data_path / "silver" / "cards_masked"
     owners = {p.stat().st_uid for p in [masked, *masked.rglob("*")]}
     assert owners == {nobody.pw_uid}  # the runner appends there on the next write
+    # and every account reads what the service wrote: the projection and the annotations
+    written = [p for p in settings.lake_data_path.rglob("*") if p.stat().st_uid == nobody.pw_uid]
+    assert any("annotations" in str(p) for p in written)
+    assert {oct(p.stat().st_mode & 0o777) for p in written} <= {"0o644", "0o755"}
 
 
 def test_history_and_time_travel_read_the_protected_lake(lake: Settings) -> None:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.json_schema import models_json_schema
 
 from workspace.api.access_models import ACCESS_MODELS
-from workspace.api.classify_routes import ClassifyBody
+from workspace.api.classify_routes import ClassifyBody, ClassifyView
 from workspace.api.lineage import TableLineage
 from workspace.api.pipeline_trend import PipelineTrend, TaskCheckInfo
 from workspace.governance.classify import ClassifyResult
@@ -445,6 +445,7 @@ SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
     *ACCESS_MODELS,
     ClassifyBody,
     ClassifyResult,
+    ClassifyView,
     ErrorResponse,
 )
 

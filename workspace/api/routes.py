@@ -37,7 +37,13 @@ from workspace.api.access_models import (
     RevokeQuery,
 )
 from workspace.api.authz import Authorizer, Permission
-from workspace.api.classify_routes import ClassifyBody, classify_table
+from workspace.api.classify_routes import (
+    ClassifyBody,
+    ClassifyQuery,
+    ClassifyView,
+    classify_table,
+    classify_view,
+)
 from workspace.api.lineage import LineageQuery, TableLineage, visible_lineage
 from workspace.api.models import (
     AttemptLog,
@@ -262,6 +268,8 @@ ROUTES: tuple[Route, ...] = (
     # tiers: the table's owner and the legal group (workspace.api.classify_routes)
     Route("classify", "POST", "governance/classify", classify_table, Permission.RUN,
           ClassifyResult, body=ClassifyBody),
+    Route("classify_view", "GET", "governance/classify", classify_view, Permission.RUN,
+          ClassifyView, query=ClassifyQuery),
 )  # fmt: skip
 
 ROUTES_BY_NAME: dict[str, Route] = {route.name: route for route in ROUTES}

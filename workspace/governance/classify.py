@@ -20,6 +20,7 @@ import json
 import os
 import pwd
 import shutil
+import time
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -105,6 +106,7 @@ def classify(
     ...          pii={"name": "hash", "phone": "partial"})  # doctest: +SKIP
     ClassifyResult(table='silver.customers', old_tier='internal', tier='confidential', ...)
     """
+    started = time.time() - 1  # files written from here on are given to the lake's owner
     tiers = tiers or load_tiers()
     tiers.check(tier)
     layer, name = _split(table)
@@ -190,8 +192,7 @@ def classify(
             _annotate(ws, new.masked, protected.ProtectedEntry(
                 new.masked, tiers.default, new.owner, f"{table}, its PII masked", protected=False,
             ), {})  # fmt: skip
-            masked_dir = settings.lake_data_path / layer / f"{name}{MASKED_SUFFIX}"
-            tier_storage.give_to_lake_owner(settings, masked_dir)
+    tier_storage.give_to_lake_owner(settings, since=started)  # annotations, the projection
     audit.record(
         actor, "tier_change", f"table:{table}", settings=settings,
         old=old, new=tier, pii=sorted(pii), approved=approve, moved=result.moved,

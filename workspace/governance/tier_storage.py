@@ -213,14 +213,26 @@ def _under(base: Path, path: str | None, relative: int | None) -> Path:
     return base / path if relative else Path(path)
 
 
-def give_to_lake_owner(settings: Settings, folder: Path) -> None:
-    """Files root wrote into the shared lake go to the account that owns its catalog (the
-    runner in the team deployment), which appends to them on later writes."""
+def give_to_lake_owner(settings: Settings, since: float | None = None) -> int:
+    """Files this process (root) wrote into the shared lake go to the account that owns it
+    (the runner in the team deployment, which appends to them later), readable by every
+    account as the shared layers are: dirs 0755, files 0644, whatever the umask (the
+    services run with 077). ``since``: only files changed from then on. Returns the paths
+    changed."""
+    me = os.geteuid()
     owner = (settings.catalog.path or settings.lake_data_path).stat()  # PostgreSQL: the data
-    if owner.st_uid == os.geteuid() or not folder.is_dir():
-        return
-    for path in [folder, *folder.rglob("*")]:
-        os.lchown(path, owner.st_uid, owner.st_gid)
+    changed = 0
+    for dirpath, dirnames, filenames in os.walk(settings.lake_data_path):
+        for name in [*dirnames, *filenames, ""]:
+            path = os.path.join(dirpath, name) if name else dirpath
+            st = os.lstat(path)
+            if st.st_uid != me or (since is not None and st.st_mtime < since):
+                continue
+            if owner.st_uid != me:
+                os.lchown(path, owner.st_uid, owner.st_gid)
+            os.chmod(path, 0o755 if os.path.isdir(path) else 0o644)
+            changed += 1
+    return changed
 
 
 def lock_down(root: Path) -> None:

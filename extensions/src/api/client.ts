@@ -236,3 +236,14 @@ export const access = {
     return get('jobs/access/grants' + query(params), init);
   }
 };
+
+/** `jobs/governance/classify`: a table's tier and PII masks (its owner and the legal group). */
+export const governance = {
+  /** The tiers, the masks, the table's classification and what the caller may change. */
+  classification(table: string, init?: Init): Promise<Schemas['ClassifyView']> {
+    return get('jobs/governance/classify' + query({ table }), init);
+  },
+  classify(body: Schemas['ClassifyBody']): Promise<Schemas['ClassifyResult']> {
+    return send('POST', 'jobs/governance/classify', body);
+  }
+};

@@ -547,7 +547,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * A table's tier and PII masks, the choices, and what the caller may do
+         * @description What the Lab's Classify dialog shows: the tiers (lowest first; which move data out of the shared lake and which encrypt it), the masks, the table's current tier and PII masks, and whether the caller may classify it (its owner and the legal group) or lower its tier (the legal group).
+         */
+        get: operations["getClassification"];
         put?: never;
         /**
          * Set a table's tier and PII masks
@@ -1242,6 +1246,35 @@ export interface components {
              * @default false
              */
             encrypted: boolean;
+        };
+        /**
+         * ClassifyView
+         * @description What the Classify dialog offers the caller for one table.
+         */
+        ClassifyView: {
+            /** Table */
+            table: string;
+            /** Tier */
+            tier: string;
+            /** Tiers */
+            tiers: components["schemas"]["TierInfo"][];
+            /** Masks */
+            masks: string[];
+            /** Default Mask */
+            default_mask: string;
+            /** Pii */
+            pii: {
+                [key: string]: string;
+            };
+            /** May Classify */
+            may_classify: boolean;
+            /** May Lower */
+            may_lower: boolean;
+            /**
+             * Why Not
+             * @default null
+             */
+            why_not: string | null;
         };
         /**
          * ColumnInfo
@@ -2843,6 +2876,18 @@ export interface components {
          */
         TaskState: "pending" | "queued" | "running" | "succeeded" | "failed" | "skipped" | "upstream_failed" | "timed_out" | "cancelled";
         /**
+         * TierInfo
+         * @description One tier, lowest first: whether it moves data out of the shared lake, and encrypts.
+         */
+        TierInfo: {
+            /** Name */
+            name: string;
+            /** Protected */
+            protected: boolean;
+            /** Encrypted */
+            encrypted: boolean;
+        };
+        /**
          * TrendPoint
          * @description One finished run: how long it took, what it used and what it cost.
          */
@@ -3808,6 +3853,31 @@ export interface operations {
             400: components["responses"]["E400"];
             403: components["responses"]["E403"];
             404: components["responses"]["E404"];
+        };
+    };
+    getClassification: {
+        parameters: {
+            query: {
+                /** @description The table, layer.table. */
+                table: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The classification and the choices. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassifyView"];
+                };
+            };
+            400: components["responses"]["E400"];
+            403: components["responses"]["E403"];
         };
     };
     classifyTable: {

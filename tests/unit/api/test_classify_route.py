@@ -76,3 +76,28 @@ def test_owner_and_legal_classify_others_are_refused(jobs: JobsService) -> None:
         ("lee", "table:silver.visits"),
         ("olga", "table:silver.patients"),
     ]
+
+
+def test_the_dialog_reads_the_tiers_the_masks_and_what_the_caller_may_do(
+    jobs: JobsService,
+) -> None:
+    from workspace.api.classify_routes import ClassifyQuery, ClassifyView
+
+    def view(who: Identity) -> ClassifyView:
+        auth = HubScopes(who, PathScrubber([]))
+        route = ROUTES_BY_NAME["classify_view"]
+        answer = invoke(route, jobs, auth, {}, query=ClassifyQuery(table="silver.patients"))
+        assert isinstance(answer, ClassifyView)
+        return answer
+
+    owner = view(OWNER)
+    assert [t.name for t in owner.tiers] == ["public", "internal", "confidential", "restricted"]
+    assert [t.name for t in owner.tiers if t.protected] == ["confidential", "restricted"]
+    assert [t.name for t in owner.tiers if t.encrypted] == ["restricted"]
+    assert (owner.tier, owner.may_classify, owner.may_lower) == ("internal", True, False)
+    assert owner.masks == ["hash", "redact", "partial", "generalise"] and owner.pii == {}
+    other = view(OTHER)
+    assert not other.may_classify and "olga" in str(other.why_not)
+    _classify(jobs, LEGAL, table="silver.patients", tier="confidential", pii={"name": "partial"})
+    legal = view(LEGAL)
+    assert (legal.tier, legal.pii, legal.may_lower) == ("confidential", {"name": "partial"}, True)

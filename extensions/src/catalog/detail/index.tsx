@@ -8,7 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { ReactWidget } from '@jupyterlab/ui-components';
 
 import { APIError, ITableDetail, catalog, isAbortError } from '../../api';
-import { RequestAccessButton } from '../../access/button';
+import { RequestAccessButton, refusedBy } from '../../access/button';
 import { LoadingOrError } from '../../common/components';
 import { formatTime } from '../../common/format';
 import { tableIcon } from '../../common/icons';
@@ -111,6 +111,9 @@ function TableDetail(props: {
       .catch(err => {
         if (isAbortError(err)) {
           return;
+        }
+        if (refusedBy(err)) {
+          setDetail(null); // classified meanwhile: show the refusal and "Request access"
         }
         setError(err);
         setLoading(false);

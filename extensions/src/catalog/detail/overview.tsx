@@ -16,6 +16,7 @@ import {
 import { tableIcon } from '../../common/icons';
 import { ClassificationBadge, LayerChip, PiiBadge } from '../badges';
 import { IDetailActions } from './actions';
+import { ClassifyButton } from './classify';
 
 export function Header(props: {
   detail: ITableDetail;
@@ -96,6 +97,7 @@ export function Header(props: {
             <copyIcon.react tag="span" className="aw-ActionButton-icon" />
             {copied ? 'Copied' : 'Copy name'}
           </button>
+          <ClassifyButton detail={detail} onDone={props.onRefresh} />
           <button
             className="aw-IconButton"
             data-testid="detail-refresh"
