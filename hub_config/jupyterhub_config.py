@@ -164,7 +164,11 @@ c.JupyterHub.template_vars = {
 c.JupyterHub.spawner_class = "workspace.hub.spawner.WorkspaceSpawner"
 # jupyterhub-singleuser without two start-up costs every spawn paid (about 1.2 s CPU of 2.3 s,
 # see workspace/hub/server_start.py); -P: the user's home is not on sys.path.
-c.Spawner.cmd = [str(BIN / "python"), "-P", "-m", "workspace.hub.server_start"]
+# WORKSPACE_SERVER_CMD replaces it (e.g. the stock `jupyterhub-singleuser`, as the benchmark's
+# baseline does).
+c.Spawner.cmd = os.environ.get("WORKSPACE_SERVER_CMD", "").split() or [
+    str(BIN / "python"), "-P", "-m", "workspace.hub.server_start",
+]  # fmt: skip
 # The workspace kernel only (default and the only one in the Launcher); `workspace` on the
 # PATH of terminals (workspace/hub/singleuser.py).
 c.Spawner.args = lab_server_args(BIN)
