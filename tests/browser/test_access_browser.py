@@ -70,6 +70,14 @@ def _detail(page: Any) -> Any:
     return page.locator(f'[data-testid="table-detail"][data-name="{TABLE}"]')
 
 
+def _open_in_catalog(page: Any) -> Any:
+    """Open ``TABLE`` from the catalog's tree; its detail."""
+    open_sidebar(page, "workspace-catalog")
+    page.locator('[data-testid="catalog-layer"][data-layer="bronze"]').click()
+    page.locator(f'[data-testid="catalog-table"][data-name="{TABLE}"]').first.click()
+    return _detail(page)
+
+
 def _refresh_access(page: Any) -> Any:
     if not page.locator("#workspace-access").is_visible():  # a click on its tab closes it
         open_sidebar(page, "workspace-access")
@@ -87,10 +95,7 @@ def test_0_legal_classifies_the_table_in_the_catalog(
     its own lake, and the member's own detail now refuses it (legal has no grant either)."""
     page = approver
     shot_on_failure.append(page)
-    open_sidebar(page, "workspace-catalog")
-    page.locator('[data-testid="catalog-layer"][data-layer="bronze"]').click()
-    page.locator(f'[data-testid="catalog-table"][data-name="{TABLE}"]').first.click()
-    detail = _detail(page)
+    detail = _open_in_catalog(page)
     detail.and_(page.locator('[data-loaded="true"]')).wait_for(timeout=60_000)
     detail.locator('[data-testid="classify"]').click()
     form = page.locator('[data-testid="classify-form"]')
@@ -119,10 +124,7 @@ def test_1_analyst_requests_access_from_the_catalog(
     id and who approves it."""
     page = analyst
     shot_on_failure.append(page)
-    open_sidebar(page, "workspace-catalog")
-    page.locator('[data-testid="catalog-layer"][data-layer="bronze"]').click()
-    page.locator(f'[data-testid="catalog-table"][data-name="{TABLE}"]').first.click()
-    detail = _detail(page)
+    detail = _open_in_catalog(page)
     button = detail.locator('[data-testid="request-access"]')
     button.wait_for(timeout=60_000)
     assert f"{TABLE} is confidential" in detail.inner_text()
