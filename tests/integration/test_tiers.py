@@ -287,7 +287,8 @@ def test_a_running_kernel_loses_the_rows_at_its_next_file_open(deployment: Deplo
 def test_a_row_filtered_grant_shows_only_its_rows_and_follows_writes(
     deployment: Deployment,
 ) -> None:
-    from workspace.governance.access import AccessService, Caller
+    from workspace.governance.access import AccessService
+    from workspace.governance.access_policy import Caller
     from workspace.governance.row_filters import RowFilterError
     from workspace.lake import Settings, Workspace
 

@@ -15,13 +15,8 @@ from pathlib import Path
 import pytest
 
 from workspace.governance import acl
-from workspace.governance.access import (
-    AccessDenied,
-    AccessError,
-    AccessNotFound,
-    AccessService,
-    Caller,
-)
+from workspace.governance.access import AccessService
+from workspace.governance.access_policy import AccessDenied, AccessError, AccessNotFound, Caller
 from workspace.governance.access_store import AccessStore, AccessStoreError
 from workspace.governance.audit import AuditQuery, trail
 from workspace.lake.protected import ProtectedEntry, protected_root, write_index

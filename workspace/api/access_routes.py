@@ -25,7 +25,8 @@ from workspace.api.access_models import (
     GrantView,
 )
 from workspace.api.auth import SERVER_GROUPS
-from workspace.governance.access import AccessService, Caller, Target
+from workspace.governance.access import AccessService
+from workspace.governance.access_policy import Caller, Target
 from workspace.lake.settings import Settings
 
 if TYPE_CHECKING:

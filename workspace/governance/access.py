@@ -23,7 +23,6 @@ from workspace.governance import acl, row_filters
 from workspace.governance.access_policy import (
     DEFAULT_DAYS,
     LEGAL_GROUP,
-    MAX_DAYS,
     SECURITY_GROUP,
     AccessDenied,
     AccessError,
@@ -34,26 +33,14 @@ from workspace.governance.access_policy import (
     Target,
     check_days,
 )
-from workspace.governance.access_store import AccessRequest, AccessStore, AccessStoreError, Grant
+from workspace.governance.access_store import AccessRequest, AccessStore, Grant
 from workspace.governance.audit import SYSTEM, AuditQuery, record, security_alert, trail
 from workspace.governance.tiers import Tiers, UnknownTierError, load_tiers
 from workspace.lake.errors import WorkspaceError
 from workspace.lake.protected import ProtectedEntry, protected_root, read_index
 from workspace.lake.settings import Settings
 
-__all__ = [
-    "DEFAULT_DAYS",
-    "LEGAL_GROUP",
-    "MAX_DAYS",
-    "SECURITY_GROUP",
-    "AccessDenied",
-    "AccessError",
-    "AccessNotFound",
-    "AccessService",
-    "Caller",
-    "GrantView",
-    "Target",
-]
+__all__ = ["AccessService", "store_path"]  # the rules and payloads: access_policy
 
 log = logging.getLogger(__name__)
 #: Audit actions that count as a use of a grant (reads of a table that went through a service).
@@ -490,6 +477,3 @@ def _iso(when: datetime) -> str:
 def store_path(settings: Settings) -> Path:
     """Where the store lives (for messages and docs)."""
     return settings.home / "governance" / "access.sqlite"
-
-
-__all__ += ["AccessRequest", "AccessStoreError", "Directory", "Grant", "store_path"]
