@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 
-from workspace.governance import row_filters
+from workspace.governance import acl, row_filters
 from workspace.governance.classify import classify
 from workspace.lake import Settings, Workspace, protected
 from workspace.lake.engine import new_duckdb
@@ -35,9 +35,12 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 def _copy(settings: Settings) -> list[tuple[object, ...]]:
     root = protected.filter_root(settings, "silver.orders", USER)
     con = new_duckdb()
-    con.execute(f"ATTACH 'ducklake:sqlite:{protected.catalog_file(root)}' AS f "
-                f"(DATA_PATH '{protected.data_dir(root)}/', READ_ONLY)")  # fmt: skip
-    return con.execute("SELECT * FROM f.silver.orders ORDER BY id").fetchall()
+    try:
+        con.execute(f"ATTACH 'ducklake:sqlite:{protected.catalog_file(root)}' AS f "
+                    f"(DATA_PATH '{protected.data_dir(root)}/', READ_ONLY)")  # fmt: skip
+        return con.execute("SELECT * FROM f.silver.orders ORDER BY id").fetchall()
+    finally:
+        con.close()
 
 
 def test_conditions_are_checked_against_the_columns() -> None:
@@ -63,7 +66,7 @@ def test_the_copy_follows_appends_overwrites_and_new_columns(lake: Settings) -> 
     with Workspace(lake) as ws:
         row_filters.publish(ws, "silver.orders", USER, "region = 'EUROPE'")
     root = protected.filter_root(lake, "silver.orders", USER)
-    assert USER in __import__("workspace.governance.acl", fromlist=["x"]).readers(root)
+    assert USER in acl.readers(root)
     assert [r[0] for r in _copy(lake)] == [1, 3]
     with Workspace(lake) as ws:  # an append: only its own rows, filtered (the hook)
         ws.write("silver.orders", pd.DataFrame({
