@@ -19,6 +19,7 @@ from workspace.jobs.execution.executors import (
     executor_names,
     get_executor,
 )
+from workspace.jobs.paths import RUNNER_LOG
 
 
 def make_spec(tmp_path: Path, source: str, name: str, **kw) -> AttemptSpec:
@@ -79,9 +80,14 @@ def test_subprocess_executor(tmp_path):
         failed = wait(executor, bad)
         assert failed.status == "failed" and "no parameter 'nope'" in failed.error
         time.sleep(1)
+        if (early := executor.poll(slow)) is not None and early.infrastructure:
+            # a kernel that could not start (a busy CI machine) is the scheduler's to retry
+            slow = executor.submit(make_spec(tmp_path, "import time\ntime.sleep(60)", "slow2"))
+            time.sleep(1)
         executor.cancel(slow)
         cancelled = wait(executor, slow)
-        assert cancelled.status == "cancelled"
+        log = (slow.spec.attempt_dir / RUNNER_LOG).read_text(errors="replace")[-3000:]
+        assert cancelled.status == "cancelled", f"{cancelled.error}\n{log}"
         assert cancelled.executed_notebook is not None and cancelled.executed_notebook.exists()
     finally:
         executor.shutdown()

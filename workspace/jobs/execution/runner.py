@@ -480,6 +480,18 @@ def run_spec(spec: AttemptSpec, cancel_event: threading.Event | None = None) -> 
             cancel_event=cancel_event,
         )
     except Exception as exc:
+        log.warning("attempt of %s ended with an error", spec.context.task, exc_info=True)
+        asked = (cancel_event is not None and cancel_event.is_set()) or (
+            spec.attempt_dir / paths.CANCEL_FILE
+        ).exists()
+        if asked:  # whatever broke on the way down, the attempt was cancelled
+            return AttemptResult(
+                "cancelled",
+                started,
+                datetime.now(UTC),
+                spec.attempt_dir,
+                error=f"The attempt was cancelled. ({type(exc).__name__}: {exc})",
+            )
         return AttemptResult("failed", started, datetime.now(UTC), spec.attempt_dir, error=str(exc))
 
 
