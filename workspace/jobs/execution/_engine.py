@@ -85,9 +85,7 @@ class Control:
     def _watch(self) -> None:
         while not self._done.wait(0.1):
             if self.reason is None:
-                if (self.cancel_event is not None and self.cancel_event.is_set()) or (
-                    self.cancel_file is not None and self.cancel_file.exists()
-                ):
+                if cancel_requested(self.cancel_event, self.cancel_file):
                     self.reason = "cancelled"
                 elif self.deadline is not None and time.monotonic() > self.deadline:
                     self.reason = "timed_out"
@@ -140,6 +138,11 @@ class Control:
             f"\n[output truncated by workspace: {_mb(used + size)} > "
             f"{_mb(self.max_output_bytes)}]\n"
         )
+
+
+def cancel_requested(event: threading.Event | None, file: Path | None) -> bool:
+    """Whether a cancel was asked: ``event`` set, or ``file`` created by another process."""
+    return (event is not None and event.is_set()) or (file is not None and file.exists())
 
 
 def _size(out: NotebookNode) -> int:

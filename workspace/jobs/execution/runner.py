@@ -32,7 +32,7 @@ from papermill.exceptions import PapermillExecutionError
 
 from workspace.jobs import paths  # the attempt folder's file names
 from workspace.jobs.errors import InvalidNotebookError, JobError, ParameterError
-from workspace.jobs.execution._engine import Control, register_engine
+from workspace.jobs.execution._engine import Control, cancel_requested, register_engine
 from workspace.jobs.execution.context import (
     DEFAULT_MAX_OUTPUT_BYTES,
     AttemptResult,
@@ -479,28 +479,17 @@ def run_spec(spec: AttemptSpec, cancel_event: threading.Event | None = None) -> 
             env=spec.env,
             cancel_event=cancel_event,
         )
-    except Exception as exc:
-        log.warning("attempt of %s ended with an error", spec.context.task, exc_info=True)
-        asked = (cancel_event is not None and cancel_event.is_set()) or (
-            spec.attempt_dir / paths.CANCEL_FILE
-        ).exists()
-        if asked:  # whatever broke on the way down, the attempt was cancelled
-            return AttemptResult(
-                "cancelled",
-                started,
-                datetime.now(UTC),
-                spec.attempt_dir,
-                error=f"The attempt was cancelled. ({type(exc).__name__}: {exc})",
-            )
-        return AttemptResult("failed", started, datetime.now(UTC), spec.attempt_dir, error=str(exc))
+    except Exception as exc:  # an error on the way down from a cancel is still a cancel
+        asked = cancel_requested(cancel_event, spec.attempt_dir / paths.CANCEL_FILE)
+        status: Status = "cancelled" if asked else "failed"
+        return AttemptResult(status, started, datetime.now(UTC), spec.attempt_dir, error=str(exc))
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m workspace.jobs.execution.runner ATTEMPT.json``: write ``result.json``."""
     args = sys.argv[1:] if argv is None else argv
     spec_path = Path(args[0])
-    spec = AttemptSpec.from_dict(json.loads(spec_path.read_text()))
-    result = run_spec(spec)
+    result = run_spec(AttemptSpec.from_dict(json.loads(spec_path.read_text())))
     tmp = spec_path.with_name(f".{paths.ATTEMPT_RESULT}.tmp")
     tmp.write_text(json.dumps(result.to_dict()))
     os.replace(tmp, spec_path.with_name(paths.ATTEMPT_RESULT))
