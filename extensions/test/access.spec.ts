@@ -48,6 +48,7 @@ function grant(over: Partial<IAccessGrant>): IAccessGrant {
     revoked_by: null,
     last_used: null,
     rows: null,
+    members: null,
     ...over
   };
 }
@@ -149,6 +150,14 @@ describe('myGrants', () => {
     ];
     expect(myGrants(all, 'ana').map(g => g.id)).toEqual([3, 1]);
     expect(myGrants(all, null).map(g => g.id)).toEqual([3, 2, 1]);
+  });
+
+  it("keeps the grants of the user's group", () => {
+    const all = [
+      grant({ id: 4, user: 'group:analysts', members: ['ana', 'bo'] }),
+      grant({ id: 5, user: 'group:scientists', members: ['cy'] })
+    ];
+    expect(myGrants(all, 'ana').map(g => g.id)).toEqual([4]);
   });
 });
 

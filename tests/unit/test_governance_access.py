@@ -265,3 +265,50 @@ def test_last_used_comes_from_reads_recorded_by_services(
     assert svc.grants(LEGAL)[0].last_used is None
     record(ANA, "preview", "table:silver.customers", settings=settings)
     assert svc.grants(LEGAL)[0].last_used is not None
+
+
+def test_a_group_grant_follows_the_group_s_members(settings: Settings) -> None:
+    """``group:NAME`` reaches every member as a per-user ACL: joiners get it, leavers lose it."""
+    import subprocess
+
+    import yaml
+
+    registry = settings.home / "hub" / "users.yaml"
+    registry.parent.mkdir()
+    for folder in settings.home.parents[1:3]:  # pytest's root-only folders: let accounts pass
+        os.chmod(folder, 0o711)
+
+    def groups(**by_user: str) -> None:
+        users = {user: {"group": group} for user, group in by_user.items()}
+        registry.write_text(yaml.safe_dump({"users": {**users, "lee": {"group": "legal"}}}))
+
+    def reads(user: str) -> bool:  # a plain file read as the real OS account
+        data = protected_root(settings, "silver.customers") / "data" / "f.parquet"
+        return subprocess.run(["cat", str(data)], user=user, capture_output=True).returncode == 0
+
+    groups(**{ANA: "analysts", BOB: "scientists"})
+    svc = AccessService(settings, server_groups=("analysts", "scientists", "legal"))
+    granted = svc.grant(LEGAL, "group:analysts", "silver.customers", days=3)
+    assert granted.user == "group:analysts" and granted.members == [ANA]
+    assert reads(ANA) and not reads(BOB)
+    assert [g.user for g in svc.grants(LEGAL, user=ANA)] == ["group:analysts"]
+    groups(**{ANA: "stakeholders", BOB: "analysts"})  # ana leaves, bob joins
+    svc.sync_all()
+    assert not reads(ANA) and reads(BOB)
+    assert svc.grants(LEGAL, user="group:analysts")[0].members == [BOB]
+    svc.revoke(LEGAL, "group:analysts", "silver.customers")
+    assert not reads(BOB) and acl.readers(protected_root(settings, "silver.customers")) == []
+    svc.grant(LEGAL, "group:analysts", "restricted", days=1)  # a tier, until it expires
+    assert BOB in acl.readers(protected_root(settings, "gold.payroll"))
+    assert [g.user for g in svc.expire(datetime.now(UTC) + timedelta(days=2))] == ["group:analysts"]
+    assert BOB not in acl.readers(protected_root(settings, "gold.payroll"))
+    with pytest.raises(AccessError, match="members have no server"):
+        svc.grant(LEGAL, "group:stakeholders", "silver.customers")
+    with pytest.raises(AccessNotFound, match="Unknown group 'nope'"):
+        svc.grant(LEGAL, "group:nope", "silver.customers")
+    groups(**{BOB: "legal"})
+    with pytest.raises(AccessDenied, match=r"a group you are in \(group:legal\)"):
+        svc.grant(Caller(BOB, frozenset({"legal"})), "group:legal", "silver.customers")
+    registry.unlink()  # no hub: no groups
+    with pytest.raises(AccessError, match="this workspace has no hub users"):
+        AccessService(settings).grant(LEGAL, "group:analysts", "silver.customers")

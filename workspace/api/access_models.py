@@ -65,7 +65,9 @@ class GrantBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user: str = Field(min_length=1)
+    user: str = Field(
+        min_length=1, description="A user, or ``group:NAME``: every member of a hub group."
+    )
     target: str = Field(min_length=1)
     days: int = _Days
     rows: str | None = Field(

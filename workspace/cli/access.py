@@ -77,6 +77,8 @@ def _echo_grant(g: dict[str, Any]) -> None:
     via = f"request {g['request_id']}" if g.get("request_id") else "direct grant"
     if g.get("rows"):
         what = f"{what} [rows: {g['rows']}]"
+    if g.get("members") is not None:
+        via += f"; reaches {', '.join(g['members']) or 'no member yet'}"
     click.echo(
         f"{g['user']:<16} {what:<28} until {_day(g['expires_at'])}  by {g['granted_by']} "
         f"({via}{ended}); last used: {used}"
@@ -134,7 +136,7 @@ def deny_cmd(request_id: int, note: str | None) -> None:
 
 
 @access.command("grant")
-@click.argument("user")
+@click.argument("user", metavar="USER_OR_GROUP")
 @click.argument("target", metavar="TABLE_OR_TIER")
 @click.option("--days", default=30, show_default=True, type=int, help="How long, 1-365.")
 @click.option(
@@ -144,25 +146,33 @@ def deny_cmd(request_id: int, note: str | None) -> None:
     help="Only the rows this condition keeps, e.g. \"region = 'EUROPE'\".",
 )
 def grant_cmd(user: str, target: str, days: int, rows: str | None) -> None:
-    """Grant USER read access without a request (owners, legal, admins)."""
+    """Grant USER read access without a request (owners, legal, admins).
+
+    USER may be group:NAME, a hub group: every member reads it, members who join later too,
+    and a member who leaves the group loses it.
+    """
     body = {"user": user, "target": target, "days": days, "rows": rows}
     g = call("access_grant", body=body)
+    members = "" if g.get("members") is None else f" ({', '.join(g['members']) or 'no member yet'})"
     click.echo(
-        f"Granted {user} {', '.join(g['tables']) or g['target']} until {_day(g['expires_at'])} UTC."
+        f"Granted {user}{members} {', '.join(g['tables']) or g['target']} until "
+        f"{_day(g['expires_at'])} UTC."
     )
 
 
 @access.command("revoke")
-@click.argument("user")
+@click.argument("user", metavar="USER_OR_GROUP")
 @click.argument("target", metavar="TABLE_OR_TIER")
 def revoke_cmd(user: str, target: str) -> None:
-    """Take USER's access to a table or tier away now."""
+    """Take USER's (or group:NAME's) access to a table or tier away now."""
     call("access_revoke", query={"user": user, "target": target})
     click.echo(f"Revoked {user}'s access to {target}; their next open of its files fails.")
 
 
 @access.command("list")
-@click.option("--user", default=None, help="Only this user's grants.")
+@click.option(
+    "--user", default=None, help="Only this user's grants (their group's too), or group:NAME's."
+)
 @click.option("--table", default=None, help="Only grants covering this table.")
 @click.option("--ended", is_flag=True, help="Include revoked and expired grants.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -32,6 +32,7 @@ from workspace.governance.access_policy import (
     GrantView,
     Target,
     check_days,
+    group_of_principal,
 )
 from workspace.governance.access_store import AccessRequest, AccessStore, Grant
 from workspace.governance.audit import SYSTEM, AuditQuery, record, security_alert, trail
@@ -149,7 +150,7 @@ class AccessService:
         index = self.index()
         wanted: set[str] = set()
         filtered: dict[str, str] = {}
-        for grant in self.store.grants(user=user):
+        for grant in self._grants_of(user):
             covered = [e.table for e in self.tables(Target.parse(grant.target))]
             if grant.rows:
                 filtered.update(dict.fromkeys(covered, grant.rows))
@@ -175,6 +176,21 @@ class AccessService:
         added += [f"{t} (rows)" for t in changed if t in filtered]
         removed += [f"{t} (rows)" for t in changed if t not in filtered]
         return added, removed
+
+    def _grants_of(self, user: str) -> list[Grant]:
+        """``user``'s active grants: their own and their hub group's (``group:NAME``)."""
+        group = self.directory.group_of(user)
+        mine = self.store.grants(user=user)
+        return mine + ([] if group is None else self.store.grants(user=f"group:{group}"))
+
+    def holders(self, principal: str) -> list[str]:
+        """The accounts a grant to ``principal`` reaches: the user, or the group's members."""
+        group = group_of_principal(principal)
+        return [principal] if group is None else self.directory.members(group)
+
+    def _sync_holders(self, principal: str) -> None:
+        for user in self.holders(principal):
+            self.sync(user)
 
     def _alert(self, grant: Grant, by: str) -> None:
         top = self.tiers.names[-1]
@@ -285,25 +301,27 @@ class AccessService:
         days = check_days(days)
         rows = row_filters.condition_for(self.settings, target.kind, target.name, rows)
         self._require_approver(caller, target, "grant")
-        if user == caller.name:
+        if caller.name in (user, *self.holders(user)):
             self._refused(caller, target, "grant", user=user)
+            who = "yourself" if user == caller.name else f"a group you are in ({user})"
             raise AccessDenied(
-                f"You cannot grant yourself access to {target}: ask {self.approvers(target)}."
+                f"You cannot grant {who} access to {target}: ask {self.approvers(target)}."
             )
-        self.directory.check(user)
+        self.directory.check_principal(user)
         grant = self.store.add_grant(
             user, target.key, caller.name, days, now=self.clock(), rows=rows
         )
         self._provision(grant)
         record(caller.name, "access_grant", target.key, settings=self.settings, user=user,
                grant_id=grant.id, expires_at=grant.expires_at.isoformat(),
-               rows=rows)  # fmt: skip
+               rows=rows,
+               members=self.holders(user) if group_of_principal(user) else None)  # fmt: skip
         self._alert(grant, caller.name)
         return self.view(grant)
 
     def _provision(self, grant: Grant) -> None:
         try:
-            self.sync(grant.user)
+            self._sync_holders(grant.user)
         except (acl.AclError, OSError, WorkspaceError, duckdb.Error) as exc:  # no grant without it
             self.store.end([grant.id], SYSTEM, "failed")
             raise AccessError(
@@ -319,7 +337,7 @@ class AccessService:
         grants = self.store.grants(user=user, target=key)
         now = self.clock()
         self.store.end([g.id for g in grants], caller.name, "revoked", now=now)
-        self.sync(user)
+        self._sync_holders(user)
         record(caller.name, "access_revoke", key, settings=self.settings, user=user,
                grant_ids=[g.id for g in grants])  # fmt: skip
         ids = {g.id for g in grants}
@@ -345,7 +363,7 @@ class AccessService:
             if not self.store.end([grant.id], SYSTEM, "expired", now=now):
                 continue  # revoked meanwhile
             try:
-                self.sync(grant.user)
+                self._sync_holders(grant.user)
             except (acl.AclError, OSError):
                 log.exception("access: could not remove %s's expired ACL", grant.user)
             record(SYSTEM, "access_expire", grant.target, settings=self.settings,
@@ -355,14 +373,21 @@ class AccessService:
         return ended
 
     def sync_all(self) -> int:
-        """:meth:`sync` every user with an active grant (tables newly classified into a
-        granted tier, trees re-created by a reclassification); returns changes made."""
+        """:meth:`sync` every account a grant reaches or a protected tree lets in (tables
+        newly classified into a granted tier, trees re-created by a reclassification,
+        users who joined or left a granted group); returns the changes made."""
         changed = 0
-        for user in sorted({g.user for g in self.store.grants()}):
+        principals = {g.user for g in self.store.grants()}
+        users = {u for p in principals for u in self.holders(p)}
+        for table in self.index():  # who reads now: a member who left a group loses it
+            root = protected_root(self.settings, table)
+            users.update(acl.readers(root) if root.exists() else [])
+            users.update(row_filters.filters(self.settings, table))
+        for user in sorted(users):
             try:
                 pwd.getpwnam(user)
             except KeyError:  # the account was removed (`workspace users remove`)
-                changed += self.forget(user)
+                changed += self.forget(user) if user in principals else 0
                 continue
             added, removed = self.sync(user)
             changed += len(added) + len(removed)
@@ -375,13 +400,7 @@ class AccessService:
         grants = self.store.grants(user=user)
         self.store.end([g.id for g in grants], SYSTEM, "account removed")
         for table in self.index():
-            root = protected_root(self.settings, table)
-            for path in [root, *root.rglob("*")] if root.exists() else []:
-                for default in (False, True) if path.is_dir() else (False,):
-                    entries = acl.get_acl(path, default=default)
-                    kept = [e for e in entries if not _orphan(e, user)]
-                    if kept != entries:
-                        acl.set_acl(path, kept, default=default)
+            acl.forget(protected_root(self.settings, table), user)
         for grant in grants:
             record(SYSTEM, "access_expire", grant.target, settings=self.settings, user=user,
                    grant_id=grant.id, why="account removed")  # fmt: skip
@@ -398,6 +417,7 @@ class AccessService:
             reason=reason, active=grant.active, ended=grant.ended,
             revoked_at=grant.revoked_at, revoked_by=grant.revoked_by,
             last_used=self._last_used(grant),
+            members=self.holders(grant.user) if group_of_principal(grant.user) else None,
         )  # fmt: skip
 
     def _last_used(self, grant: Grant) -> datetime | None:
@@ -407,16 +427,20 @@ class AccessService:
         raw DuckDB in the user's own kernel included."""
         try:
             store = trail(self.settings)
-            for table in self.tables(Target.parse(grant.target)):
-                q = AuditQuery(actor=grant.user, target=f"table:{table.table}", limit=20)
-                for e in store.query(q):
-                    if e.action in READ_ACTIONS and e.time >= _iso(grant.created_at):
-                        return datetime.strptime(e.time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-                            tzinfo=UTC
-                        )
+            seen = [
+                e.time
+                for user in self.holders(grant.user)
+                for table in self.tables(Target.parse(grant.target))
+                for e in store.query(
+                    AuditQuery(actor=user, target=f"table:{table.table}", limit=20)
+                )
+                if e.action in READ_ACTIONS and e.time >= _iso(grant.created_at)
+            ]
         except WorkspaceError:
             return None
-        return None
+        if not seen:
+            return None
+        return datetime.strptime(max(seen), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
     def grants(
         self,
@@ -434,7 +458,11 @@ class AccessService:
                     f"{SECURITY_GROUP} groups see everyone's."
                 )
             user = caller.name
-        views = [self.view(g) for g in self.store.grants(user=user, active=active)]
+        found = self.store.grants(user=user, active=active)
+        group = None if user is None else self.directory.group_of(user)
+        if group is not None:  # what reaches the user through their group
+            found += self.store.grants(user=f"group:{group}", active=active)
+        views = [self.view(g) for g in found]
         if table is not None:
             views = [v for v in views if table in v.tables or v.target.endswith(f":{table}")]
         return views
@@ -451,23 +479,6 @@ class AccessService:
             for r in found
             if r.user == caller.name or self.may_approve(caller, Target.parse(r.target))
         ]
-
-
-def _orphan(entry: str, user: str) -> bool:
-    """Whether an ACL entry names ``user`` or a numeric uid that has no account."""
-    kind, _, rest = entry.partition(":")
-    name = rest.partition(":")[0]
-    if kind != "user" or not name:
-        return False
-    if name == user:
-        return True
-    if not name.isdigit():
-        return False
-    try:
-        pwd.getpwuid(int(name))
-    except KeyError:
-        return True
-    return False
 
 
 def _iso(when: datetime) -> str:

@@ -2,11 +2,11 @@
 
 The pieces of :mod:`workspace.governance.access` that are not the lifecycle itself: its
 errors (400, 403 and 404 through the API's one error mapping), the :class:`Caller` a front
-end authenticated, a :class:`Target` (a protected table or a whole tier, stored as
-``table:layer.name`` / ``tier:name``), the :class:`GrantView` that ``workspace access list``
-and the API show, and the :class:`Directory` that refuses grants to unknown users and to
-hub users without a server (stakeholders). The hub's registry (``hub/users.yaml``, written
-by :mod:`workspace.hub.deployment`) is read directly: this package sits below the hub.
+end authenticated, a :class:`Target` (``table:layer.name`` / ``tier:name``), the
+:class:`GrantView` that ``workspace access list`` and the API show, and the
+:class:`Directory` that refuses grants to unknown users and stakeholders and lists the
+members of a hub group (``group:NAME`` grants). It reads the hub's registry
+(``hub/users.yaml``) directly: this package sits below the hub.
 
 Examples
 --------
@@ -30,6 +30,7 @@ from workspace.lake.settings import Settings
 
 __all__ = [
     "DEFAULT_DAYS",
+    "GROUP_PREFIX",
     "LEGAL_GROUP",
     "MAX_DAYS",
     "SECURITY_GROUP",
@@ -41,6 +42,7 @@ __all__ = [
     "GrantView",
     "Target",
     "check_days",
+    "group_of_principal",
 ]
 
 #: The hub group that classifies data and approves access (besides each table's owner).
@@ -49,6 +51,19 @@ LEGAL_GROUP = "legal"
 SECURITY_GROUP = "security"
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
+#: A grant's principal is a user name, or ``group:NAME`` for every member of a hub group.
+GROUP_PREFIX = "group:"
+
+
+def group_of_principal(principal: str) -> str | None:
+    """The group a ``group:NAME`` principal names (None for a user).
+
+    Examples
+    --------
+    >>> group_of_principal("group:analysts"), group_of_principal("ana")
+    ('analysts', None)
+    """
+    return principal[len(GROUP_PREFIX) :] if principal.startswith(GROUP_PREFIX) else None
 
 
 class AccessError(WorkspaceError):
@@ -133,6 +148,8 @@ class GrantView(BaseModel):
     last_used: datetime | None = None
     #: a row filter: the user reads only the rows this condition keeps
     rows: str | None = None
+    #: a ``group:NAME`` grant: the accounts it reaches now (None for a user's grant)
+    members: list[str] | None = None
 
 
 class Directory:
@@ -151,6 +168,47 @@ class Directory:
             return None
         users = data.get("users") if isinstance(data, dict) else None
         return users if isinstance(users, dict) else None
+
+    def group_of(self, user: str) -> str | None:
+        """``user``'s hub group in the registry (None without a hub or a registry entry)."""
+        entry = (self._registry() or {}).get(user)
+        return str(entry.get("group")) if isinstance(entry, dict) else None
+
+    def members(self, group: str) -> list[str]:
+        """The registered users of ``group`` that have an OS account, sorted."""
+        found = []
+        for user, entry in sorted((self._registry() or {}).items()):
+            if isinstance(entry, dict) and str(entry.get("group")) == group:
+                try:
+                    pwd.getpwnam(user)
+                except KeyError:
+                    continue
+                found.append(str(user))
+        return found
+
+    def check_group(self, group: str) -> None:
+        """Raise unless every member of ``group`` may hold a grant (a group with a Lab)."""
+        users = self._registry()
+        if users is None:
+            raise AccessError(
+                f"Cannot grant group {group!r}: groups are the hub's (`workspace users`), and "
+                "this workspace has no hub users; grant each user instead."
+            )
+        known = {str(e.get("group")) for e in users.values() if isinstance(e, dict)}
+        if group not in known | (self.server_groups or frozenset()):
+            raise AccessNotFound(
+                f"Unknown group {group!r}: no workspace user is in it; see `workspace users list`."
+            )
+        if self.server_groups is not None and group not in self.server_groups:
+            raise AccessError(
+                f"Cannot grant the {group} group access to tables: its members have no server "
+                "and read reports only."
+            )
+
+    def check_principal(self, principal: str) -> None:
+        """:meth:`check` a user, :meth:`check_group` a ``group:NAME``."""
+        group = group_of_principal(principal)
+        self.check(principal) if group is None else self.check_group(group)
 
     def check(self, user: str) -> None:
         """Raise unless ``user`` may hold a grant."""

@@ -171,3 +171,32 @@ def readers(root: Path) -> list[str]:
     """Users named in the ACL of ``root`` itself (sorted)."""
     names = {e.split(":")[1] for e in get_acl(Path(root)) if e.startswith("user:")}
     return sorted(n for n in names if n)
+
+
+def forget(root: Path, user: str) -> None:
+    """Strip, from every file below ``root``, the entries naming ``user`` or a uid that has
+    no account any more (a later account reusing the uid must not inherit them)."""
+    root = Path(root)
+    for path in [root, *root.rglob("*")] if root.exists() else []:
+        for default in (False, True) if path.is_dir() else (False,):
+            entries = get_acl(path, default=default)
+            kept = [e for e in entries if not _orphan(e, user)]
+            if kept != entries:
+                set_acl(path, kept, default=default)
+
+
+def _orphan(entry: str, user: str) -> bool:
+    """Whether an ACL entry names ``user`` or a numeric uid that has no account."""
+    kind, _, rest = entry.partition(":")
+    name = rest.partition(":")[0]
+    if kind != "user" or not name:
+        return False
+    if name == user:
+        return True
+    if not name.isdigit():
+        return False
+    try:
+        pwd.getpwuid(int(name))
+    except KeyError:
+        return True
+    return False

@@ -283,8 +283,14 @@ def add_user(
     registry.users[name] = entry
     save_registry(registry, paths)
     was = None if before is None else before.model_dump()  # audited, with a new-admin alert
-    record_user(name, entry.model_dump(), was, Settings.resolve(paths.dir.parent),
+    settings = Settings.resolve(paths.dir.parent)
+    record_user(name, entry.model_dump(), was, settings,
                 os_account_created=created, password_set=password is not None)  # fmt: skip
+    if os_accounts:  # a group's grants follow its members at once
+        from workspace.governance.access import AccessService, store_path  # duckdb: lazily
+
+        if store_path(settings).exists():
+            AccessService(settings).sync(name)
     synced = False
     client = HubClient.for_paths(paths)
     if client is not None:

@@ -111,10 +111,13 @@ export function expiresSoon(
   return grant.active && !!end && end > now && end - now <= withinMs;
 }
 
-/** Only the user's grants (all of them when the user is unknown), those ending first first. */
+/**
+ * Only the user's grants, their group's included (all of them when the user is unknown),
+ * those ending first first.
+ */
 export function myGrants(grants: ReadonlyArray<IAccessGrant>, me: string | null): IAccessGrant[] {
   return grants
-    .filter(g => me === null || g.user === me)
+    .filter(g => me === null || g.user === me || (g.members ?? []).includes(me))
     .sort((a, b) => time(a.expires_at) - time(b.expires_at) || a.id - b.id);
 }
 

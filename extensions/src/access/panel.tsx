@@ -140,6 +140,7 @@ export class AccessPanel extends ReactWidget {
                 title={`until ${formatTime(g.expires_at)}`}
               >
                 {expiryLabel(g)} · granted by {g.granted_by}
+                {g.user.startsWith('group:') ? ` · to ${g.user}` : ''}
               </div>
             </li>
           ))}

@@ -1491,7 +1491,10 @@ export interface components {
          * @description ``POST access/grants``: the approvers' shortcut, without a request.
          */
         GrantBody: {
-            /** User */
+            /**
+             * User
+             * @description A user, or ``group:NAME``: every member of a hub group.
+             */
             user: string;
             /** Target */
             target: string;
@@ -1575,6 +1578,11 @@ export interface components {
              * @default null
              */
             rows: string | null;
+            /**
+             * Members
+             * @default null
+             */
+            members: string[] | null;
         };
         /**
          * HealthResponse
