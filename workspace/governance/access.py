@@ -373,16 +373,13 @@ class AccessService:
         return ended
 
     def sync_all(self) -> int:
-        """:meth:`sync` every account a grant reaches or a protected tree lets in (tables
+        """:meth:`sync` every account a grant reaches and every registered user (tables
         newly classified into a granted tier, trees re-created by a reclassification,
         users who joined or left a granted group); returns the changes made."""
         changed = 0
         principals = {g.user for g in self.store.grants()}
         users = {u for p in principals for u in self.holders(p)}
-        for table in self.index():  # who reads now: a member who left a group loses it
-            root = protected_root(self.settings, table)
-            users.update(acl.readers(root) if root.exists() else [])
-            users.update(row_filters.filters(self.settings, table))
+        users.update(self.directory.members())  # who left a granted group loses its grants
         for user in sorted(users):
             try:
                 pwd.getpwnam(user)

@@ -174,11 +174,11 @@ class Directory:
         entry = (self._registry() or {}).get(user)
         return str(entry.get("group")) if isinstance(entry, dict) else None
 
-    def members(self, group: str) -> list[str]:
-        """The registered users of ``group`` that have an OS account, sorted."""
+    def members(self, group: str | None = None) -> list[str]:
+        """The registered users of ``group`` (None: of every group) with an OS account."""
         found = []
         for user, entry in sorted((self._registry() or {}).items()):
-            if isinstance(entry, dict) and str(entry.get("group")) == group:
+            if isinstance(entry, dict) and group in (None, str(entry.get("group"))):
                 try:
                     pwd.getpwnam(user)
                 except KeyError:
