@@ -88,3 +88,29 @@ def test_a_stakeholder_is_granted_nothing(dep: Deployment) -> None:
         "wst_acc_ana", "POST", "access/grants", {"user": "wst_acc_lee", "target": TABLE}
     )
     assert other.status_code == 403, other.text
+
+
+def test_a_grant_to_a_hub_group_follows_its_members(dep: Deployment) -> None:
+    """``group:analysts`` through the hub: members read; moving a user (``workspace users
+    add``) takes it away or gives it at once; revocation ends it for every member."""
+    granted = dep.scheduler(
+        "wst_acc_lee", "POST", "access/grants", {"user": "group:analysts", "target": TABLE}
+    )
+    assert granted.status_code == 201, (granted.status_code, granted.text)
+    assert granted.json()["members"] == ["wst_acc_ana"]
+    assert _reads(dep, "wst_acc_ana") and not _reads(dep, "wst_acc_lee")
+    mine = dep.scheduler("wst_acc_ana", "GET", "access/grants").json()["grants"]
+    assert [g["user"] for g in mine] == ["group:analysts"]
+    dep.add("wst_acc_ana", "scientists")  # leaves the group
+    assert not _reads(dep, "wst_acc_ana")
+    dep.add("wst_acc_ana", "analysts")  # and joins it again
+    assert _reads(dep, "wst_acc_ana")
+    own_group = dep.scheduler(
+        "wst_acc_lee", "POST", "access/grants", {"user": "group:legal", "target": TABLE}
+    )
+    assert own_group.status_code == 403 and "a group you are in" in own_group.json()["error"]
+    revoked = dep.scheduler(
+        "wst_acc_lee", "DELETE", f"access/grants?user=group:analysts&target={TABLE}"
+    )
+    assert revoked.status_code == 200, (revoked.status_code, revoked.text)
+    assert not _reads(dep, "wst_acc_ana")
