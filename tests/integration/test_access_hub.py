@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.hub import run_cli
 from tests.support.hub_demo import Deployment, deployment
+from workspace.governance import acl
 from workspace.lake.protected import ProtectedEntry, protected_root, write_index
 from workspace.lake.settings import Settings
 
@@ -105,6 +107,11 @@ def test_a_grant_to_a_hub_group_follows_its_members(dep: Deployment) -> None:
     assert not _reads(dep, "wst_acc_ana")
     dep.add("wst_acc_ana", "analysts")  # and joins it again
     assert _reads(dep, "wst_acc_ana")
+    dep.add("wst_acc_tmp", "analysts")  # a member whose account is then removed
+    assert _reads(dep, "wst_acc_tmp")
+    run_cli(dep.hub.home, "users", "remove", "wst_acc_tmp", "--delete-home")
+    root = protected_root(Settings.resolve(dep.hub.home), TABLE)
+    assert acl.readers(root) == acl.readers(root / "data") == ["wst_acc_ana"]
     own_group = dep.scheduler(
         "wst_acc_lee", "POST", "access/grants", {"user": "group:legal", "target": TABLE}
     )

@@ -315,3 +315,26 @@ def test_a_group_grant_follows_the_group_s_members(settings: Settings) -> None:
     registry.unlink()  # no hub: no groups
     with pytest.raises(AccessError, match="this workspace has no hub users"):
         AccessService(settings).grant(LEGAL, "group:analysts", "silver.customers")
+
+
+def test_a_deleted_member_of_a_granted_group_leaves_no_uid_behind(settings: Settings) -> None:
+    """``userdel`` without ``workspace users remove``: the uid's entries go at the next pass."""
+    import subprocess
+
+    from tests.support.hub import new_user_name, remove_os_user
+
+    name = new_user_name()
+    subprocess.run(["useradd", "-M", "-U", name], check=True, capture_output=True)
+    (settings.home / "hub").mkdir()
+    (settings.home / "hub" / "users.yaml").write_text(f"users:\n  {name}: {{group: analysts}}\n")
+    svc = AccessService(settings, server_groups=("analysts",))
+    root = protected_root(settings, "silver.customers")
+    try:
+        svc.grant(LEGAL, "group:analysts", "silver.customers")
+        assert acl.readers(root) == [name]
+    finally:
+        remove_os_user(name)
+    assert acl.has_orphans(root)
+    svc.sync_all()
+    assert not acl.has_orphans(root)
+    assert acl.readers(root) == acl.readers(root / "data" / "f.parquet") == []

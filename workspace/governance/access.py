@@ -388,16 +388,21 @@ class AccessService:
                 continue
             added, removed = self.sync(user)
             changed += len(added) + len(removed)
+        for table in self.index():  # an account deleted while a group grant reached it
+            root = protected_root(self.settings, table)
+            if root.exists() and acl.has_orphans(root):
+                acl.forget(root, "")
         return changed
 
     def forget(self, user: str) -> int:
-        """End the grants of a removed account and strip, from every protected tree, the ACL
-        entries that name it or any uid without an account (a later account reusing the uid
-        must not inherit them). Returns the grants ended."""
+        """End the grants of a removed account, delete its row-filtered copies and strip, from
+        every protected tree, the ACL entries that name it or any uid without an account (a
+        later account reusing the uid must not inherit them). Returns the grants ended."""
         grants = self.store.grants(user=user)
         self.store.end([g.id for g in grants], SYSTEM, "account removed")
         for table in self.index():
             acl.forget(protected_root(self.settings, table), user)
+            row_filters.remove(self.settings, table, user)
         for grant in grants:
             record(SYSTEM, "access_expire", grant.target, settings=self.settings, user=user,
                    grant_id=grant.id, why="account removed")  # fmt: skip

@@ -185,6 +185,11 @@ def forget(root: Path, user: str) -> None:
                 set_acl(path, kept, default=default)
 
 
+def has_orphans(root: Path) -> bool:
+    """Whether the ACL of ``root`` itself names a uid that has no account any more."""
+    return any(_orphan(e, "") for e in get_acl(Path(root)))
+
+
 def _orphan(entry: str, user: str) -> bool:
     """Whether an ACL entry names ``user`` or a numeric uid that has no account."""
     kind, _, rest = entry.partition(":")

@@ -409,7 +409,8 @@ def remove_user(
     4. their sandbox ``$WORKSPACE_HOME/sandboxes/NAME`` is deleted, unless ``keep_sandbox``
        (then it is given to root, so an account that later gets the same uid cannot read
        it);
-    5. the OS account is removed (with its home if ``delete_home``).
+    5. their access grants end, and their ACL entries and row-filtered copies go;
+    6. the OS account is removed (with its home if ``delete_home``).
 
     ``scheduled_root`` defaults to ``$WORKSPACE_SCHEDULED``, else the folder the last
     ``workspace hub`` gave its services, else ``./scheduled``.
@@ -456,6 +457,11 @@ def remove_user(
     elif folder.exists():
         shutil.rmtree(folder)
         sandbox = folder
+    if os_accounts:  # while the name still resolves: grants end, ACL entries and copies go
+        from workspace.governance.access import AccessService, store_path
+
+        if store_path(settings).exists():
+            AccessService(settings).forget(name)
     removed = remove_os_account(name, delete_home=delete_home) if os_accounts else False
     record(
         by or os_actor(), "user_remove", f"user:{name}", settings=settings, paused=paused,
